@@ -1,0 +1,992 @@
+//! Customers: create, get, list and search, update, delete, duplicate checks, merge, history.
+
+use crm_kit::caller::Caller;
+use crm_kit::errors::{Resource, Violations};
+use crm_kit::filter::{FieldSpec, FieldType, SqlValue};
+use crm_kit::idempotency::RequestKey;
+use crm_kit::paging::fingerprint;
+use crm_kit::time::{format_rfc3339, now_micros};
+use crm_kit::{Error, Result};
+use crm_proto::customers as pb;
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+use super::{
+    CUSTOMER, CustomersApi, check_etag, convert, decode_token, may_manage, page_size, scope, visible_customer,
+};
+use crate::domain::contact_info;
+use crate::domain::customer::{CustomerFields, mask_paths};
+use crate::domain::names;
+use crate::store::customers::{self as store, CustomerRow, Duplicate, InsertError};
+use crate::store::{SqlBuf, catalog, contacts, history, search};
+
+/// The fields a customer filter may name, and the columns behind them.
+pub const CUSTOMER_FILTER_FIELDS: &[FieldSpec] = &[
+    FieldSpec {
+        name: "id",
+        column: "c.id",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "name",
+        column: "c.name",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "short_name",
+        column: "c.short_name",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "kind",
+        column: "c.kind",
+        ty: FieldType::Enum(&["company", "individual"]),
+    },
+    FieldSpec {
+        name: "tax_id",
+        column: "c.tax_id",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "industry_code",
+        column: "c.industry_code",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "scale",
+        column: "c.scale",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "type_code",
+        column: "c.type_code",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "level_code",
+        column: "c.level_code",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "source_code",
+        column: "c.source_code",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "status",
+        column: "c.status",
+        ty: FieldType::Enum(&["potential", "active", "dormant", "lost"]),
+    },
+    FieldSpec {
+        name: "category_id",
+        column: "c.category_id",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "owner_id",
+        column: "c.owner_id",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "in_pool",
+        column: "(CASE WHEN c.owner_id = '' THEN 1 ELSE 0 END)",
+        ty: FieldType::Bool,
+    },
+    FieldSpec {
+        name: "reclaim_locked",
+        column: "c.reclaim_locked",
+        ty: FieldType::Bool,
+    },
+    FieldSpec {
+        name: "region.country",
+        column: "c.country",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "region.province",
+        column: "c.province",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "region.city",
+        column: "c.city",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "region.district",
+        column: "c.district",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "address",
+        column: "c.address",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "phone",
+        column: "c.phone",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "mobile",
+        column: "c.mobile",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "email",
+        column: "c.email",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "website",
+        column: "c.website",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "gender",
+        column: "c.gender",
+        ty: FieldType::Enum(&["male", "female", "other"]),
+    },
+    FieldSpec {
+        name: "birthday",
+        column: "c.birthday",
+        ty: FieldType::Date,
+    },
+    FieldSpec {
+        name: "remark",
+        column: "c.remark",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "tags",
+        column: "c.tags",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "credit_limit",
+        column: "c.credit_limit",
+        ty: FieldType::Money,
+    },
+    FieldSpec {
+        name: "total_ordered",
+        column: "c.total_ordered",
+        ty: FieldType::Money,
+    },
+    FieldSpec {
+        name: "receivable_balance",
+        column: "c.receivable_balance",
+        ty: FieldType::Money,
+    },
+    FieldSpec {
+        name: "create_time",
+        column: "c.created_at",
+        ty: FieldType::Timestamp,
+    },
+    FieldSpec {
+        name: "update_time",
+        column: "c.updated_at",
+        ty: FieldType::Timestamp,
+    },
+    FieldSpec {
+        name: "owned_since",
+        column: "c.owned_since",
+        ty: FieldType::Timestamp,
+    },
+    FieldSpec {
+        name: "last_follow_up_time",
+        column: "c.last_follow_up_at",
+        ty: FieldType::Timestamp,
+    },
+    FieldSpec {
+        name: "next_follow_up_time",
+        column: "c.next_follow_up_at",
+        ty: FieldType::Timestamp,
+    },
+    FieldSpec {
+        name: "last_order_time",
+        column: "c.last_order_at",
+        ty: FieldType::Timestamp,
+    },
+    FieldSpec {
+        name: "created_by",
+        column: "c.created_by",
+        ty: FieldType::Text,
+    },
+];
+
+/// A sortable column: wire name, SQL column, whether it holds text.
+struct SortKey {
+    column: &'static str,
+    text: bool,
+}
+
+const SORT_KEYS: &[(&str, SortKey)] = &[
+    (
+        "name",
+        SortKey {
+            column: "c.name",
+            text: true,
+        },
+    ),
+    (
+        "create_time",
+        SortKey {
+            column: "c.created_at",
+            text: false,
+        },
+    ),
+    (
+        "last_follow_up_time",
+        SortKey {
+            column: "c.last_follow_up_at",
+            text: false,
+        },
+    ),
+    (
+        "next_follow_up_time",
+        SortKey {
+            column: "c.next_follow_up_at",
+            text: false,
+        },
+    ),
+    (
+        "level_code",
+        SortKey {
+            column: "c.level_code",
+            text: true,
+        },
+    ),
+];
+
+/// Where a page of customers ends: the sort value and id of its last row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerCursor {
+    s: Option<String>,
+    n: Option<i64>,
+    id: String,
+}
+
+/// A parsed customer list request.
+pub struct CustomerQuery {
+    pub filter: String,
+    pub query: String,
+    pub order_by: String,
+    pub show_deleted: bool,
+}
+
+/// Compiles a filter expression, naming the offending field on failure.
+pub fn compile_filter(filter: &str) -> Result<Option<crm_kit::filter::CompiledFilter>> {
+    crm_kit::filter::compile(CUSTOMER_FILTER_FIELDS, filter, 1)
+        .map_err(|e| Error::invalid("filter", e.reason, e.to_string()))
+}
+
+fn parse_order(order_by: &str) -> Result<(&'static SortKey, bool)> {
+    let mut parts = order_by.split_whitespace();
+    let field = parts.next().unwrap_or("name");
+    let desc = match parts.next() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            return Err(Error::invalid(
+                "order_by",
+                "MALFORMED",
+                format!("direction must be asc or desc, not {other}"),
+            ));
+        }
+    };
+    if parts.next().is_some() || order_by.contains(',') {
+        return Err(Error::invalid(
+            "order_by",
+            "MALFORMED",
+            "takes one field, optionally followed by asc or desc",
+        ));
+    }
+    let key = SORT_KEYS.iter().find(|(n, _)| *n == field).map(|(_, k)| k).ok_or_else(|| {
+        Error::invalid(
+            "order_by",
+            "UNKNOWN_FIELD",
+            format!("cannot order by {field}; use name, create_time, last_follow_up_time, next_follow_up_time or level_code"),
+        )
+    })?;
+    Ok((key, desc))
+}
+
+/// Builds the SQL of one page of a customer list, plus how to make the cursor of a row.
+pub fn page_sql(
+    caller: &Caller,
+    q: &CustomerQuery,
+    cursor: Option<&CustomerCursor>,
+    limit: i64,
+) -> Result<(SqlBuf, impl Fn(&CustomerRow) -> CustomerCursor + use<>)> {
+    let (key, desc) = parse_order(&q.order_by)?;
+    let filter = compile_filter(&q.filter)?;
+    let mut sql = SqlBuf::new(&format!("SELECT {} FROM customers c WHERE 1 = 1", store::COLUMNS));
+    if !q.show_deleted {
+        sql.push(" AND c.deleted_at IS NULL");
+    }
+    search::push_predicate(&mut sql, &q.query);
+    if let Some(f) = &filter {
+        sql.push(" AND ").filter(f);
+    }
+    if let Some(s) = scope(caller) {
+        sql.push(" AND ").filter(&s);
+    }
+    if let Some(c) = cursor {
+        let value = if key.text {
+            SqlValue::Text(c.s.clone().unwrap_or_default())
+        } else {
+            SqlValue::Int(c.n.unwrap_or_default())
+        };
+        let v = sql.param(value);
+        let id = sql.param(SqlValue::Text(c.id.clone()));
+        sql.push(&format!(
+            " AND ({}, c.id) {} ({v}, {id})",
+            key.column,
+            if desc { "<" } else { ">" }
+        ));
+    }
+    let dir = if desc { "DESC" } else { "ASC" };
+    sql.push(&format!(" ORDER BY {} {dir}, c.id {dir} LIMIT ", key.column))
+        .int(limit);
+    let column = key.column;
+    let make_cursor = move |r: &CustomerRow| {
+        let (s, n) = match column {
+            "c.name" => (Some(r.fields.name.clone()), None),
+            "c.level_code" => (Some(r.fields.level_code.clone()), None),
+            "c.created_at" => (None, Some(r.created_at)),
+            "c.last_follow_up_at" => (None, Some(r.last_follow_up_at)),
+            _ => (None, Some(r.next_follow_up_at)),
+        };
+        CustomerCursor { s, n, id: r.id.clone() }
+    };
+    Ok((sql, make_cursor))
+}
+
+/// The ALREADY_EXISTS error for a duplicate, naming the existing customer and its owner.
+pub fn duplicate_error(d: &Duplicate) -> Error {
+    let row = &d.row;
+    let in_pool = row.owner_id.is_empty();
+    let since = if in_pool {
+        String::new()
+    } else {
+        format_rfc3339(row.owned_since)
+    };
+    let owner_text = if in_pool {
+        "is in the public pool".to_string()
+    } else {
+        format!("is owned by {} since {since}", row.owner_id)
+    };
+    Error::AlreadyExists {
+        reason: "DUPLICATE_CUSTOMER",
+        message: format!(
+            "a customer with the same {} already exists: {} ({}) {owner_text}",
+            d.matched_on.replace('_', " "),
+            row.fields.name,
+            row.id
+        ),
+        metadata: [
+            ("customer_id".to_string(), row.id.clone()),
+            ("customer_name".to_string(), row.fields.name.clone()),
+            ("matched_on".to_string(), d.matched_on.to_string()),
+            ("owner_id".to_string(), row.owner_id.clone()),
+            ("owned_since".to_string(), since.clone()),
+            ("in_pool".to_string(), in_pool.to_string()),
+        ]
+        .into(),
+        resource: Some(Box::new(Resource {
+            resource_type: CUSTOMER.into(),
+            name: row.id.clone(),
+            owner: if in_pool {
+                "public pool".into()
+            } else {
+                row.owner_id.clone()
+            },
+            description: if in_pool {
+                "in the public pool".into()
+            } else {
+                format!("owned since {since}")
+            },
+        })),
+    }
+}
+
+/// Checks dictionary codes and the category of customer fields (only those that changed from
+/// `old`, so a record using a since-disabled code can still be edited).
+pub async fn check_references(
+    conn: &mut AnyConnection,
+    f: &CustomerFields,
+    old: Option<&CustomerFields>,
+    v: &mut Violations,
+) -> Result<()> {
+    let old_codes = old.map(CustomerFields::dictionary_codes).unwrap_or_default();
+    for (dictionary, field, code) in f.dictionary_codes() {
+        if old_codes.iter().any(|(d, _, c)| *d == dictionary && *c == code) {
+            continue;
+        }
+        match catalog::entry(conn, dictionary, code).await? {
+            None => v.add(
+                field,
+                "UNKNOWN_CODE",
+                format!("{code} is not a code of the {dictionary} dictionary"),
+            ),
+            Some(e) if e.enabled == 0 => v.add(
+                field,
+                "DISABLED_CODE",
+                format!("{code} is disabled in the {dictionary} dictionary"),
+            ),
+            Some(_) => {}
+        }
+    }
+    if !f.category_id.is_empty() && old.is_none_or(|o| o.category_id != f.category_id) {
+        match catalog::category(conn, &f.category_id).await? {
+            None => v.add(
+                "customer.category_id",
+                "UNKNOWN_CATEGORY",
+                format!("category {} does not exist", f.category_id),
+            ),
+            Some(c) if c.child_count > 0 => v.add(
+                "customer.category_id",
+                "CATEGORY_NOT_LEAF",
+                format!(
+                    "category {} has sub-categories; add the customer under one of them",
+                    c.name
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// A new contact parsed from the wire.
+pub fn parse_contact(src: &pb::Contact, prefix: &str, v: &mut Violations) -> crate::store::contacts::ContactRow {
+    super::contacts::contact_from_proto(src, prefix, v)
+}
+
+impl CustomersApi {
+    /// CreateCustomer.
+    pub async fn create_customer(
+        &self,
+        caller: &Caller,
+        mut req: pb::CreateCustomerRequest,
+    ) -> Result<pb::CreateCustomerResponse> {
+        let request_id = std::mem::take(&mut req.request_id);
+        let key = RequestKey::new("CreateCustomer", &caller.employee_id, &request_id, &req)?;
+        let Some(src) = req.customer.as_ref() else {
+            return Err(Error::required("customer"));
+        };
+        let mut v = Violations::new();
+        let fields = CustomerFields::from_create(src, &mut v);
+        fields.check_whole(&mut v);
+        let contact = src
+            .primary_contact
+            .as_ref()
+            .filter(|c| !c.name.trim().is_empty() || !c.mobile.is_empty() || !c.phone.is_empty() || !c.email.is_empty())
+            .map(|c| parse_contact(c, "customer.primary_contact", &mut v));
+        let owner = req.owner_id.trim().to_string();
+        let owner = if owner.is_empty() {
+            caller.employee_id.clone()
+        } else {
+            owner
+        };
+        if owner.chars().count() > 64 {
+            v.add("owner_id", "TOO_LONG", "must be at most 64 characters");
+        }
+        v.finish()?;
+        if owner != caller.employee_id && !caller.is_manager {
+            return Err(Error::PermissionDenied {
+                permission: "customers.customer.assign".into(),
+            });
+        }
+
+        let mut tx = self.db.begin_write().await?;
+        if let Some(k) = &key
+            && let Some(done) = k.replay(&mut tx).await?
+        {
+            return Ok(done);
+        }
+        let mut v = Violations::new();
+        check_references(&mut tx, &fields, None, &mut v).await?;
+        v.finish()?;
+        if let Some(d) = store::find_duplicate(&mut tx, &fields, "").await? {
+            return Err(duplicate_error(&d));
+        }
+        let now = now_micros();
+        let row = CustomerRow {
+            id: crm_kit::new_id(),
+            name_key: names::name_key(&fields.name),
+            fields,
+            owner_id: owner.clone(),
+            owned_since: now,
+            reclaim_locked: false,
+            last_follow_up_at: 0,
+            next_follow_up_at: 0,
+            last_order_at: 0,
+            totals_currency: "CNY".into(),
+            total_ordered: 0,
+            receivable_balance: 0,
+            payable_balance: 0,
+            order_count: 0,
+            created_at: now,
+            created_by: caller.employee_id.clone(),
+            updated_at: now,
+            updated_by: caller.employee_id.clone(),
+            version: 1,
+            deleted_at: None,
+        };
+        match store::insert(&mut tx, &row).await {
+            Ok(()) => {}
+            Err(InsertError::Duplicate) => {
+                // A concurrent create of the same customer committed first.
+                drop(tx);
+                let mut conn = self.conn().await?;
+                return match store::find_duplicate(&mut conn, &row.fields, "").await? {
+                    Some(d) => Err(duplicate_error(&d)),
+                    None => Err(Error::Aborted {
+                        reason: "CONCURRENT_CHANGE",
+                        message: "a concurrent change collided; retry".into(),
+                    }),
+                };
+            }
+            Err(InsertError::Other(e)) => return Err(e),
+        }
+        if let Some(mut c) = contact {
+            c.customer_id = row.id.clone();
+            c.is_primary = 1;
+            c.created_at = now;
+            c.updated_at = now;
+            c.created_by = caller.employee_id.clone();
+            c.updated_by = caller.employee_id.clone();
+            contacts::insert(&mut tx, &c).await?;
+        }
+        search::reindex(&mut tx, &row.id).await?;
+        let created: Vec<(&str, String, String)> = row
+            .fields
+            .pairs()
+            .into_iter()
+            .filter(|(_, val)| !val.is_empty() && val != "[]" && val != "{}")
+            .map(|(f, val)| (f, String::new(), val))
+            .collect();
+        history::record_change(&mut tx, &row.id, "create", &created, &caller.employee_id, now).await?;
+        history::record_owner_change(&mut tx, &row.id, "", &owner, "create", "", &caller.employee_id, now).await?;
+        let response = pb::CreateCustomerResponse {
+            customer: Some(convert::one_customer(&mut tx, &row).await?),
+        };
+        if let Some(k) = &key {
+            k.record(&mut tx, &response).await?;
+        }
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// GetCustomer.
+    pub async fn get_customer(&self, caller: &Caller, req: pb::GetCustomerRequest) -> Result<pb::GetCustomerResponse> {
+        let mut conn = self.conn().await?;
+        let row = visible_customer(&mut conn, caller, "id", &req.id).await?;
+        Ok(pb::GetCustomerResponse {
+            customer: Some(convert::one_customer(&mut conn, &row).await?),
+        })
+    }
+
+    /// ListCustomers.
+    pub async fn list_customers(
+        &self,
+        caller: &Caller,
+        req: pb::ListCustomersRequest,
+    ) -> Result<pb::ListCustomersResponse> {
+        let limit = page_size(req.page_size, 50, 500)?;
+        let q = CustomerQuery {
+            filter: req.filter,
+            query: req.query,
+            order_by: req.order_by,
+            show_deleted: req.show_deleted,
+        };
+        let fp = fingerprint(&[
+            &q.filter,
+            &q.query,
+            &q.order_by,
+            &q.show_deleted.to_string(),
+            &caller.employee_id,
+        ]);
+        let cursor: Option<CustomerCursor> = decode_token(&self.tokens, &fp, &req.page_token)?;
+        let (sql, make_cursor) = page_sql(caller, &q, cursor.as_ref(), limit + 1)?;
+        let mut conn = self.conn().await?;
+        let mut rows = store::fetch(&mut conn, &sql).await?;
+        let next_page_token = if rows.len() as i64 > limit {
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            rows.last()
+                .map(|r| self.tokens.encode(&fp, &make_cursor(r)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(pb::ListCustomersResponse {
+            customers: convert::customers(&mut conn, &rows).await?,
+            next_page_token,
+        })
+    }
+
+    /// UpdateCustomer.
+    pub async fn update_customer(
+        &self,
+        caller: &Caller,
+        mut req: pb::UpdateCustomerRequest,
+    ) -> Result<pb::UpdateCustomerResponse> {
+        let request_id = std::mem::take(&mut req.request_id);
+        let key = RequestKey::new("UpdateCustomer", &caller.employee_id, &request_id, &req)?;
+        let Some(src) = req.customer.as_ref() else {
+            return Err(Error::required("customer"));
+        };
+        let mut v = Violations::new();
+        let paths = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
+        let paths = mask_paths(&paths, &mut v);
+        if src.id.trim().is_empty() {
+            v.add("customer.id", "REQUIRED", "is required");
+        }
+        if src.etag.trim().is_empty() {
+            v.add("customer.etag", "REQUIRED", "is required: send the etag you read");
+        }
+        v.finish()?;
+
+        let mut tx = self.db.begin_write().await?;
+        if let Some(k) = &key
+            && let Some(done) = k.replay(&mut tx).await?
+        {
+            return Ok(done);
+        }
+        let current = visible_customer(&mut tx, caller, "customer.id", &src.id).await?;
+        if !may_manage(caller, &current) {
+            return Err(Error::PermissionDenied {
+                permission: "customers.customer.update".into(),
+            });
+        }
+        check_etag("customer.etag", &src.etag, current.version, "customer")?;
+        let mut fields = current.fields.clone();
+        let mut v = Violations::new();
+        fields.apply(src, &paths, &mut v);
+        fields.check_whole(&mut v);
+        check_references(&mut tx, &fields, Some(&current.fields), &mut v).await?;
+        v.finish()?;
+        let changes = CustomerFields::diff(&current.fields, &fields);
+        let now = now_micros();
+        let row = if changes.is_empty() {
+            current
+        } else {
+            if let Some(d) = store::find_duplicate(&mut tx, &fields, &current.id).await? {
+                return Err(duplicate_error(&d));
+            }
+            match store::update_fields(&mut tx, &current.id, current.version, &fields, &caller.employee_id, now).await {
+                Ok(true) => {}
+                Ok(false) => return Err(Error::stale_etag("customer")),
+                Err(InsertError::Duplicate) => {
+                    return Err(Error::Aborted {
+                        reason: "CONCURRENT_CHANGE",
+                        message: "a concurrent change made this a duplicate; reload and retry".into(),
+                    });
+                }
+                Err(InsertError::Other(e)) => return Err(e),
+            }
+            if changes
+                .iter()
+                .any(|(f, _, _)| matches!(*f, "name" | "short_name" | "phone" | "mobile"))
+            {
+                search::reindex(&mut tx, &current.id).await?;
+            }
+            history::record_change(&mut tx, &current.id, "update", &changes, &caller.employee_id, now).await?;
+            store::load(&mut tx, &current.id, false)
+                .await?
+                .ok_or_else(|| Error::not_found(CUSTOMER, &current.id))?
+        };
+        let response = pb::UpdateCustomerResponse {
+            customer: Some(convert::one_customer(&mut tx, &row).await?),
+        };
+        if let Some(k) = &key {
+            k.record(&mut tx, &response).await?;
+        }
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// DeleteCustomer: soft delete, refused while money or orders hang on the customer.
+    pub async fn delete_customer(
+        &self,
+        caller: &Caller,
+        req: pb::DeleteCustomerRequest,
+    ) -> Result<pb::DeleteCustomerResponse> {
+        let mut tx = self.db.begin_write().await?;
+        let current = visible_customer(&mut tx, caller, "id", &req.id).await?;
+        if !may_manage(caller, &current) {
+            return Err(Error::PermissionDenied {
+                permission: "customers.customer.delete".into(),
+            });
+        }
+        if !req.etag.trim().is_empty() {
+            check_etag("etag", &req.etag, current.version, "customer")?;
+        }
+        crate::domain::delete_guard(
+            &current.id,
+            current.receivable_balance,
+            current.payable_balance,
+            current.order_count,
+        )?;
+        let now = now_micros();
+        if !store::soft_delete(&mut tx, &current.id, current.version, &caller.employee_id, now).await? {
+            return Err(Error::stale_etag("customer"));
+        }
+        history::record_change(&mut tx, &current.id, "delete", &[], &caller.employee_id, now).await?;
+        let row = store::load(&mut tx, &current.id, true)
+            .await?
+            .ok_or_else(|| Error::not_found(CUSTOMER, &current.id))?;
+        let response = pb::DeleteCustomerResponse {
+            customer: Some(convert::one_customer(&mut tx, &row).await?),
+        };
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// CheckDuplicates: exact matches (name key, tax id, phone/mobile, email) and close names.
+    pub async fn check_duplicates(
+        &self,
+        _caller: &Caller,
+        req: pb::CheckDuplicatesRequest,
+    ) -> Result<pb::CheckDuplicatesResponse> {
+        let mut v = Violations::new();
+        let name = v
+            .take(crate::domain::optional_text("name", &req.name, 200))
+            .unwrap_or_default();
+        let phone = if req.phone.trim().is_empty() {
+            String::new()
+        } else {
+            v.take(contact_info::parse_phone("phone", &req.phone))
+                .unwrap_or_default()
+        };
+        let email = if req.email.trim().is_empty() {
+            String::new()
+        } else {
+            v.take(contact_info::parse_email("email", &req.email))
+                .unwrap_or_default()
+        };
+        let tax_id = if req.tax_id.trim().is_empty() {
+            String::new()
+        } else {
+            v.take(contact_info::parse_tax_id("tax_id", &req.tax_id))
+                .unwrap_or_default()
+        };
+        let max_close = match req.max_close_matches {
+            0 => 10,
+            n if (1..=50).contains(&n) => i64::from(n),
+            _ => {
+                v.add("max_close_matches", "OUT_OF_RANGE", "must be between 1 and 50");
+                10
+            }
+        };
+        if v.is_empty() && name.is_empty() && phone.is_empty() && email.is_empty() && tax_id.is_empty() {
+            v.add("name", "REQUIRED", "give at least one of name, phone, email or tax_id");
+        }
+        v.finish()?;
+        let mut conn = self.conn().await?;
+        let key = names::name_key(&name);
+        let mut exact: Vec<pb::DuplicateMatch> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mobile = contact_info::parse_mobile("phone", &req.phone).unwrap_or_default();
+        let probes: [(&'static str, &str, pb::DuplicateMatchKind); 6] = [
+            ("name_key", key.as_str(), pb::DuplicateMatchKind::Name),
+            ("tax_id", tax_id.as_str(), pb::DuplicateMatchKind::TaxId),
+            ("mobile", mobile.as_str(), pb::DuplicateMatchKind::Mobile),
+            ("phone", phone.as_str(), pb::DuplicateMatchKind::Phone),
+            ("mobile", phone.as_str(), pb::DuplicateMatchKind::Mobile),
+            ("email", email.as_str(), pb::DuplicateMatchKind::Email),
+        ];
+        for (column, value, kind) in probes {
+            if value.is_empty() {
+                continue;
+            }
+            for row in store::exact_matches(&mut conn, column, value, 20).await? {
+                if seen.insert(row.id.clone()) {
+                    exact.push(duplicate_match(&row, kind, 1.0));
+                }
+            }
+        }
+        let mut close: Vec<(f64, CustomerRow)> = Vec::new();
+        if !key.is_empty() {
+            let ids = search::similar_candidates(&mut conn, &key, 200).await?;
+            for row in store::load_many(&mut conn, &ids).await? {
+                if row.deleted_at.is_some() || seen.contains(&row.id) {
+                    continue;
+                }
+                let sim = names::similarity(&key, &row.name_key);
+                if sim >= names::CLOSE_MATCH_THRESHOLD {
+                    close.push((sim, row));
+                }
+            }
+        }
+        close.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        close.truncate(usize::try_from(max_close).unwrap_or(10));
+        Ok(pb::CheckDuplicatesResponse {
+            exact_matches: exact,
+            close_matches: close
+                .iter()
+                .map(|(s, r)| duplicate_match(r, pb::DuplicateMatchKind::SimilarName, *s))
+                .collect(),
+        })
+    }
+
+    /// MergeCustomers: moves contacts, follow-ups and history of `merged_id` onto `survivor_id`
+    /// and soft-deletes the merged record.
+    pub async fn merge_customers(
+        &self,
+        caller: &Caller,
+        mut req: pb::MergeCustomersRequest,
+    ) -> Result<pb::MergeCustomersResponse> {
+        let request_id = std::mem::take(&mut req.request_id);
+        let key = RequestKey::new("MergeCustomers", &caller.employee_id, &request_id, &req)?;
+        let mut v = Violations::new();
+        if req.survivor_id.trim().is_empty() {
+            v.add("survivor_id", "REQUIRED", "is required");
+        }
+        if req.merged_id.trim().is_empty() {
+            v.add("merged_id", "REQUIRED", "is required");
+        }
+        if !req.survivor_id.is_empty() && req.survivor_id.trim() == req.merged_id.trim() {
+            v.add("merged_id", "SAME_CUSTOMER", "must differ from survivor_id");
+        }
+        v.finish()?;
+        let mut tx = self.db.begin_write().await?;
+        if let Some(k) = &key
+            && let Some(done) = k.replay(&mut tx).await?
+        {
+            return Ok(done);
+        }
+        let survivor = visible_customer(&mut tx, caller, "survivor_id", &req.survivor_id).await?;
+        let merged = visible_customer(&mut tx, caller, "merged_id", &req.merged_id).await?;
+        if !may_manage(caller, &survivor) || !may_manage(caller, &merged) {
+            return Err(Error::PermissionDenied {
+                permission: "customers.customer.merge".into(),
+            });
+        }
+        let (contacts_moved, follow_ups_moved, owner_changes_moved, changes_moved) =
+            store::dependents(&mut tx, &merged.id).await?;
+        let mut response = pb::MergeCustomersResponse {
+            survivor: None,
+            contacts_moved,
+            follow_ups_moved,
+            owner_changes_moved,
+            changes_moved,
+            dry_run: req.dry_run,
+        };
+        if req.dry_run {
+            response.survivor = Some(convert::one_customer(&mut tx, &survivor).await?);
+            return Ok(response);
+        }
+        let now = now_micros();
+        store::move_dependents(&mut tx, &merged.id, &survivor.id).await?;
+        if !store::soft_delete(&mut tx, &merged.id, merged.version, &caller.employee_id, now).await? {
+            return Err(Error::stale_etag("customer"));
+        }
+        history::record_owner_change(
+            &mut tx,
+            &merged.id,
+            &merged.owner_id,
+            &survivor.owner_id,
+            "merge",
+            &format!("merged into {}", survivor.id),
+            &caller.employee_id,
+            now,
+        )
+        .await?;
+        history::record_change(
+            &mut tx,
+            &survivor.id,
+            "merge",
+            &[(
+                "merged_customer",
+                String::new(),
+                format!("{} ({})", merged.fields.name, merged.id),
+            )],
+            &caller.employee_id,
+            now,
+        )
+        .await?;
+        history::record_change(
+            &mut tx,
+            &merged.id,
+            "merged",
+            &[("merged_into", String::new(), survivor.id.clone())],
+            &caller.employee_id,
+            now,
+        )
+        .await?;
+        contacts::ensure_primary(&mut tx, &survivor.id).await?;
+        store::touch(&mut tx, &survivor.id, &caller.employee_id, now).await?;
+        search::reindex(&mut tx, &survivor.id).await?;
+        let row = store::load(&mut tx, &survivor.id, false)
+            .await?
+            .ok_or_else(|| Error::not_found(CUSTOMER, &survivor.id))?;
+        response.survivor = Some(convert::one_customer(&mut tx, &row).await?);
+        if let Some(k) = &key {
+            k.record(&mut tx, &response).await?;
+        }
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// ListOwnerChanges.
+    pub async fn list_owner_changes(
+        &self,
+        caller: &Caller,
+        req: pb::ListOwnerChangesRequest,
+    ) -> Result<pb::ListOwnerChangesResponse> {
+        let limit = page_size(req.page_size, 50, 500)?;
+        let fp = fingerprint(&["owner_changes", &req.customer_id]);
+        let before: Option<String> = decode_token(&self.tokens, &fp, &req.page_token)?;
+        let mut conn = self.conn().await?;
+        let row = visible_customer(&mut conn, caller, "customer_id", &req.customer_id).await?;
+        let mut items = history::owner_changes(&mut conn, &row.id, before.as_deref(), limit + 1).await?;
+        let next = if items.len() as i64 > limit {
+            items.truncate(usize::try_from(limit).unwrap_or(0));
+            items.last().map(|i| self.tokens.encode(&fp, &i.id)).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(pb::ListOwnerChangesResponse {
+            owner_changes: items.iter().map(convert::owner_change).collect(),
+            next_page_token: next,
+        })
+    }
+
+    /// ListCustomerChanges.
+    pub async fn list_customer_changes(
+        &self,
+        caller: &Caller,
+        req: pb::ListCustomerChangesRequest,
+    ) -> Result<pb::ListCustomerChangesResponse> {
+        let limit = page_size(req.page_size, 50, 500)?;
+        let fp = fingerprint(&["changes", &req.customer_id]);
+        let before: Option<String> = decode_token(&self.tokens, &fp, &req.page_token)?;
+        let mut conn = self.conn().await?;
+        let row = visible_customer(&mut conn, caller, "customer_id", &req.customer_id).await?;
+        let mut items = history::changes(&mut conn, &row.id, before.as_deref(), limit + 1).await?;
+        let next = if items.len() as i64 > limit {
+            items.truncate(usize::try_from(limit).unwrap_or(0));
+            items.last().map(|i| self.tokens.encode(&fp, &i.id)).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(pb::ListCustomerChangesResponse {
+            changes: items.iter().map(convert::change).collect(),
+            next_page_token: next,
+        })
+    }
+}
+
+fn duplicate_match(row: &CustomerRow, kind: pb::DuplicateMatchKind, similarity: f64) -> pb::DuplicateMatch {
+    pb::DuplicateMatch {
+        customer_id: row.id.clone(),
+        name: row.fields.name.clone(),
+        kind: kind as i32,
+        owner_id: row.owner_id.clone(),
+        owned_since: (!row.owner_id.is_empty()).then(|| crm_kit::time::to_proto(row.owned_since)),
+        in_pool: row.owner_id.is_empty(),
+        similarity,
+    }
+}

@@ -1,0 +1,626 @@
+//! Ownership and the public pool: assign, transfer, release, claim, share, reclaim locks, the
+//! pool policy and the reclaim rules.
+
+use crm_kit::caller::Caller;
+use crm_kit::errors::Violations;
+use crm_kit::idempotency::RequestKey;
+use crm_kit::paging::fingerprint;
+use crm_kit::time::{DAY_MICROS, now_micros};
+use crm_kit::{Error, Result};
+use crm_proto::customers as pb;
+use sqlx::AnyConnection;
+
+use super::{CUSTOMER, CustomersApi, convert, decode_token, may_manage, page_size, scope, visible_customer};
+use crate::domain::pool::PoolPolicy;
+use crate::domain::required_text;
+use crate::store::customers::{self as store, CustomerRow};
+use crate::store::{catalog, history, ownership};
+
+const POLICY_KEY: &str = "pool_policy";
+
+/// Reads the pool policy (defaults until one is saved).
+pub async fn load_policy(conn: &mut AnyConnection) -> Result<PoolPolicy> {
+    match catalog::setting(conn, POLICY_KEY).await? {
+        Some(json) => serde_json::from_str(&json).map_err(|e| Error::Internal(format!("stored pool policy: {e}"))),
+        None => Ok(PoolPolicy::default()),
+    }
+}
+
+fn employee_id(field: &str, value: &str, v: &mut Violations) -> String {
+    let id = v.take(required_text(field, value, 64)).unwrap_or_default();
+    if id.chars().any(char::is_whitespace) {
+        v.add(field, "MALFORMED", "must be an employee id without spaces");
+    }
+    id
+}
+
+/// What an ownership command does once its checks pass.
+struct Move<'a> {
+    row: &'a CustomerRow,
+    to: &'a str,
+    reason: &'static str,
+    note: &'a str,
+}
+
+impl CustomersApi {
+    /// Applies one ownership move inside `tx`: conditional update, history, response.
+    async fn apply_move(&self, tx: &mut AnyConnection, caller: &Caller, m: Move<'_>, now: i64) -> Result<CustomerRow> {
+        if !ownership::change_owner(tx, &m.row.id, &m.row.owner_id, m.to, &caller.employee_id, now).await? {
+            return Err(Error::precondition(
+                "OWNER_CHANGED",
+                format!("customers/{}", m.row.id),
+                "the customer changed hands meanwhile; reload it",
+            ));
+        }
+        history::record_owner_change(
+            tx,
+            &m.row.id,
+            &m.row.owner_id,
+            m.to,
+            m.reason,
+            m.note,
+            &caller.employee_id,
+            now,
+        )
+        .await?;
+        store::load(tx, &m.row.id, false)
+            .await?
+            .ok_or_else(|| Error::not_found(CUSTOMER, &m.row.id))
+    }
+
+    /// AssignCustomer (managers): gives a customer, owned or pooled, to an employee.
+    pub async fn assign_customer(
+        &self,
+        caller: &Caller,
+        mut req: pb::AssignCustomerRequest,
+    ) -> Result<pb::AssignCustomerResponse> {
+        let request_id = std::mem::take(&mut req.request_id);
+        let key = RequestKey::new("AssignCustomer", &caller.employee_id, &request_id, &req)?;
+        let mut v = Violations::new();
+        let to = employee_id("owner_id", &req.owner_id, &mut v);
+        let note = v
+            .take(crate::domain::optional_text("note", &req.note, 500))
+            .unwrap_or_default();
+        v.finish()?;
+        if !caller.is_manager {
+            return Err(Error::PermissionDenied {
+                permission: "customers.customer.assign".into(),
+            });
+        }
+        let mut tx = self.db.begin_write().await?;
+        if let Some(k) = &key
+            && let Some(done) = k.replay(&mut tx).await?
+        {
+            return Ok(done);
+        }
+        let row = visible_customer(&mut tx, caller, "id", &req.id).await?;
+        if row.owner_id == to {
+            return Err(Error::precondition(
+                "ALREADY_OWNER",
+                format!("customers/{}", row.id),
+                format!("{to} already owns the customer"),
+            ));
+        }
+        let now = now_micros();
+        ownership::guard_owner(&mut tx, &to, now).await?;
+        let updated = self
+            .apply_move(
+                &mut tx,
+                caller,
+                Move {
+                    row: &row,
+                    to: &to,
+                    reason: "assign",
+                    note: &note,
+                },
+                now,
+            )
+            .await?;
+        let response = pb::AssignCustomerResponse {
+            customer: Some(convert::one_customer(&mut tx, &updated).await?),
+        };
+        if let Some(k) = &key {
+            k.record(&mut tx, &response).await?;
+        }
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// TransferCustomer: the owner (or a manager) passes a customer on, with a reason.
+    pub async fn transfer_customer(
+        &self,
+        caller: &Caller,
+        mut req: pb::TransferCustomerRequest,
+    ) -> Result<pb::TransferCustomerResponse> {
+        let request_id = std::mem::take(&mut req.request_id);
+        let key = RequestKey::new("TransferCustomer", &caller.employee_id, &request_id, &req)?;
+        let mut v = Violations::new();
+        let to = employee_id("to_owner_id", &req.to_owner_id, &mut v);
+        let note = v.take(required_text("note", &req.note, 500)).unwrap_or_default();
+        v.finish()?;
+        let mut tx = self.db.begin_write().await?;
+        if let Some(k) = &key
+            && let Some(done) = k.replay(&mut tx).await?
+        {
+            return Ok(done);
+        }
+        let row = visible_customer(&mut tx, caller, "id", &req.id).await?;
+        if row.owner_id.is_empty() {
+            return Err(Error::precondition(
+                "IN_POOL",
+                format!("customers/{}", row.id),
+                "the customer is in the public pool; claim or assign it",
+            ));
+        }
+        if !may_manage(caller, &row) {
+            return Err(Error::PermissionDenied {
+                permission: "customers.customer.transfer".into(),
+            });
+        }
+        if row.owner_id == to {
+            return Err(Error::invalid(
+                "to_owner_id",
+                "SAME_OWNER",
+                "must differ from the current owner",
+            ));
+        }
+        let now = now_micros();
+        ownership::guard_owner(&mut tx, &to, now).await?;
+        let updated = self
+            .apply_move(
+                &mut tx,
+                caller,
+                Move {
+                    row: &row,
+                    to: &to,
+                    reason: "transfer",
+                    note: &note,
+                },
+                now,
+            )
+            .await?;
+        let response = pb::TransferCustomerResponse {
+            customer: Some(convert::one_customer(&mut tx, &updated).await?),
+        };
+        if let Some(k) = &key {
+            k.record(&mut tx, &response).await?;
+        }
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// ReleaseCustomer: back to the public pool, with a reason; starts the re-claim cooldown.
+    pub async fn release_customer(
+        &self,
+        caller: &Caller,
+        mut req: pb::ReleaseCustomerRequest,
+    ) -> Result<pb::ReleaseCustomerResponse> {
+        let request_id = std::mem::take(&mut req.request_id);
+        let key = RequestKey::new("ReleaseCustomer", &caller.employee_id, &request_id, &req)?;
+        let mut v = Violations::new();
+        let note = v.take(required_text("note", &req.note, 500)).unwrap_or_default();
+        v.finish()?;
+        let mut tx = self.db.begin_write().await?;
+        if let Some(k) = &key
+            && let Some(done) = k.replay(&mut tx).await?
+        {
+            return Ok(done);
+        }
+        let row = visible_customer(&mut tx, caller, "id", &req.id).await?;
+        if row.owner_id.is_empty() {
+            return Err(Error::precondition(
+                "IN_POOL",
+                format!("customers/{}", row.id),
+                "the customer is already in the public pool",
+            ));
+        }
+        if !may_manage(caller, &row) {
+            return Err(Error::PermissionDenied {
+                permission: "customers.customer.release".into(),
+            });
+        }
+        let now = now_micros();
+        ownership::remember_release(&mut tx, &row.id, &row.owner_id, now).await?;
+        let updated = self
+            .apply_move(
+                &mut tx,
+                caller,
+                Move {
+                    row: &row,
+                    to: "",
+                    reason: "release",
+                    note: &note,
+                },
+                now,
+            )
+            .await?;
+        let response = pb::ReleaseCustomerResponse {
+            customer: Some(convert::one_customer(&mut tx, &updated).await?),
+        };
+        if let Some(k) = &key {
+            k.record(&mut tx, &response).await?;
+        }
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// ClaimCustomer: takes a pool customer within caps and the cooldown; of concurrent claims
+    /// exactly one wins.
+    pub async fn claim_customer(
+        &self,
+        caller: &Caller,
+        mut req: pb::ClaimCustomerRequest,
+    ) -> Result<pb::ClaimCustomerResponse> {
+        let request_id = std::mem::take(&mut req.request_id);
+        let key = RequestKey::new("ClaimCustomer", &caller.employee_id, &request_id, &req)?;
+        let mut tx = self.db.begin_write().await?;
+        if let Some(k) = &key
+            && let Some(done) = k.replay(&mut tx).await?
+        {
+            return Ok(done);
+        }
+        let now = now_micros();
+        // Serialise this claimant's ownership changes before counting against the caps.
+        ownership::guard_owner(&mut tx, &caller.employee_id, now).await?;
+        // Pool customers are visible to everyone, so a claim looks the customer up regardless
+        // of scope: a claim that lost a race must hear "claimed already", not "not found".
+        // The answer names no owner.
+        if req.id.trim().is_empty() {
+            return Err(Error::required("id"));
+        }
+        let Some(row) = store::load(&mut tx, req.id.trim(), false).await? else {
+            return Err(Error::not_found(CUSTOMER, req.id.trim()));
+        };
+        let subject = format!("customers/{}", row.id);
+        if !row.owner_id.is_empty() {
+            return Err(Error::precondition(
+                "NOT_IN_POOL",
+                subject,
+                "the customer is not in the public pool (someone claimed it or owns it)",
+            ));
+        }
+        let policy = load_policy(&mut tx).await?;
+        if let Some(at) = ownership::released_at(&mut tx, &row.id, &caller.employee_id).await? {
+            let until = at + i64::from(policy.reclaim_cooldown_days) * DAY_MICROS;
+            if now < until {
+                return Err(Error::FailedPrecondition {
+                    reason: "RECLAIM_COOLDOWN",
+                    message: format!(
+                        "you released this customer; you may claim it again from {}",
+                        crm_kit::time::format_rfc3339(until)
+                    ),
+                    subject,
+                    metadata: [("available_from".to_string(), crm_kit::time::format_rfc3339(until))].into(),
+                });
+            }
+        }
+        let (total, of_level) = ownership::owned_counts(&mut tx, &caller.employee_id, &row.fields.level_code).await?;
+        if policy.total_owned_cap > 0 && total >= i64::from(policy.total_owned_cap) {
+            return Err(Error::FailedPrecondition {
+                reason: "CLAIM_CAP_REACHED",
+                message: format!(
+                    "you already own {total} customers; the cap is {}",
+                    policy.total_owned_cap
+                ),
+                subject,
+                metadata: [
+                    ("cap".to_string(), policy.total_owned_cap.to_string()),
+                    ("owned".to_string(), total.to_string()),
+                ]
+                .into(),
+            });
+        }
+        let rule = policy.rule_for(&row.fields.level_code);
+        if rule.owned_cap > 0 && of_level >= i64::from(rule.owned_cap) {
+            return Err(Error::FailedPrecondition {
+                reason: "LEVEL_CAP_REACHED",
+                message: format!(
+                    "you already own {of_level} customers of level {}; the cap is {}",
+                    if row.fields.level_code.is_empty() {
+                        "(none)"
+                    } else {
+                        &row.fields.level_code
+                    },
+                    rule.owned_cap
+                ),
+                subject,
+                metadata: [
+                    ("level_code".to_string(), row.fields.level_code.clone()),
+                    ("cap".to_string(), rule.owned_cap.to_string()),
+                    ("owned".to_string(), of_level.to_string()),
+                ]
+                .into(),
+            });
+        }
+        let m = Move {
+            row: &row,
+            to: &caller.employee_id,
+            reason: "claim",
+            note: "",
+        };
+        let updated = match self.apply_move(&mut tx, caller, m, now).await {
+            Err(Error::FailedPrecondition { subject, .. }) => {
+                return Err(Error::precondition(
+                    "ALREADY_CLAIMED",
+                    subject,
+                    "someone else claimed the customer first",
+                ));
+            }
+            other => other?,
+        };
+        let response = pb::ClaimCustomerResponse {
+            customer: Some(convert::one_customer(&mut tx, &updated).await?),
+        };
+        if let Some(k) = &key {
+            k.record(&mut tx, &response).await?;
+        }
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// ShareCustomer: replaces the collaborators.
+    pub async fn share_customer(
+        &self,
+        caller: &Caller,
+        req: pb::ShareCustomerRequest,
+    ) -> Result<pb::ShareCustomerResponse> {
+        let mut v = Violations::new();
+        if req.collaborator_ids.len() > 50 {
+            v.add("collaborator_ids", "TOO_MANY", "must have at most 50 entries");
+        }
+        let mut ids: Vec<String> = Vec::new();
+        for (i, id) in req.collaborator_ids.iter().enumerate() {
+            let id = employee_id(&format!("collaborator_ids[{i}]"), id, &mut v);
+            if !id.is_empty() && !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        v.finish()?;
+        let mut tx = self.db.begin_write().await?;
+        let row = visible_customer(&mut tx, caller, "id", &req.id).await?;
+        if !may_manage(caller, &row) {
+            return Err(Error::PermissionDenied {
+                permission: "customers.customer.share".into(),
+            });
+        }
+        ids.retain(|id| *id != row.owner_id);
+        let before = store::collaborators(&mut tx, &[row.id.as_str()])
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
+        let now = now_micros();
+        ownership::set_collaborators(&mut tx, &row.id, &ids).await?;
+        if before != ids {
+            history::record_change(
+                &mut tx,
+                &row.id,
+                "share",
+                &[("collaborator_ids", before.join(", "), ids.join(", "))],
+                &caller.employee_id,
+                now,
+            )
+            .await?;
+            store::touch(&mut tx, &row.id, &caller.employee_id, now).await?;
+        }
+        let row = store::load(&mut tx, &row.id, false)
+            .await?
+            .ok_or_else(|| Error::not_found(CUSTOMER, &req.id))?;
+        let response = pb::ShareCustomerResponse {
+            customer: Some(convert::one_customer(&mut tx, &row).await?),
+        };
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// SetReclaimLock: within the per-person lock cap.
+    pub async fn set_reclaim_lock(
+        &self,
+        caller: &Caller,
+        req: pb::SetReclaimLockRequest,
+    ) -> Result<pb::SetReclaimLockResponse> {
+        let mut tx = self.db.begin_write().await?;
+        let row = visible_customer(&mut tx, caller, "id", &req.id).await?;
+        let subject = format!("customers/{}", row.id);
+        if row.owner_id.is_empty() {
+            return Err(Error::precondition(
+                "IN_POOL",
+                subject,
+                "only owned customers can be locked against reclaim",
+            ));
+        }
+        if !may_manage(caller, &row) {
+            return Err(Error::PermissionDenied {
+                permission: "customers.customer.lock".into(),
+            });
+        }
+        if req.locked && !row.reclaim_locked {
+            let now = now_micros();
+            ownership::guard_owner(&mut tx, &row.owner_id, now).await?;
+            let policy = load_policy(&mut tx).await?;
+            let locked = ownership::locked_count(&mut tx, &row.owner_id).await?;
+            if locked >= i64::from(policy.lock_cap) {
+                return Err(Error::FailedPrecondition {
+                    reason: "LOCK_CAP_REACHED",
+                    message: format!(
+                        "{} already has {locked} locked customers; the cap is {}",
+                        row.owner_id, policy.lock_cap
+                    ),
+                    subject,
+                    metadata: [("cap".to_string(), policy.lock_cap.to_string())].into(),
+                });
+            }
+        }
+        let now = now_micros();
+        if req.locked != row.reclaim_locked {
+            ownership::set_lock(&mut tx, &row.id, req.locked, &caller.employee_id, now).await?;
+            history::record_change(
+                &mut tx,
+                &row.id,
+                "lock",
+                &[("reclaim_locked", row.reclaim_locked.to_string(), req.locked.to_string())],
+                &caller.employee_id,
+                now,
+            )
+            .await?;
+        }
+        let row = store::load(&mut tx, &row.id, false)
+            .await?
+            .ok_or_else(|| Error::not_found(CUSTOMER, &req.id))?;
+        let response = pb::SetReclaimLockResponse {
+            customer: Some(convert::one_customer(&mut tx, &row).await?),
+        };
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// GetPoolPolicy.
+    pub async fn get_pool_policy(&self, _caller: &Caller) -> Result<pb::GetPoolPolicyResponse> {
+        let mut conn = self.conn().await?;
+        Ok(pb::GetPoolPolicyResponse {
+            policy: Some(load_policy(&mut conn).await?.to_proto()),
+        })
+    }
+
+    /// UpdatePoolPolicy (managers).
+    pub async fn update_pool_policy(
+        &self,
+        caller: &Caller,
+        req: pb::UpdatePoolPolicyRequest,
+    ) -> Result<pb::UpdatePoolPolicyResponse> {
+        let Some(p) = req.policy.as_ref() else {
+            return Err(Error::required("policy"));
+        };
+        let mut v = Violations::new();
+        let policy = PoolPolicy::from_proto(p, &mut v);
+        v.finish()?;
+        if !caller.is_manager {
+            return Err(Error::PermissionDenied {
+                permission: "customers.pool_policy.update".into(),
+            });
+        }
+        let mut tx = self.db.begin_write().await?;
+        let json = serde_json::to_string(&policy).map_err(|e| Error::Internal(e.to_string()))?;
+        catalog::put_setting(&mut tx, POLICY_KEY, &json, now_micros()).await?;
+        tx.commit().await?;
+        Ok(pb::UpdatePoolPolicyResponse {
+            policy: Some(policy.to_proto()),
+        })
+    }
+
+    /// ListReclaimCandidates: owned customers the rules return to the pool within N days.
+    pub async fn list_reclaim_candidates(
+        &self,
+        caller: &Caller,
+        req: pb::ListReclaimCandidatesRequest,
+    ) -> Result<pb::ListReclaimCandidatesResponse> {
+        let limit = page_size(req.page_size, 50, 500)?;
+        let days = match req.within_days {
+            0 => 7,
+            d if (1..=365).contains(&d) => d,
+            _ => {
+                return Err(Error::invalid(
+                    "within_days",
+                    "OUT_OF_RANGE",
+                    "must be between 1 and 365",
+                ));
+            }
+        };
+        let fp = fingerprint(&["reclaim_candidates", &days.to_string(), &caller.employee_id]);
+        let after: Option<String> = decode_token(&self.tokens, &fp, &req.page_token)?;
+        let mut conn = self.conn().await?;
+        let policy = load_policy(&mut conn).await?;
+        let horizon = now_micros() + i64::from(days) * DAY_MICROS;
+        let mut rows = ownership::reclaim_candidates(
+            &mut conn,
+            &policy,
+            horizon,
+            scope(caller).as_ref(),
+            after.as_deref().unwrap_or(""),
+            limit + 1,
+        )
+        .await?;
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            rows.last().map(|r| self.tokens.encode(&fp, &r.id)).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let customers = convert::customers(&mut conn, &rows).await?;
+        Ok(pb::ListReclaimCandidatesResponse {
+            candidates: candidates(&policy, &rows, customers),
+            next_page_token: next,
+        })
+    }
+
+    /// RunReclaim: returns every due customer to the pool now (or lists them on a dry run).
+    pub async fn run_reclaim(&self, caller: &Caller, req: pb::RunReclaimRequest) -> Result<pb::RunReclaimResponse> {
+        if !caller.is_manager {
+            return Err(Error::PermissionDenied {
+                permission: "customers.pool.reclaim".into(),
+            });
+        }
+        let reclaimed = self.reclaim_due(caller, req.dry_run).await?;
+        Ok(pb::RunReclaimResponse {
+            reclaimed,
+            dry_run: req.dry_run,
+        })
+    }
+
+    /// Applies the reclaim rules in batches; each batch is one transaction, and each customer
+    /// moves only if it is still owned by the same person (a follow-up racing the job wins).
+    pub async fn reclaim_due(&self, caller: &Caller, dry_run: bool) -> Result<Vec<pb::ReclaimCandidate>> {
+        let mut out = Vec::new();
+        let mut after = String::new();
+        loop {
+            let mut tx = self.db.begin_write().await?;
+            let policy = load_policy(&mut tx).await?;
+            let now = now_micros();
+            let rows = ownership::reclaim_candidates(&mut tx, &policy, now, None, &after, 500).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id.clone();
+            let mut moved = Vec::new();
+            for row in &rows {
+                if dry_run {
+                    moved.push(row.clone());
+                    continue;
+                }
+                let (rule, _) = ownership::due(&policy, row).unwrap_or(("no_follow_up", now));
+                if ownership::change_owner(&mut tx, &row.id, &row.owner_id, "", &caller.employee_id, now).await? {
+                    history::record_owner_change(
+                        &mut tx,
+                        &row.id,
+                        &row.owner_id,
+                        "",
+                        "reclaim",
+                        rule,
+                        &caller.employee_id,
+                        now,
+                    )
+                    .await?;
+                    moved.push(row.clone());
+                }
+            }
+            let customers = convert::customers(&mut tx, &moved).await?;
+            out.extend(candidates(&policy, &moved, customers));
+            tx.commit().await?;
+        }
+        if !out.is_empty() {
+            tracing::info!(count = out.len(), dry_run, "reclaim rules applied");
+        }
+        Ok(out)
+    }
+}
+
+fn candidates(policy: &PoolPolicy, rows: &[CustomerRow], customers: Vec<pb::Customer>) -> Vec<pb::ReclaimCandidate> {
+    rows.iter()
+        .zip(customers)
+        .map(|(row, customer)| {
+            let (rule, due) = ownership::due(policy, row).unwrap_or(("", 0));
+            pb::ReclaimCandidate {
+                customer: Some(customer),
+                rule: rule.to_string(),
+                due_time: Some(crm_kit::time::to_proto(due)),
+            }
+        })
+        .collect()
+}

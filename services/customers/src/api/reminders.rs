@@ -1,0 +1,256 @@
+//! The salesperson's morning list: customers to contact today or tomorrow, overdue ones, those
+//! not contacted or not ordering for N days, and contacts with a birthday this week. "Today"
+//! is the business's day at the caller's UTC offset.
+
+use crm_kit::caller::Caller;
+use crm_kit::filter::SqlValue;
+use crm_kit::paging::fingerprint;
+use crm_kit::time::{DAY_MICROS, civil_from_days, local_day_start, now_micros};
+use crm_kit::{Error, Result};
+use crm_proto::customers as pb;
+use serde::{Deserialize, Serialize};
+
+use super::{CustomersApi, convert, decode_token, page_size};
+use crate::store::SqlBuf;
+use crate::store::contacts::ContactRow;
+use crate::store::customers::{self as store, CustomerRow};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ReminderCursor {
+    s: String,
+    n: i64,
+    id: String,
+}
+
+/// The `MM-DD` of each day of the week (Monday to Sunday) containing local day `day`.
+fn week_month_days(day: i64) -> Vec<String> {
+    // 1970-01-01 was a Thursday: Monday is day index 0 when shifted by 3.
+    let monday = day - (day + 3).rem_euclid(7);
+    (0..7)
+        .map(|i| {
+            let (_, m, d) = civil_from_days(monday + i);
+            format!("{m:02}-{d:02}")
+        })
+        .collect()
+}
+
+impl CustomersApi {
+    /// ListReminders.
+    pub async fn list_reminders(
+        &self,
+        caller: &Caller,
+        req: pb::ListRemindersRequest,
+    ) -> Result<pb::ListRemindersResponse> {
+        let kind = match pb::ReminderKind::try_from(req.kind) {
+            Ok(pb::ReminderKind::Unspecified) => return Err(Error::required("kind")),
+            Ok(k) => k,
+            Err(_) => {
+                return Err(Error::invalid(
+                    "kind",
+                    "UNKNOWN_ENUM_VALUE",
+                    format!("{} is not a reminder kind", req.kind),
+                ));
+            }
+        };
+        let limit = page_size(req.page_size, 50, 500)?;
+        let days = match req.days {
+            0 => 30,
+            d if (1..=3650).contains(&d) => d,
+            _ => return Err(Error::invalid("days", "OUT_OF_RANGE", "must be between 1 and 3650")),
+        };
+        let offset = req.utc_offset_minutes.unwrap_or(self.utc_offset_minutes);
+        if !(-14 * 60..=14 * 60).contains(&offset) {
+            return Err(Error::invalid(
+                "utc_offset_minutes",
+                "OUT_OF_RANGE",
+                "must be between -840 and 840",
+            ));
+        }
+        if req.team && !caller.is_manager {
+            return Err(Error::PermissionDenied {
+                permission: "customers.reminder.team".into(),
+            });
+        }
+        let fp = fingerprint(&[
+            "reminders",
+            &req.kind.to_string(),
+            &days.to_string(),
+            &req.team.to_string(),
+            &offset.to_string(),
+            &caller.employee_id,
+        ]);
+        let cursor: Option<ReminderCursor> = decode_token(&self.tokens, &fp, &req.page_token)?;
+        let now = now_micros();
+        let today = local_day_start(now, offset);
+
+        let mut q = SqlBuf::new("");
+        let owner_predicate = |q: &mut SqlBuf| {
+            if req.team {
+                q.push(" AND c.owner_id <> ''");
+            } else {
+                q.push(" AND c.owner_id = ").text(caller.employee_id.clone());
+            }
+        };
+        if kind == pb::ReminderKind::BirthdaysThisWeek {
+            let day_index = (today + i64::from(offset) * 60_000_000).div_euclid(DAY_MICROS);
+            let week = week_month_days(day_index);
+            q.push("SELECT k.id, k.customer_id, k.name, k.title, k.department, k.mobile, k.phone, k.email, k.im_handles, k.birthday, \
+                    k.is_primary, k.remark, k.created_at, k.created_by, k.updated_at, k.updated_by, k.version, k.birthday_md \
+                    FROM contacts k JOIN customers c ON c.id = k.customer_id WHERE c.deleted_at IS NULL AND k.birthday_md IN ");
+            q.text_list(week.iter().map(String::as_str));
+            owner_predicate(&mut q);
+            if let Some(c) = &cursor {
+                let s = q.param(SqlValue::Text(c.s.clone()));
+                let id = q.param(SqlValue::Text(c.id.clone()));
+                q.push(&format!(" AND (k.birthday_md, k.id) > ({s}, {id})"));
+            }
+            q.push(" ORDER BY k.birthday_md, k.id LIMIT ").int(limit + 1);
+            let mut conn = self.conn().await?;
+            let mut rows: Vec<(ContactRow, String)> = Vec::new();
+            for r in q.query().fetch_all(&mut *conn).await? {
+                use sqlx::{FromRow, Row};
+                rows.push((ContactRow::from_row(&r)?, r.try_get("birthday_md")?));
+            }
+            let next = if rows.len() as i64 > limit {
+                rows.truncate(usize::try_from(limit).unwrap_or(0));
+                rows.last()
+                    .map(|(c, md)| {
+                        self.tokens.encode(
+                            &fp,
+                            &ReminderCursor {
+                                s: md.clone(),
+                                n: 0,
+                                id: c.id.clone(),
+                            },
+                        )
+                    })
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let ids: Vec<String> = rows.iter().map(|(c, _)| c.customer_id.clone()).collect();
+            let customers = store::load_many(&mut conn, &ids).await?;
+            let wire = convert::customers(&mut conn, &customers).await?;
+            let reminders = rows
+                .iter()
+                .map(|(c, _)| pb::Reminder {
+                    customer: wire.iter().find(|w| w.id == c.customer_id).cloned(),
+                    contact: Some(convert::contact(c)),
+                })
+                .collect();
+            return Ok(pb::ListRemindersResponse {
+                reminders,
+                next_page_token: next,
+            });
+        }
+
+        let clock = match kind {
+            pb::ReminderKind::NotContacted => {
+                "(CASE WHEN c.last_follow_up_at > 0 THEN c.last_follow_up_at ELSE c.created_at END)"
+            }
+            pb::ReminderKind::NoOrder => "(CASE WHEN c.last_order_at > 0 THEN c.last_order_at ELSE c.created_at END)",
+            _ => "c.next_follow_up_at",
+        };
+        q.push(&format!(
+            "SELECT {} FROM customers c WHERE c.deleted_at IS NULL",
+            store::COLUMNS
+        ));
+        owner_predicate(&mut q);
+        match kind {
+            pb::ReminderKind::Today => {
+                q.push(" AND c.next_follow_up_at >= ")
+                    .int(today)
+                    .push(" AND c.next_follow_up_at < ")
+                    .int(today + DAY_MICROS);
+            }
+            pb::ReminderKind::Tomorrow => {
+                q.push(" AND c.next_follow_up_at >= ")
+                    .int(today + DAY_MICROS)
+                    .push(" AND c.next_follow_up_at < ")
+                    .int(today + 2 * DAY_MICROS);
+            }
+            pb::ReminderKind::Overdue => {
+                q.push(" AND c.next_follow_up_at > 0 AND c.next_follow_up_at < ")
+                    .int(now);
+            }
+            _ => {
+                q.push(&format!(" AND {clock} < "))
+                    .int(today - i64::from(days) * DAY_MICROS);
+            }
+        }
+        if let Some(c) = &cursor {
+            let n = q.param(SqlValue::Int(c.n));
+            let id = q.param(SqlValue::Text(c.id.clone()));
+            q.push(&format!(" AND ({clock}, c.id) > ({n}, {id})"));
+        }
+        q.push(&format!(" ORDER BY {clock}, c.id LIMIT ")).int(limit + 1);
+        let mut conn = self.conn().await?;
+        let mut rows: Vec<CustomerRow> = store::fetch(&mut conn, &q).await?;
+        let clock_of = |r: &CustomerRow| match kind {
+            pb::ReminderKind::NotContacted => {
+                if r.last_follow_up_at > 0 {
+                    r.last_follow_up_at
+                } else {
+                    r.created_at
+                }
+            }
+            pb::ReminderKind::NoOrder => {
+                if r.last_order_at > 0 {
+                    r.last_order_at
+                } else {
+                    r.created_at
+                }
+            }
+            _ => r.next_follow_up_at,
+        };
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            rows.last()
+                .map(|r| {
+                    self.tokens.encode(
+                        &fp,
+                        &ReminderCursor {
+                            s: String::new(),
+                            n: clock_of(r),
+                            id: r.id.clone(),
+                        },
+                    )
+                })
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let wire = convert::customers(&mut conn, &rows).await?;
+        Ok(pb::ListRemindersResponse {
+            reminders: wire
+                .into_iter()
+                .map(|c| pb::Reminder {
+                    customer: Some(c),
+                    contact: None,
+                })
+                .collect(),
+            next_page_token: next,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn week_runs_monday_to_sunday() {
+        // 2026-11-22 is a Sunday: its week is 11-16 .. 11-22.
+        let day = crm_kit::time::days_from_civil(2026, 11, 22);
+        assert_eq!(
+            week_month_days(day),
+            ["11-16", "11-17", "11-18", "11-19", "11-20", "11-21", "11-22"]
+        );
+        // A week across the new year.
+        let day = crm_kit::time::days_from_civil(2026, 12, 31);
+        assert_eq!(
+            week_month_days(day),
+            ["12-28", "12-29", "12-30", "12-31", "01-01", "01-02", "01-03"]
+        );
+    }
+}

@@ -1,0 +1,952 @@
+//! CSV import (client stream) and export (server stream).
+//!
+//! Import parses the CSV on a blocking thread fed by the stream, hands rows over in batches,
+//! validates each row exactly as CreateCustomer would, and writes each batch's good rows in one
+//! transaction with multi-row inserts. A bad row is reported (row, column, reason) and never
+//! stops the rest. Duplicates follow the chosen mode: skip, update, or fail.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+use crm_kit::caller::Caller;
+use crm_kit::errors::{FieldViolation, Violations};
+use crm_kit::idempotency::RequestKey;
+use crm_kit::time::now_micros;
+use crm_kit::{Error, Result};
+use crm_proto::customers as pb;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+
+use super::customers::{CustomerCursor, CustomerQuery, page_sql};
+use super::{CustomersApi, convert, may_manage};
+use crate::domain::customer::CustomerFields;
+use crate::domain::names;
+use crate::store::contacts::{self as contact_store, ContactRow};
+use crate::store::customers::{self as store, CustomerRow, InsertError};
+use crate::store::{catalog, history, search};
+
+/// Fields an import column can map to (also the export header).
+pub const IMPORT_FIELDS: &[&str] = &[
+    "name",
+    "kind",
+    "short_name",
+    "tax_id",
+    "industry_code",
+    "type_code",
+    "level_code",
+    "source_code",
+    "status",
+    "category_id",
+    "scale",
+    "phone",
+    "mobile",
+    "email",
+    "website",
+    "address",
+    "region.country",
+    "region.province",
+    "region.city",
+    "region.district",
+    "remark",
+    "tags",
+    "contact.name",
+    "contact.title",
+    "contact.mobile",
+    "contact.phone",
+    "contact.email",
+];
+
+/// Rows per write batch (one transaction).
+const BATCH: usize = 1000;
+/// Most row errors returned (the failed count stays exact beyond it).
+const MAX_ERRORS: usize = 100_000;
+
+/// One data row: its 1-based number and its values by import field.
+struct CsvRow {
+    number: i64,
+    values: HashMap<&'static str, String>,
+    /// Set when the row itself is malformed (wrong column count, bad UTF-8).
+    problem: Option<String>,
+}
+
+/// What the parser thread sends.
+enum Parsed {
+    /// The header's field → CSV header name, once.
+    Header(HashMap<&'static str, String>),
+    Rows(Vec<CsvRow>),
+    /// The file cannot be read as CSV at all.
+    Fatal(String),
+}
+
+/// A `Read` over byte chunks arriving from the gRPC stream.
+struct ChunkReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.current.len() {
+            match self.rx.recv() {
+                Ok(chunk) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Parses the CSV (blocking), mapping headers to import fields.
+fn parse_csv(reader: ChunkReader, mapping: HashMap<String, String>, tx: mpsc::Sender<Parsed>) {
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(reader);
+    let mut records = csv.byte_records();
+    let header = match records.next() {
+        None => {
+            let _ = tx.blocking_send(Parsed::Fatal(
+                "the file is empty; the first row must be the header".into(),
+            ));
+            return;
+        }
+        Some(Err(e)) => {
+            let _ = tx.blocking_send(Parsed::Fatal(format!("cannot read the header row: {e}")));
+            return;
+        }
+        Some(Ok(h)) => h,
+    };
+    let mut columns: Vec<Option<&'static str>> = Vec::new();
+    let mut names: HashMap<&'static str, String> = HashMap::new();
+    for (i, raw) in header.iter().enumerate() {
+        let mut h = String::from_utf8_lossy(raw).trim().to_string();
+        if i == 0 {
+            h = h.trim_start_matches('\u{feff}').to_string();
+        }
+        let target = if mapping.is_empty() {
+            h.clone()
+        } else {
+            mapping.get(&h).cloned().unwrap_or_default()
+        };
+        let field = IMPORT_FIELDS.iter().copied().find(|f| *f == target);
+        if let Some(f) = field {
+            names.insert(f, h);
+        }
+        columns.push(field);
+    }
+    if tx.blocking_send(Parsed::Header(names)).is_err() {
+        return;
+    }
+    let mut batch = Vec::with_capacity(BATCH);
+    for (index, record) in records.enumerate() {
+        let number = i64::try_from(index).unwrap_or(i64::MAX - 1) + 1;
+        let row = match record {
+            Err(e) => CsvRow {
+                number,
+                values: HashMap::new(),
+                problem: Some(format!("cannot be read as CSV: {e}")),
+            },
+            Ok(r) => {
+                let mut values = HashMap::new();
+                let mut problem = None;
+                if r.len() != columns.len() {
+                    problem = Some(format!("has {} columns but the header has {}", r.len(), columns.len()));
+                }
+                for (i, raw) in r.iter().enumerate() {
+                    let Some(Some(field)) = columns.get(i) else { continue };
+                    match std::str::from_utf8(raw) {
+                        Ok(s) => {
+                            values.insert(*field, s.trim().to_string());
+                        }
+                        Err(_) => {
+                            problem = Some(format!("column {} is not valid UTF-8 (save the file as UTF-8)", i + 1))
+                        }
+                    }
+                }
+                if r.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
+                    // Blank lines are skipped silently, as a spreadsheet user expects.
+                    continue;
+                }
+                CsvRow {
+                    number,
+                    values,
+                    problem,
+                }
+            }
+        };
+        batch.push(row);
+        if batch.len() == BATCH && tx.blocking_send(Parsed::Rows(std::mem::take(&mut batch))).is_err() {
+            return;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(Parsed::Rows(batch));
+    }
+}
+
+/// Codes and categories a row may use, loaded once per import.
+struct References {
+    codes: HashMap<&'static str, HashSet<String>>,
+    leaf_categories: HashSet<String>,
+}
+
+/// A row that passed validation.
+struct GoodRow {
+    number: i64,
+    fields: CustomerFields,
+    contact: Option<ContactRow>,
+    /// Import fields present with a non-empty value (what an update may change).
+    present: Vec<&'static str>,
+}
+
+#[derive(Default)]
+struct Tally {
+    created: i64,
+    updated: i64,
+    skipped: i64,
+    failed: i64,
+    errors: Vec<pb::ImportRowError>,
+}
+
+impl Tally {
+    fn fail(&mut self, row: i64, field: &str, reason: impl Into<String>) {
+        self.failed += 1;
+        self.note(row, field, reason);
+    }
+
+    fn note(&mut self, row: i64, field: &str, reason: impl Into<String>) {
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(pb::ImportRowError {
+                row,
+                field: field.to_string(),
+                reason: reason.into(),
+            });
+        }
+    }
+}
+
+fn parse_kind(value: &str, default: &'static str) -> Option<&'static str> {
+    match value.trim().to_lowercase().as_str() {
+        "" => Some(default),
+        "company" | "公司" | "企业" | "empresa" => Some("company"),
+        "individual" | "person" | "个人" | "particular" => Some("individual"),
+        _ => None,
+    }
+}
+
+fn parse_status(value: &str) -> Option<i32> {
+    Some(match value.trim().to_lowercase().as_str() {
+        "" | "potential" | "潜在" => pb::CustomerStatus::Potential as i32,
+        "active" | "活跃" | "成交" => pb::CustomerStatus::Active as i32,
+        "dormant" | "休眠" => pb::CustomerStatus::Dormant as i32,
+        "lost" | "流失" => pb::CustomerStatus::Lost as i32,
+        _ => return None,
+    })
+}
+
+/// Validates one CSV row like CreateCustomer, reporting violations by CSV column.
+fn validate_row(
+    row: &CsvRow,
+    default_kind: &'static str,
+    refs: &References,
+    headers: &HashMap<&'static str, String>,
+) -> std::result::Result<GoodRow, Vec<(String, String)>> {
+    let column = |field: &str| headers.get(field).cloned().unwrap_or_else(|| field.to_string());
+    if let Some(p) = &row.problem {
+        return Err(vec![("row".into(), p.clone())]);
+    }
+    let get = |f: &str| row.values.get(f).map(String::as_str).unwrap_or("");
+    let mut errors: Vec<(String, String)> = Vec::new();
+    let kind = parse_kind(get("kind"), default_kind).unwrap_or_else(|| {
+        errors.push((
+            column("kind"),
+            format!("{} is not a kind; use company or individual", get("kind")),
+        ));
+        default_kind
+    });
+    let status = parse_status(get("status")).unwrap_or_else(|| {
+        errors.push((
+            column("status"),
+            format!(
+                "{} is not a status; use potential, active, dormant or lost",
+                get("status")
+            ),
+        ));
+        0
+    });
+    let src = pb::Customer {
+        kind: if kind == "company" {
+            pb::CustomerKind::Company as i32
+        } else {
+            pb::CustomerKind::Individual as i32
+        },
+        name: get("name").into(),
+        short_name: get("short_name").into(),
+        tax_id: get("tax_id").into(),
+        industry_code: get("industry_code").into(),
+        type_code: get("type_code").into(),
+        level_code: get("level_code").into(),
+        source_code: get("source_code").into(),
+        status,
+        category_id: get("category_id").into(),
+        scale: get("scale").into(),
+        phone: get("phone").into(),
+        mobile: get("mobile").into(),
+        email: get("email").into(),
+        website: get("website").into(),
+        address: get("address").into(),
+        region: Some(pb::Region {
+            country: get("region.country").into(),
+            province: get("region.province").into(),
+            city: get("region.city").into(),
+            district: get("region.district").into(),
+        }),
+        remark: get("remark").into(),
+        tags: get("tags")
+            .split(';')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect(),
+        ..Default::default()
+    };
+    let mut v = Violations::new();
+    let fields = CustomerFields::from_create(&src, &mut v);
+    fields.check_whole(&mut v);
+    let has_contact = [
+        "contact.name",
+        "contact.mobile",
+        "contact.phone",
+        "contact.email",
+        "contact.title",
+    ]
+    .iter()
+    .any(|f| !get(f).is_empty());
+    let contact = has_contact.then(|| {
+        let c = pb::Contact {
+            name: get("contact.name").into(),
+            title: get("contact.title").into(),
+            mobile: get("contact.mobile").into(),
+            phone: get("contact.phone").into(),
+            email: get("contact.email").into(),
+            ..Default::default()
+        };
+        super::contacts::contact_from_proto(&c, "contact", &mut v)
+    });
+    if let Err(Error::InvalidArgument(list)) = v.finish() {
+        for FieldViolation { field, description, .. } in list {
+            let f = field.strip_prefix("customer.").unwrap_or(&field);
+            errors.push((column(f), description));
+        }
+    }
+    for (dictionary, field, code) in fields.dictionary_codes() {
+        if !refs.codes.get(dictionary).is_some_and(|set| set.contains(code)) {
+            let f = field.strip_prefix("customer.").unwrap_or(field);
+            errors.push((
+                column(f),
+                format!("{code} is not an enabled code of the {dictionary} dictionary"),
+            ));
+        }
+    }
+    if !fields.category_id.is_empty() && !refs.leaf_categories.contains(&fields.category_id) {
+        errors.push((
+            column("category_id"),
+            format!("category {} does not exist or has sub-categories", fields.category_id),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let present = IMPORT_FIELDS.iter().copied().filter(|f| !get(f).is_empty()).collect();
+    Ok(GoodRow {
+        number: row.number,
+        fields,
+        contact,
+        present,
+    })
+}
+
+/// The duplicate keys of a row: (company name key, tax id, individual mobile).
+fn keys(f: &CustomerFields) -> [Option<String>; 3] {
+    [
+        (f.kind == "company").then(|| format!("n:{}", names::name_key(&f.name))),
+        (!f.tax_id.is_empty()).then(|| format!("t:{}", f.tax_id)),
+        (f.kind == "individual" && !f.mobile.is_empty()).then(|| format!("m:{}", f.mobile)),
+    ]
+}
+
+impl CustomersApi {
+    /// ImportCustomers.
+    pub async fn import_customers(
+        &self,
+        caller: &Caller,
+        mut stream: tonic::Streaming<pb::ImportCustomersRequest>,
+    ) -> Result<pb::ImportCustomersResponse> {
+        let first = stream
+            .next()
+            .await
+            .ok_or_else(|| Error::required("options"))?
+            .map_err(|e| Error::invalid("options", "STREAM_ERROR", e.message().to_string()))?;
+        let Some(pb::import_customers_request::Part::Options(mut options)) = first.part else {
+            return Err(Error::invalid(
+                "options",
+                "REQUIRED",
+                "the first message must carry the import options",
+            ));
+        };
+        let mut v = Violations::new();
+        let mode = match pb::ImportMode::try_from(options.mode) {
+            Ok(pb::ImportMode::Unspecified) | Ok(pb::ImportMode::Skip) => pb::ImportMode::Skip,
+            Ok(m) => m,
+            Err(_) => {
+                v.add(
+                    "options.mode",
+                    "UNKNOWN_ENUM_VALUE",
+                    format!("{} is not an import mode", options.mode),
+                );
+                pb::ImportMode::Skip
+            }
+        };
+        let default_kind = match pb::CustomerKind::try_from(options.default_kind) {
+            Ok(pb::CustomerKind::Individual) => "individual",
+            Ok(_) => "company",
+            Err(_) => {
+                v.add(
+                    "options.default_kind",
+                    "UNKNOWN_ENUM_VALUE",
+                    format!("{} is not a customer kind", options.default_kind),
+                );
+                "company"
+            }
+        };
+        for (header, field) in &options.column_mapping {
+            if !IMPORT_FIELDS.contains(&field.as_str()) {
+                v.add(
+                    format!("options.column_mapping[{header}]"),
+                    "UNKNOWN_FIELD",
+                    format!(
+                        "{field} is not an import field; use one of {}",
+                        IMPORT_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+        let request_id = std::mem::take(&mut options.request_id);
+        let key = RequestKey::new("ImportCustomers", &caller.employee_id, &request_id, &options)?;
+        v.finish()?;
+        if let Some(k) = &key {
+            let mut conn = self.conn().await?;
+            if let Some(done) = k.replay::<pb::ImportCustomersResponse>(&mut conn).await? {
+                return Ok(done);
+            }
+        }
+
+        let refs = self.import_references().await?;
+        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+        let (row_tx, mut row_rx) = mpsc::channel::<Parsed>(4);
+        let mapping: HashMap<String, String> = options.column_mapping.clone().into_iter().collect();
+        let parser = tokio::task::spawn_blocking(move || {
+            parse_csv(
+                ChunkReader {
+                    rx: chunk_rx,
+                    current: Vec::new(),
+                    pos: 0,
+                },
+                mapping,
+                row_tx,
+            );
+        });
+        // Feed the parser from the stream; a second options message or a broken stream stops it.
+        let feeder = tokio::spawn(async move {
+            while let Some(msg) = stream.next().await {
+                match msg {
+                    Ok(pb::ImportCustomersRequest {
+                        part: Some(pb::import_customers_request::Part::CsvChunk(bytes)),
+                    }) => {
+                        let tx = chunk_tx.clone();
+                        if tokio::task::spawn_blocking(move || tx.send(bytes))
+                            .await
+                            .map_or(true, |r| r.is_err())
+                        {
+                            return Ok(());
+                        }
+                    }
+                    Ok(_) => {
+                        return Err(Error::invalid(
+                            "options",
+                            "UNEXPECTED_OPTIONS",
+                            "only the first message may carry options",
+                        ));
+                    }
+                    Err(status) => {
+                        return Err(Error::invalid(
+                            "csv_chunk",
+                            "STREAM_ERROR",
+                            status.message().to_string(),
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        });
+
+        let mut tally = Tally::default();
+        let mut headers: HashMap<&'static str, String> = HashMap::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        while let Some(parsed) = row_rx.recv().await {
+            match parsed {
+                Parsed::Fatal(message) => return Err(Error::invalid("csv_chunk", "MALFORMED_CSV", message)),
+                Parsed::Header(h) => {
+                    if !h.contains_key("name") {
+                        return Err(Error::invalid(
+                            "options.column_mapping",
+                            "NAME_COLUMN_MISSING",
+                            "no column maps to name; map the customer name column to \"name\"",
+                        ));
+                    }
+                    headers = h;
+                }
+                Parsed::Rows(rows) => {
+                    let mut good = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        match validate_row(row, default_kind, &refs, &headers) {
+                            Ok(g) => good.push(g),
+                            Err(errors) => {
+                                tally.failed += 1;
+                                for (field, reason) in errors {
+                                    tally.note(row.number, &field, reason);
+                                }
+                            }
+                        }
+                    }
+                    self.import_batch(caller, mode, good, &mut seen, &mut tally).await?;
+                }
+            }
+        }
+        feeder
+            .await
+            .map_err(|e| Error::Internal(format!("import feeder: {e}")))??;
+        parser
+            .await
+            .map_err(|e| Error::Internal(format!("import parser: {e}")))?;
+        if headers.is_empty() && tally.failed == 0 && tally.created == 0 {
+            return Err(Error::invalid(
+                "csv_chunk",
+                "MALFORMED_CSV",
+                "the file is empty; the first row must be the header",
+            ));
+        }
+        tally.errors.sort_by_key(|e| e.row);
+        let response = pb::ImportCustomersResponse {
+            created: tally.created,
+            updated: tally.updated,
+            skipped: tally.skipped,
+            failed: tally.failed,
+            errors: tally.errors,
+        };
+        if let Some(k) = &key {
+            let mut tx = self.db.begin_write().await?;
+            k.record(&mut tx, &response).await?;
+            tx.commit().await?;
+        }
+        tracing::info!(
+            created = response.created,
+            updated = response.updated,
+            skipped = response.skipped,
+            failed = response.failed,
+            "import finished"
+        );
+        Ok(response)
+    }
+
+    async fn import_references(&self) -> Result<References> {
+        let mut conn = self.conn().await?;
+        let mut codes = HashMap::new();
+        for d in ["industry", "customer_type", "level", "source"] {
+            let set = catalog::entries(&mut conn, d, false)
+                .await?
+                .into_iter()
+                .map(|e| e.code)
+                .collect();
+            codes.insert(d, set);
+        }
+        let leaf_categories = catalog::categories(&mut conn)
+            .await?
+            .into_iter()
+            .filter(|c| c.child_count == 0)
+            .map(|c| c.id)
+            .collect();
+        Ok(References { codes, leaf_categories })
+    }
+
+    /// Writes one batch: new rows in bulk, duplicates per the mode. Rows repeating a key seen
+    /// earlier in the same batch wait for a second pass, when the first one is stored.
+    async fn import_batch(
+        &self,
+        caller: &Caller,
+        mode: pb::ImportMode,
+        rows: Vec<GoodRow>,
+        seen: &mut HashSet<String>,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let mut pending = rows;
+        while !pending.is_empty() {
+            let mut batch_keys: HashSet<String> = HashSet::new();
+            let mut now_rows = Vec::new();
+            let mut later = Vec::new();
+            for r in pending {
+                let ks: Vec<String> = keys(&r.fields).into_iter().flatten().collect();
+                if ks.iter().any(|k| batch_keys.contains(k)) {
+                    later.push(r);
+                } else {
+                    batch_keys.extend(ks);
+                    now_rows.push(r);
+                }
+            }
+            self.import_pass(caller, mode, now_rows, seen, tally).await?;
+            pending = later;
+        }
+        Ok(())
+    }
+
+    async fn import_pass(
+        &self,
+        caller: &Caller,
+        mode: pb::ImportMode,
+        rows: Vec<GoodRow>,
+        seen: &mut HashSet<String>,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let name_keys: Vec<String> = rows
+            .iter()
+            .filter(|r| r.fields.kind == "company")
+            .map(|r| names::name_key(&r.fields.name))
+            .collect();
+        let tax_ids: Vec<&str> = rows
+            .iter()
+            .map(|r| r.fields.tax_id.as_str())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let mobiles: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.fields.kind == "individual")
+            .map(|r| r.fields.mobile.as_str())
+            .filter(|m| !m.is_empty())
+            .collect();
+        let mut tx = self.db.begin_write().await?;
+        let existing = store::colliding(
+            &mut tx,
+            &name_keys.iter().map(String::as_str).collect::<Vec<_>>(),
+            &tax_ids,
+            &mobiles,
+        )
+        .await?;
+        let mut by_key: HashMap<String, &CustomerRow> = HashMap::new();
+        for e in &existing {
+            for k in keys(&e.fields).into_iter().flatten() {
+                by_key.entry(k).or_insert(e);
+            }
+        }
+        let now = now_micros();
+        let mut new_rows: Vec<(GoodRow, CustomerRow)> = Vec::new();
+        for r in rows {
+            let found = keys(&r.fields)
+                .into_iter()
+                .flatten()
+                .find_map(|k| by_key.get(&k).copied());
+            let Some(dup) = found else {
+                let row = CustomerRow {
+                    id: crm_kit::new_id(),
+                    name_key: names::name_key(&r.fields.name),
+                    fields: r.fields.clone(),
+                    owner_id: caller.employee_id.clone(),
+                    owned_since: now,
+                    reclaim_locked: false,
+                    last_follow_up_at: 0,
+                    next_follow_up_at: 0,
+                    last_order_at: 0,
+                    totals_currency: "CNY".into(),
+                    total_ordered: 0,
+                    receivable_balance: 0,
+                    payable_balance: 0,
+                    order_count: 0,
+                    created_at: now,
+                    created_by: caller.employee_id.clone(),
+                    updated_at: now,
+                    updated_by: caller.employee_id.clone(),
+                    version: 1,
+                    deleted_at: None,
+                };
+                new_rows.push((r, row));
+                continue;
+            };
+            let in_this_import = seen.contains(&dup.id);
+            match mode {
+                pb::ImportMode::Fail => tally.fail(
+                    r.number,
+                    "name",
+                    format!(
+                        "duplicates customer {} ({}){}",
+                        dup.fields.name,
+                        dup.id,
+                        if in_this_import {
+                            ", an earlier row of this file"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+                pb::ImportMode::Update => {
+                    if !may_manage(caller, dup) {
+                        tally.fail(
+                            r.number,
+                            "name",
+                            format!(
+                                "duplicates customer {} ({}) owned by {}; only its owner or a manager may update it",
+                                dup.fields.name,
+                                dup.id,
+                                if dup.owner_id.is_empty() {
+                                    "the public pool"
+                                } else {
+                                    &dup.owner_id
+                                }
+                            ),
+                        );
+                        continue;
+                    }
+                    let mut fields = dup.fields.clone();
+                    merge_present(&mut fields, &r.fields, &r.present);
+                    let changes = CustomerFields::diff(&dup.fields, &fields);
+                    if changes.is_empty() {
+                        tally.skipped += 1;
+                        continue;
+                    }
+                    match store::update_fields(&mut tx, &dup.id, dup.version, &fields, &caller.employee_id, now).await {
+                        Ok(true) => {
+                            history::record_change(
+                                &mut tx,
+                                &dup.id,
+                                "import_update",
+                                &changes,
+                                &caller.employee_id,
+                                now,
+                            )
+                            .await?;
+                            search::reindex(&mut tx, &dup.id).await?;
+                            tally.updated += 1;
+                        }
+                        Ok(false) | Err(InsertError::Duplicate) => tally.fail(
+                            r.number,
+                            "name",
+                            format!(
+                                "customer {} changed meanwhile or the update would duplicate another customer",
+                                dup.id
+                            ),
+                        ),
+                        Err(InsertError::Other(e)) => return Err(e),
+                    }
+                }
+                _ => tally.skipped += 1,
+            }
+        }
+        let customers: Vec<CustomerRow> = new_rows.iter().map(|(_, c)| c.clone()).collect();
+        let mut contacts = Vec::new();
+        let mut grams = Vec::with_capacity(new_rows.len());
+        let mut search_texts = Vec::with_capacity(new_rows.len());
+        for (r, c) in &new_rows {
+            let mut texts = vec![
+                c.fields.name.clone(),
+                c.fields.short_name.clone(),
+                c.fields.phone.clone(),
+                c.fields.mobile.clone(),
+            ];
+            if let Some(mut contact) = r.contact.clone() {
+                contact.customer_id = c.id.clone();
+                contact.is_primary = 1;
+                contact.created_at = now;
+                contact.updated_at = now;
+                contact.created_by = caller.employee_id.clone();
+                contact.updated_by = caller.employee_id.clone();
+                texts.extend([contact.name.clone(), contact.mobile.clone(), contact.phone.clone()]);
+                contacts.push(contact);
+            }
+            texts.retain(|t| !t.is_empty());
+            let st = search::SearchTexts { texts };
+            grams.push((c.id.clone(), st.grams()));
+            search_texts.push(st.search_text());
+        }
+        match store::insert_many(&mut tx, &customers, &search_texts).await {
+            Ok(()) => {}
+            Err(InsertError::Duplicate) => {
+                // A concurrent writer created one of these customers; redo the rows one by one.
+                drop(tx);
+                for (r, _) in new_rows {
+                    Box::pin(self.import_pass(caller, mode, vec![r], seen, tally)).await?;
+                }
+                return Ok(());
+            }
+            Err(InsertError::Other(e)) => return Err(e),
+        }
+        contact_store::insert_many(&mut tx, &contacts).await?;
+        search::insert_grams(&mut tx, &grams).await?;
+        let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+        history::record_imports(&mut tx, &ids, &caller.employee_id, &caller.employee_id, now).await?;
+        tx.commit().await?;
+        tally.created += i64::try_from(customers.len()).unwrap_or(0);
+        seen.extend(customers.into_iter().map(|c| c.id));
+        Ok(())
+    }
+
+    /// ExportCustomers: the caller's view of a search and filter, as CSV chunks.
+    pub async fn export_customers(
+        &self,
+        caller: &Caller,
+        req: pb::ExportCustomersRequest,
+    ) -> Result<mpsc::Receiver<std::result::Result<pb::ExportCustomersResponse, tonic::Status>>> {
+        let query = CustomerQuery {
+            filter: req.filter,
+            query: req.query,
+            order_by: req.order_by,
+            show_deleted: false,
+        };
+        // Fail fast on a bad filter or order, before the stream starts.
+        let _ = page_sql(caller, &query, None, 1)?;
+        let (tx, rx) = mpsc::channel(8);
+        let api = self.clone();
+        let caller = caller.clone();
+        tokio::spawn(async move {
+            if let Err(e) = api.export_into(&caller, &query, &tx).await {
+                let _ = tx.send(Err(e.into())).await;
+            }
+        });
+        Ok(rx)
+    }
+
+    async fn export_into(
+        &self,
+        caller: &Caller,
+        query: &CustomerQuery,
+        tx: &mpsc::Sender<std::result::Result<pb::ExportCustomersResponse, tonic::Status>>,
+    ) -> Result<()> {
+        let mut writer = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
+        let mut header: Vec<&str> = vec!["id"];
+        header.extend(IMPORT_FIELDS);
+        header.extend(["owner_id", "create_time"]);
+        writer
+            .write_record(&header)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut cursor: Option<CustomerCursor> = None;
+        loop {
+            let (sql, make_cursor) = page_sql(caller, query, cursor.as_ref(), 1000)?;
+            let mut conn = self.conn().await?;
+            let rows = store::fetch(&mut conn, &sql).await?;
+            let wire = convert::customers(&mut conn, &rows).await?;
+            drop(conn);
+            for c in &wire {
+                let region = c.region.clone().unwrap_or_default();
+                let contact = c.primary_contact.clone().unwrap_or_default();
+                let kind = if c.kind == pb::CustomerKind::Individual as i32 {
+                    "individual"
+                } else {
+                    "company"
+                };
+                let status =
+                    crate::domain::codes::status_code(pb::CustomerStatus::try_from(c.status).unwrap_or_default());
+                let created = c
+                    .audit
+                    .as_ref()
+                    .and_then(|a| a.create_time)
+                    .map(|t| crm_kit::time::format_rfc3339(t.seconds * 1_000_000))
+                    .unwrap_or_default();
+                let tags = c.tags.join(";");
+                let record: [&str; 30] = [
+                    &c.id,
+                    &c.name,
+                    kind,
+                    &c.short_name,
+                    &c.tax_id,
+                    &c.industry_code,
+                    &c.type_code,
+                    &c.level_code,
+                    &c.source_code,
+                    status,
+                    &c.category_id,
+                    &c.scale,
+                    &c.phone,
+                    &c.mobile,
+                    &c.email,
+                    &c.website,
+                    &c.address,
+                    &region.country,
+                    &region.province,
+                    &region.city,
+                    &region.district,
+                    &c.remark,
+                    &tags,
+                    &contact.name,
+                    &contact.title,
+                    &contact.mobile,
+                    &contact.phone,
+                    &contact.email,
+                    &c.owner_id,
+                    &created,
+                ];
+                writer
+                    .write_record(record)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+            }
+            let done = rows.len() < 1000;
+            cursor = rows.last().map(&make_cursor);
+            let bytes = writer.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
+            if !bytes.is_empty()
+                && tx
+                    .send(Ok(pb::ExportCustomersResponse { csv_chunk: bytes }))
+                    .await
+                    .is_err()
+            {
+                return Ok(());
+            }
+            writer = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
+            if done {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Copies the fields a row actually carries onto an existing customer (update mode).
+fn merge_present(target: &mut CustomerFields, src: &CustomerFields, present: &[&'static str]) {
+    for f in present {
+        match *f {
+            "kind" => target.kind = src.kind,
+            "short_name" => target.short_name.clone_from(&src.short_name),
+            "tax_id" => target.tax_id.clone_from(&src.tax_id),
+            "industry_code" => target.industry_code.clone_from(&src.industry_code),
+            "type_code" => target.type_code.clone_from(&src.type_code),
+            "level_code" => target.level_code.clone_from(&src.level_code),
+            "source_code" => target.source_code.clone_from(&src.source_code),
+            "status" => target.status = src.status,
+            "category_id" => target.category_id.clone_from(&src.category_id),
+            "scale" => target.scale.clone_from(&src.scale),
+            "phone" => target.phone.clone_from(&src.phone),
+            "mobile" => target.mobile.clone_from(&src.mobile),
+            "email" => target.email.clone_from(&src.email),
+            "website" => target.website.clone_from(&src.website),
+            "address" => target.address.clone_from(&src.address),
+            "region.country" => target.country.clone_from(&src.country),
+            "region.province" => target.province.clone_from(&src.province),
+            "region.city" => target.city.clone_from(&src.city),
+            "region.district" => target.district.clone_from(&src.district),
+            "remark" => target.remark.clone_from(&src.remark),
+            "tags" => target.tags.clone_from(&src.tags),
+            _ => {}
+        }
+    }
+}

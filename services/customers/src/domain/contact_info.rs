@@ -1,0 +1,291 @@
+//! Parsers for contact details: each returns the normalised form that is stored and compared,
+//! or an error that names the field and the rule.
+
+use crm_kit::{Error, Result};
+
+fn malformed(field: &str, rule: &str) -> Error {
+    Error::invalid(field, "MALFORMED", rule.to_string())
+}
+
+/// Any phone number (landline or mobile): digits with optional `+`, separators and an
+/// extension ("ext 12", "x12", "转12"). Stored as `+digits` or `digits`, plus `;ext=N`.
+pub fn parse_phone(field: &str, s: &str) -> Result<String> {
+    const RULE: &str =
+        "must be a phone number: 5 to 20 digits, optionally with +, spaces, '-', '.', parentheses and an extension";
+    let s = s.trim();
+    let lower = s.to_lowercase();
+    if lower.len() != s.len() {
+        // Only ASCII and 转 are expected; other text cannot be a phone number.
+        return Err(malformed(field, RULE));
+    }
+    let (main, ext) = ["转", "ext.", "ext", "x", "#"]
+        .iter()
+        .find_map(|m| lower.find(m).map(|i| (&s[..i], Some(&lower[i + m.len()..]))))
+        .unwrap_or((s, None));
+    let ext = match ext {
+        Some(e) => {
+            let e = e.trim();
+            if e.is_empty() || e.len() > 8 || !e.chars().all(|c| c.is_ascii_digit()) {
+                return Err(malformed(field, RULE));
+            }
+            Some(e.to_string())
+        }
+        None => None,
+    };
+    let main = main.trim();
+    let plus = main.starts_with('+');
+    let body = if plus { &main[1..] } else { main };
+    if !body
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'))
+    {
+        return Err(malformed(field, RULE));
+    }
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    if !(5..=20).contains(&digits.len()) {
+        return Err(malformed(field, RULE));
+    }
+    let mut out = if plus { format!("+{digits}") } else { digits };
+    if let Some(e) = ext {
+        out.push_str(";ext=");
+        out.push_str(&e);
+    }
+    Ok(out)
+}
+
+/// A mobile number: mainland China (11 digits starting 1[3-9], optionally with +86/0086/86)
+/// is stored as its 11 digits; any other must be international (`+` or `00`, 8 to 15 digits)
+/// and is stored as `+digits`.
+pub fn parse_mobile(field: &str, s: &str) -> Result<String> {
+    const RULE: &str = "must be a mobile number: 11 digits starting with 1, or + and 8 to 15 digits";
+    let s = s.trim();
+    let plus = s.starts_with('+');
+    let body = if plus { &s[1..] } else { s };
+    if body.is_empty() || !body.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-')) {
+        return Err(malformed(field, RULE));
+    }
+    let mut digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    let international = plus || digits.starts_with("00");
+    if digits.starts_with("00") {
+        digits.drain(..2);
+    }
+    let chinese = |d: &str| d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9');
+    if let Some(rest) = digits.strip_prefix("86")
+        && chinese(rest)
+    {
+        return Ok(rest.to_string());
+    }
+    if !international && chinese(&digits) {
+        return Ok(digits);
+    }
+    if international && (8..=15).contains(&digits.len()) {
+        return Ok(format!("+{digits}"));
+    }
+    Err(malformed(field, RULE))
+}
+
+/// An email address; the domain is lower-cased.
+pub fn parse_email(field: &str, s: &str) -> Result<String> {
+    const RULE: &str = "must be an email address like name@example.com";
+    let s = s.trim();
+    if s.len() > 254 {
+        return Err(Error::invalid(field, "TOO_LONG", "must be at most 254 characters"));
+    }
+    let mut parts = s.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(malformed(field, RULE));
+    };
+    if local.is_empty() || local.len() > 64 || local.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(malformed(field, RULE));
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    if labels.len() < 2 || !labels.iter().all(label_ok) {
+        return Err(malformed(field, RULE));
+    }
+    Ok(format!("{local}@{}", domain.to_lowercase()))
+}
+
+/// The characters of a unified social credit code (no I, O, S, V, Z), in value order.
+const USCC_CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+/// A tax id. Eighteen characters are a Chinese unified social credit code (统一社会信用代码,
+/// GB 32100-2015) whose check character is verified; other lengths are foreign tax or VAT
+/// numbers (5 to 20 letters and digits). Stored upper-case without spaces or dashes.
+pub fn parse_tax_id(field: &str, s: &str) -> Result<String> {
+    let v: String = s
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .flat_map(char::to_uppercase)
+        .collect();
+    if v.len() == 18 && v.is_ascii() {
+        let mut sum = 0u32;
+        for (i, b) in v.bytes().enumerate() {
+            let Some(value) = USCC_CHARSET.iter().position(|c| *c == b) else {
+                return Err(malformed(
+                    field,
+                    "must be a unified social credit code (18 characters of 0-9 and A-Y without I, O, S, V, Z)",
+                ));
+            };
+            if i < 17 {
+                sum += USCC_WEIGHTS[i] * value as u32;
+            } else {
+                let check = (31 - sum % 31) % 31;
+                if check as usize != value {
+                    return Err(malformed(
+                        field,
+                        "check character does not match (unified social credit code)",
+                    ));
+                }
+            }
+        }
+        return Ok(v);
+    }
+    if (5..=20).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Ok(v);
+    }
+    Err(malformed(
+        field,
+        "must be a tax id: an 18-character unified social credit code, or 5 to 20 letters and digits",
+    ))
+}
+
+/// A website: a host with a dot, optionally with http(s):// and a path; stored with a scheme.
+pub fn parse_website(field: &str, s: &str) -> Result<String> {
+    const RULE: &str = "must be a web address like https://example.com";
+    let s = s.trim();
+    if s.len() > 200 {
+        return Err(Error::invalid(field, "TOO_LONG", "must be at most 200 characters"));
+    }
+    let lower = s.to_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .unwrap_or(&lower);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.split(':').next().unwrap_or("");
+    let ok = host.contains('.')
+        && !s.chars().any(char::is_whitespace)
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
+    if !ok {
+        return Err(malformed(field, RULE));
+    }
+    Ok(if lower.starts_with("http://") || lower.starts_with("https://") {
+        s.to_string()
+    } else {
+        format!("https://{s}")
+    })
+}
+
+/// A coordinate in decimal degrees, |value| ≤ `max_abs`, at most 7 decimals; stored as given.
+pub fn parse_coordinate(field: &str, s: &str, max_abs: f64) -> Result<String> {
+    let rule = format!("must be decimal degrees between -{max_abs} and {max_abs} with at most 7 decimals");
+    let v = s.trim();
+    let body = v.strip_prefix('-').unwrap_or(v);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits_ok = !int.is_empty()
+        && int.len() <= 3
+        && int.chars().all(|c| c.is_ascii_digit())
+        && frac.len() <= 7
+        && frac.chars().all(|c| c.is_ascii_digit());
+    if !digits_ok || (body.contains('.') && frac.is_empty()) {
+        return Err(Error::invalid(field, "MALFORMED", rule));
+    }
+    // Parsing validated digits cannot fail; the bound check is all that is left.
+    let value: f64 = v.parse().unwrap_or(f64::MAX);
+    if value.abs() > max_abs {
+        return Err(Error::invalid(field, "OUT_OF_RANGE", rule));
+    }
+    Ok(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones() {
+        assert_eq!(parse_phone("p", "0755-8888 1234").unwrap(), "075588881234");
+        assert_eq!(parse_phone("p", "+34 (91) 123.45.67").unwrap(), "+34911234567");
+        assert_eq!(
+            parse_phone("p", "0755-88881234 转 802").unwrap(),
+            "075588881234;ext=802"
+        );
+        assert_eq!(parse_phone("p", "555 1234 ext 12").unwrap(), "5551234;ext=12");
+        for bad in ["call me", "12", "+", "123456789012345678901", "555-1234 ext", "12a45"] {
+            assert!(parse_phone("p", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mobiles() {
+        assert_eq!(parse_mobile("m", "138 0013 8000").unwrap(), "13800138000");
+        assert_eq!(parse_mobile("m", "+86 138-0013-8000").unwrap(), "13800138000");
+        assert_eq!(parse_mobile("m", "008613800138000").unwrap(), "13800138000");
+        assert_eq!(parse_mobile("m", "8613800138000").unwrap(), "13800138000");
+        assert_eq!(parse_mobile("m", "+34 612 345 678").unwrap(), "+34612345678");
+        for bad in ["12345", "12800138000", "612345678", "+12", "abc", ""] {
+            assert!(parse_mobile("m", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(parse_email("e", " Li.Na@Example.COM ").unwrap(), "Li.Na@example.com");
+        assert_eq!(parse_email("e", "王@例子.中国").unwrap(), "王@例子.中国");
+        for bad in [
+            "a@b",
+            "@b.com",
+            "a b@c.com",
+            "a@@b.com",
+            "a@-b.com",
+            "a@b..com",
+            "plain",
+        ] {
+            assert!(parse_email("e", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tax_ids() {
+        assert_eq!(parse_tax_id("t", "91350100M000100Y43").unwrap(), "91350100M000100Y43");
+        assert_eq!(parse_tax_id("t", "91350100m000100y43").unwrap(), "91350100M000100Y43");
+        assert_eq!(parse_tax_id("t", "91110000802100433B").unwrap(), "91110000802100433B");
+        let err = parse_tax_id("t", "91350100M000100Y44").unwrap_err();
+        assert!(err.to_string().contains("check character"), "{err}");
+        assert!(
+            parse_tax_id("t", "91350100I000100Y43").is_err(),
+            "I is not in the charset"
+        );
+        assert_eq!(parse_tax_id("t", "ESB-12345678").unwrap(), "ESB12345678");
+        assert!(parse_tax_id("t", "!!").is_err());
+        assert!(parse_tax_id("t", "1234").is_err());
+    }
+
+    #[test]
+    fn websites_and_coordinates() {
+        assert_eq!(parse_website("w", "example.com").unwrap(), "https://example.com");
+        assert_eq!(
+            parse_website("w", "http://a.example.cn/x?y").unwrap(),
+            "http://a.example.cn/x?y"
+        );
+        assert!(parse_website("w", "not a site").is_err());
+        assert!(parse_website("w", "localhost").is_err());
+        assert_eq!(parse_coordinate("c", "22.543096", 90.0).unwrap(), "22.543096");
+        assert_eq!(parse_coordinate("c", "-114.0578650", 180.0).unwrap(), "-114.0578650");
+        assert!(parse_coordinate("c", "91", 90.0).is_err());
+        assert!(parse_coordinate("c", "1.12345678", 90.0).is_err());
+        assert!(parse_coordinate("c", "1e5", 90.0).is_err());
+        assert!(parse_coordinate("c", "", 90.0).is_err());
+    }
+}

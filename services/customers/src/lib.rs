@@ -1,0 +1,128 @@
+//! The customers service (`crm.customers.v1`, port 50052): who the customers are, who owns
+//! each one, and every contact with them.
+//!
+//! - [`domain`]: pure rules: name normalisation and duplicate keys, field parsing, pool policy,
+//!   reminders' calendar, change diffs.
+//! - [`store`]: all SQL, one module per table group; every write runs in one transaction with
+//!   its search-index rows, history rows and idempotency record.
+//! - [`api`]: the tonic service: request → domain conversion (all field violations at once),
+//!   caller and scope checks, store calls, errors → `Status`.
+//! - [`reclaim`]: the periodic job returning neglected customers to the public pool.
+
+pub mod api;
+pub mod domain;
+pub mod reclaim;
+pub mod store;
+
+use std::future::Future;
+use std::time::Duration;
+
+use crm_kit::config::{LogFormat, ServiceConfig};
+use crm_kit::db::{Db, Migration};
+use crm_kit::serve::{ServeSpec, Stopping};
+use crm_proto::customers::customers_service_server::CustomersServiceServer;
+use tokio::net::TcpListener;
+
+/// The service's default gRPC port.
+pub const DEFAULT_PORT: u16 = 50052;
+
+/// The fully qualified gRPC service name.
+pub const GRPC_SERVICE: &str = "crm.customers.v1.CustomersService";
+
+/// The schema, applied at start-up.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    crm_kit::idempotency::MIGRATION,
+];
+
+/// Settings of the customers service.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(name = "crm-customers", about = "The CRM's customers service (gRPC)")]
+pub struct Config {
+    #[command(flatten)]
+    pub service: ServiceConfig,
+    /// Log format.
+    #[arg(long, env = "CRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    /// Offset from UTC, in minutes, of the business's day ("today" in reminders, reclaim days).
+    #[arg(
+        long,
+        env = "CRM_UTC_OFFSET_MINUTES",
+        default_value_t = 480,
+        allow_negative_numbers = true
+    )]
+    pub utc_offset_minutes: i32,
+    /// How often the reclaim rules run, in seconds (0 = only on demand).
+    #[arg(long, env = "CRM_RECLAIM_INTERVAL_SECONDS", default_value_t = 3600)]
+    pub reclaim_interval_seconds: u64,
+}
+
+impl Config {
+    /// Defaults for the suite: SQLite under `data_dir`, port 50052.
+    pub fn for_suite(data_dir: &std::path::Path) -> Config {
+        let mut service = ServiceConfig::for_port(DEFAULT_PORT);
+        service.data_dir = data_dir.to_path_buf();
+        Config {
+            service,
+            log_format: LogFormat::Auto,
+            utc_offset_minutes: 480,
+            reclaim_interval_seconds: 3600,
+        }
+    }
+}
+
+/// Binds the configured address and runs until `shutdown` completes.
+pub async fn run_standalone(config: Config, shutdown: impl Future<Output = ()> + Send) -> crm_kit::Result<()> {
+    let listener = crm_kit::serve::bind(config.service.listen_or(DEFAULT_PORT)).await?;
+    run(config, listener, shutdown).await
+}
+
+/// Connects and migrates the database, then serves on `listener` until `shutdown` completes.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> crm_kit::Result<()> {
+    let url = config.service.database_url_or("customers");
+    let db = Db::connect(&url, config.service.db_max_connections).await?;
+    db.migrate(MIGRATIONS).await?;
+
+    let api = api::CustomersApi::new(db.clone(), &config);
+    let (stop_tx, stopping) = Stopping::new();
+    let reclaim_task = (config.reclaim_interval_seconds > 0).then(|| {
+        tokio::spawn(reclaim::run_periodically(
+            api.clone(),
+            Duration::from_secs(config.reclaim_interval_seconds),
+            stopping.clone(),
+        ))
+    });
+
+    let interceptor = crm_kit::caller::CallerInterceptor {
+        dev_headers: config.service.dev_caller_headers,
+    };
+    let server = CustomersServiceServer::new(api)
+        .max_decoding_message_size(config.service.max_request_bytes)
+        .max_encoding_message_size(16 * 1024 * 1024);
+    let routes = tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(
+        server,
+        interceptor,
+    ));
+    let spec = ServeSpec {
+        name: "customers",
+        grpc_services: vec![GRPC_SERVICE],
+        routes,
+        db: Some(db.clone()),
+        request_timeout: Duration::from_secs(config.service.request_timeout_seconds),
+        shutdown: config.service.shutdown(),
+    };
+    let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;
+    if let Some(task) = reclaim_task {
+        let _ = task.await;
+    }
+    db.pool.close().await;
+    result
+}

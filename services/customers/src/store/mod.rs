@@ -1,0 +1,153 @@
+//! All SQL of the customers service. Functions take a connection (or a transaction's
+//! connection) so that one command's writes, its history and its search-index rows commit
+//! together.
+//!
+//! - [`customers`]: customer rows, duplicates, lists and keyset pages, soft delete, merge.
+//! - [`search`]: the portable fuzzy-search index (hashed bigrams + verified substring).
+//! - [`history`]: field-level changes and owner changes.
+//! - [`ownership`]: owner guards, caps, cooldowns, locks, collaborators, reclaim candidates.
+//! - [`catalog`]: categories, dictionaries, settings, saved filters.
+//! - [`contacts`], [`follow_ups`]: the people at a customer and every contact with them.
+
+pub mod catalog;
+pub mod contacts;
+pub mod customers;
+pub mod follow_ups;
+pub mod history;
+pub mod ownership;
+pub mod search;
+
+use crm_kit::filter::SqlValue;
+use sqlx::Any;
+use sqlx::any::AnyArguments;
+use sqlx::query::{Query, QueryAs, QueryScalar};
+
+/// SQL text with its positional parameters, built piece by piece.
+#[derive(Debug, Default, Clone)]
+pub struct SqlBuf {
+    pub sql: String,
+    pub params: Vec<SqlValue>,
+}
+
+impl SqlBuf {
+    /// Starts with `sql`.
+    pub fn new(sql: &str) -> Self {
+        SqlBuf {
+            sql: sql.to_string(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Appends text.
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.sql.push_str(s);
+        self
+    }
+
+    /// Adds a parameter and returns its placeholder (`$n`).
+    pub fn param(&mut self, v: SqlValue) -> String {
+        self.params.push(v);
+        format!("${}", self.params.len())
+    }
+
+    /// Appends a text parameter's placeholder.
+    pub fn text(&mut self, s: impl Into<String>) -> &mut Self {
+        let p = self.param(SqlValue::Text(s.into()));
+        self.sql.push_str(&p);
+        self
+    }
+
+    /// Appends an integer parameter's placeholder.
+    pub fn int(&mut self, n: i64) -> &mut Self {
+        let p = self.param(SqlValue::Int(n));
+        self.sql.push_str(&p);
+        self
+    }
+
+    /// Appends `(p1, p2, ...)` for a list of texts.
+    pub fn text_list<'a>(&mut self, items: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        self.sql.push('(');
+        let mut first = true;
+        for s in items {
+            if !first {
+                self.sql.push_str(", ");
+            }
+            first = false;
+            let p = self.param(SqlValue::Text(s.to_string()));
+            self.sql.push_str(&p);
+        }
+        if first {
+            // An empty IN list is a syntax error; a NULL never matches.
+            self.sql.push_str("NULL");
+        }
+        self.sql.push(')');
+        self
+    }
+
+    /// Appends a compiled filter, renumbering its placeholders after ours.
+    pub fn filter(&mut self, compiled: &crm_kit::filter::CompiledFilter) -> &mut Self {
+        let offset = self.params.len();
+        let mut sql = compiled.sql.clone();
+        // Replace from the highest number down so `$1` never clobbers `$10`.
+        for i in (1..=compiled.params.len()).rev() {
+            sql = sql.replace(&format!("${i}"), &format!("$#{}", i + offset));
+        }
+        self.sql.push_str(&sql.replace("$#", "$"));
+        self.params.extend(compiled.params.iter().cloned());
+        self
+    }
+
+    /// A query with every parameter bound.
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.sql);
+        for p in &self.params {
+            q = match p {
+                SqlValue::Text(s) => q.bind(s.as_str()),
+                SqlValue::Int(n) => q.bind(*n),
+            };
+        }
+        q
+    }
+
+    /// A typed query with every parameter bound.
+    pub fn query_as<T>(&self) -> QueryAs<'_, Any, T, AnyArguments<'_>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let mut q = sqlx::query_as::<_, T>(&self.sql);
+        for p in &self.params {
+            q = match p {
+                SqlValue::Text(s) => q.bind(s.as_str()),
+                SqlValue::Int(n) => q.bind(*n),
+            };
+        }
+        q
+    }
+
+    /// A scalar query with every parameter bound.
+    pub fn scalar<T>(&self) -> QueryScalar<'_, Any, T, AnyArguments<'_>>
+    where
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let mut q = sqlx::query_scalar::<_, T>(&self.sql);
+        for p in &self.params {
+            q = match p {
+                SqlValue::Text(s) => q.bind(s.as_str()),
+                SqlValue::Int(n) => q.bind(*n),
+            };
+        }
+        q
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
+pub fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,138 @@
+//! The portable fuzzy-search index. `LIKE '%x%'` over a million rows is a full scan on both
+//! backends, so every customer keeps hashed character bigrams of its name, short name, contact
+//! names and phone numbers in `customer_grams`, written in the same transaction as the change.
+//! A search intersects the posting lists of the query's bigrams, then verifies the real
+//! substring against `search_text` (hash collisions and bigrams from different fields drop out).
+
+use crm_kit::Result;
+use sqlx::AnyConnection;
+
+use super::SqlBuf;
+use crate::domain::names;
+
+/// Bigram rows per INSERT statement (SQLite allows 32766 parameters).
+const GRAMS_PER_STATEMENT: usize = 4000;
+
+/// The texts of one customer that search covers.
+#[derive(Debug, Default, Clone)]
+pub struct SearchTexts {
+    pub texts: Vec<String>,
+}
+
+impl SearchTexts {
+    /// The normalised text stored for substring verification: fields joined with '|', which
+    /// normalisation removes from queries, so a match never spans two fields.
+    pub fn search_text(&self) -> String {
+        self.texts
+            .iter()
+            .map(|t| names::normalize_text(t))
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
+    /// The hashed bigrams of every text.
+    pub fn grams(&self) -> Vec<i64> {
+        let refs: Vec<&str> = self.texts.iter().map(String::as_str).collect();
+        names::index_grams(&refs)
+    }
+}
+
+/// Gathers the searchable texts of a customer from its row and contacts.
+pub async fn texts_of(conn: &mut AnyConnection, customer_id: &str) -> Result<SearchTexts> {
+    let base: Option<(String, String, String, String)> =
+        sqlx::query_as("SELECT name, short_name, phone, mobile FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((name, short_name, phone, mobile)) = base else {
+        return Ok(SearchTexts::default());
+    };
+    let contacts: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT name, mobile, phone FROM contacts WHERE customer_id = $1 ORDER BY created_at, id")
+            .bind(customer_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut texts = vec![name, short_name, phone, mobile];
+    for (n, m, p) in contacts {
+        texts.extend([n, m, p]);
+    }
+    texts.retain(|t| !t.is_empty());
+    Ok(SearchTexts { texts })
+}
+
+/// Rebuilds the index rows and search text of one customer.
+pub async fn reindex(conn: &mut AnyConnection, customer_id: &str) -> Result<()> {
+    let texts = texts_of(conn, customer_id).await?;
+    sqlx::query("DELETE FROM customer_grams WHERE customer_id = $1")
+        .bind(customer_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE customers SET search_text = $1 WHERE id = $2")
+        .bind(texts.search_text())
+        .bind(customer_id)
+        .execute(&mut *conn)
+        .await?;
+    insert_grams(conn, &[(customer_id.to_string(), texts.grams())]).await
+}
+
+/// Inserts index rows for many customers at once (create, import).
+pub async fn insert_grams(conn: &mut AnyConnection, per_customer: &[(String, Vec<i64>)]) -> Result<()> {
+    let rows: Vec<(&str, i64)> = per_customer
+        .iter()
+        .flat_map(|(id, grams)| grams.iter().map(move |g| (id.as_str(), *g)))
+        .collect();
+    for chunk in rows.chunks(GRAMS_PER_STATEMENT) {
+        let mut q = SqlBuf::new("INSERT INTO customer_grams (gram, customer_id) VALUES ");
+        for (i, (id, gram)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(").int(*gram).push(", ").text(*id).push(")");
+        }
+        q.push(" ON CONFLICT DO NOTHING");
+        q.query().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Appends the search predicate for `query` (on table alias `c`) to a WHERE clause being built.
+/// Returns false when the query normalises to nothing (no predicate added).
+pub fn push_predicate(q: &mut SqlBuf, query: &str) -> bool {
+    let Some(parsed) = names::parse_query(query) else {
+        return false;
+    };
+    if !parsed.grams.is_empty() {
+        q.push(" AND c.id IN (");
+        for (i, gram) in parsed.grams.iter().enumerate() {
+            if i > 0 {
+                q.push(" INTERSECT ");
+            }
+            q.push("SELECT customer_id FROM customer_grams WHERE gram = ")
+                .int(*gram);
+        }
+        q.push(")");
+    }
+    // The normalised query holds only letters and digits, so it needs no LIKE escaping.
+    q.push(" AND c.search_text LIKE ")
+        .text(format!("%{}%", parsed.normalized));
+    true
+}
+
+/// Customers sharing the most name bigrams with `key` (candidates for close matches).
+pub async fn similar_candidates(conn: &mut AnyConnection, key: &str, limit: i64) -> Result<Vec<String>> {
+    let grams = names::index_grams(&[key]);
+    if grams.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = SqlBuf::new("SELECT g.customer_id FROM customer_grams g WHERE g.gram IN (");
+    for (i, gram) in grams.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.int(*gram);
+    }
+    q.push(") GROUP BY g.customer_id ORDER BY COUNT(*) DESC, g.customer_id LIMIT ")
+        .int(limit);
+    Ok(q.scalar::<String>().fetch_all(conn).await?)
+}

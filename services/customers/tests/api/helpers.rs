@@ -1,0 +1,195 @@
+//! Starting the service and calling it as a given employee.
+
+use crm_kit::testing::{TestServer, fresh_database};
+use crm_proto::customers as pb;
+use crm_proto::customers::customers_service_client::CustomersServiceClient;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+/// Adds the development caller headers to every call.
+#[derive(Clone, Debug)]
+pub struct As {
+    employee: String,
+    manager: bool,
+}
+
+impl tonic::service::Interceptor for As {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        req.metadata_mut()
+            .insert("x-crm-dev-employee", self.employee.parse().expect("ascii id"));
+        if self.manager {
+            req.metadata_mut()
+                .insert("x-crm-dev-roles", "manager".parse().expect("ascii"));
+        }
+        Ok(req)
+    }
+}
+
+pub type Client = CustomersServiceClient<InterceptedService<Channel, As>>;
+
+/// A running customers service.
+pub struct TestApp {
+    pub server: TestServer,
+    pub database_url: String,
+}
+
+/// Starts the service on a fresh database.
+pub async fn spawn() -> TestApp {
+    let db = fresh_database("customers").await;
+    let mut config = crm_customers::Config::for_suite(&std::env::temp_dir());
+    config.service.database_url = Some(db.url.clone());
+    config.service.dev_caller_headers = true;
+    config.service.db_max_connections = 8;
+    config.reclaim_interval_seconds = 0;
+    let server = TestServer::start(move |listener, shutdown| async move {
+        crm_customers::run(config, listener, shutdown)
+            .await
+            .expect("customers service runs");
+    })
+    .await;
+    TestApp {
+        server,
+        database_url: db.url,
+    }
+}
+
+impl TestApp {
+    /// A client calling as `employee` (a manager when `manager`).
+    pub async fn client_as(&self, employee: &str, manager: bool) -> Client {
+        let channel = Channel::from_shared(self.server.endpoint())
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect");
+        CustomersServiceClient::with_interceptor(
+            channel,
+            As {
+                employee: employee.into(),
+                manager,
+            },
+        )
+    }
+
+    /// A salesperson.
+    pub async fn sales(&self, employee: &str) -> Client {
+        self.client_as(employee, false).await
+    }
+
+    /// A manager.
+    pub async fn manager(&self) -> Client {
+        self.client_as("boss", true).await
+    }
+}
+
+/// A company with a name.
+pub fn company(name: &str) -> pb::Customer {
+    pb::Customer {
+        kind: pb::CustomerKind::Company as i32,
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+/// Creates a company and returns it.
+pub async fn create(client: &mut Client, customer: pb::Customer) -> pb::Customer {
+    client
+        .create_customer(pb::CreateCustomerRequest {
+            customer: Some(customer),
+            ..Default::default()
+        })
+        .await
+        .expect("create customer")
+        .into_inner()
+        .customer
+        .expect("customer")
+}
+
+/// Asserts a status code and that a field violation names `field`; returns the status.
+pub fn assert_field(result: Result<impl std::fmt::Debug, Status>, code: Code, field: &str) -> Status {
+    let status = result.expect_err("expected an error");
+    assert_eq!(status.code(), code, "{status:?}");
+    let bad = status
+        .get_details_bad_request()
+        .unwrap_or_else(|| panic!("no BadRequest details in {status:?}"));
+    assert!(
+        bad.field_violations.iter().any(|v| v.field == field),
+        "no violation for {field} in {:?}",
+        bad.field_violations
+    );
+    status
+}
+
+/// Asserts a status code and ErrorInfo reason.
+pub fn assert_reason(result: Result<impl std::fmt::Debug, Status>, code: Code, reason: &str) -> Status {
+    let status = result.expect_err("expected an error");
+    assert_eq!(status.code(), code, "{status:?}");
+    let info = status
+        .get_details_error_info()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "{status:?}");
+    status
+}
+
+/// Lists every customer visible to the client (following pages).
+pub async fn list_all(
+    client: &mut Client,
+    filter: &str,
+    query: &str,
+    order_by: &str,
+    page_size: i32,
+) -> Vec<pb::Customer> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_customers(pb::ListCustomersRequest {
+                page_size,
+                page_token: token.clone(),
+                filter: filter.into(),
+                order_by: order_by.into(),
+                query: query.into(),
+                show_deleted: false,
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        out.extend(page.customers);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}
+
+/// Moves every ownership start and creation back by `days` (to test time-based rules).
+pub async fn age_ownership(database_url: &str, days: i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url)
+        .await
+        .expect("connect test database");
+    sqlx::query(
+        "UPDATE customers SET owned_since = owned_since - $1, created_at = created_at - $1 WHERE owner_id <> ''",
+    )
+    .bind(days * crm_kit::time::DAY_MICROS)
+    .execute(&pool)
+    .await
+    .expect("age ownership");
+    pool.close().await;
+}
+
+/// Sets a customer's receivable balance (as the finance events will).
+pub async fn set_balance(database_url: &str, id: &str, scaled: i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url)
+        .await
+        .expect("connect test database");
+    sqlx::query("UPDATE customers SET receivable_balance = $1 WHERE id = $2")
+        .bind(scaled)
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("set balance");
+    pool.close().await;
+}

@@ -1,0 +1,226 @@
+//! CSV import (good rows kept, bad rows reported, duplicate modes) and export.
+
+use crm_proto::customers as pb;
+use tokio_stream::StreamExt;
+
+use crate::helpers::{Client, company, create, list_all, spawn};
+
+async fn import(
+    client: &mut Client,
+    options: pb::ImportOptions,
+    csv: &str,
+    chunk: usize,
+) -> Result<pb::ImportCustomersResponse, tonic::Status> {
+    let mut messages = vec![pb::ImportCustomersRequest {
+        part: Some(pb::import_customers_request::Part::Options(options)),
+    }];
+    for piece in csv.as_bytes().chunks(chunk) {
+        messages.push(pb::ImportCustomersRequest {
+            part: Some(pb::import_customers_request::Part::CsvChunk(piece.to_vec())),
+        });
+    }
+    client
+        .import_customers(tokio_stream::iter(messages))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test]
+async fn bad_rows_are_listed_and_every_good_row_is_kept() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    create(&mut alice, company("Existing Customer Ltd")).await;
+    let csv = "\u{feff}客户名称,类型,手机,邮箱,级别,联系人,联系人手机\n\
+        深圳市甲科技有限公司,company,,a@example.com,A,张三,13800000001\n\
+        ,company,,,,,\n\
+        Bad Email Co,company,,not-an-email,,,\n\
+        个人客户王五,individual,13800000002,,,,\n\
+        Unknown Level Co,company,,,Z,,\n\
+        \"Quoted, Name Ltd\",company,,,B,,\n\
+        Existing Customer,company,,,,,\n\
+        Too Few Columns Ltd,company\n\
+        Bad Mobile Person,individual,12345,,,,\n\
+        深圳市甲科技,company,,,,,\n";
+    let mapping = [
+        ("客户名称", "name"),
+        ("类型", "kind"),
+        ("手机", "mobile"),
+        ("邮箱", "email"),
+        ("级别", "level_code"),
+        ("联系人", "contact.name"),
+        ("联系人手机", "contact.mobile"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    let options = pb::ImportOptions {
+        mode: pb::ImportMode::Skip as i32,
+        column_mapping: mapping,
+        ..Default::default()
+    };
+    // Small chunks split rows and multi-byte characters across messages.
+    let result = import(&mut alice, options, csv, 7).await.unwrap();
+    assert_eq!(result.created, 3, "{result:?}");
+    assert_eq!(
+        result.skipped, 2,
+        "existing customer and the in-file duplicate are skipped: {result:?}"
+    );
+    assert_eq!(result.failed, 5, "{result:?}");
+    let rows: Vec<(i64, &str)> = result.errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+    assert_eq!(
+        rows,
+        [(2, "客户名称"), (3, "邮箱"), (5, "级别"), (8, "row"), (9, "手机")],
+        "{:?}",
+        result.errors
+    );
+    assert!(result.errors[2].reason.contains("level"), "{:?}", result.errors[2]);
+
+    let all = list_all(&mut alice, "", "", "name", 50).await;
+    let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Existing Customer Ltd",
+            "Quoted, Name Ltd",
+            "个人客户王五",
+            "深圳市甲科技有限公司"
+        ]
+    );
+    let jia = all.iter().find(|c| c.name == "深圳市甲科技有限公司").unwrap();
+    assert_eq!(jia.primary_contact.as_ref().unwrap().name, "张三");
+    assert_eq!(jia.owner_id, "alice");
+    // Imported rows are searchable by contact name and mobile.
+    assert_eq!(list_all(&mut alice, "", "张三", "", 10).await.len(), 1);
+    assert_eq!(list_all(&mut alice, "", "3800000001", "", 10).await.len(), 1);
+    let history = alice
+        .list_owner_changes(pb::ListOwnerChangesRequest {
+            customer_id: jia.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(history.owner_changes[0].reason, pb::OwnerChangeReason::Import as i32);
+}
+
+#[tokio::test]
+async fn update_and_fail_modes() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    let c = create(&mut alice, company("Mode Test Ltd")).await;
+    let csv = "name,remark,region.city\nMode Test Limited,updated by import,Madrid\nFresh Row Ltd,,\n";
+    let result = import(
+        &mut alice,
+        pb::ImportOptions {
+            mode: pb::ImportMode::Update as i32,
+            ..Default::default()
+        },
+        csv,
+        1024,
+    )
+    .await
+    .unwrap();
+    assert_eq!((result.created, result.updated, result.failed), (1, 1, 0), "{result:?}");
+    let got = alice
+        .get_customer(pb::GetCustomerRequest { id: c.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .customer
+        .unwrap();
+    assert_eq!(got.remark, "updated by import");
+    assert_eq!(got.region.unwrap().city, "Madrid");
+    assert_eq!(got.name, "Mode Test Ltd", "the name key matched; the stored name stays");
+
+    let csv = "name\nMode Test Ltd\nAnother Fresh Ltd\n";
+    let result = import(
+        &mut alice,
+        pb::ImportOptions {
+            mode: pb::ImportMode::Fail as i32,
+            ..Default::default()
+        },
+        csv,
+        1024,
+    )
+    .await
+    .unwrap();
+    assert_eq!((result.created, result.failed), (1, 1), "{result:?}");
+    assert!(result.errors[0].reason.contains(&c.id));
+
+    // A file without a name column is refused as a whole.
+    let status = import(&mut alice, pb::ImportOptions::default(), "nombre\nX\n", 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let status = import(
+        &mut alice,
+        pb::ImportOptions {
+            column_mapping: [("a".to_string(), "colour".to_string())].into(),
+            ..Default::default()
+        },
+        "a\nb\n",
+        1024,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn export_streams_the_callers_view_as_csv() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    let mut bob = app.sales("bob").await;
+    for i in 0..1205 {
+        let mut c = company(&format!("Export {i:04}"));
+        c.level_code = if i % 5 == 0 { "A".into() } else { "C".into() };
+        if i == 3 {
+            c.primary_contact = Some(pb::Contact {
+                name: "Quote \"Me\", Please".into(),
+                ..Default::default()
+            });
+        }
+        create(&mut alice, c).await;
+    }
+    create(&mut bob, company("Bob Private Ltd")).await;
+    let mut stream = alice
+        .export_customers(pb::ExportCustomersRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        bytes.extend(chunk.unwrap().csv_chunk);
+    }
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "id");
+    assert_eq!(&header[1], "name");
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1205, "bob's customer is out of alice's scope");
+    assert_eq!(&records[3][1], "Export 0003");
+    let contact_col = header.iter().position(|h| h == "contact.name").unwrap();
+    assert_eq!(&records[3][contact_col], "Quote \"Me\", Please");
+
+    let mut filtered = alice
+        .export_customers(pb::ExportCustomersRequest {
+            filter: r#"level_code = "A""#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = filtered.next().await {
+        bytes.extend(chunk.unwrap().csv_chunk);
+    }
+    assert_eq!(csv::Reader::from_reader(bytes.as_slice()).records().count(), 241);
+    let status = alice
+        .export_customers(pb::ExportCustomersRequest {
+            filter: "nonsense >".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+}

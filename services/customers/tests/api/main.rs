@@ -1,0 +1,13 @@
+//! Integration tests of the customers service: each test starts the real service on port 0
+//! against a fresh database (SQLite, or PostgreSQL when `CRM_TEST_POSTGRES_URL` is set) and
+//! calls it with the generated gRPC client.
+
+mod bad_input;
+mod catalog;
+mod customers;
+mod duplicates;
+mod follow_ups;
+mod helpers;
+mod import_export;
+mod ownership;
+mod server;

@@ -1,0 +1,85 @@
+//! The server around the service: health, reflection, graceful shutdown.
+
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::helpers::spawn;
+
+#[tokio::test]
+async fn health_reports_serving_for_the_service() {
+    let app = spawn().await;
+    let channel = Channel::from_shared(app.server.endpoint())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    for service in ["", "crm.customers.v1.CustomersService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service}");
+    }
+    assert_eq!(
+        health
+            .check(HealthCheckRequest { service: "nope".into() })
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::NotFound
+    );
+}
+
+#[tokio::test]
+async fn reflection_lists_the_service() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let app = spawn().await;
+    let channel = Channel::from_shared(app.server.endpoint())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected {response:?}")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"crm.customers.v1.CustomersService".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"grpc.health.v1.Health".to_string()), "{names:?}");
+}
+
+#[tokio::test]
+async fn shutdown_drains_and_stops() {
+    let app = spawn().await;
+    let endpoint = app.server.endpoint();
+    let mut client = app.sales("alice").await;
+    crate::helpers::create(&mut client, crate::helpers::company("Before Shutdown Ltd")).await;
+    tokio::time::timeout(std::time::Duration::from_secs(30), app.server.stop())
+        .await
+        .expect("stops within the grace period");
+    let again = Channel::from_shared(endpoint).unwrap().connect().await;
+    assert!(again.is_err(), "the listener is closed after shutdown");
+}

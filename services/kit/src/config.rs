@@ -1,0 +1,97 @@
+//! Settings every service shares: environment first (`CRM_*`), clap flags on top, defaults that
+//! work for the suite on a laptop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Pretty on a terminal, JSON otherwise.
+    #[default]
+    Auto,
+    Pretty,
+    Json,
+}
+
+/// Settings of one service process.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServiceConfig {
+    /// Address to listen on for gRPC; defaults to the service's own port on 127.0.0.1.
+    #[arg(long, env = "CRM_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// `sqlite://path` or `postgres://...`; defaults to a SQLite file in the data directory.
+    #[arg(long, env = "CRM_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Where SQLite files live when no database URL is given.
+    #[arg(long, env = "CRM_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Maximum database connections.
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Secret that signs page tokens; set the same value on every replica.
+    #[arg(
+        long,
+        env = "CRM_PAGE_TOKEN_SECRET",
+        default_value = "crm-dev-page-token-secret",
+        hide_env_values = true
+    )]
+    pub page_token_secret: String,
+    /// Largest request message accepted, in bytes.
+    #[arg(long, env = "CRM_MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_request_bytes: usize,
+    /// Longest a single call may run, in seconds.
+    #[arg(long, env = "CRM_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub request_timeout_seconds: u64,
+    /// On shutdown: seconds health reports NOT_SERVING before the listener closes.
+    #[arg(long, env = "CRM_SHUTDOWN_DRAIN_DELAY_SECONDS", default_value_t = 0)]
+    pub shutdown_drain_delay_seconds: u64,
+    /// On shutdown: the most seconds in-flight calls get to finish.
+    #[arg(long, env = "CRM_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
+    pub shutdown_grace_seconds: u64,
+    /// Development and tests only: take the caller from `x-crm-dev-employee` / `x-crm-dev-roles`
+    /// metadata instead of the fixed system caller. Never enable in production.
+    #[arg(long, env = "CRM_DEV_CALLER_HEADERS", default_value_t = false)]
+    pub dev_caller_headers: bool,
+}
+
+impl ServiceConfig {
+    /// Settings with every default, for a service listening on `port`.
+    pub fn for_port(port: u16) -> Self {
+        Self {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], port))),
+            database_url: None,
+            data_dir: PathBuf::from("./data"),
+            db_max_connections: 16,
+            page_token_secret: "crm-dev-page-token-secret".into(),
+            max_request_bytes: 4 * 1024 * 1024,
+            request_timeout_seconds: 60,
+            shutdown_drain_delay_seconds: 0,
+            shutdown_grace_seconds: 20,
+            dev_caller_headers: false,
+        }
+    }
+
+    /// The listen address, or 127.0.0.1 on the service's default port.
+    pub fn listen_or(&self, default_port: u16) -> SocketAddr {
+        self.listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)))
+    }
+
+    /// The database URL, or a SQLite file named after the service in the data directory.
+    pub fn database_url_or(&self, service: &str) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            let path = self.data_dir.join(format!("{service}.db"));
+            format!("sqlite://{}", path.display())
+        })
+    }
+
+    /// The shutdown timings.
+    pub fn shutdown(&self) -> crate::serve::ShutdownTimings {
+        crate::serve::ShutdownTimings {
+            drain_delay: Duration::from_secs(self.shutdown_drain_delay_seconds),
+            grace: Duration::from_secs(self.shutdown_grace_seconds),
+        }
+    }
+}

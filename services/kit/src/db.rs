@@ -1,0 +1,232 @@
+//! One pool for both backends: SQLite (embedded, the default) and PostgreSQL (production),
+//! through sqlx's `Any` driver. SQLite gets WAL and the other pragmas a server needs; write
+//! transactions take SQLite's write lock up front so concurrent writers queue instead of
+//! failing; migrations are portable SQL applied at start-up.
+
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, ConnectOptions, Transaction};
+
+use crate::errors::{Error, Result};
+
+/// Which database engine is behind a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A service's database: the pool and its backend.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// One migration: a version, a name, and portable SQL (several statements allowed).
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+static DRIVERS: Once = Once::new();
+
+/// The backend a URL points at.
+pub fn backend_of(url: &str) -> Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(Error::Internal(format!(
+            "database URL must start with sqlite:// or postgres:// (got {})",
+            url.split(':').next().unwrap_or("")
+        )))
+    }
+}
+
+impl Db {
+    /// Connects, creating the SQLite file (and its folder) when missing.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = backend_of(url)?;
+        let mut url = url.to_string();
+        if backend == Backend::Sqlite {
+            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or(path);
+            if !path.is_empty()
+                && path != ":memory:"
+                && let Some(parent) = std::path::Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::Internal(format!("create data dir {}: {e}", parent.display())))?;
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            }
+        }
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| Error::Internal(format!("bad database URL: {e}")))?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA cache_size = -32000",
+                            "PRAGMA temp_store = MEMORY",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot connect to the database: {e}")))?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers never deadlock upgrading read locks.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// Applies the migrations not yet applied, each in its own transaction, in version order.
+    pub fn migrate<'a>(
+        &'a self,
+        migrations: &'a [Migration],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
+        // Boxed as Send here, where the lifetimes are concrete: callers that need a Send
+        // future otherwise trip over rustc's higher-ranked lifetime inference for sqlx executors.
+        Box::pin(self.migrate_inner(migrations))
+    }
+
+    async fn migrate_inner(&self, migrations: &[Migration]) -> Result<()> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS crm_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let mut sorted = migrations.to_vec();
+        sorted.sort_by_key(|m| m.version);
+        for m in sorted {
+            let mut tx = self.begin_write().await?;
+            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM crm_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if done.is_some() {
+                continue;
+            }
+            for statement in split_statements(m.sql) {
+                sqlx::query(&statement)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| Error::Internal(format!("migration {} ({}) failed: {e}", m.version, m.name)))?;
+            }
+            let inserted = sqlx::query("INSERT INTO crm_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(crate::time::now_micros())
+                .execute(&mut *tx)
+                .await;
+            match inserted {
+                Ok(_) => tx.commit().await?,
+                // Another replica applied it at the same moment: its copy stands.
+                Err(e) if crate::errors::is_unique_violation(&e) => tx.rollback().await?,
+                Err(e) => return Err(e.into()),
+            }
+            tracing::info!(version = m.version, name = m.name, "migration applied");
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query_scalar::<_, i32>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .is_ok()
+    }
+}
+
+/// Splits a migration into statements at `;`, ignoring `--` comments and quoted text. (One
+/// prepared statement each: the Any driver's multi-statement path is not `Send`-friendly.)
+pub fn split_statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                current.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' => {
+                    quote = Some(c);
+                    current.push(c);
+                }
+                '-' if chars.peek() == Some(&'-') => {
+                    for n in chars.by_ref() {
+                        if n == '\n' {
+                            current.push('\n');
+                            break;
+                        }
+                    }
+                }
+                ';' => {
+                    if !current.trim().is_empty() {
+                        out.push(current.trim().to_string());
+                    }
+                    current.clear();
+                }
+                _ => current.push(c),
+            },
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_string());
+    }
+    out
+}
+
+/// Converts a boolean to its storage form (BIGINT 0/1).
+pub fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn statements_split_outside_comments_and_quotes() {
+        let sql = "-- a comment; with a semicolon\nCREATE TABLE a (x TEXT DEFAULT ';');\n\nINSERT INTO a VALUES ('it''s'); -- trailing\n";
+        assert_eq!(
+            super::split_statements(sql),
+            ["CREATE TABLE a (x TEXT DEFAULT ';')", "INSERT INTO a VALUES ('it''s')"]
+        );
+    }
+}

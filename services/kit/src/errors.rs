@@ -1,0 +1,344 @@
+//! The one mapping from domain failures to the wire.
+//!
+//! Services return [`Error`]; the api layer turns it into a `tonic::Status` carrying
+//! google.rpc details (`BadRequest` field violations, `ErrorInfo` with an UPPER_SNAKE reason,
+//! `PreconditionFailure`, `ResourceInfo`). Database text never reaches a client: storage
+//! failures are logged here and answered with a bare INTERNAL.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{
+    BadRequest, ErrorDetail, ErrorInfo, FieldViolation as WireViolation, PreconditionFailure, PreconditionViolation,
+    ResourceInfo, StatusExt,
+};
+
+/// The `ErrorInfo.domain` of every error this suite raises.
+pub const ERROR_DOMAIN: &str = "crm";
+
+/// Result with the kit's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One bad field of a request: which field, which rule, and a reason code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field in the request, e.g. `customer.name`.
+    pub field: String,
+    /// The rule that was broken, in words a caller can act on.
+    pub description: String,
+    /// UPPER_SNAKE code of the rule, e.g. `REQUIRED`, `TOO_LONG`, `MALFORMED`.
+    pub reason: &'static str,
+}
+
+/// A failure a service reports to its caller.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; every bad field is listed.
+    #[error("invalid request: {}", summary(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// The resource does not exist (or is outside the caller's scope).
+    #[error("{resource_type} {id} not found")]
+    NotFound { resource_type: &'static str, id: String },
+    /// A resource with the same identity exists.
+    #[error("{message}")]
+    AlreadyExists {
+        reason: &'static str,
+        message: String,
+        metadata: Vec<(String, String)>,
+        resource: Option<Box<Resource>>,
+    },
+    /// The system is not in a state that allows the operation.
+    #[error("{message}")]
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+        subject: String,
+        metadata: Vec<(String, String)>,
+    },
+    /// A concurrency conflict: stale etag, or a race lost.
+    #[error("{message}")]
+    Aborted { reason: &'static str, message: String },
+    /// The caller may not do this.
+    #[error("permission {permission} is required")]
+    PermissionDenied { permission: String },
+    /// No valid caller.
+    #[error("authentication is required")]
+    Unauthenticated,
+    /// A dependency is down; the caller may retry.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something broke that the caller cannot fix; details are in the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Identifies an existing resource in an error, e.g. the customer a duplicate collides with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub resource_type: String,
+    pub name: String,
+    pub owner: String,
+    pub description: String,
+}
+
+fn summary(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// One bad field.
+    pub fn invalid(field: impl Into<String>, reason: &'static str, description: impl Into<String>) -> Self {
+        Error::InvalidArgument(vec![FieldViolation {
+            field: field.into(),
+            description: description.into(),
+            reason,
+        }])
+    }
+
+    /// A required field is missing.
+    pub fn required(field: impl Into<String>) -> Self {
+        Error::invalid(field, "REQUIRED", "is required")
+    }
+
+    /// The resource does not exist.
+    pub fn not_found(resource_type: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound {
+            resource_type,
+            id: id.into(),
+        }
+    }
+
+    /// A precondition of the operation does not hold.
+    pub fn precondition(reason: &'static str, subject: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::FailedPrecondition {
+            reason,
+            message: message.into(),
+            subject: subject.into(),
+            metadata: Vec::new(),
+        }
+    }
+
+    /// The caller's etag is not the current one.
+    pub fn stale_etag(resource_type: &str) -> Self {
+        Error::Aborted {
+            reason: "STALE_ETAG",
+            message: format!("{resource_type} was changed by someone else; reload it and retry"),
+        }
+    }
+
+    /// The gRPC code this error maps to.
+    pub fn code(&self) -> Code {
+        match self {
+            Error::InvalidArgument(_) => Code::InvalidArgument,
+            Error::NotFound { .. } => Code::NotFound,
+            Error::AlreadyExists { .. } => Code::AlreadyExists,
+            Error::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Error::Aborted { .. } => Code::Aborted,
+            Error::PermissionDenied { .. } => Code::PermissionDenied,
+            Error::Unauthenticated => Code::Unauthenticated,
+            Error::Unavailable(_) => Code::Unavailable,
+            Error::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+fn info(reason: &str, metadata: HashMap<String, String>) -> ErrorDetail {
+    ErrorDetail::ErrorInfo(ErrorInfo::new(reason, ERROR_DOMAIN, metadata))
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Status {
+        let code = err.code();
+        match err {
+            Error::InvalidArgument(violations) => {
+                let message = format!("invalid request: {}", summary(&violations));
+                let reason = violations.first().map_or("INVALID_ARGUMENT", |v| v.reason);
+                let wire: Vec<WireViolation> = violations
+                    .into_iter()
+                    .map(|v| {
+                        let mut w = WireViolation::new(v.field, v.description);
+                        w.reason = v.reason.to_string();
+                        w
+                    })
+                    .collect();
+                Status::with_error_details_vec(
+                    code,
+                    message,
+                    vec![
+                        ErrorDetail::BadRequest(BadRequest::new(wire)),
+                        info(reason, HashMap::new()),
+                    ],
+                )
+            }
+            Error::NotFound { resource_type, id } => Status::with_error_details_vec(
+                code,
+                format!("{resource_type} {id} not found"),
+                vec![
+                    ErrorDetail::ResourceInfo(ResourceInfo::new(resource_type, id, "", "not found")),
+                    info("NOT_FOUND", HashMap::new()),
+                ],
+            ),
+            Error::AlreadyExists {
+                reason,
+                message,
+                metadata,
+                resource,
+            } => {
+                let mut details = vec![info(reason, metadata.into_iter().collect())];
+                if let Some(r) = resource {
+                    details.push(ErrorDetail::ResourceInfo(ResourceInfo::new(
+                        r.resource_type,
+                        r.name,
+                        r.owner,
+                        r.description,
+                    )));
+                }
+                Status::with_error_details_vec(code, message, details)
+            }
+            Error::FailedPrecondition {
+                reason,
+                message,
+                subject,
+                metadata,
+            } => {
+                let violation = PreconditionViolation::new(reason, subject, message.clone());
+                Status::with_error_details_vec(
+                    code,
+                    message,
+                    vec![
+                        ErrorDetail::PreconditionFailure(PreconditionFailure::new(vec![violation])),
+                        info(reason, metadata.into_iter().collect()),
+                    ],
+                )
+            }
+            Error::Aborted { reason, message } => {
+                Status::with_error_details_vec(code, message, vec![info(reason, HashMap::new())])
+            }
+            Error::PermissionDenied { permission } => {
+                let metadata = HashMap::from([("permission".to_string(), permission.clone())]);
+                Status::with_error_details_vec(
+                    code,
+                    format!("permission {permission} is required"),
+                    vec![info("PERMISSION_DENIED", metadata)],
+                )
+            }
+            Error::Unauthenticated => Status::unauthenticated("authentication is required"),
+            Error::Unavailable(message) => Status::unavailable(message),
+            Error::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::warn!(error = %err, "database unavailable");
+                Error::Unavailable("the database is unavailable; retry later".into())
+            }
+            other => Error::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+/// Whether a database error is a unique-constraint violation (both backends).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() || db.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
+        }
+        _ => false,
+    }
+}
+
+/// Collects every field violation of a request before failing once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// No violations yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records one violation.
+    pub fn add(&mut self, field: impl Into<String>, reason: &'static str, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+            reason,
+        });
+    }
+
+    /// Keeps the value of a parse, recording its violations.
+    pub fn take<T>(&mut self, result: Result<T>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(Error::InvalidArgument(vs)) => {
+                self.0.extend(vs);
+                None
+            }
+            Err(other) => {
+                self.add("request", "INVALID", other.to_string());
+                None
+            }
+        }
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Ok when nothing was recorded, else INVALID_ARGUMENT with all of them.
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(self.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_types::StatusExt;
+
+    #[test]
+    fn invalid_argument_carries_every_field() {
+        let mut v = Violations::new();
+        v.add("customer.name", "REQUIRED", "is required");
+        v.add("customer.email", "MALFORMED", "must be an email address");
+        let status: Status = v.finish().unwrap_err().into();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let bad = status.get_details_bad_request().expect("bad request details");
+        let fields: Vec<_> = bad.field_violations.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["customer.name", "customer.email"]);
+        assert_eq!(bad.field_violations[1].reason, "MALFORMED");
+        assert!(status.message().contains("customer.email"));
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak() {
+        let status: Status = Error::Internal("relation \"secret_table\" missing".into()).into();
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("secret_table"));
+    }
+
+    #[test]
+    fn precondition_has_reason() {
+        let status: Status = Error::precondition("CLAIM_CAP_REACHED", "customer/1", "cap reached").into();
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(status.get_details_error_info().unwrap().reason, "CLAIM_CAP_REACHED");
+        let pf = status.get_details_precondition_failure().unwrap();
+        assert_eq!(pf.violations[0].subject, "customer/1");
+    }
+}

@@ -1,0 +1,36 @@
+//! crm-kit: what every CRM service is built from, so no service re-invents it.
+//!
+//! - [`config`]: `CRM_*` environment settings with clap flags.
+//! - [`db`]: one connection pool for `sqlite://` and `postgres://`, pragmas, write transactions,
+//!   migrations at start-up.
+//! - [`serve`]: a tonic server with health, reflection, tracing, limits and graceful shutdown.
+//! - [`errors`]: the one mapping from domain failures to `tonic::Status` with google.rpc details.
+//! - [`money`]: exact decimals between the wire (strings) and storage (scaled integers).
+//! - [`paging`]: opaque, tamper-checked keyset page tokens and page-size rules.
+//! - [`filter`]: an AIP-160 subset compiled to SQL through a column allow-list.
+//! - [`idempotency`]: `request_id` replay of stored responses.
+//! - [`caller`]: who is calling, taken from request extensions.
+//! - [`telemetry`]: tracing setup and W3C trace context.
+//! - [`time`]: the storage clock (microseconds since the Unix epoch) and dates.
+//! - [`testing`] (feature `testing`): fresh databases and services on port 0 for tests.
+
+pub mod caller;
+pub mod config;
+pub mod db;
+pub mod errors;
+pub mod filter;
+pub mod idempotency;
+pub mod money;
+pub mod paging;
+pub mod serve;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod time;
+
+pub use errors::{Error, Result};
+
+/// A new time-ordered id (UUIDv7), the id of every record.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,144 @@
+//! Test support: a fresh database per test (a SQLite file in a temporary folder, or a new
+//! PostgreSQL database made from `CRM_TEST_POSTGRES_URL`), and a service on port 0.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// The environment variable that switches tests to PostgreSQL.
+pub const POSTGRES_ENV: &str = "CRM_TEST_POSTGRES_URL";
+
+/// A database made for one test.
+#[derive(Debug, Clone)]
+pub struct TestDatabase {
+    pub url: String,
+}
+
+/// Whether tests run against PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var(POSTGRES_ENV).is_ok_and(|v| !v.trim().is_empty())
+}
+
+/// A fresh, empty database. With `CRM_TEST_POSTGRES_URL` set it is a new PostgreSQL database
+/// (and an unreachable server fails the test); otherwise a new SQLite file.
+pub async fn fresh_database(prefix: &str) -> TestDatabase {
+    fresh_database_at(std::env::var(POSTGRES_ENV).ok().as_deref(), prefix).await
+}
+
+/// A fresh, empty database: a new PostgreSQL database made through `postgres_admin_url`, or a
+/// new SQLite file when it is `None`.
+pub async fn fresh_database_at(postgres_admin_url: Option<&str>, prefix: &str) -> TestDatabase {
+    let name = format!("crm_test_{}_{}", prefix, uuid::Uuid::now_v7().simple());
+    match postgres_admin_url {
+        Some(admin_url) if !admin_url.trim().is_empty() => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but PostgreSQL is unreachable: {e}"));
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let _ = conn.close().await;
+            TestDatabase {
+                url: replace_database(admin_url, &name),
+            }
+        }
+        _ => {
+            let dir = std::env::temp_dir().join("crm-tests");
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            TestDatabase {
+                url: format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
+            }
+        }
+    }
+}
+
+/// `postgres://u@h:5432/db?x` with the database name replaced.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
+    let host = match path_start {
+        Some(i) => &base[..i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host}/{name}?{q}"),
+        None => format!("{host}/{name}"),
+    }
+}
+
+/// A service running on a loopback port for one test; stops when dropped.
+#[derive(Debug)]
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts `run(listener, shutdown)` on 127.0.0.1:0.
+    pub async fn start<F, Fut>(run: F) -> TestServer
+    where
+        F: FnOnce(TcpListener, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let shutdown = Box::pin(async move {
+            let _ = rx.await;
+        });
+        let task = tokio::spawn(run(listener, shutdown));
+        TestServer {
+            addr,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// `http://127.0.0.1:port`, for a tonic client.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the service and waits until it has drained.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            super::replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(super::replace_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}

@@ -1,0 +1,80 @@
+//! The suite: every service that exists, in one process, each on its own port with its own
+//! SQLite file under the data directory. Services still talk to each other over gRPC on
+//! loopback, exactly as in a cluster.
+//!
+//! Today the suite runs the customers service; identity, the gateway and the other services
+//! join as they are built.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crm_kit::config::LogFormat;
+use tokio::sync::watch;
+
+/// Settings of the suite.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "crm",
+    about = "Runs the whole CRM on this machine (embedded SQLite, no setup)"
+)]
+pub struct SuiteConfig {
+    /// Where each service keeps its SQLite file.
+    #[arg(long, env = "CRM_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Address of the customers service.
+    #[arg(long, env = "CRM_CUSTOMERS_ADDR", default_value = "127.0.0.1:50052")]
+    pub customers_addr: SocketAddr,
+    /// Log format.
+    #[arg(long, env = "CRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    /// Development only: let clients name the caller in `x-crm-dev-employee` and
+    /// `x-crm-dev-roles` metadata (until sign-in exists every call runs as the system caller).
+    #[arg(long, env = "CRM_DEV_CALLER_HEADERS", default_value_t = false)]
+    pub dev_caller_headers: bool,
+}
+
+/// The running services and where they listen.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub services: Vec<(&'static str, SocketAddr)>,
+}
+
+/// Starts every service, reports their addresses through `on_started`, and runs until
+/// `shutdown` completes; then every service drains and stops.
+pub async fn run(
+    config: SuiteConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+    on_started: impl FnOnce(&Started),
+) -> crm_kit::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        while !*rx.borrow() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+
+    let mut customers = crm_customers::Config::for_suite(&config.data_dir);
+    customers.service.listen = Some(config.customers_addr);
+    customers.service.dev_caller_headers = config.dev_caller_headers;
+    let customers_listener = crm_kit::serve::bind(config.customers_addr).await?;
+    let customers_addr = customers_listener
+        .local_addr()
+        .map_err(|e| crm_kit::Error::Internal(e.to_string()))?;
+    let customers_task = tokio::spawn(crm_customers::run(
+        customers,
+        customers_listener,
+        stopped(stop_rx.clone()),
+    ));
+
+    on_started(&Started {
+        services: vec![("customers", customers_addr)],
+    });
+    shutdown.await;
+    tracing::info!("stopping the suite");
+    let _ = stop_tx.send(true);
+    customers_task
+        .await
+        .map_err(|e| crm_kit::Error::Internal(format!("customers task: {e}")))?
+}

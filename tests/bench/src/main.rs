@@ -1,0 +1,549 @@
+//! crm-bench: measures the customers service against baselines taken in the same run on the
+//! same database, and prints figures and ratios (never asserts timings).
+//!
+//! - create: CreateCustomer over gRPC vs raw SQL inserting the same rows (customer + search
+//!   index rows), at the same concurrency;
+//! - import: ImportCustomers (client stream) vs a raw batched insert of the same rows;
+//! - search: p50/p95 of substring name search and of a filtered keyset page deep in the list,
+//!   on the imported rows, with the raw `LIKE '%x%'` scan as the baseline;
+//! - memory: resident memory of the service process idle and under the create load.
+//!
+//! The service runs as its own process (`crm-customers` next to this binary), so its memory
+//! is its own.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use crm_customers::domain::names;
+use crm_kit::db::Db;
+use crm_proto::customers as pb;
+use crm_proto::customers::customers_service_client::CustomersServiceClient;
+use tonic::transport::Channel;
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Benchmarks of the CRM customers service")]
+struct Args {
+    /// Small sizes, for CI: checks the benchmarks run, not the machine's speed.
+    #[arg(long)]
+    smoke: bool,
+    /// sqlite, postgres or both.
+    #[arg(long, default_value = "both")]
+    backend: String,
+    /// PostgreSQL server to create benchmark databases on.
+    #[arg(
+        long,
+        env = "CRM_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    postgres_url: String,
+    /// Customers created one by one in the create benchmark.
+    #[arg(long)]
+    creates: Option<usize>,
+    /// Concurrent callers in the create benchmark.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Rows imported (and then searched).
+    #[arg(long)]
+    import_rows: Option<usize>,
+    /// Queries timed in the search benchmark.
+    #[arg(long)]
+    queries: Option<usize>,
+}
+
+/// A deterministic xorshift generator: the same data every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+const CITIES: &[&str] = &[
+    "深圳市",
+    "广州市",
+    "北京",
+    "上海",
+    "杭州",
+    "成都",
+    "武汉",
+    "南京",
+    "苏州",
+    "西安",
+    "Madrid",
+    "Barcelona",
+    "Valencia",
+];
+const WORDS: &[&str] = &[
+    "腾飞", "华强", "创新", "远航", "金达", "宏图", "瑞丰", "恒信", "天成", "博远", "中科", "新锐", "鼎盛", "嘉禾",
+    "永安", "盛世", "东方", "蓝海", "Global", "Nova", "Iberia", "Solar", "Delta", "Alpha", "Orion", "Atlas", "Vértice",
+    "Norte",
+];
+const TRADES: &[&str] = &[
+    "科技",
+    "电子",
+    "贸易",
+    "机械",
+    "物流",
+    "软件",
+    "医疗",
+    "食品",
+    "建材",
+    "Trading",
+    "Systems",
+    "Logistics",
+];
+const SUFFIXES: &[&str] = &["有限公司", "股份有限公司", "集团", " S.L.", " Co., Ltd.", ""];
+const LEVELS: &[&str] = &["A", "B", "C", "D"];
+
+/// One generated customer: unique name (a serial keeps it unique), level, city, mobile.
+fn customer(rng: &mut Rng, i: usize) -> (String, &'static str, &'static str, String) {
+    let city = rng.pick(CITIES);
+    let name = format!(
+        "{city}{}{}{}{i}号{}",
+        rng.pick(WORDS),
+        rng.pick(WORDS),
+        rng.pick(TRADES),
+        rng.pick(SUFFIXES)
+    );
+    let mobile = format!("13{:09}", rng.next() % 1_000_000_000);
+    let level = LEVELS[i % 4];
+    let city: &'static str = CITIES.iter().copied().find(|c| *c == city).unwrap_or("");
+    (name, level, city, mobile)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The service as a child process.
+struct Service {
+    child: Child,
+    addr: String,
+}
+
+impl Service {
+    async fn start(database_url: &str) -> Service {
+        let exe = std::env::current_exe().expect("current exe");
+        let bin = exe.with_file_name("crm-customers");
+        assert!(
+            bin.exists(),
+            "{} is missing: build it with `cargo build --release -p crm-customers`",
+            bin.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(bin)
+            .env("CRM_LISTEN", &addr)
+            .env("CRM_DATABASE_URL", database_url)
+            .env("CRM_RECLAIM_INTERVAL_SECONDS", "0")
+            .env("CRM_DB_MAX_CONNECTIONS", "16")
+            .env("CRM_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start crm-customers");
+        let service = Service { child, addr };
+        for _ in 0..300 {
+            if service.client().await.is_some() {
+                return service;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("crm-customers did not start");
+    }
+
+    async fn client(&self) -> Option<CustomersServiceClient<Channel>> {
+        let channel = Channel::from_shared(format!("http://{}", self.addr))
+            .ok()?
+            .connect()
+            .await
+            .ok()?;
+        let mut client = CustomersServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
+        client.list_categories(pb::ListCategoriesRequest {}).await.ok()?;
+        Some(client)
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn raw_db(url: &str) -> Db {
+    let db = Db::connect(url, 16).await.expect("connect");
+    db.migrate(crm_customers::MIGRATIONS).await.expect("migrate");
+    db
+}
+
+/// The raw baseline of one customer: the row and its index rows in one transaction.
+async fn raw_insert(db: &Db, rows: &[(String, &'static str, &'static str, String)]) {
+    let now = crm_kit::time::now_micros();
+    let mut tx = db.begin_write().await.expect("begin");
+    let mut sql = String::from(
+        "INSERT INTO customers (id, kind, name, name_key, level_code, city, mobile, search_text, owner_id, owned_since, created_at, created_by, updated_at, updated_by) VALUES ",
+    );
+    let mut grams_sql = String::from("INSERT INTO customer_grams (gram, customer_id) VALUES ");
+    // id, kind, name, name key, level, city, mobile, search text
+    type Row = (
+        String,
+        &'static str,
+        String,
+        String,
+        &'static str,
+        &'static str,
+        String,
+        String,
+    );
+    let mut params: Vec<Row> = Vec::new();
+    let mut gram_params: Vec<(i64, String)> = Vec::new();
+    for (name, level, city, mobile) in rows {
+        let id = crm_kit::new_id();
+        let key = names::name_key(name);
+        let search_text = format!("{}|{}", names::normalize_text(name), mobile);
+        for g in names::index_grams(&[name.as_str(), mobile.as_str()]) {
+            gram_params.push((g, id.clone()));
+        }
+        params.push((
+            id,
+            "company",
+            name.clone(),
+            key,
+            level,
+            city,
+            mobile.clone(),
+            search_text,
+        ));
+    }
+    for i in 0..params.len() {
+        let b = i * 8;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'bench', {now}, {now}, 'bench', {now}, 'bench')",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8
+        ));
+    }
+    let mut q = sqlx::query(&sql);
+    for p in &params {
+        q = q
+            .bind(&p.0)
+            .bind(p.1)
+            .bind(&p.2)
+            .bind(&p.3)
+            .bind(p.4)
+            .bind(p.5)
+            .bind(&p.6)
+            .bind(&p.7);
+    }
+    q.execute(&mut *tx).await.expect("raw insert customers");
+    for chunk in gram_params.chunks(4000) {
+        let mut s = grams_sql.clone();
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&format!("(${}, ${})", i * 2 + 1, i * 2 + 2));
+        }
+        s.push_str(" ON CONFLICT DO NOTHING");
+        let mut q = sqlx::query(&s);
+        for (g, id) in chunk {
+            q = q.bind(*g).bind(id);
+        }
+        q.execute(&mut *tx).await.expect("raw insert grams");
+    }
+    grams_sql.clear();
+    tx.commit().await.expect("commit");
+}
+
+async fn bench_create(args: &Args, backend: &str, admin: Option<&str>) {
+    let n = args.creates.unwrap_or(if args.smoke { 400 } else { 20_000 });
+    let c = args.concurrency.max(1);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let data: Arc<Vec<_>> = Arc::new((0..n).map(|i| customer(&mut rng, i)).collect());
+
+    // Raw SQL baseline.
+    let raw = raw_db(&crm_kit::testing::fresh_database_at(admin, "bench_raw").await.url).await;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..c {
+        let db = raw.clone();
+        let data = data.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..data.len()).step_by(c) {
+                raw_insert(&db, std::slice::from_ref(&data[i])).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let raw_rate = n as f64 / started.elapsed().as_secs_f64();
+    raw.pool.close().await;
+
+    // The service.
+    let service = Service::start(&crm_kit::testing::fresh_database_at(admin, "bench_svc").await.url).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = service.rss_kib();
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..c {
+        let mut client = service.client().await.expect("client");
+        let data = data.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..data.len()).step_by(c) {
+                let (name, level, city, mobile) = &data[i];
+                let customer = pb::Customer {
+                    kind: pb::CustomerKind::Company as i32,
+                    name: name.clone(),
+                    level_code: (*level).into(),
+                    mobile: mobile.clone(),
+                    region: Some(pb::Region {
+                        city: (*city).into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                };
+                client
+                    .create_customer(pb::CreateCustomerRequest {
+                        customer: Some(customer),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("create");
+            }
+        }));
+    }
+    let sampler = {
+        let peak = peak.clone();
+        let pid = service.child.id();
+        tokio::spawn(async move {
+            loop {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let rss = status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                peak.fetch_max(rss, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    for t in tasks {
+        t.await.unwrap();
+    }
+    sampler.abort();
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "create [{backend}] {n} customers, concurrency {c}: gRPC {rate:.0}/s, raw SQL {raw_rate:.0}/s, ratio {:.2} (target >= 0.6)",
+        rate / raw_rate
+    );
+    println!(
+        "memory [{backend}] customers process: idle {:.1} MiB, peak under create {:.1} MiB",
+        idle as f64 / 1024.0,
+        peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0
+    );
+}
+
+fn csv_of(rows: &[(String, &'static str, &'static str, String)]) -> Vec<u8> {
+    let mut out = String::from("name,level_code,region.city,contact.name,contact.mobile\n");
+    for (i, (name, level, city, mobile)) in rows.iter().enumerate() {
+        out.push_str(&format!("{name},{level},{city},联系人{i},{mobile}\n"));
+    }
+    out.into_bytes()
+}
+
+async fn bench_import_and_search(args: &Args, backend: &str, admin: Option<&str>) {
+    let n = args.import_rows.unwrap_or(if args.smoke { 20_000 } else { 1_000_000 });
+    let queries = args.queries.unwrap_or(if args.smoke { 40 } else { 400 });
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let data: Vec<_> = (0..n).map(|i| customer(&mut rng, i)).collect();
+
+    // Raw batched insert baseline.
+    let raw = raw_db(&crm_kit::testing::fresh_database_at(admin, "bench_raw").await.url).await;
+    let started = Instant::now();
+    for chunk in data.chunks(800) {
+        raw_insert(&raw, chunk).await;
+    }
+    let raw_rate = n as f64 / started.elapsed().as_secs_f64();
+
+    let service = Service::start(&crm_kit::testing::fresh_database_at(admin, "bench_svc").await.url).await;
+    let mut client = service.client().await.expect("client");
+    let csv = csv_of(&data);
+    let mut messages = vec![pb::ImportCustomersRequest {
+        part: Some(pb::import_customers_request::Part::Options(pb::ImportOptions {
+            mode: pb::ImportMode::Skip as i32,
+            ..Default::default()
+        })),
+    }];
+    messages.extend(csv.chunks(256 * 1024).map(|c| pb::ImportCustomersRequest {
+        part: Some(pb::import_customers_request::Part::CsvChunk(c.to_vec())),
+    }));
+    let started = Instant::now();
+    let result = client
+        .import_customers(tokio_stream::iter(messages))
+        .await
+        .expect("import")
+        .into_inner();
+    let elapsed = started.elapsed();
+    assert_eq!(
+        result.created as usize + result.skipped as usize,
+        n,
+        "{:?}",
+        &result.errors[..result.errors.len().min(5)]
+    );
+    let rate = n as f64 / elapsed.as_secs_f64();
+    println!(
+        "import [{backend}] {n} rows: {rate:.0} rows/s ({:.1} s), raw batched insert {raw_rate:.0} rows/s, ratio {:.2} (target >= 20000 rows/s on postgres)",
+        elapsed.as_secs_f64(),
+        rate / raw_rate
+    );
+
+    // Substring search: a random 2-4 character piece of an existing name.
+    let mut lat = Vec::with_capacity(queries);
+    let mut raw_lat = Vec::with_capacity(queries);
+    for q in 0..queries {
+        let (name, ..) = &data[(rng.next() % n as u64) as usize];
+        let chars: Vec<char> = names::normalize_text(name).chars().collect();
+        let len = 2 + (q % 3);
+        let start = (rng.next() as usize) % chars.len().saturating_sub(len).max(1);
+        let needle: String = chars[start..(start + len).min(chars.len())].iter().collect();
+        let t = Instant::now();
+        client
+            .list_customers(pb::ListCustomersRequest {
+                query: needle.clone(),
+                page_size: 50,
+                ..Default::default()
+            })
+            .await
+            .expect("search");
+        lat.push(t.elapsed());
+        let t = Instant::now();
+        let _: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM customers WHERE search_text LIKE $1 ORDER BY name, id LIMIT 50")
+                .bind(format!("%{needle}%"))
+                .fetch_all(&raw.pool)
+                .await
+                .expect("raw like");
+        raw_lat.push(t.elapsed());
+    }
+    lat.sort();
+    raw_lat.sort();
+    println!(
+        "search [{backend}] substring over {n} customers: p50 {} p95 {} (target p95 < 100 ms); raw LIKE scan p50 {} p95 {}, ratio p95 {:.2}",
+        ms(percentile(&lat, 0.5)),
+        ms(percentile(&lat, 0.95)),
+        ms(percentile(&raw_lat, 0.5)),
+        ms(percentile(&raw_lat, 0.95)),
+        percentile(&raw_lat, 0.95).as_secs_f64() / percentile(&lat, 0.95).as_secs_f64().max(1e-9)
+    );
+
+    // A filtered keyset page deep in the list: walk the pages of level A by name.
+    let mut token = String::new();
+    let mut page_lat = Vec::new();
+    let mut depth = 0usize;
+    loop {
+        let t = Instant::now();
+        let page = client
+            .list_customers(pb::ListCustomersRequest {
+                filter: r#"level_code = "A""#.into(),
+                order_by: "name".into(),
+                page_size: 50,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("page")
+            .into_inner();
+        page_lat.push(t.elapsed());
+        depth += page.customers.len();
+        if page.next_page_token.is_empty() || page_lat.len() >= queries * 10 {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let deep: Vec<Duration> = {
+        let mut d = page_lat[page_lat.len() / 2..].to_vec();
+        d.sort();
+        d
+    };
+    let t = Instant::now();
+    let offset = depth.saturating_sub(50);
+    let _: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM customers WHERE level_code = 'A' ORDER BY name, id LIMIT 50 OFFSET $1")
+            .bind(offset as i64)
+            .fetch_all(&raw.pool)
+            .await
+            .expect("raw offset");
+    let raw_offset = t.elapsed();
+    println!(
+        "page [{backend}] filtered keyset pages, {} pages to row {depth}: deeper half p50 {} p95 {} (target p95 < 100 ms); raw OFFSET {offset} page {}",
+        page_lat.len(),
+        ms(percentile(&deep, 0.5)),
+        ms(percentile(&deep, 0.95)),
+        ms(raw_offset)
+    );
+    raw.pool.close().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let backends: Vec<&str> = match args.backend.as_str() {
+        "sqlite" => vec!["sqlite"],
+        "postgres" => vec!["postgres"],
+        _ => vec!["sqlite", "postgres"],
+    };
+    println!(
+        "crm-bench ({}), every figure with its same-run baseline",
+        if args.smoke { "smoke sizes" } else { "full sizes" }
+    );
+    for backend in backends {
+        let admin = (backend == "postgres").then_some(args.postgres_url.as_str());
+        bench_create(&args, backend, admin).await;
+        bench_import_and_search(&args, backend, admin).await;
+    }
+}
