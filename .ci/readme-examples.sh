@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the README's examples, as written, against a freshly started suite. Fenced blocks whose
 # info string is `sh example` must succeed; `sh example-fails` blocks must fail (they show a
-# refusal, such as a duplicate customer).
+# refusal, such as a duplicate customer). A `# expect: TEXT` line in a block must find TEXT in
+# the block's output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v grpcurl >/dev/null || { echo "grpcurl is not installed" >&2; exit 1; }
@@ -31,6 +32,11 @@ for i, (kind, body) in enumerate(blocks, 1):
     script.write_text("set -euo pipefail\n" + body)
     r = subprocess.run(["bash", str(script)], capture_output=True, text=True, cwd=work)
     ok = (r.returncode == 0) if kind == "example" else (r.returncode != 0)
+    output = r.stdout + r.stderr
+    for expected in re.findall(r"^# expect: (.+)$", body, re.M):
+        if expected.strip() not in output:
+            ok = False
+            print(f"example {i}: expected {expected.strip()!r} in its output")
     first = body.strip().splitlines()[0]
     print(f"{'ok ' if ok else 'FAIL'} example {i} ({kind}): {first}")
     if not ok:

@@ -1,0 +1,3 @@
+-- One database and one role per service: no service can read another's tables.
+CREATE ROLE customers LOGIN PASSWORD 'crm-dev-only';
+CREATE DATABASE customers OWNER customers;
