@@ -212,10 +212,10 @@ async fn raw_db(url: &str) -> Db {
 async fn raw_insert(db: &Db, rows: &[(String, &'static str, &'static str, String)]) {
     let now = crm_kit::time::now_micros();
     let mut tx = db.begin_write().await.expect("begin");
-    let mut sql = String::from(
+    let sql = String::from(
         "INSERT INTO customers (id, kind, name, name_key, level_code, city, mobile, search_text, owner_id, owned_since, created_at, created_by, updated_at, updated_by) VALUES ",
     );
-    let mut grams_sql = String::from("INSERT INTO customer_grams (gram, customer_id) VALUES ");
+    let grams_sql = String::from("INSERT INTO customer_grams (gram, customer_id) VALUES ");
     // id, kind, name, name key, level, city, mobile, search text
     type Row = (
         String,
@@ -247,37 +247,42 @@ async fn raw_insert(db: &Db, rows: &[(String, &'static str, &'static str, String
             search_text,
         ));
     }
-    for i in 0..params.len() {
-        let b = i * 8;
-        if i > 0 {
-            sql.push_str(", ");
+    let per_statement = crm_kit::db::rows_per_statement(&tx, 8);
+    for chunk in params.chunks(per_statement) {
+        let mut sql = sql.clone();
+        for i in 0..chunk.len() {
+            let b = i * 8;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'bench', {now}, {now}, 'bench', {now}, 'bench')",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
         }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'bench', {now}, {now}, 'bench', {now}, 'bench')",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8
-        ));
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q
+                .bind(&p.0)
+                .bind(p.1)
+                .bind(&p.2)
+                .bind(&p.3)
+                .bind(p.4)
+                .bind(p.5)
+                .bind(&p.6)
+                .bind(&p.7);
+        }
+        q.execute(&mut *tx).await.expect("raw insert customers");
     }
-    let mut q = sqlx::query(&sql);
-    for p in &params {
-        q = q
-            .bind(&p.0)
-            .bind(p.1)
-            .bind(&p.2)
-            .bind(&p.3)
-            .bind(p.4)
-            .bind(p.5)
-            .bind(&p.6)
-            .bind(&p.7);
-    }
-    q.execute(&mut *tx).await.expect("raw insert customers");
-    for chunk in gram_params.chunks(4000) {
+    let per_statement = crm_kit::db::rows_per_statement(&tx, 2);
+    for chunk in gram_params.chunks(per_statement) {
         let mut s = grams_sql.clone();
         for (i, _) in chunk.iter().enumerate() {
             if i > 0 {
@@ -292,7 +297,6 @@ async fn raw_insert(db: &Db, rows: &[(String, &'static str, &'static str, String
         }
         q.execute(&mut *tx).await.expect("raw insert grams");
     }
-    grams_sql.clear();
     tx.commit().await.expect("commit");
 }
 
@@ -391,7 +395,11 @@ async fn bench_create(args: &Args, backend: &str, admin: Option<&str>) {
 fn csv_of(rows: &[(String, &'static str, &'static str, String)]) -> Vec<u8> {
     let mut out = String::from("name,level_code,region.city,contact.name,contact.mobile\n");
     for (i, (name, level, city, mobile)) in rows.iter().enumerate() {
-        out.push_str(&format!("{name},{level},{city},联系人{i},{mobile}\n"));
+        // Names like "Acme Co., Ltd." hold commas: quote them as any spreadsheet would.
+        out.push_str(&format!(
+            "\"{}\",{level},{city},联系人{i},{mobile}\n",
+            name.replace('"', "\"\"")
+        ));
     }
     out.into_bytes()
 }

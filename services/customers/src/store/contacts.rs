@@ -152,9 +152,10 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool> {
     Ok(r.rows_affected() == 1)
 }
 
-/// Inserts many contacts (import), 500 per statement.
+/// Inserts many contacts (import).
 pub async fn insert_many(conn: &mut AnyConnection, rows: &[ContactRow]) -> Result<()> {
-    for chunk in rows.chunks(500) {
+    let per_statement = crm_kit::db::rows_per_statement(conn, 17);
+    for chunk in rows.chunks(per_statement) {
         let mut q = super::SqlBuf::new(
             "INSERT INTO contacts (id, customer_id, name, title, department, mobile, phone, email, im_handles, birthday, birthday_md, \
              is_primary, remark, created_at, created_by, updated_at, updated_by, version) VALUES ",

@@ -468,16 +468,14 @@ pub async fn move_dependents(conn: &mut AnyConnection, from: &str, to: &str) -> 
     Ok(())
 }
 
-/// Customer rows per multi-row INSERT (37 parameters each; SQLite allows 32766).
-const ROWS_PER_INSERT: usize = 200;
-
 /// Inserts many new customers with one statement per 200 rows (import).
 pub async fn insert_many(
     conn: &mut AnyConnection,
     rows: &[CustomerRow],
     search_texts: &[String],
 ) -> std::result::Result<(), InsertError> {
-    for (chunk, texts) in rows.chunks(ROWS_PER_INSERT).zip(search_texts.chunks(ROWS_PER_INSERT)) {
+    let per_statement = crm_kit::db::rows_per_statement(conn, 37);
+    for (chunk, texts) in rows.chunks(per_statement).zip(search_texts.chunks(per_statement)) {
         let mut q = SqlBuf::new(
             "INSERT INTO customers (id, kind, name, name_key, short_name, tax_id, industry_code, scale, website, country, \
              province, city, district, address, phone, mobile, email, gender, birthday, id_number, category_id, type_code, \

@@ -143,7 +143,8 @@ pub async fn record_imports(
     actor: &str,
     now: i64,
 ) -> Result<()> {
-    for chunk in customer_ids.chunks(1000) {
+    let per_statement = crm_kit::db::rows_per_statement(conn, 6);
+    for chunk in customer_ids.chunks(per_statement) {
         let mut changes = super::SqlBuf::new(
             "INSERT INTO customer_changes (id, customer_id, action, fields, changed_by, changed_at) VALUES ",
         );

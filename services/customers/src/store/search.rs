@@ -10,9 +10,6 @@ use sqlx::AnyConnection;
 use super::SqlBuf;
 use crate::domain::names;
 
-/// Bigram rows per INSERT statement (SQLite allows 32766 parameters).
-const GRAMS_PER_STATEMENT: usize = 4000;
-
 /// The texts of one customer that search covers.
 #[derive(Debug, Default, Clone)]
 pub struct SearchTexts {
@@ -82,7 +79,8 @@ pub async fn insert_grams(conn: &mut AnyConnection, per_customer: &[(String, Vec
         .iter()
         .flat_map(|(id, grams)| grams.iter().map(move |g| (id.as_str(), *g)))
         .collect();
-    for chunk in rows.chunks(GRAMS_PER_STATEMENT) {
+    let per_statement = crm_kit::db::rows_per_statement(conn, 2);
+    for chunk in rows.chunks(per_statement) {
         let mut q = SqlBuf::new("INSERT INTO customer_grams (gram, customer_id) VALUES ");
         for (i, (id, gram)) in chunk.iter().enumerate() {
             if i > 0 {

@@ -1,0 +1,72 @@
+//! The suite as a user runs it: start, serve a customer flow, stop on a signal.
+
+use std::time::Duration;
+
+use crm_proto::customers as pb;
+use crm_proto::customers::customers_service_client::CustomersServiceClient;
+use tokio::sync::oneshot;
+
+#[tokio::test]
+async fn the_suite_starts_serves_and_stops() {
+    let data_dir = std::env::temp_dir().join(format!("crm-e2e-{}", crm_kit::new_id()));
+    let config = crm_suite::SuiteConfig {
+        data_dir: data_dir.clone(),
+        customers_addr: "127.0.0.1:0".parse().unwrap(),
+        log_format: crm_kit::config::LogFormat::Json,
+        dev_caller_headers: false,
+    };
+    let (addr_tx, addr_rx) = oneshot::channel();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let suite = tokio::spawn(crm_suite::run(
+        config,
+        async move {
+            let _ = stop_rx.await;
+        },
+        move |started| {
+            let _ = addr_tx.send(started.services.clone());
+        },
+    ));
+    let services = addr_rx.await.expect("suite started");
+    let (name, addr) = services[0];
+    assert_eq!(name, "customers");
+
+    let mut client = CustomersServiceClient::connect(format!("http://{addr}")).await.unwrap();
+    let created = client
+        .create_customer(pb::CreateCustomerRequest {
+            customer: Some(pb::Customer {
+                kind: pb::CustomerKind::Company as i32,
+                name: "端到端测试有限公司".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .customer
+        .unwrap();
+    // Without sign-in every call runs as the fixed system caller.
+    assert_eq!(created.owner_id, "system");
+    let found = client
+        .list_customers(pb::ListCustomersRequest {
+            query: "端到端".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .customers;
+    assert_eq!(found.len(), 1);
+    assert!(
+        data_dir.join("customers.db").exists(),
+        "SQLite file under the data directory"
+    );
+
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), suite)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
