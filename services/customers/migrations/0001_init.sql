@@ -96,13 +96,14 @@ CREATE INDEX customers_by_mobile ON customers (mobile);
 CREATE INDEX customers_by_phone ON customers (phone);
 CREATE INDEX customers_by_email ON customers (email);
 
--- Search index: hashed character bigrams of name, short name, contact names and phones.
+-- Search index: hashed character bigrams of name, short name, contact names and phones. It has
+-- no index by customer: a customer's rows are found again from its search_text, which keeps
+-- the biggest table of the service to a single B-tree.
 CREATE TABLE customer_grams (
     gram BIGINT NOT NULL,
     customer_id TEXT NOT NULL,
     PRIMARY KEY (gram, customer_id)
 );
-CREATE INDEX customer_grams_by_customer ON customer_grams (customer_id);
 
 CREATE TABLE customer_collaborators (
     customer_id TEXT NOT NULL,

@@ -58,19 +58,42 @@ pub async fn texts_of(conn: &mut AnyConnection, customer_id: &str) -> Result<Sea
     Ok(SearchTexts { texts })
 }
 
-/// Rebuilds the index rows and search text of one customer.
+/// Rebuilds the index rows and search text of one customer, touching only the grams that
+/// changed. The old grams come from the stored search text (its parts are already normalised).
 pub async fn reindex(conn: &mut AnyConnection, customer_id: &str) -> Result<()> {
-    let texts = texts_of(conn, customer_id).await?;
-    sqlx::query("DELETE FROM customer_grams WHERE customer_id = $1")
+    let old_text: Option<String> = sqlx::query_scalar("SELECT search_text FROM customers WHERE id = $1")
         .bind(customer_id)
-        .execute(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
+    let old_parts: Vec<&str> = old_text
+        .as_deref()
+        .unwrap_or("")
+        .split('|')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let old = names::index_grams(&old_parts);
+    let texts = texts_of(conn, customer_id).await?;
+    let new = texts.grams();
+    let gone: Vec<i64> = old.iter().copied().filter(|g| new.binary_search(g).is_err()).collect();
+    let added: Vec<i64> = new.iter().copied().filter(|g| old.binary_search(g).is_err()).collect();
+    for chunk in gone.chunks(crm_kit::db::rows_per_statement(conn, 1)) {
+        let mut q = SqlBuf::new("DELETE FROM customer_grams WHERE customer_id = ");
+        q.text(customer_id).push(" AND gram IN (");
+        for (i, g) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.int(*g);
+        }
+        q.push(")");
+        q.query().execute(&mut *conn).await?;
+    }
     sqlx::query("UPDATE customers SET search_text = $1 WHERE id = $2")
         .bind(texts.search_text())
         .bind(customer_id)
         .execute(&mut *conn)
         .await?;
-    insert_grams(conn, &[(customer_id.to_string(), texts.grams())]).await
+    insert_grams(conn, &[(customer_id.to_string(), added)]).await
 }
 
 /// Inserts index rows for many customers at once (create, import).

@@ -409,3 +409,60 @@ async fn merge_dry_run_then_merge_keeps_both_histories() {
     // The merged contact's name is searchable on the survivor.
     assert_eq!(list_all(&mut alice, "", "Beto", "", 10).await.len(), 1);
 }
+
+#[tokio::test]
+async fn search_follows_renames_and_contact_changes() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    let c = create(&mut alice, company("Old Name Trading")).await;
+    let mut edit = c.clone();
+    edit.name = "新名字贸易有限公司".into();
+    alice
+        .update_customer(pb::UpdateCustomerRequest {
+            customer: Some(edit),
+            update_mask: Some(FieldMask {
+                paths: vec!["name".into()],
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    assert!(list_all(&mut alice, "", "Old Name", "", 10).await.is_empty());
+    assert_eq!(list_all(&mut alice, "", "名字贸易", "", 10).await.len(), 1);
+    let contact = alice
+        .create_contact(pb::CreateContactRequest {
+            contact: Some(pb::Contact {
+                customer_id: c.id.clone(),
+                name: "Zhao Lei".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .contact
+        .unwrap();
+    assert_eq!(list_all(&mut alice, "", "zhaolei", "", 10).await.len(), 1);
+    alice
+        .delete_contact(pb::DeleteContactRequest { id: contact.id })
+        .await
+        .unwrap();
+    assert!(list_all(&mut alice, "", "zhao lei", "", 10).await.is_empty());
+    // A deleted customer leaves search.
+    let got = alice
+        .get_customer(pb::GetCustomerRequest { id: c.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .customer
+        .unwrap();
+    alice
+        .delete_customer(pb::DeleteCustomerRequest {
+            id: c.id,
+            etag: got.etag,
+        })
+        .await
+        .unwrap();
+    assert!(list_all(&mut alice, "", "名字贸易", "", 10).await.is_empty());
+}
