@@ -116,7 +116,7 @@ pub async fn run(
         grpc_services: vec![GRPC_SERVICE],
         routes,
         db: Some(db.clone()),
-        request_timeout: Duration::from_secs(config.service.request_timeout_seconds),
+        request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),
     };
     let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;

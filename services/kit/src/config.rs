@@ -41,8 +41,9 @@ pub struct ServiceConfig {
     /// Largest request message accepted, in bytes.
     #[arg(long, env = "CRM_MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_request_bytes: usize,
-    /// Longest a single call may run, in seconds.
-    #[arg(long, env = "CRM_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
+    /// Longest a single call may run, in seconds; 0 sets no limit (a streamed import of a
+    /// million rows runs for minutes, so the default leaves limits to the caller's deadline).
+    #[arg(long, env = "CRM_REQUEST_TIMEOUT_SECONDS", default_value_t = 0)]
     pub request_timeout_seconds: u64,
     /// On shutdown: seconds health reports NOT_SERVING before the listener closes.
     #[arg(long, env = "CRM_SHUTDOWN_DRAIN_DELAY_SECONDS", default_value_t = 0)]
@@ -66,7 +67,7 @@ impl ServiceConfig {
             db_max_connections: 16,
             page_token_secret: "crm-dev-page-token-secret".into(),
             max_request_bytes: 4 * 1024 * 1024,
-            request_timeout_seconds: 60,
+            request_timeout_seconds: 0,
             shutdown_drain_delay_seconds: 0,
             shutdown_grace_seconds: 20,
             dev_caller_headers: false,
@@ -85,6 +86,11 @@ impl ServiceConfig {
             let path = self.data_dir.join(format!("{service}.db"));
             format!("sqlite://{}", path.display())
         })
+    }
+
+    /// The server-side limit on one call, if any.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        (self.request_timeout_seconds > 0).then(|| Duration::from_secs(self.request_timeout_seconds))
     }
 
     /// The shutdown timings.

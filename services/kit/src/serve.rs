@@ -36,8 +36,8 @@ pub struct ServeSpec {
     pub routes: Routes,
     /// The database whose reachability health reports.
     pub db: Option<Db>,
-    /// Longest a single call may run.
-    pub request_timeout: Duration,
+    /// Longest a single call may run (None: no server-side limit).
+    pub request_timeout: Option<Duration>,
     pub shutdown: ShutdownTimings,
 }
 
@@ -147,8 +147,11 @@ pub async fn serve(
     };
 
     tracing::info!(service = service_name, %addr, "serving gRPC");
-    let server = Server::builder()
-        .timeout(spec.request_timeout)
+    let mut builder = Server::builder();
+    if let Some(limit) = spec.request_timeout {
+        builder = builder.timeout(limit);
+    }
+    let server = builder
         .http2_max_header_list_size(64 * 1024)
         .trace_fn(crate::telemetry::rpc_span)
         .layer(crate::telemetry::RpcLogLayer)

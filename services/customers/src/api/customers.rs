@@ -534,7 +534,8 @@ impl CustomersApi {
             version: 1,
             deleted_at: None,
         };
-        match store::insert(&mut tx, &row).await {
+        let texts = search::SearchTexts::of(&row.fields, contact.as_ref());
+        match store::insert(&mut tx, &row, &texts.search_text()).await {
             Ok(()) => {}
             Err(InsertError::Duplicate) => {
                 // A concurrent create of the same customer committed first.
@@ -550,16 +551,11 @@ impl CustomersApi {
             }
             Err(InsertError::Other(e)) => return Err(e),
         }
-        if let Some(mut c) = contact {
-            c.customer_id = row.id.clone();
-            c.is_primary = 1;
-            c.created_at = now;
-            c.updated_at = now;
-            c.created_by = caller.employee_id.clone();
-            c.updated_by = caller.employee_id.clone();
-            contacts::insert(&mut tx, &c).await?;
+        let contact = contact.map(|c| c.into_primary_of(&row.id, &caller.employee_id, now));
+        if let Some(c) = &contact {
+            contacts::insert(&mut tx, c).await?;
         }
-        search::reindex(&mut tx, &row.id).await?;
+        search::insert_grams(&mut tx, &[(row.id.clone(), texts.grams())]).await?;
         let created: Vec<(&str, String, String)> = row
             .fields
             .pairs()
@@ -569,8 +565,9 @@ impl CustomersApi {
             .collect();
         history::record_change(&mut tx, &row.id, "create", &created, &caller.employee_id, now).await?;
         history::record_owner_change(&mut tx, &row.id, "", &owner, "create", "", &caller.employee_id, now).await?;
+        // A new customer has no collaborators yet; its primary contact is the one just written.
         let response = pb::CreateCustomerResponse {
-            customer: Some(convert::one_customer(&mut tx, &row).await?),
+            customer: Some(convert::customer(&row, Vec::new(), contact.as_ref())),
         };
         if let Some(k) = &key {
             k.record(&mut tx, &response).await?;

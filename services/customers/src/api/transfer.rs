@@ -761,24 +761,12 @@ impl CustomersApi {
         let mut grams = Vec::with_capacity(new_rows.len());
         let mut search_texts = Vec::with_capacity(new_rows.len());
         for (r, c) in &new_rows {
-            let mut texts = vec![
-                c.fields.name.clone(),
-                c.fields.short_name.clone(),
-                c.fields.phone.clone(),
-                c.fields.mobile.clone(),
-            ];
-            if let Some(mut contact) = r.contact.clone() {
-                contact.customer_id = c.id.clone();
-                contact.is_primary = 1;
-                contact.created_at = now;
-                contact.updated_at = now;
-                contact.created_by = caller.employee_id.clone();
-                contact.updated_by = caller.employee_id.clone();
-                texts.extend([contact.name.clone(), contact.mobile.clone(), contact.phone.clone()]);
-                contacts.push(contact);
-            }
-            texts.retain(|t| !t.is_empty());
-            let st = search::SearchTexts { texts };
+            let contact = r
+                .contact
+                .clone()
+                .map(|k| k.into_primary_of(&c.id, &caller.employee_id, now));
+            let st = search::SearchTexts::of(&c.fields, contact.as_ref());
+            contacts.extend(contact);
             grams.push((c.id.clone(), st.grams()));
             search_texts.push(st.search_text());
         }

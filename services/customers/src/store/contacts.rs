@@ -25,6 +25,19 @@ pub struct ContactRow {
     pub version: i64,
 }
 
+impl ContactRow {
+    /// This contact as the primary contact of a customer being created by `actor` at `now`.
+    pub fn into_primary_of(mut self, customer_id: &str, actor: &str, now: i64) -> ContactRow {
+        self.customer_id = customer_id.to_string();
+        self.is_primary = 1;
+        self.created_at = now;
+        self.updated_at = now;
+        self.created_by = actor.to_string();
+        self.updated_by = actor.to_string();
+        self
+    }
+}
+
 const SELECT: &str = "SELECT id, customer_id, name, title, department, mobile, phone, email, im_handles, birthday, \
     is_primary, remark, created_at, created_by, updated_at, updated_by, version FROM contacts";
 

@@ -128,17 +128,21 @@ fn credit_parts(f: &CustomerFields) -> Result<(String, i64)> {
     }
 }
 
-/// Inserts a new customer row.
-pub async fn insert(conn: &mut AnyConnection, row: &CustomerRow) -> std::result::Result<(), InsertError> {
+/// Inserts a new customer row with its search text (see [`super::search::SearchTexts`]).
+pub async fn insert(
+    conn: &mut AnyConnection,
+    row: &CustomerRow,
+    search_text: &str,
+) -> std::result::Result<(), InsertError> {
     let f = &row.fields;
     let (credit_currency, credit_limit) = credit_parts(f).map_err(InsertError::Other)?;
     let result = sqlx::query(
         "INSERT INTO customers (id, kind, name, name_key, short_name, tax_id, industry_code, scale, website, country, \
          province, city, district, address, phone, mobile, email, gender, birthday, id_number, category_id, type_code, \
          level_code, source_code, status, credit_currency, credit_limit, remark, tags, custom_fields, owner_id, \
-         owned_since, created_at, created_by, updated_at, updated_by, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, \
-         $31, $32, $33, $34, $35, $36, 1)",
+         owned_since, created_at, created_by, updated_at, updated_by, search_text, version) VALUES ($1, $2, $3, $4, $5, \
+         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, \
+         $29, $30, $31, $32, $33, $34, $35, $36, $37, 1)",
     )
     .bind(&row.id)
     .bind(f.kind)
@@ -176,6 +180,7 @@ pub async fn insert(conn: &mut AnyConnection, row: &CustomerRow) -> std::result:
     .bind(&row.created_by)
     .bind(row.updated_at)
     .bind(&row.updated_by)
+    .bind(search_text)
     .execute(conn)
     .await;
     match result {
@@ -327,16 +332,21 @@ pub async fn find_duplicate(
     f: &CustomerFields,
     exclude_id: &str,
 ) -> Result<Option<Duplicate>> {
+    // Each predicate repeats its partial unique index's condition so the planner can use it.
     let key = names::name_key(&f.name);
     let mut checks: Vec<(&'static str, String, &'static str)> = Vec::new();
     if f.kind == "company" && !key.is_empty() {
-        checks.push(("name", key, "c.name_key = $1 AND c.kind = 'company'"));
+        checks.push(("name", key, "c.kind = 'company' AND c.name_key = $1"));
     }
     if !f.tax_id.is_empty() {
-        checks.push(("tax_id", f.tax_id.clone(), "c.tax_id = $1"));
+        checks.push(("tax_id", f.tax_id.clone(), "c.tax_id <> '' AND c.tax_id = $1"));
     }
     if f.kind == "individual" && !f.mobile.is_empty() {
-        checks.push(("mobile", f.mobile.clone(), "c.mobile = $1 AND c.kind = 'individual'"));
+        checks.push((
+            "mobile",
+            f.mobile.clone(),
+            "c.kind = 'individual' AND c.mobile <> '' AND c.mobile = $1",
+        ));
     }
     for (matched_on, value, predicate) in checks {
         let sql = format!(
@@ -546,20 +556,32 @@ pub async fn insert_many(
 }
 
 /// Live customers that collide with any of the given keys: company name keys, tax ids,
-/// individual mobiles.
+/// individual mobiles. One query per key type, each shaped like its partial unique index (an
+/// OR of the three cannot use them and scans the table).
 pub async fn colliding(
     conn: &mut AnyConnection,
     name_keys: &[&str],
     tax_ids: &[&str],
     mobiles: &[&str],
 ) -> Result<Vec<CustomerRow>> {
-    let mut q = SqlBuf::new(&format!(
-        "SELECT {COLUMNS} FROM customers c WHERE c.deleted_at IS NULL AND ((c.kind = 'company' AND c.name_key IN "
-    ));
-    q.text_list(name_keys.iter().copied());
-    q.push(") OR c.tax_id IN ").text_list(tax_ids.iter().copied());
-    q.push(" OR (c.kind = 'individual' AND c.mobile IN ")
-        .text_list(mobiles.iter().copied())
-        .push("))");
-    fetch(conn, &q).await
+    let per_statement = crm_kit::db::rows_per_statement(conn, 1);
+    let mut found: Vec<CustomerRow> = Vec::new();
+    for (values, predicate) in [
+        (name_keys, "c.kind = 'company' AND c.name_key IN "),
+        (tax_ids, "c.tax_id <> '' AND c.tax_id IN "),
+        (mobiles, "c.kind = 'individual' AND c.mobile <> '' AND c.mobile IN "),
+    ] {
+        for chunk in values.chunks(per_statement) {
+            let mut q = SqlBuf::new(&format!(
+                "SELECT {COLUMNS} FROM customers c WHERE c.deleted_at IS NULL AND {predicate}"
+            ));
+            q.text_list(chunk.iter().copied());
+            for row in fetch(conn, &q).await? {
+                if !found.iter().any(|f| f.id == row.id) {
+                    found.push(row);
+                }
+            }
+        }
+    }
+    Ok(found)
 }

@@ -8,6 +8,8 @@ use crm_kit::Result;
 use sqlx::AnyConnection;
 
 use super::SqlBuf;
+use super::contacts::ContactRow;
+use crate::domain::customer::CustomerFields;
 use crate::domain::names;
 
 /// The texts of one customer that search covers.
@@ -17,6 +19,21 @@ pub struct SearchTexts {
 }
 
 impl SearchTexts {
+    /// The texts of a customer's fields and its primary contact (create, import).
+    pub fn of(fields: &CustomerFields, contact: Option<&ContactRow>) -> SearchTexts {
+        let mut texts = vec![
+            fields.name.clone(),
+            fields.short_name.clone(),
+            fields.phone.clone(),
+            fields.mobile.clone(),
+        ];
+        if let Some(c) = contact {
+            texts.extend([c.name.clone(), c.mobile.clone(), c.phone.clone()]);
+        }
+        texts.retain(|t| !t.is_empty());
+        SearchTexts { texts }
+    }
+
     /// The normalised text stored for substring verification: fields joined with '|', which
     /// normalisation removes from queries, so a match never spans two fields.
     pub fn search_text(&self) -> String {
