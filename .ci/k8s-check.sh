@@ -2,7 +2,8 @@
 # Renders every kustomize overlay, validates each document against the Kubernetes schemas
 # (strict: unknown fields are errors) and checks the properties every CRM service must have:
 # native gRPC probes, resources, non-root read-only containers, no privilege escalation,
-# capabilities dropped, Services exposing a port named grpc.
+# capabilities dropped, Services exposing a port named grpc, spans sent to the collector where
+# an overlay has one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${CRM_TOOLS_DIR:-$PWD/target/tools}"
@@ -44,6 +45,7 @@ def check(ok, what):
         failures.append(what)
 for path in sys.argv[1:]:
     docs = [d for d in yaml.safe_load_all(open(path)) if d]
+    collector = any(d["kind"] == "Deployment" and d["metadata"]["name"] == "otel-collector" for d in docs)
     for d in docs:
         kind, name = d["kind"], d["metadata"]["name"]
         where = f"{path.rsplit('/', 1)[-1]}: {kind}/{name}"
@@ -67,6 +69,9 @@ for path in sys.argv[1:]:
                     check(sc.get("readOnlyRootFilesystem") is True, f"{cw}: readOnlyRootFilesystem")
                     ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
                     check("grpc" in ports, f"{cw}: a container port named grpc")
+                    if collector:
+                        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+                        check(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == "http://otel-collector:4317", f"{cw}: spans exported to the collector")
                     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                         p = c.get(probe, {})
                         check("grpc" in p and p["grpc"].get("port") == ports.get("grpc"), f"{cw}: native gRPC {probe} on the grpc port")

@@ -5,8 +5,10 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = crm_customers::Config::parse();
-    crm_kit::telemetry::init(config.log_format);
-    match crm_customers::run_standalone(config, crm_kit::serve::shutdown_signal()).await {
+    let telemetry = crm_kit::telemetry::init(config.log_format, "crm-customers");
+    let result = crm_customers::run_standalone(config, crm_kit::serve::shutdown_signal()).await;
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "crm-customers failed");

@@ -1,19 +1,70 @@
 //! Tracing for every service: a subscriber (pretty on a terminal, JSON otherwise), one span per
-//! call carrying the W3C trace id (taken from an incoming `traceparent` or freshly made), and
-//! one structured log line per call with its gRPC status and latency.
+//! call joined to the caller's W3C trace context (`traceparent` in, and out on calls this service
+//! makes through [`PropagateTrace`]), one structured log line per call with its gRPC status and
+//! latency, and OTLP/gRPC export of the spans when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 
 use std::future::Future;
 use std::io::IsTerminal;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tracing_subscriber::EnvFilter;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{TraceContextExt, TraceId, TracerProvider as _};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, filter::LevelFilter};
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber once; later calls are ignored (tests start many services).
-pub fn init(format: LogFormat) {
+/// Keeps span export running; [`TelemetryGuard::shutdown`] flushes what is buffered.
+#[derive(Debug, Default)]
+#[must_use = "dropping the guard without shutdown may lose the last spans"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Whether spans are being exported.
+    pub fn exporting(&self) -> bool {
+        self.provider.is_some()
+    }
+
+    /// Exports every finished span now (tests, and before a process exits).
+    pub async fn flush(&self) {
+        if let Some(provider) = self.provider.clone() {
+            let _ = tokio::task::spawn_blocking(move || provider.force_flush()).await;
+        }
+    }
+
+    /// Flushes and stops the exporter. The export runs on this runtime, so the blocking
+    /// shutdown moves off the async worker.
+    pub async fn shutdown(self) {
+        if let Some(provider) = self.provider {
+            let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+        }
+    }
+}
+
+/// Installs the global subscriber for service `service` (the OTLP `service.name` unless
+/// `OTEL_SERVICE_NAME` says otherwise), exporting spans when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+/// Call it inside the Tokio runtime. Later calls install nothing (tests start many services).
+pub fn init(format: LogFormat, service: &str) -> TelemetryGuard {
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .or_else(|_| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        .ok()
+        .filter(|e| !e.trim().is_empty());
+    init_with(format, service, endpoint.as_deref())
+}
+
+/// [`init`] with the OTLP endpoint given rather than read from the environment.
+pub fn init_with(format: LogFormat, service: &str, otlp_endpoint: Option<&str>) -> TelemetryGuard {
     let filter =
         EnvFilter::try_from_env("CRM_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn"));
     let json = match format {
@@ -21,84 +72,161 @@ pub fn init(format: LogFormat) {
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().flatten_event(true).with_current_span(true).try_init()
-    } else {
-        builder.compact().try_init()
-    };
-}
-
-/// A W3C trace context: 16-byte trace id and 8-byte parent span id, lowercase hex.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceContext {
-    pub trace_id: String,
-    pub parent_id: String,
-    pub sampled: bool,
-}
-
-impl TraceContext {
-    /// Parses a `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`).
-    pub fn parse(header: &str) -> Option<TraceContext> {
-        let mut parts = header.trim().split('-');
-        let version = parts.next()?;
-        let trace_id = parts.next()?;
-        let parent_id = parts.next()?;
-        let flags = parts.next()?;
-        let hex =
-            |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !hex(version, 2) || version == "ff" || !hex(trace_id, 32) || !hex(parent_id, 16) || !hex(flags, 2) {
-            return None;
-        }
-        if trace_id.bytes().all(|b| b == b'0') || parent_id.bytes().all(|b| b == b'0') {
-            return None;
-        }
-        let sampled = u8::from_str_radix(flags, 16).ok()? & 1 == 1;
-        Some(TraceContext {
-            trace_id: trace_id.into(),
-            parent_id: parent_id.into(),
-            sampled,
-        })
-    }
-
-    /// A new root context.
-    pub fn new_root() -> TraceContext {
-        let a = uuid::Uuid::new_v4().simple().to_string();
-        let b = uuid::Uuid::new_v4().simple().to_string();
-        TraceContext {
-            trace_id: a,
-            parent_id: b[..16].to_string(),
-            sampled: true,
-        }
-    }
-
-    /// The `traceparent` header for a child call made from span `span_id`.
-    pub fn child_header(&self, span_id: &str) -> String {
-        format!(
-            "00-{}-{}-{}",
-            self.trace_id,
-            span_id,
-            if self.sampled { "01" } else { "00" }
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt: Box<dyn Layer<_> + Send + Sync> = if json {
+        Box::new(
+            fmt.json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_filter(filter),
         )
+    } else {
+        Box::new(fmt.compact().with_filter(filter))
+    };
+
+    // Spans always join the caller's trace (so logs carry its trace id); they are exported
+    // only when there is somewhere to send them.
+    let exporter = otlp_endpoint.and_then(|endpoint| {
+        match opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()
+        {
+            Ok(exporter) => Some(exporter),
+            Err(e) => {
+                eprintln!("OTLP export to {endpoint} disabled: {e}");
+                None
+            }
+        }
+    });
+    let service_name = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| service.to_string());
+    let mut builder = SdkTracerProvider::builder()
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(service_name)
+                .build(),
+        );
+    let exporting = exporter.is_some();
+    if let (Some(exporter), Ok(runtime)) = (exporter, tokio::runtime::Handle::try_current()) {
+        builder = builder.with_batch_exporter(OnRuntime {
+            inner: Arc::new(exporter),
+            runtime,
+        });
+    }
+    let provider = builder.build();
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("crm"))
+        .with_tracked_inactivity(false)
+        .with_threads(false)
+        .with_filter(LevelFilter::INFO);
+    let installed = tracing_subscriber::registry().with(fmt).with(otel).try_init().is_ok();
+    TelemetryGuard {
+        provider: (installed && exporting).then_some(provider),
     }
 }
 
-/// The span of one incoming call, with its method and trace id.
+/// Runs the OTLP exporter's calls on the service's Tokio runtime: the batch processor exports
+/// from its own thread, where tonic finds no reactor.
+#[derive(Debug)]
+struct OnRuntime {
+    inner: Arc<opentelemetry_otlp::SpanExporter>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl SpanExporter for OnRuntime {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let inner = Arc::clone(&self.inner);
+        self.runtime
+            .spawn(async move { inner.export(batch).await })
+            .await
+            .unwrap_or_else(|e| Err(OTelSdkError::InternalFailure(e.to_string())))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.set_resource(resource);
+        }
+    }
+}
+
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(key), Ok(value)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            tonic::metadata::MetadataValue::try_from(value),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
+}
+
+/// The trace id of `span` (lowercase hex), if it belongs to a trace.
+pub fn trace_id(span: &tracing::Span) -> Option<String> {
+    let id = span.context().span().span_context().trace_id();
+    (id != TraceId::INVALID).then(|| id.to_string())
+}
+
+/// The span of one incoming call: a child of the caller's `traceparent` when it sent a valid
+/// one, else the root of a new trace. Its `trace_id` field puts the id on every log line.
 pub fn rpc_span(req: &http::Request<()>) -> tracing::Span {
-    let ctx = req
-        .headers()
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(TraceContext::parse)
-        .unwrap_or_else(TraceContext::new_root);
-    tracing::info_span!(
+    let path = req.uri().path();
+    let span = tracing::info_span!(
         "rpc",
-        rpc.method = %req.uri().path(),
-        trace_id = %ctx.trace_id,
-        parent_span_id = %ctx.parent_id,
-    )
+        otel.name = %path.trim_start_matches('/'),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "grpc",
+        rpc.method = %path,
+        rpc.grpc.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(req.headers()));
+    let _ = span.set_parent(parent);
+    if let Some(id) = trace_id(&span) {
+        span.record("trace_id", id);
+    }
+    span
+}
+
+/// Writes the current span's trace context (`traceparent`, `tracestate`) into outgoing metadata.
+pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
+    let cx = tracing::Span::current().context();
+    TraceContextPropagator::new().inject_context(&cx, &mut MetadataInjector(metadata));
+}
+
+/// A client interceptor that carries the current trace to the called service:
+/// `Client::with_interceptor(channel, PropagateTrace)`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PropagateTrace;
+
+impl tonic::service::Interceptor for PropagateTrace {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        inject_trace_context(req.metadata_mut());
+        Ok(req)
+    }
 }
 
 /// Logs one line per call: method, gRPC status and latency.
@@ -138,6 +266,7 @@ where
         let fut = self.inner.call(req);
         Box::pin(async move {
             let result = fut.await;
+            let span = tracing::Span::current();
             let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             match &result {
                 Ok(resp) => {
@@ -149,6 +278,10 @@ where
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.parse::<i32>().ok())
                         .unwrap_or(0);
+                    span.record("rpc.grpc.status_code", code);
+                    if is_server_fault(code) {
+                        span.record("otel.status_code", "ERROR");
+                    }
                     if code == 0 {
                         tracing::info!(rpc.method = %method, grpc.code = code, latency_us = micros, "rpc done");
                     } else {
@@ -160,26 +293,97 @@ where
                         tracing::info!(rpc.method = %method, grpc.code = code, grpc.message = %message, latency_us = micros, "rpc failed");
                     }
                 }
-                Err(e) => tracing::warn!(rpc.method = %method, error = %e, latency_us = micros, "rpc transport error"),
+                Err(e) => {
+                    span.record("otel.status_code", "ERROR");
+                    tracing::warn!(rpc.method = %method, error = %e, latency_us = micros, "rpc transport error");
+                }
             }
             result
         })
     }
 }
 
+/// gRPC codes that mean the server failed (OpenTelemetry's rule for server spans): UNKNOWN,
+/// DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS.
+fn is_server_fault(code: i32) -> bool {
+    matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const PARENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const PARENT_SPAN: &str = "00f067aa0ba902b7";
+
+    fn with_otel<T>(f: impl FnOnce() -> T) -> T {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, f)
+    }
+
+    fn request(traceparent: Option<&str>) -> http::Request<()> {
+        let mut req = http::Request::builder().uri("/crm.customers.v1.CustomersService/GetCustomer");
+        if let Some(tp) = traceparent {
+            req = req.header("traceparent", tp);
+        }
+        req.body(()).unwrap()
+    }
+
+    fn header_parts(md: &tonic::metadata::MetadataMap) -> Vec<String> {
+        md.get("traceparent")
+            .expect("traceparent injected")
+            .to_str()
+            .unwrap()
+            .split('-')
+            .map(str::to_string)
+            .collect()
+    }
+
     #[test]
-    fn traceparent_parses_and_rejects() {
-        let ok = TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
-        assert_eq!(ok.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert!(ok.sampled);
-        assert!(TraceContext::parse("00-00000000000000000000000000000000-00f067aa0ba902b7-01").is_none());
-        assert!(TraceContext::parse("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").is_none());
-        assert!(TraceContext::parse("garbage").is_none());
-        let child = ok.child_header("1111111111111111");
-        assert_eq!(child, "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01");
+    fn incoming_traceparent_is_joined_and_passed_on_to_outgoing_calls() {
+        with_otel(|| {
+            let span = rpc_span(&request(Some(&format!("00-{PARENT_TRACE}-{PARENT_SPAN}-01"))));
+            assert_eq!(trace_id(&span).as_deref(), Some(PARENT_TRACE));
+            let mut md = tonic::metadata::MetadataMap::new();
+            span.in_scope(|| inject_trace_context(&mut md));
+            let parts = header_parts(&md);
+            assert_eq!(parts[0], "00");
+            assert_eq!(parts[1], PARENT_TRACE, "the outgoing call stays in the caller's trace");
+            assert_ne!(
+                parts[2], PARENT_SPAN,
+                "its parent is this service's span, not the caller's"
+            );
+            assert_eq!(parts[3], "01");
+        });
+    }
+
+    #[test]
+    fn missing_or_malformed_traceparent_starts_a_new_trace() {
+        with_otel(|| {
+            for header in [
+                None,
+                Some("garbage"),
+                Some("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+            ] {
+                let span = rpc_span(&request(header));
+                let id = trace_id(&span).expect("a new trace id");
+                assert_eq!(id.len(), 32);
+                assert_ne!(id, PARENT_TRACE);
+                let mut md = tonic::metadata::MetadataMap::new();
+                span.in_scope(|| inject_trace_context(&mut md));
+                assert_eq!(header_parts(&md)[1], id);
+            }
+        });
+    }
+
+    #[test]
+    fn server_faults_follow_the_opentelemetry_rule() {
+        assert!(!is_server_fault(0));
+        assert!(!is_server_fault(3), "INVALID_ARGUMENT is the caller's fault");
+        assert!(!is_server_fault(5));
+        assert!(is_server_fault(13));
+        assert!(is_server_fault(14));
     }
 }

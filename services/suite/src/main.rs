@@ -5,7 +5,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = crm_suite::SuiteConfig::parse();
-    crm_kit::telemetry::init(config.log_format);
+    let telemetry = crm_kit::telemetry::init(config.log_format, "crm");
     let data_dir = config.data_dir.clone();
     let result = crm_suite::run(config, crm_kit::serve::shutdown_signal(), |started| {
         println!("CRM suite running (data in {}); ctrl-c stops it", data_dir.display());
@@ -14,6 +14,7 @@ async fn main() -> std::process::ExitCode {
         }
     })
     .await;
+    telemetry.shutdown().await;
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
