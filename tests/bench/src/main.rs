@@ -50,6 +50,9 @@ struct Args {
     /// Queries timed in the search benchmark.
     #[arg(long)]
     queries: Option<usize>,
+    /// Which benchmarks run: create, import (import, search and pages), or all.
+    #[arg(long, default_value = "all")]
+    only: String,
 }
 
 /// A deterministic xorshift generator: the same data every run.
@@ -551,7 +554,11 @@ async fn main() {
     );
     for backend in backends {
         let admin = (backend == "postgres").then_some(args.postgres_url.as_str());
-        bench_create(&args, backend, admin).await;
-        bench_import_and_search(&args, backend, admin).await;
+        if matches!(args.only.as_str(), "all" | "create") {
+            bench_create(&args, backend, admin).await;
+        }
+        if matches!(args.only.as_str(), "all" | "import") {
+            bench_import_and_search(&args, backend, admin).await;
+        }
     }
 }
