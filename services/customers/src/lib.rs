@@ -18,7 +18,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crm_kit::config::{LogFormat, ServiceConfig};
-use crm_kit::db::{Db, Migration};
+use crm_kit::db::{Backend, Db, Migration};
 use crm_kit::serve::{ServeSpec, Stopping};
 use crm_proto::customers::customers_service_server::CustomersServiceServer;
 use tokio::net::TcpListener;
@@ -35,6 +35,19 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "init",
         sql: include_str!("../migrations/0001_init.sql"),
+        only_on: None,
+    },
+    Migration {
+        version: 2,
+        name: "sparse_lookup_indexes",
+        sql: include_str!("../migrations/0002_sparse_lookup_indexes.sql"),
+        only_on: None,
+    },
+    Migration {
+        version: 3,
+        name: "search_index_gin",
+        sql: include_str!("../migrations/0003_search_index_gin.postgres.sql"),
+        only_on: Some(Backend::Postgres),
     },
     crm_kit::idempotency::MIGRATION,
 ];

@@ -1,7 +1,8 @@
 //! One pool for both backends: SQLite (embedded, the default) and PostgreSQL (production),
 //! through sqlx's `Any` driver. SQLite gets WAL and the other pragmas a server needs; write
 //! transactions take SQLite's write lock up front so concurrent writers queue instead of
-//! failing; migrations are portable SQL applied at start-up.
+//! failing; migrations are portable SQL applied at start-up, plus the occasional migration for
+//! one backend where it has a better tool for the job (PostgreSQL's GIN indexes, say).
 
 use std::str::FromStr;
 use std::sync::Once;
@@ -66,12 +67,15 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
-/// One migration: a version, a name, and portable SQL (several statements allowed).
+/// One migration: a version, a name, and SQL (several statements allowed).
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub sql: &'static str,
+    /// The backend the SQL is for; `None` for portable SQL. On the other backend the version
+    /// is recorded as applied without running anything.
+    pub only_on: Option<Backend>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -183,7 +187,11 @@ impl Db {
             if done.is_some() {
                 continue;
             }
-            for statement in split_statements(m.sql) {
+            let statements = match m.only_on {
+                Some(b) if b != self.backend => Vec::new(),
+                _ => split_statements(m.sql),
+            };
+            for statement in statements {
                 sqlx::query(&statement)
                     .execute(&mut *tx)
                     .await
@@ -202,6 +210,24 @@ impl Db {
                 Err(e) => return Err(e.into()),
             }
             tracing::info!(version = m.version, name = m.name, "migration applied");
+        }
+        Ok(())
+    }
+
+    /// Refreshes the planner's statistics of `tables` on PostgreSQL after a bulk write changed
+    /// its size a lot: a query planned with the statistics of a table a thousand times smaller
+    /// scans where it should probe, and autovacuum may be slow to notice or switched off.
+    /// SQLite's planner does without statistics, so there it does nothing.
+    pub async fn refresh_statistics(&self, tables: &[&str]) -> Result<()> {
+        if self.backend == Backend::Postgres && !tables.is_empty() {
+            let started = std::time::Instant::now();
+            let tables = tables.join(", ");
+            sqlx::query(&format!("ANALYZE {tables}")).execute(&self.pool).await?;
+            tracing::debug!(
+                tables,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "statistics refreshed"
+            );
         }
         Ok(())
     }
@@ -264,12 +290,17 @@ pub fn split_statements(sql: &str) -> Vec<String> {
 /// that grows faster than their number (4,000 two-column rows: 236 ms in one statement, 10 ms in
 /// statements of 100 rows), so it gets small statements.
 pub fn rows_per_statement(conn: &sqlx::AnyConnection, params_per_row: usize) -> usize {
-    let budget = if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        240
-    } else {
-        16_000
-    };
+    let budget = if backend(conn) == Backend::Sqlite { 240 } else { 16_000 };
     (budget / params_per_row.max(1)).max(1)
+}
+
+/// The backend behind a connection (for the few statements that differ between them).
+pub fn backend(conn: &sqlx::AnyConnection) -> Backend {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    }
 }
 
 /// Converts a boolean to its storage form (BIGINT 0/1).

@@ -16,6 +16,7 @@ use crate::errors::{Error, Result};
 pub const MIGRATION: Migration = Migration {
     version: 1_000_001,
     name: "kit_idempotency",
+    only_on: None,
     sql: "CREATE TABLE IF NOT EXISTS crm_idempotency (
         scope TEXT NOT NULL,
         request_id TEXT NOT NULL,

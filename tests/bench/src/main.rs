@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use crm_customers::domain::names;
-use crm_kit::db::Db;
+use crm_customers::store::SqlBuf;
+use crm_kit::db::{Backend, Db};
 use crm_proto::customers as pb;
 use crm_proto::customers::customers_service_client::CustomersServiceClient;
 use tonic::transport::Channel;
@@ -211,94 +212,134 @@ async fn raw_db(url: &str) -> Db {
     db
 }
 
-/// The raw baseline of one customer: the row and its index rows in one transaction.
-async fn raw_insert(db: &Db, rows: &[(String, &'static str, &'static str, String)]) {
+/// What a raw baseline writes for a generated customer: the rows the service writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// CreateCustomer: the customer (mobile on the customer) and its search index.
+    Create,
+    /// ImportCustomers: the customer, its primary contact (name and mobile from the CSV), the
+    /// search index over both, and the two history rows of an imported customer.
+    Import,
+}
+
+/// The raw baseline: rows `first..first + rows.len()` of the generated data written with
+/// hand-written multi-row SQL in one transaction, the search index in the backend's form.
+async fn raw_insert(db: &Db, first: usize, rows: &[(String, &'static str, &'static str, String)], shape: Shape) {
     let now = crm_kit::time::now_micros();
+    let postgres = db.backend == Backend::Postgres;
     let mut tx = db.begin_write().await.expect("begin");
-    let sql = String::from(
-        "INSERT INTO customers (id, kind, name, name_key, level_code, city, mobile, search_text, owner_id, owned_since, created_at, created_by, updated_at, updated_by) VALUES ",
-    );
-    let grams_sql = String::from("INSERT INTO customer_grams (gram, customer_id) VALUES ");
-    // id, kind, name, name key, level, city, mobile, search text
-    type Row = (
-        String,
-        &'static str,
-        String,
-        String,
-        &'static str,
-        &'static str,
-        String,
-        String,
-    );
-    let mut params: Vec<Row> = Vec::new();
-    let mut gram_params: Vec<(i64, String)> = Vec::new();
-    for (name, level, city, mobile) in rows {
+    let mut customers = Vec::new();
+    let mut grams: Vec<(String, Vec<i64>)> = Vec::new();
+    for (offset, (name, level, city, mobile)) in rows.iter().enumerate() {
         let id = crm_kit::new_id();
-        let key = names::name_key(name);
-        let search_text = format!("{}|{}", names::normalize_text(name), mobile);
-        for g in names::index_grams(&[name.as_str(), mobile.as_str()]) {
-            gram_params.push((g, id.clone()));
-        }
-        params.push((
+        let contact = format!("联系人{}", first + offset);
+        let texts: Vec<&str> = match shape {
+            Shape::Create => vec![name, mobile],
+            Shape::Import => vec![name, &contact, mobile],
+        };
+        let search_text = texts
+            .iter()
+            .map(|t| names::normalize_text(t))
+            .collect::<Vec<_>>()
+            .join("|");
+        grams.push((id.clone(), names::index_grams(&texts)));
+        customers.push((
             id,
-            "company",
-            name.clone(),
-            key,
-            level,
-            city,
+            name,
+            names::name_key(name),
+            *level,
+            *city,
             mobile.clone(),
+            contact,
             search_text,
         ));
     }
-    let per_statement = crm_kit::db::rows_per_statement(&tx, 8);
-    for chunk in params.chunks(per_statement) {
-        let mut sql = sql.clone();
-        for i in 0..chunk.len() {
-            let b = i * 8;
-            if i > 0 {
-                sql.push_str(", ");
+    let per_statement = crm_kit::db::rows_per_statement(&tx, 11);
+    for (chunk, chunk_grams) in customers.chunks(per_statement).zip(grams.chunks(per_statement)) {
+        let mut q = SqlBuf::new(&format!(
+            "INSERT INTO customers (id, kind, name, name_key, level_code, city, mobile, search_text, owner_id, owned_since, \
+             created_at, created_by, updated_at, updated_by{}) VALUES ",
+            if postgres { ", grams" } else { "" }
+        ));
+        for (i, ((id, name, key, level, city, mobile, _, text), (_, g))) in chunk.iter().zip(chunk_grams).enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.text(id.as_str())
+                .push(", 'company', ")
+                .text(name.as_str())
+                .push(", ")
+                .text(key.as_str());
+            q.push(", ").text(*level).push(", ").text(*city).push(", ");
+            q.text(if shape == Shape::Create { mobile.as_str() } else { "" });
+            q.push(", ")
+                .text(text.as_str())
+                .push(", 'bench', ")
+                .int(now)
+                .push(", ")
+                .int(now);
+            q.push(", 'bench', ").int(now).push(", 'bench'");
+            if postgres {
+                let literal = format!("{{{}}}", g.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+                q.push(", CAST(").text(literal).push(" AS BIGINT[])");
             }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'bench', {now}, {now}, 'bench', {now}, 'bench')",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
+            q.push(")");
         }
-        let mut q = sqlx::query(&sql);
-        for p in chunk {
-            q = q
-                .bind(&p.0)
-                .bind(p.1)
-                .bind(&p.2)
-                .bind(&p.3)
-                .bind(p.4)
-                .bind(p.5)
-                .bind(&p.6)
-                .bind(&p.7);
-        }
-        q.execute(&mut *tx).await.expect("raw insert customers");
+        q.query().execute(&mut *tx).await.expect("raw insert customers");
     }
-    let per_statement = crm_kit::db::rows_per_statement(&tx, 2);
-    for chunk in gram_params.chunks(per_statement) {
-        let mut s = grams_sql.clone();
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                s.push_str(", ");
+    if !postgres {
+        let pairs: Vec<(&str, i64)> = grams
+            .iter()
+            .flat_map(|(id, g)| g.iter().map(move |g| (id.as_str(), *g)))
+            .collect();
+        for chunk in pairs.chunks(crm_kit::db::rows_per_statement(&tx, 2)) {
+            let mut q = SqlBuf::new("INSERT INTO customer_grams (gram, customer_id) VALUES ");
+            for (i, (id, g)) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" })
+                    .int(*g)
+                    .push(", ")
+                    .text(*id)
+                    .push(")");
             }
-            s.push_str(&format!("(${}, ${})", i * 2 + 1, i * 2 + 2));
+            q.push(" ON CONFLICT DO NOTHING");
+            q.query().execute(&mut *tx).await.expect("raw insert grams");
         }
-        s.push_str(" ON CONFLICT DO NOTHING");
-        let mut q = sqlx::query(&s);
-        for (g, id) in chunk {
-            q = q.bind(*g).bind(id);
+    }
+    if shape == Shape::Import {
+        for chunk in customers.chunks(crm_kit::db::rows_per_statement(&tx, 6)) {
+            let mut contacts = SqlBuf::new(
+                "INSERT INTO contacts (id, customer_id, name, mobile, is_primary, created_at, created_by, updated_at, updated_by) VALUES ",
+            );
+            let mut changes = SqlBuf::new(
+                "INSERT INTO customer_changes (id, customer_id, action, fields, changed_by, changed_at) VALUES ",
+            );
+            let mut owners = SqlBuf::new(
+                "INSERT INTO owner_changes (id, customer_id, from_owner_id, to_owner_id, reason, note, changed_by, changed_at) VALUES ",
+            );
+            for (i, (id, _, _, _, _, mobile, contact, _)) in chunk.iter().enumerate() {
+                let sep = if i == 0 { "(" } else { ", (" };
+                contacts.push(sep).text(crm_kit::new_id()).push(", ").text(id.as_str());
+                contacts
+                    .push(", ")
+                    .text(contact.as_str())
+                    .push(", ")
+                    .text(mobile.as_str());
+                contacts
+                    .push(", 1, ")
+                    .int(now)
+                    .push(", 'bench', ")
+                    .int(now)
+                    .push(", 'bench')");
+                changes.push(sep).text(crm_kit::new_id()).push(", ").text(id.as_str());
+                changes.push(", 'import', '[]', 'bench', ").int(now).push(")");
+                owners.push(sep).text(crm_kit::new_id()).push(", ").text(id.as_str());
+                owners.push(", '', 'bench', 'import', '', 'bench', ").int(now).push(")");
+            }
+            for q in [contacts, changes, owners] {
+                q.query()
+                    .execute(&mut *tx)
+                    .await
+                    .expect("raw insert contacts and history");
+            }
         }
-        q.execute(&mut *tx).await.expect("raw insert grams");
     }
     tx.commit().await.expect("commit");
 }
@@ -318,7 +359,7 @@ async fn bench_create(args: &Args, backend: &str, admin: Option<&str>) {
         let data = data.clone();
         tasks.push(tokio::spawn(async move {
             for i in (w..data.len()).step_by(c) {
-                raw_insert(&db, std::slice::from_ref(&data[i])).await;
+                raw_insert(&db, i, std::slice::from_ref(&data[i]), Shape::Create).await;
             }
         }));
     }
@@ -416,8 +457,9 @@ async fn bench_import_and_search(args: &Args, backend: &str, admin: Option<&str>
     // Raw batched insert baseline.
     let raw = raw_db(&crm_kit::testing::fresh_database_at(admin, "bench_raw").await.url).await;
     let started = Instant::now();
-    for chunk in data.chunks(800) {
-        raw_insert(&raw, chunk).await;
+    // The same batch size as the service's import.
+    for (i, chunk) in data.chunks(1000).enumerate() {
+        raw_insert(&raw, i * 1000, chunk, Shape::Import).await;
     }
     let raw_rate = n as f64 / started.elapsed().as_secs_f64();
 

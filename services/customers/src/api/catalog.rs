@@ -399,6 +399,7 @@ impl CustomersApi {
             }
         }
         if let Err(Error::InvalidArgument(list)) = super::customers::page_sql(
+            self.db.backend,
             caller,
             &super::customers::CustomerQuery {
                 filter: String::new(),

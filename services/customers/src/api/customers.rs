@@ -1,6 +1,7 @@
 //! Customers: create, get, list and search, update, delete, duplicate checks, merge, history.
 
 use crm_kit::caller::Caller;
+use crm_kit::db::Backend;
 use crm_kit::errors::{Resource, Violations};
 use crm_kit::filter::{FieldSpec, FieldType, SqlValue};
 use crm_kit::idempotency::RequestKey;
@@ -313,6 +314,7 @@ fn parse_order(order_by: &str) -> Result<(&'static SortKey, bool)> {
 
 /// Builds the SQL of one page of a customer list, plus how to make the cursor of a row.
 pub fn page_sql(
+    on: Backend,
     caller: &Caller,
     q: &CustomerQuery,
     cursor: Option<&CustomerCursor>,
@@ -324,7 +326,7 @@ pub fn page_sql(
     if !q.show_deleted {
         sql.push(" AND c.deleted_at IS NULL");
     }
-    search::push_predicate(&mut sql, &q.query);
+    search::push_predicate(&mut sql, &q.query, on);
     if let Some(f) = &filter {
         sql.push(" AND ").filter(f);
     }
@@ -535,7 +537,7 @@ impl CustomersApi {
             deleted_at: None,
         };
         let texts = search::SearchTexts::of(&row.fields, contact.as_ref());
-        match store::insert(&mut tx, &row, &texts.search_text()).await {
+        match store::insert(&mut tx, &row, &texts.entry()).await {
             Ok(()) => {}
             Err(InsertError::Duplicate) => {
                 // A concurrent create of the same customer committed first.
@@ -555,7 +557,6 @@ impl CustomersApi {
         if let Some(c) = &contact {
             contacts::insert(&mut tx, c).await?;
         }
-        search::insert_grams(&mut tx, &[(row.id.clone(), texts.grams())]).await?;
         let created: Vec<(&str, String, String)> = row
             .fields
             .pairs()
@@ -606,7 +607,7 @@ impl CustomersApi {
             &caller.employee_id,
         ]);
         let cursor: Option<CustomerCursor> = decode_token(&self.tokens, &fp, &req.page_token)?;
-        let (sql, make_cursor) = page_sql(caller, &q, cursor.as_ref(), limit + 1)?;
+        let (sql, make_cursor) = page_sql(self.db.backend, caller, &q, cursor.as_ref(), limit + 1)?;
         let mut conn = self.conn().await?;
         let mut rows = store::fetch(&mut conn, &sql).await?;
         let next_page_token = if rows.len() as i64 > limit {

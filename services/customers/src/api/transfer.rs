@@ -5,8 +5,9 @@
 //! transaction with multi-row inserts. A bad row is reported (row, column, reason) and never
 //! stops the rest. Duplicates follow the chosen mode: skip, update, or fail.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 
 use crm_kit::caller::Caller;
 use crm_kit::errors::{FieldViolation, Violations};
@@ -58,6 +59,10 @@ pub const IMPORT_FIELDS: &[&str] = &[
 
 /// Rows per write batch (one transaction).
 const BATCH: usize = 1000;
+/// Batches of one import written at the same time (validation of the next one overlaps them).
+const IMPORT_WRITERS: usize = 2;
+/// New rows after which an import first refreshes the table's planner statistics.
+const STATISTICS_AFTER: i64 = 10_000;
 /// Most row errors returned (the failed count stays exact beyond it).
 const MAX_ERRORS: usize = 100_000;
 
@@ -201,6 +206,9 @@ struct References {
 struct GoodRow {
     number: i64,
     fields: CustomerFields,
+    /// The normalised name and the duplicate keys, computed once.
+    name_key: String,
+    keys: [Option<String>; 3],
     contact: Option<ContactRow>,
     /// Import fields present with a non-empty value (what an update may change).
     present: Vec<&'static str>,
@@ -216,6 +224,16 @@ struct Tally {
 }
 
 impl Tally {
+    /// Adds the counts and errors of one written batch.
+    fn absorb(&mut self, other: Tally) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        let room = MAX_ERRORS.saturating_sub(self.errors.len());
+        self.errors.extend(other.errors.into_iter().take(room));
+    }
+
     fn fail(&mut self, row: i64, field: &str, reason: impl Into<String>) {
         self.failed += 1;
         self.note(row, field, reason);
@@ -365,18 +383,27 @@ fn validate_row(
         return Err(errors);
     }
     let present = IMPORT_FIELDS.iter().copied().filter(|f| !get(f).is_empty()).collect();
+    let name_key = names::name_key(&fields.name);
     Ok(GoodRow {
         number: row.number,
+        keys: keys(&fields, &name_key),
+        name_key,
         fields,
         contact,
         present,
     })
 }
 
+/// Waits for a batch writer, turning a panic into an internal error.
+async fn join_batch(task: tokio::task::JoinHandle<Result<Tally>>) -> Result<Tally> {
+    task.await
+        .map_err(|e| Error::Internal(format!("import batch writer: {e}")))?
+}
+
 /// The duplicate keys of a row: (company name key, tax id, individual mobile).
-fn keys(f: &CustomerFields) -> [Option<String>; 3] {
+fn keys(f: &CustomerFields, name_key: &str) -> [Option<String>; 3] {
     [
-        (f.kind == "company").then(|| format!("n:{}", names::name_key(&f.name))),
+        (f.kind == "company").then(|| format!("n:{name_key}")),
         (!f.tax_id.is_empty()).then(|| format!("t:{}", f.tax_id)),
         (f.kind == "individual" && !f.mobile.is_empty()).then(|| format!("m:{}", f.mobile)),
     ]
@@ -499,7 +526,12 @@ impl CustomersApi {
 
         let mut tally = Tally::default();
         let mut headers: HashMap<&'static str, String> = HashMap::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let mut analyzed_at = 0i64;
+        // Batches being written, oldest first, each with its duplicate keys. Validation of the
+        // next batch overlaps their writes; a batch sharing a key with one in flight waits for
+        // it, so the earlier row of a file always wins.
+        let mut in_flight: VecDeque<(tokio::task::JoinHandle<Result<Tally>>, HashSet<String>)> = VecDeque::new();
         while let Some(parsed) = row_rx.recv().await {
             match parsed {
                 Parsed::Fatal(message) => return Err(Error::invalid("csv_chunk", "MALFORMED_CSV", message)),
@@ -526,9 +558,35 @@ impl CustomersApi {
                             }
                         }
                     }
-                    self.import_batch(caller, mode, good, &mut seen, &mut tally).await?;
+                    let batch_keys: HashSet<String> =
+                        good.iter().flat_map(|r| r.keys.iter().flatten().cloned()).collect();
+                    while in_flight.len() >= IMPORT_WRITERS
+                        || in_flight.iter().any(|(_, keys)| !keys.is_disjoint(&batch_keys))
+                    {
+                        let Some((task, _)) = in_flight.pop_front() else { break };
+                        tally.absorb(join_batch(task).await?);
+                    }
+                    let (api, caller, seen) = (self.clone(), caller.clone(), seen.clone());
+                    let task = tokio::spawn(async move {
+                        let mut tally = Tally::default();
+                        api.import_batch(&caller, mode, good, &seen, &mut tally).await?;
+                        Ok(tally)
+                    });
+                    in_flight.push_back((task, batch_keys));
+                    // Keep the planner's picture of the growing table current (duplicate probes
+                    // of later batches, and every query after the import): at 10,000 new rows,
+                    // then whenever the rows added since the last refresh reach that count again.
+                    if tally.created >= analyzed_at.max(STATISTICS_AFTER / 2) * 2 {
+                        self.db
+                            .refresh_statistics(&["customers", "contacts", "customer_changes", "owner_changes"])
+                            .await?;
+                        analyzed_at = tally.created;
+                    }
                 }
             }
+        }
+        for (task, _) in in_flight {
+            tally.absorb(join_batch(task).await?);
         }
         feeder
             .await
@@ -593,7 +651,7 @@ impl CustomersApi {
         caller: &Caller,
         mode: pb::ImportMode,
         rows: Vec<GoodRow>,
-        seen: &mut HashSet<String>,
+        seen: &Mutex<HashSet<String>>,
         tally: &mut Tally,
     ) -> Result<()> {
         let mut pending = rows;
@@ -602,7 +660,7 @@ impl CustomersApi {
             let mut now_rows = Vec::new();
             let mut later = Vec::new();
             for r in pending {
-                let ks: Vec<String> = keys(&r.fields).into_iter().flatten().collect();
+                let ks: Vec<String> = r.keys.iter().flatten().cloned().collect();
                 if ks.iter().any(|k| batch_keys.contains(k)) {
                     later.push(r);
                 } else {
@@ -621,13 +679,13 @@ impl CustomersApi {
         caller: &Caller,
         mode: pb::ImportMode,
         rows: Vec<GoodRow>,
-        seen: &mut HashSet<String>,
+        seen: &Mutex<HashSet<String>>,
         tally: &mut Tally,
     ) -> Result<()> {
         let name_keys: Vec<String> = rows
             .iter()
             .filter(|r| r.fields.kind == "company")
-            .map(|r| names::name_key(&r.fields.name))
+            .map(|r| r.name_key.clone())
             .collect();
         let tax_ids: Vec<&str> = rows
             .iter()
@@ -650,21 +708,18 @@ impl CustomersApi {
         .await?;
         let mut by_key: HashMap<String, &CustomerRow> = HashMap::new();
         for e in &existing {
-            for k in keys(&e.fields).into_iter().flatten() {
+            for k in keys(&e.fields, &e.name_key).into_iter().flatten() {
                 by_key.entry(k).or_insert(e);
             }
         }
         let now = now_micros();
         let mut new_rows: Vec<(GoodRow, CustomerRow)> = Vec::new();
         for r in rows {
-            let found = keys(&r.fields)
-                .into_iter()
-                .flatten()
-                .find_map(|k| by_key.get(&k).copied());
+            let found = r.keys.iter().flatten().find_map(|k| by_key.get(k).copied());
             let Some(dup) = found else {
                 let row = CustomerRow {
                     id: crm_kit::new_id(),
-                    name_key: names::name_key(&r.fields.name),
+                    name_key: r.name_key.clone(),
                     fields: r.fields.clone(),
                     owner_id: caller.employee_id.clone(),
                     owned_since: now,
@@ -687,7 +742,7 @@ impl CustomersApi {
                 new_rows.push((r, row));
                 continue;
             };
-            let in_this_import = seen.contains(&dup.id);
+            let in_this_import = seen.lock().is_ok_and(|s| s.contains(&dup.id));
             match mode {
                 pb::ImportMode::Fail => tally.fail(
                     r.number,
@@ -758,19 +813,16 @@ impl CustomersApi {
         }
         let customers: Vec<CustomerRow> = new_rows.iter().map(|(_, c)| c.clone()).collect();
         let mut contacts = Vec::new();
-        let mut grams = Vec::with_capacity(new_rows.len());
-        let mut search_texts = Vec::with_capacity(new_rows.len());
+        let mut entries = Vec::with_capacity(new_rows.len());
         for (r, c) in &new_rows {
             let contact = r
                 .contact
                 .clone()
                 .map(|k| k.into_primary_of(&c.id, &caller.employee_id, now));
-            let st = search::SearchTexts::of(&c.fields, contact.as_ref());
+            entries.push(search::SearchTexts::of(&c.fields, contact.as_ref()).entry());
             contacts.extend(contact);
-            grams.push((c.id.clone(), st.grams()));
-            search_texts.push(st.search_text());
         }
-        match store::insert_many(&mut tx, &customers, &search_texts).await {
+        match store::insert_many(&mut tx, &customers, &entries).await {
             Ok(()) => {}
             Err(InsertError::Duplicate) => {
                 // A concurrent writer created one of these customers; redo the rows one by one.
@@ -783,12 +835,13 @@ impl CustomersApi {
             Err(InsertError::Other(e)) => return Err(e),
         }
         contact_store::insert_many(&mut tx, &contacts).await?;
-        search::insert_grams(&mut tx, &grams).await?;
         let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
         history::record_imports(&mut tx, &ids, &caller.employee_id, &caller.employee_id, now).await?;
         tx.commit().await?;
         tally.created += i64::try_from(customers.len()).unwrap_or(0);
-        seen.extend(customers.into_iter().map(|c| c.id));
+        if let Ok(mut s) = seen.lock() {
+            s.extend(customers.into_iter().map(|c| c.id));
+        }
         Ok(())
     }
 
@@ -805,7 +858,7 @@ impl CustomersApi {
             show_deleted: false,
         };
         // Fail fast on a bad filter or order, before the stream starts.
-        let _ = page_sql(caller, &query, None, 1)?;
+        let _ = page_sql(self.db.backend, caller, &query, None, 1)?;
         let (tx, rx) = mpsc::channel(8);
         let api = self.clone();
         let caller = caller.clone();
@@ -832,7 +885,7 @@ impl CustomersApi {
             .map_err(|e| Error::Internal(e.to_string()))?;
         let mut cursor: Option<CustomerCursor> = None;
         loop {
-            let (sql, make_cursor) = page_sql(caller, query, cursor.as_ref(), 1000)?;
+            let (sql, make_cursor) = page_sql(self.db.backend, caller, query, cursor.as_ref(), 1000)?;
             let mut conn = self.conn().await?;
             let rows = store::fetch(&mut conn, &sql).await?;
             let wire = convert::customers(&mut conn, &rows).await?;

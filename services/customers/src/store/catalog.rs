@@ -16,7 +16,7 @@ pub struct CategoryRow {
 }
 
 const CATEGORY_SELECT: &str = "SELECT k.id, k.parent_id, k.name, k.sort_order, k.version, \
-    (SELECT CAST(COUNT(*) AS BIGINT) FROM customers c WHERE c.category_id = k.id AND c.deleted_at IS NULL) AS customer_count, \
+    (SELECT CAST(COUNT(*) AS BIGINT) FROM customers c WHERE c.category_id <> '' AND c.category_id = k.id AND c.deleted_at IS NULL) AS customer_count, \
     (SELECT CAST(COUNT(*) AS BIGINT) FROM categories x WHERE x.parent_id = k.id) AS child_count FROM categories k";
 
 /// One category with counts.
@@ -91,7 +91,7 @@ pub async fn update_category(
 pub async fn delete_category(conn: &mut AnyConnection, id: &str) -> Result<bool> {
     let r = sqlx::query(
         "DELETE FROM categories WHERE id = $1 \
-         AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.category_id = $1 AND c.deleted_at IS NULL) \
+         AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.category_id <> '' AND c.category_id = $1 AND c.deleted_at IS NULL) \
          AND NOT EXISTS (SELECT 1 FROM categories x WHERE x.parent_id = $1)",
     )
     .bind(id)

@@ -3,11 +3,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crm_kit::Result;
+use crm_kit::db::{Backend, backend};
 use crm_kit::money::Money;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::SqlBuf;
+use super::search::{self, SearchEntry};
 use crate::domain::customer::CustomerFields;
 use crate::domain::names;
 
@@ -132,62 +134,71 @@ fn credit_parts(f: &CustomerFields) -> Result<(String, i64)> {
 pub async fn insert(
     conn: &mut AnyConnection,
     row: &CustomerRow,
-    search_text: &str,
+    search: &SearchEntry,
 ) -> std::result::Result<(), InsertError> {
+    const COLUMNS: &str = "INSERT INTO customers (id, kind, name, name_key, short_name, tax_id, industry_code, scale, \
+         website, country, province, city, district, address, phone, mobile, email, gender, birthday, id_number, \
+         category_id, type_code, level_code, source_code, status, credit_currency, credit_limit, remark, tags, \
+         custom_fields, owner_id, owned_since, created_at, created_by, updated_at, updated_by, search_text, version";
+    const VALUES: &str = "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, 1";
+    let postgres = backend(conn) == Backend::Postgres;
+    let sql = if postgres {
+        format!("{COLUMNS}, grams) {VALUES}, CAST($38 AS BIGINT[]))")
+    } else {
+        format!("{COLUMNS}) {VALUES})")
+    };
     let f = &row.fields;
     let (credit_currency, credit_limit) = credit_parts(f).map_err(InsertError::Other)?;
-    let result = sqlx::query(
-        "INSERT INTO customers (id, kind, name, name_key, short_name, tax_id, industry_code, scale, website, country, \
-         province, city, district, address, phone, mobile, email, gender, birthday, id_number, category_id, type_code, \
-         level_code, source_code, status, credit_currency, credit_limit, remark, tags, custom_fields, owner_id, \
-         owned_since, created_at, created_by, updated_at, updated_by, search_text, version) VALUES ($1, $2, $3, $4, $5, \
-         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, \
-         $29, $30, $31, $32, $33, $34, $35, $36, $37, 1)",
-    )
-    .bind(&row.id)
-    .bind(f.kind)
-    .bind(&f.name)
-    .bind(&row.name_key)
-    .bind(&f.short_name)
-    .bind(&f.tax_id)
-    .bind(&f.industry_code)
-    .bind(&f.scale)
-    .bind(&f.website)
-    .bind(&f.country)
-    .bind(&f.province)
-    .bind(&f.city)
-    .bind(&f.district)
-    .bind(&f.address)
-    .bind(&f.phone)
-    .bind(&f.mobile)
-    .bind(&f.email)
-    .bind(f.gender)
-    .bind(&f.birthday)
-    .bind(&f.id_number)
-    .bind(&f.category_id)
-    .bind(&f.type_code)
-    .bind(&f.level_code)
-    .bind(&f.source_code)
-    .bind(f.status)
-    .bind(credit_currency)
-    .bind(credit_limit)
-    .bind(&f.remark)
-    .bind(serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into()))
-    .bind(serde_json::to_string(&f.custom_fields).unwrap_or_else(|_| "{}".into()))
-    .bind(&row.owner_id)
-    .bind(row.owned_since)
-    .bind(row.created_at)
-    .bind(&row.created_by)
-    .bind(row.updated_at)
-    .bind(&row.updated_by)
-    .bind(search_text)
-    .execute(conn)
-    .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if crm_kit::errors::is_unique_violation(&e) => Err(InsertError::Duplicate),
-        Err(e) => Err(InsertError::Other(e.into())),
+    let mut query = sqlx::query(&sql)
+        .bind(&row.id)
+        .bind(f.kind)
+        .bind(&f.name)
+        .bind(&row.name_key)
+        .bind(&f.short_name)
+        .bind(&f.tax_id)
+        .bind(&f.industry_code)
+        .bind(&f.scale)
+        .bind(&f.website)
+        .bind(&f.country)
+        .bind(&f.province)
+        .bind(&f.city)
+        .bind(&f.district)
+        .bind(&f.address)
+        .bind(&f.phone)
+        .bind(&f.mobile)
+        .bind(&f.email)
+        .bind(f.gender)
+        .bind(&f.birthday)
+        .bind(&f.id_number)
+        .bind(&f.category_id)
+        .bind(&f.type_code)
+        .bind(&f.level_code)
+        .bind(&f.source_code)
+        .bind(f.status)
+        .bind(credit_currency)
+        .bind(credit_limit)
+        .bind(&f.remark)
+        .bind(serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(serde_json::to_string(&f.custom_fields).unwrap_or_else(|_| "{}".into()))
+        .bind(&row.owner_id)
+        .bind(row.owned_since)
+        .bind(row.created_at)
+        .bind(&row.created_by)
+        .bind(row.updated_at)
+        .bind(&row.updated_by)
+        .bind(&search.text);
+    if postgres {
+        query = query.bind(search.grams_literal());
     }
+    match query.execute(&mut *conn).await {
+        Ok(_) => {}
+        Err(e) if crm_kit::errors::is_unique_violation(&e) => return Err(InsertError::Duplicate),
+        Err(e) => return Err(InsertError::Other(e.into())),
+    }
+    search::insert_grams(conn, &[(row.id.as_str(), search.grams.as_slice())])
+        .await
+        .map_err(InsertError::Other)
 }
 
 /// Why an insert failed.
@@ -376,7 +387,8 @@ pub async fn exact_matches(
     limit: i64,
 ) -> Result<Vec<CustomerRow>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM customers c WHERE c.{column} = $1 AND c.deleted_at IS NULL ORDER BY c.id LIMIT $2"
+        "SELECT {COLUMNS} FROM customers c WHERE c.{column} <> '' AND c.{column} = $1 AND c.deleted_at IS NULL \
+         ORDER BY c.id LIMIT $2"
     );
     let rows = sqlx::query(&sql).bind(value).bind(limit).fetch_all(conn).await?;
     Ok(rows
@@ -482,17 +494,19 @@ pub async fn move_dependents(conn: &mut AnyConnection, from: &str, to: &str) -> 
 pub async fn insert_many(
     conn: &mut AnyConnection,
     rows: &[CustomerRow],
-    search_texts: &[String],
+    search: &[SearchEntry],
 ) -> std::result::Result<(), InsertError> {
-    let per_statement = crm_kit::db::rows_per_statement(conn, 37);
-    for (chunk, texts) in rows.chunks(per_statement).zip(search_texts.chunks(per_statement)) {
-        let mut q = SqlBuf::new(
+    let postgres = backend(conn) == Backend::Postgres;
+    let per_statement = crm_kit::db::rows_per_statement(conn, 38);
+    for (chunk, entries) in rows.chunks(per_statement).zip(search.chunks(per_statement)) {
+        let mut q = SqlBuf::new(&format!(
             "INSERT INTO customers (id, kind, name, name_key, short_name, tax_id, industry_code, scale, website, country, \
              province, city, district, address, phone, mobile, email, gender, birthday, id_number, category_id, type_code, \
              level_code, source_code, status, credit_currency, credit_limit, remark, tags, custom_fields, owner_id, \
-             owned_since, created_at, created_by, updated_at, updated_by, version, search_text) VALUES ",
-        );
-        for (i, (row, search_text)) in chunk.iter().zip(texts).enumerate() {
+             owned_since, created_at, created_by, updated_at, updated_by, version, search_text{}) VALUES ",
+            if postgres { ", grams" } else { "" }
+        ));
+        for (i, (row, entry)) in chunk.iter().zip(entries).enumerate() {
             let f = &row.fields;
             let (credit_currency, credit_limit) = credit_parts(f).map_err(InsertError::Other)?;
             q.push(if i == 0 { "(" } else { ", (" });
@@ -544,7 +558,11 @@ pub async fn insert_many(
             q.push(", ").text(row.created_by.clone());
             q.push(", ").int(row.updated_at);
             q.push(", ").text(row.updated_by.clone());
-            q.push(", 1, ").text(search_text.clone()).push(")");
+            q.push(", 1, ").text(entry.text.clone());
+            if postgres {
+                q.push(", CAST(").text(entry.grams_literal()).push(" AS BIGINT[])");
+            }
+            q.push(")");
         }
         match q.query().execute(&mut *conn).await {
             Ok(_) => {}
@@ -552,7 +570,12 @@ pub async fn insert_many(
             Err(e) => return Err(InsertError::Other(e.into())),
         }
     }
-    Ok(())
+    let grams: Vec<(&str, &[i64])> = rows
+        .iter()
+        .zip(search)
+        .map(|(r, e)| (r.id.as_str(), e.grams.as_slice()))
+        .collect();
+    search::insert_grams(conn, &grams).await.map_err(InsertError::Other)
 }
 
 /// Live customers that collide with any of the given keys: company name keys, tax ids,

@@ -18,15 +18,16 @@ pub mod ownership;
 pub mod search;
 
 use crm_kit::filter::SqlValue;
-use sqlx::Any;
 use sqlx::any::AnyArguments;
 use sqlx::query::{Query, QueryAs, QueryScalar};
+use sqlx::{Any, Arguments};
 
 /// SQL text with its positional parameters, built piece by piece.
 #[derive(Debug, Default, Clone)]
 pub struct SqlBuf {
     pub sql: String,
     pub params: Vec<SqlValue>,
+    one_off: bool,
 }
 
 impl SqlBuf {
@@ -35,6 +36,7 @@ impl SqlBuf {
         SqlBuf {
             sql: sql.to_string(),
             params: Vec::new(),
+            one_off: false,
         }
     }
 
@@ -97,16 +99,28 @@ impl SqlBuf {
         self
     }
 
-    /// A query with every parameter bound.
-    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        let mut q = sqlx::query(&self.sql);
+    /// Marks the statement as planned for its parameter values on every run instead of being
+    /// prepared once and cached (PostgreSQL's generic plans cannot see selectivity in values).
+    pub fn one_off(&mut self) -> &mut Self {
+        self.one_off = true;
+        self
+    }
+
+    fn arguments(&self) -> AnyArguments<'_> {
+        let mut args = AnyArguments::default();
         for p in &self.params {
-            q = match p {
-                SqlValue::Text(s) => q.bind(s.as_str()),
-                SqlValue::Int(n) => q.bind(*n),
+            // Adding text or an integer to Any arguments cannot fail.
+            let _ = match p {
+                SqlValue::Text(s) => args.add(s.as_str()),
+                SqlValue::Int(n) => args.add(*n),
             };
         }
-        q
+        args
+    }
+
+    /// A query with every parameter bound.
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        sqlx::query_with(&self.sql, self.arguments()).persistent(!self.one_off)
     }
 
     /// A typed query with every parameter bound.
@@ -114,14 +128,7 @@ impl SqlBuf {
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
     {
-        let mut q = sqlx::query_as::<_, T>(&self.sql);
-        for p in &self.params {
-            q = match p {
-                SqlValue::Text(s) => q.bind(s.as_str()),
-                SqlValue::Int(n) => q.bind(*n),
-            };
-        }
-        q
+        sqlx::query_as_with(&self.sql, self.arguments()).persistent(!self.one_off)
     }
 
     /// A scalar query with every parameter bound.
@@ -129,14 +136,7 @@ impl SqlBuf {
     where
         (T,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
     {
-        let mut q = sqlx::query_scalar::<_, T>(&self.sql);
-        for p in &self.params {
-            q = match p {
-                SqlValue::Text(s) => q.bind(s.as_str()),
-                SqlValue::Int(n) => q.bind(*n),
-            };
-        }
-        q
+        sqlx::query_scalar_with(&self.sql, self.arguments()).persistent(!self.one_off)
     }
 }
 

@@ -1,10 +1,15 @@
-//! The portable fuzzy-search index. `LIKE '%x%'` over a million rows is a full scan on both
-//! backends, so every customer keeps hashed character bigrams of its name, short name, contact
-//! names and phone numbers in `customer_grams`, written in the same transaction as the change.
-//! A search intersects the posting lists of the query's bigrams, then verifies the real
-//! substring against `search_text` (hash collisions and bigrams from different fields drop out).
+//! The fuzzy-search index. `LIKE '%x%'` over a million rows is a full scan on both backends, so
+//! every customer keeps hashed character bigrams of its name, short name, contact names and
+//! phone numbers, written in the same transaction as the change. A search asks the index for
+//! the customers holding all of the query's bigrams, then verifies the real substring against
+//! `search_text` (hash collisions and bigrams from different fields drop out).
+//!
+//! Where the bigrams live differs by backend (migration 3): on PostgreSQL in the `grams`
+//! array of the customer row under a GIN index, on SQLite in the `customer_grams` table (one
+//! B-tree row per bigram and customer, intersected per query).
 
 use crm_kit::Result;
+use crm_kit::db::{Backend, backend};
 use sqlx::AnyConnection;
 
 use super::SqlBuf;
@@ -50,6 +55,41 @@ impl SearchTexts {
         let refs: Vec<&str> = self.texts.iter().map(String::as_str).collect();
         names::index_grams(&refs)
     }
+
+    /// What the customer row stores for search.
+    pub fn entry(&self) -> SearchEntry {
+        SearchEntry {
+            text: self.search_text(),
+            grams: self.grams(),
+        }
+    }
+}
+
+/// A customer's search data as stored: the verification text and the sorted bigram hashes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SearchEntry {
+    pub text: String,
+    pub grams: Vec<i64>,
+}
+
+impl SearchEntry {
+    /// The bigrams as a PostgreSQL array literal (`{1,2,3}`), bound as text and cast.
+    pub fn grams_literal(&self) -> String {
+        array_literal(&self.grams)
+    }
+}
+
+fn array_literal(grams: &[i64]) -> String {
+    let mut out = String::with_capacity(grams.len() * 20 + 2);
+    out.push('{');
+    for (i, g) in grams.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&g.to_string());
+    }
+    out.push('}');
+    out
 }
 
 /// Gathers the searchable texts of a customer from its row and contacts.
@@ -75,13 +115,26 @@ pub async fn texts_of(conn: &mut AnyConnection, customer_id: &str) -> Result<Sea
     Ok(SearchTexts { texts })
 }
 
-/// Rebuilds the index rows and search text of one customer, touching only the grams that
-/// changed. The old grams come from the stored search text (its parts are already normalised).
+/// Rebuilds the search data of one customer after its name, phones or contacts changed.
 pub async fn reindex(conn: &mut AnyConnection, customer_id: &str) -> Result<()> {
     let old_text: Option<String> = sqlx::query_scalar("SELECT search_text FROM customers WHERE id = $1")
         .bind(customer_id)
         .fetch_optional(&mut *conn)
         .await?;
+    let entry = texts_of(conn, customer_id).await?.entry();
+    if backend(conn) == Backend::Postgres {
+        if old_text.as_deref() != Some(entry.text.as_str()) {
+            sqlx::query("UPDATE customers SET search_text = $1, grams = CAST($2 AS BIGINT[]) WHERE id = $3")
+                .bind(&entry.text)
+                .bind(entry.grams_literal())
+                .bind(customer_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        return Ok(());
+    }
+    // SQLite: touch only the gram rows that changed. The old grams come from the stored search
+    // text (its parts are already normalised).
     let old_parts: Vec<&str> = old_text
         .as_deref()
         .unwrap_or("")
@@ -89,8 +142,7 @@ pub async fn reindex(conn: &mut AnyConnection, customer_id: &str) -> Result<()> 
         .filter(|p| !p.is_empty())
         .collect();
     let old = names::index_grams(&old_parts);
-    let texts = texts_of(conn, customer_id).await?;
-    let new = texts.grams();
+    let new = &entry.grams;
     let gone: Vec<i64> = old.iter().copied().filter(|g| new.binary_search(g).is_err()).collect();
     let added: Vec<i64> = new.iter().copied().filter(|g| old.binary_search(g).is_err()).collect();
     for chunk in gone.chunks(crm_kit::db::rows_per_statement(conn, 1)) {
@@ -106,18 +158,22 @@ pub async fn reindex(conn: &mut AnyConnection, customer_id: &str) -> Result<()> 
         q.query().execute(&mut *conn).await?;
     }
     sqlx::query("UPDATE customers SET search_text = $1 WHERE id = $2")
-        .bind(texts.search_text())
+        .bind(&entry.text)
         .bind(customer_id)
         .execute(&mut *conn)
         .await?;
-    insert_grams(conn, &[(customer_id.to_string(), added)]).await
+    insert_grams(conn, &[(customer_id, added.as_slice())]).await
 }
 
-/// Inserts index rows for many customers at once (create, import).
-pub async fn insert_grams(conn: &mut AnyConnection, per_customer: &[(String, Vec<i64>)]) -> Result<()> {
+/// Inserts the gram rows of new customers on SQLite (create, import); on PostgreSQL the
+/// bigrams went in with the customer rows and this does nothing.
+pub async fn insert_grams(conn: &mut AnyConnection, per_customer: &[(&str, &[i64])]) -> Result<()> {
+    if backend(conn) == Backend::Postgres {
+        return Ok(());
+    }
     let rows: Vec<(&str, i64)> = per_customer
         .iter()
-        .flat_map(|(id, grams)| grams.iter().map(move |g| (id.as_str(), *g)))
+        .flat_map(|(id, grams)| grams.iter().map(move |g| (*id, *g)))
         .collect();
     let per_statement = crm_kit::db::rows_per_statement(conn, 2);
     for chunk in rows.chunks(per_statement) {
@@ -136,11 +192,20 @@ pub async fn insert_grams(conn: &mut AnyConnection, per_customer: &[(String, Vec
 
 /// Appends the search predicate for `query` (on table alias `c`) to a WHERE clause being built.
 /// Returns false when the query normalises to nothing (no predicate added).
-pub fn push_predicate(q: &mut SqlBuf, query: &str) -> bool {
+pub fn push_predicate(q: &mut SqlBuf, query: &str, on: Backend) -> bool {
     let Some(parsed) = names::parse_query(query) else {
         return false;
     };
-    if !parsed.grams.is_empty() {
+    if on == Backend::Postgres {
+        // Planned with the real array (a one-off statement), so the planner's per-bigram
+        // statistics choose between the GIN index and walking the requested order.
+        q.one_off();
+        if !parsed.grams.is_empty() {
+            q.push(" AND c.grams @> CAST(")
+                .text(array_literal(&parsed.grams))
+                .push(" AS BIGINT[])");
+        }
+    } else if !parsed.grams.is_empty() {
         q.push(" AND c.id IN (");
         for (i, gram) in parsed.grams.iter().enumerate() {
             if i > 0 {
@@ -162,6 +227,16 @@ pub async fn similar_candidates(conn: &mut AnyConnection, key: &str, limit: i64)
     let grams = names::index_grams(&[key]);
     if grams.is_empty() {
         return Ok(Vec::new());
+    }
+    if backend(conn) == Backend::Postgres {
+        let mut q = SqlBuf::new("SELECT c.id FROM customers c WHERE c.grams && CAST(");
+        let wanted = q.param(crm_kit::filter::SqlValue::Text(array_literal(&grams)));
+        q.push(&format!(
+            "{wanted} AS BIGINT[]) ORDER BY (SELECT COUNT(*) FROM unnest(c.grams) AS g(v) \
+             WHERE g.v = ANY(CAST({wanted} AS BIGINT[]))) DESC, c.id LIMIT "
+        ))
+        .int(limit);
+        return Ok(q.scalar::<String>().fetch_all(conn).await?);
     }
     let mut q = SqlBuf::new("SELECT g.customer_id FROM customer_grams g WHERE g.gram IN (");
     for (i, gram) in grams.iter().enumerate() {

@@ -166,6 +166,58 @@ async fn update_and_fail_modes() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
 }
 
+/// Batches of an import are written two at a time; a duplicate pair split across batches still
+/// resolves in file order: the earlier row creates, the later one updates (or is skipped).
+#[tokio::test]
+async fn duplicates_across_batches_resolve_in_file_order() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    let mut csv = String::from("name,remark\n");
+    for i in 0..2500 {
+        match i {
+            10 => csv.push_str("Split Pair Trading Ltd,from row 11\n"),
+            1500 => csv.push_str("Split Pair Trading Co.,from row 1501\n"),
+            2400 => csv.push_str("SPLIT PAIR TRADING,from row 2401\n"),
+            _ => csv.push_str(&format!("Batch Filler {i} Ltd,\n")),
+        }
+    }
+    let result = import(
+        &mut alice,
+        pb::ImportOptions {
+            mode: pb::ImportMode::Update as i32,
+            ..Default::default()
+        },
+        &csv,
+        64 * 1024,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (result.created, result.updated, result.failed),
+        (2498, 2, 0),
+        "{result:?}"
+    );
+    let pair = list_all(&mut alice, "", "split pair", "", 50).await;
+    assert_eq!(pair.len(), 1, "one customer for the three rows");
+    assert_eq!(pair[0].name, "Split Pair Trading Ltd", "the first row created it");
+    assert_eq!(
+        pair[0].remark, "from row 2401",
+        "the last row's update is the last word"
+    );
+
+    let csv = csv.replace("Batch Filler", "Second File");
+    let result = import(&mut alice, pb::ImportOptions::default(), &csv, 64 * 1024)
+        .await
+        .unwrap();
+    assert_eq!(
+        (result.created, result.skipped, result.failed),
+        (2497, 3, 0),
+        "{result:?}"
+    );
+    let all = list_all(&mut alice, "", "", "", 1000).await;
+    assert_eq!(all.len(), 2498 + 2497, "every customer exactly once");
+}
+
 #[tokio::test]
 async fn export_streams_the_callers_view_as_csv() {
     let app = spawn().await;
