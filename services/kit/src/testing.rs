@@ -1,5 +1,9 @@
 //! Test support: a fresh database per test (a SQLite file in a temporary folder, or a new
 //! PostgreSQL database made from `CRM_TEST_POSTGRES_URL`), and a service on port 0.
+//!
+//! Test databases are named `crm_test_<prefix>_<uuid v7>`; the first fresh database of a
+//! process sweeps away those created more than [`STALE_AFTER`] ago, so repeated runs do not
+//! fill the disk while concurrent runs keep theirs.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,6 +13,29 @@ use tokio::sync::oneshot;
 
 /// The environment variable that switches tests to PostgreSQL.
 pub const POSTGRES_ENV: &str = "CRM_TEST_POSTGRES_URL";
+
+/// Age after which a test database is left over from an earlier run.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3 * 3600);
+
+static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// When a test database name was made: the millisecond stamp of its UUID v7.
+fn created_at_ms(name: &str) -> Option<u64> {
+    let stem = name.split('.').next()?;
+    let hex = stem.rsplit('_').next()?;
+    if !stem.starts_with("crm_test_") || hex.len() != 32 {
+        return None;
+    }
+    u64::from_str_radix(hex.get(..12)?, 16).ok()
+}
+
+fn is_stale(name: &str) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    created_at_ms(name).is_some_and(|t| u128::from(t) + STALE_AFTER.as_millis() < now)
+}
 
 /// A database made for one test.
 #[derive(Debug, Clone)]
@@ -37,6 +64,18 @@ pub async fn fresh_database_at(postgres_admin_url: Option<&str>, prefix: &str) -
             let mut conn = sqlx::PgConnection::connect(admin_url)
                 .await
                 .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but PostgreSQL is unreachable: {e}"));
+            if !SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                let names: Vec<String> =
+                    sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'crm\\_test\\_%'")
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap_or_default();
+                for stale in names.iter().filter(|n| is_stale(n)) {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{stale}\" WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            }
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
                 .await
@@ -49,6 +88,13 @@ pub async fn fresh_database_at(postgres_admin_url: Option<&str>, prefix: &str) -
         _ => {
             let dir = std::env::temp_dir().join("crm-tests");
             std::fs::create_dir_all(&dir).expect("temp dir");
+            if !SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    if is_stale(&entry.file_name().to_string_lossy()) {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
+                }
+            }
             TestDatabase {
                 url: format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
             }
@@ -129,6 +175,19 @@ impl Drop for TestServer {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stale_test_databases_are_recognised_by_their_stamp() {
+        let fresh = format!("crm_test_customers_{}", uuid::Uuid::now_v7().simple());
+        assert!(!super::is_stale(&fresh));
+        assert!(!super::is_stale(&format!("{fresh}.db-wal")));
+        // 2020-01-01 in the UUID v7 stamp.
+        let old = "crm_test_customers_016f5e66e8007000800000000000000a";
+        assert!(super::is_stale(old));
+        assert!(super::is_stale(&format!("{old}.db-shm")));
+        assert!(!super::is_stale("customers_016f5e66e8007000800000000000000a"));
+        assert!(!super::is_stale("crm_test_notastamp"));
+    }
+
     #[test]
     fn database_name_is_replaced() {
         assert_eq!(

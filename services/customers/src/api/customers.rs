@@ -510,9 +510,8 @@ impl CustomersApi {
         let mut v = Violations::new();
         check_references(&mut tx, &fields, None, &mut v).await?;
         v.finish()?;
-        if let Some(d) = store::find_duplicate(&mut tx, &fields, "").await? {
-            return Err(duplicate_error(&d));
-        }
+        // Duplicates are found by the insert itself: every duplicate rule is a unique index,
+        // so a probe first would only add a round trip (and could not stop a concurrent twin).
         let now = now_micros();
         let row = CustomerRow {
             id: crm_kit::new_id(),
@@ -540,7 +539,7 @@ impl CustomersApi {
         match store::insert(&mut tx, &row, &texts.entry()).await {
             Ok(()) => {}
             Err(InsertError::Duplicate) => {
-                // A concurrent create of the same customer committed first.
+                // The customer exists (or a concurrent create of it committed first): name it.
                 drop(tx);
                 let mut conn = self.conn().await?;
                 return match store::find_duplicate(&mut conn, &row.fields, "").await? {
