@@ -290,7 +290,15 @@ pub fn split_statements(sql: &str) -> Vec<String> {
 /// that grows faster than their number (4,000 two-column rows: 236 ms in one statement, 10 ms in
 /// statements of 100 rows), so it gets small statements.
 pub fn rows_per_statement(conn: &sqlx::AnyConnection, params_per_row: usize) -> usize {
-    let budget = if backend(conn) == Backend::Sqlite { 240 } else { 16_000 };
+    rows_per_statement_on(backend(conn), params_per_row)
+}
+
+/// [`rows_per_statement`] for a backend known without a connection.
+pub fn rows_per_statement_on(backend: Backend, params_per_row: usize) -> usize {
+    let budget = match backend {
+        Backend::Sqlite => 240,
+        Backend::Postgres => 16_000,
+    };
     (budget / params_per_row.max(1)).max(1)
 }
 

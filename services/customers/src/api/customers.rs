@@ -501,14 +501,28 @@ impl CustomersApi {
             });
         }
 
-        let mut tx = self.db.begin_write().await?;
+        // Without a request id on PostgreSQL the writes go as one statement and need no
+        // transaction around them; SQLite, and a request id's replay and record, take one.
+        let mut tx = match (&key, self.db.backend) {
+            (None, Backend::Postgres) => None,
+            _ => Some(self.db.begin_write().await?),
+        };
+        let mut pooled = match tx {
+            Some(_) => None,
+            None => Some(self.conn().await?),
+        };
+        let conn: &mut AnyConnection = match (&mut tx, &mut pooled) {
+            (Some(tx), _) => tx,
+            (None, Some(c)) => c,
+            (None, None) => unreachable!("a transaction or a pooled connection"),
+        };
         if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
+            && let Some(done) = k.replay(conn).await?
         {
             return Ok(done);
         }
         let mut v = Violations::new();
-        check_references(&mut tx, &fields, None, &mut v).await?;
+        check_references(conn, &fields, None, &mut v).await?;
         v.finish()?;
         // Duplicates are found by the insert itself: every duplicate rule is a unique index,
         // so a probe first would only add a round trip (and could not stop a concurrent twin).
@@ -536,11 +550,44 @@ impl CustomersApi {
             deleted_at: None,
         };
         let texts = search::SearchTexts::of(&row.fields, contact.as_ref());
-        match store::insert(&mut tx, &row, &texts.entry()).await {
+        let contact = contact.map(|c| c.into_primary_of(&row.id, &caller.employee_id, now));
+        let created: Vec<(&str, String, String)> = row
+            .fields
+            .pairs()
+            .into_iter()
+            .filter(|(_, val)| !val.is_empty() && val != "[]" && val != "{}")
+            .map(|(f, val)| (f, String::new(), val))
+            .collect();
+        let mut writes = store::insert_statements(self.db.backend, std::slice::from_ref(&row), &[texts.entry()])?;
+        if let Some(c) = &contact {
+            writes.extend(contacts::insert_statements(self.db.backend, std::slice::from_ref(c)));
+        }
+        writes.push(history::change_sql(
+            &row.id,
+            "create",
+            &created,
+            &caller.employee_id,
+            now,
+        ));
+        writes.push(history::owner_change_sql(
+            &row.id,
+            "",
+            &owner,
+            "create",
+            "",
+            &caller.employee_id,
+            now,
+        ));
+        match crate::store::execute_together(conn, &writes)
+            .await
+            .map_err(InsertError::from)
+        {
             Ok(()) => {}
             Err(InsertError::Duplicate) => {
-                // The customer exists (or a concurrent create of it committed first): name it.
+                // The customer exists (or a concurrent create of it committed first): name it,
+                // after giving the connection back (a pool full of waiters must not deadlock).
                 drop(tx);
+                drop(pooled);
                 let mut conn = self.conn().await?;
                 return match store::find_duplicate(&mut conn, &row.fields, "").await? {
                     Some(d) => Err(duplicate_error(&d)),
@@ -552,27 +599,16 @@ impl CustomersApi {
             }
             Err(InsertError::Other(e)) => return Err(e),
         }
-        let contact = contact.map(|c| c.into_primary_of(&row.id, &caller.employee_id, now));
-        if let Some(c) = &contact {
-            contacts::insert(&mut tx, c).await?;
-        }
-        let created: Vec<(&str, String, String)> = row
-            .fields
-            .pairs()
-            .into_iter()
-            .filter(|(_, val)| !val.is_empty() && val != "[]" && val != "{}")
-            .map(|(f, val)| (f, String::new(), val))
-            .collect();
-        history::record_change(&mut tx, &row.id, "create", &created, &caller.employee_id, now).await?;
-        history::record_owner_change(&mut tx, &row.id, "", &owner, "create", "", &caller.employee_id, now).await?;
         // A new customer has no collaborators yet; its primary contact is the one just written.
         let response = pb::CreateCustomerResponse {
             customer: Some(convert::customer(&row, Vec::new(), contact.as_ref())),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
+        if let Some(mut tx) = tx {
+            if let Some(k) = &key {
+                k.record(&mut tx, &response).await?;
+            }
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(response)
     }
 

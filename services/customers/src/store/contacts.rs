@@ -167,8 +167,16 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool> {
 
 /// Inserts many contacts (import).
 pub async fn insert_many(conn: &mut AnyConnection, rows: &[ContactRow]) -> Result<()> {
-    let per_statement = crm_kit::db::rows_per_statement(conn, 17);
-    for chunk in rows.chunks(per_statement) {
+    for q in insert_statements(crm_kit::db::backend(conn), rows) {
+        q.query().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The multi-row statements of [`insert_many`].
+pub fn insert_statements(on: crm_kit::db::Backend, rows: &[ContactRow]) -> Vec<super::SqlBuf> {
+    let mut statements = Vec::new();
+    for chunk in rows.chunks(crm_kit::db::rows_per_statement_on(on, 17)) {
         let mut q = super::SqlBuf::new(
             "INSERT INTO contacts (id, customer_id, name, title, department, mobile, phone, email, im_handles, birthday, birthday_md, \
              is_primary, remark, created_at, created_by, updated_at, updated_by, version) VALUES ",
@@ -204,7 +212,7 @@ pub async fn insert_many(conn: &mut AnyConnection, rows: &[ContactRow]) -> Resul
                 .text(c.updated_by.clone())
                 .push(", 1)");
         }
-        q.query().execute(&mut *conn).await?;
+        statements.push(q);
     }
-    Ok(())
+    statements
 }

@@ -130,83 +130,22 @@ fn credit_parts(f: &CustomerFields) -> Result<(String, i64)> {
     }
 }
 
-/// Inserts a new customer row with its search text (see [`super::search::SearchTexts`]).
-pub async fn insert(
-    conn: &mut AnyConnection,
-    row: &CustomerRow,
-    search: &SearchEntry,
-) -> std::result::Result<(), InsertError> {
-    const COLUMNS: &str = "INSERT INTO customers (id, kind, name, name_key, short_name, tax_id, industry_code, scale, \
-         website, country, province, city, district, address, phone, mobile, email, gender, birthday, id_number, \
-         category_id, type_code, level_code, source_code, status, credit_currency, credit_limit, remark, tags, \
-         custom_fields, owner_id, owned_since, created_at, created_by, updated_at, updated_by, search_text, version";
-    const VALUES: &str = "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, 1";
-    let postgres = backend(conn) == Backend::Postgres;
-    let sql = if postgres {
-        format!("{COLUMNS}, grams) {VALUES}, CAST($38 AS BIGINT[]))")
-    } else {
-        format!("{COLUMNS}) {VALUES})")
-    };
-    let f = &row.fields;
-    let (credit_currency, credit_limit) = credit_parts(f).map_err(InsertError::Other)?;
-    let mut query = sqlx::query(&sql)
-        .bind(&row.id)
-        .bind(f.kind)
-        .bind(&f.name)
-        .bind(&row.name_key)
-        .bind(&f.short_name)
-        .bind(&f.tax_id)
-        .bind(&f.industry_code)
-        .bind(&f.scale)
-        .bind(&f.website)
-        .bind(&f.country)
-        .bind(&f.province)
-        .bind(&f.city)
-        .bind(&f.district)
-        .bind(&f.address)
-        .bind(&f.phone)
-        .bind(&f.mobile)
-        .bind(&f.email)
-        .bind(f.gender)
-        .bind(&f.birthday)
-        .bind(&f.id_number)
-        .bind(&f.category_id)
-        .bind(&f.type_code)
-        .bind(&f.level_code)
-        .bind(&f.source_code)
-        .bind(f.status)
-        .bind(credit_currency)
-        .bind(credit_limit)
-        .bind(&f.remark)
-        .bind(serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into()))
-        .bind(serde_json::to_string(&f.custom_fields).unwrap_or_else(|_| "{}".into()))
-        .bind(&row.owner_id)
-        .bind(row.owned_since)
-        .bind(row.created_at)
-        .bind(&row.created_by)
-        .bind(row.updated_at)
-        .bind(&row.updated_by)
-        .bind(&search.text);
-    if postgres {
-        query = query.bind(search.grams_literal());
-    }
-    match query.execute(&mut *conn).await {
-        Ok(_) => {}
-        Err(e) if crm_kit::errors::is_unique_violation(&e) => return Err(InsertError::Duplicate),
-        Err(e) => return Err(InsertError::Other(e.into())),
-    }
-    search::insert_grams(conn, &[(row.id.as_str(), search.grams.as_slice())])
-        .await
-        .map_err(InsertError::Other)
-}
-
 /// Why an insert failed.
 #[derive(Debug)]
 pub enum InsertError {
     /// A unique index (name key, tax id, mobile) refused it: a concurrent duplicate.
     Duplicate,
     Other(crm_kit::Error),
+}
+
+impl From<sqlx::Error> for InsertError {
+    fn from(e: sqlx::Error) -> Self {
+        if crm_kit::errors::is_unique_violation(&e) {
+            InsertError::Duplicate
+        } else {
+            InsertError::Other(e.into())
+        }
+    }
 }
 
 /// Loads a customer; deleted ones only when asked.
@@ -496,8 +435,27 @@ pub async fn insert_many(
     rows: &[CustomerRow],
     search: &[SearchEntry],
 ) -> std::result::Result<(), InsertError> {
-    let postgres = backend(conn) == Backend::Postgres;
-    let per_statement = crm_kit::db::rows_per_statement(conn, 38);
+    for q in insert_statements(backend(conn), rows, search).map_err(InsertError::Other)? {
+        q.query().execute(&mut *conn).await.map_err(InsertError::from)?;
+    }
+    Ok(())
+}
+
+/// Inserts one new customer with its search data (see [`insert_statements`]).
+pub async fn insert(
+    conn: &mut AnyConnection,
+    row: &CustomerRow,
+    search: &SearchEntry,
+) -> std::result::Result<(), InsertError> {
+    insert_many(conn, std::slice::from_ref(row), std::slice::from_ref(search)).await
+}
+
+/// The statements that insert new customers with their search data: multi-row inserts of the
+/// rows (the bigrams in the row's array on PostgreSQL), then on SQLite the gram rows.
+pub fn insert_statements(on: Backend, rows: &[CustomerRow], search: &[SearchEntry]) -> Result<Vec<SqlBuf>> {
+    let postgres = on == Backend::Postgres;
+    let per_statement = crm_kit::db::rows_per_statement_on(on, 38);
+    let mut statements = Vec::new();
     for (chunk, entries) in rows.chunks(per_statement).zip(search.chunks(per_statement)) {
         let mut q = SqlBuf::new(&format!(
             "INSERT INTO customers (id, kind, name, name_key, short_name, tax_id, industry_code, scale, website, country, \
@@ -508,7 +466,7 @@ pub async fn insert_many(
         ));
         for (i, (row, entry)) in chunk.iter().zip(entries).enumerate() {
             let f = &row.fields;
-            let (credit_currency, credit_limit) = credit_parts(f).map_err(InsertError::Other)?;
+            let (credit_currency, credit_limit) = credit_parts(f)?;
             q.push(if i == 0 { "(" } else { ", (" });
             for (j, text) in [
                 row.id.as_str(),
@@ -564,18 +522,15 @@ pub async fn insert_many(
             }
             q.push(")");
         }
-        match q.query().execute(&mut *conn).await {
-            Ok(_) => {}
-            Err(e) if crm_kit::errors::is_unique_violation(&e) => return Err(InsertError::Duplicate),
-            Err(e) => return Err(InsertError::Other(e.into())),
-        }
+        statements.push(q);
     }
     let grams: Vec<(&str, &[i64])> = rows
         .iter()
         .zip(search)
         .map(|(r, e)| (r.id.as_str(), e.grams.as_slice()))
         .collect();
-    search::insert_grams(conn, &grams).await.map_err(InsertError::Other)
+    statements.extend(search::gram_statements(on, &grams));
+    Ok(statements)
 }
 
 /// Live customers that collide with any of the given keys: company name keys, tax ids,

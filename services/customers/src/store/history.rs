@@ -3,6 +3,8 @@
 
 use crm_kit::Result;
 use serde::{Deserialize, Serialize};
+
+use super::SqlBuf;
 use sqlx::AnyConnection;
 
 /// One field's change, as stored in `customer_changes.fields`.
@@ -22,6 +24,15 @@ pub async fn record_change(
     actor: &str,
     now: i64,
 ) -> Result<()> {
+    change_sql(customer_id, action, fields, actor, now)
+        .query()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The statement [`record_change`] runs, for writing it together with others.
+pub fn change_sql(customer_id: &str, action: &str, fields: &[(&str, String, String)], actor: &str, now: i64) -> SqlBuf {
     let stored: Vec<StoredFieldChange> = fields
         .iter()
         .map(|(f, o, n)| StoredFieldChange {
@@ -30,18 +41,17 @@ pub async fn record_change(
             new: n.clone(),
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO customer_changes (id, customer_id, action, fields, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(crm_kit::new_id())
-    .bind(customer_id)
-    .bind(action)
-    .bind(serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into()))
-    .bind(actor)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let mut q =
+        SqlBuf::new("INSERT INTO customer_changes (id, customer_id, action, fields, changed_by, changed_at) VALUES (");
+    q.text(crm_kit::new_id())
+        .push(", ")
+        .text(customer_id)
+        .push(", ")
+        .text(action);
+    q.push(", ")
+        .text(serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into()));
+    q.push(", ").text(actor).push(", ").int(now).push(")");
+    q
 }
 
 /// Records a change of owner.
@@ -56,21 +66,31 @@ pub async fn record_owner_change(
     actor: &str,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO owner_changes (id, customer_id, from_owner_id, to_owner_id, reason, note, changed_by, changed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(crm_kit::new_id())
-    .bind(customer_id)
-    .bind(from_owner)
-    .bind(to_owner)
-    .bind(reason)
-    .bind(note)
-    .bind(actor)
-    .bind(now)
-    .execute(conn)
-    .await?;
+    owner_change_sql(customer_id, from_owner, to_owner, reason, note, actor, now)
+        .query()
+        .execute(conn)
+        .await?;
     Ok(())
+}
+
+/// The statement [`record_owner_change`] runs, for writing it together with others.
+pub fn owner_change_sql(
+    customer_id: &str,
+    from_owner: &str,
+    to_owner: &str,
+    reason: &str,
+    note: &str,
+    actor: &str,
+    now: i64,
+) -> SqlBuf {
+    let mut q = SqlBuf::new(
+        "INSERT INTO owner_changes (id, customer_id, from_owner_id, to_owner_id, reason, note, changed_by, changed_at) VALUES (",
+    );
+    q.text(crm_kit::new_id()).push(", ").text(customer_id);
+    q.push(", ").text(from_owner).push(", ").text(to_owner);
+    q.push(", ").text(reason).push(", ").text(note);
+    q.push(", ").text(actor).push(", ").int(now).push(")");
+    q
 }
 
 /// A stored owner change.

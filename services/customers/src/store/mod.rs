@@ -20,7 +20,7 @@ pub mod search;
 use crm_kit::filter::SqlValue;
 use sqlx::any::AnyArguments;
 use sqlx::query::{Query, QueryAs, QueryScalar};
-use sqlx::{Any, Arguments};
+use sqlx::{Any, AnyConnection, Arguments};
 
 /// SQL text with its positional parameters, built piece by piece.
 #[derive(Debug, Default, Clone)]
@@ -88,14 +88,20 @@ impl SqlBuf {
 
     /// Appends a compiled filter, renumbering its placeholders after ours.
     pub fn filter(&mut self, compiled: &crm_kit::filter::CompiledFilter) -> &mut Self {
+        self.push_renumbered(&compiled.sql, &compiled.params)
+    }
+
+    /// Appends SQL whose placeholders count from `$1`, renumbered after ours. (Values only ever
+    /// travel as parameters, so a `$n` in the text is always a placeholder.)
+    fn push_renumbered(&mut self, sql: &str, params: &[SqlValue]) -> &mut Self {
         let offset = self.params.len();
-        let mut sql = compiled.sql.clone();
+        let mut sql = sql.to_string();
         // Replace from the highest number down so `$1` never clobbers `$10`.
-        for i in (1..=compiled.params.len()).rev() {
+        for i in (1..=params.len()).rev() {
             sql = sql.replace(&format!("${i}"), &format!("$#{}", i + offset));
         }
         self.sql.push_str(&sql.replace("$#", "$"));
-        self.params.extend(compiled.params.iter().cloned());
+        self.params.extend(params.iter().cloned());
         self
     }
 
@@ -138,6 +144,32 @@ impl SqlBuf {
     {
         sqlx::query_scalar_with(&self.sql, self.arguments()).persistent(!self.one_off)
     }
+}
+
+/// Runs writes that belong together. On PostgreSQL they go as one statement (all but the last
+/// as data-modifying CTEs): one round trip, atomic without a transaction around it. On SQLite
+/// they run one after another, so the caller holds them in a transaction.
+pub async fn execute_together(conn: &mut AnyConnection, statements: &[SqlBuf]) -> Result<(), sqlx::Error> {
+    if crm_kit::db::backend(conn) == crm_kit::db::Backend::Sqlite || statements.len() < 2 {
+        for statement in statements {
+            statement.query().execute(&mut *conn).await?;
+        }
+        return Ok(());
+    }
+    let mut combined = SqlBuf::new("WITH ");
+    let (last, rest) = statements.split_last().expect("at least two statements");
+    for (i, statement) in rest.iter().enumerate() {
+        if i > 0 {
+            combined.push(", ");
+        }
+        combined.push(&format!("w{i} AS ("));
+        combined.push_renumbered(&statement.sql, &statement.params);
+        combined.push(")");
+    }
+    combined.push(" ");
+    combined.push_renumbered(&last.sql, &last.params);
+    combined.query().execute(conn).await?;
+    Ok(())
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.

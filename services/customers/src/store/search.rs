@@ -168,26 +168,34 @@ pub async fn reindex(conn: &mut AnyConnection, customer_id: &str) -> Result<()> 
 /// Inserts the gram rows of new customers on SQLite (create, import); on PostgreSQL the
 /// bigrams went in with the customer rows and this does nothing.
 pub async fn insert_grams(conn: &mut AnyConnection, per_customer: &[(&str, &[i64])]) -> Result<()> {
-    if backend(conn) == Backend::Postgres {
-        return Ok(());
+    for q in gram_statements(backend(conn), per_customer) {
+        q.query().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The statements of [`insert_grams`] (none on PostgreSQL).
+pub fn gram_statements(on: Backend, per_customer: &[(&str, &[i64])]) -> Vec<SqlBuf> {
+    if on == Backend::Postgres {
+        return Vec::new();
     }
     let rows: Vec<(&str, i64)> = per_customer
         .iter()
         .flat_map(|(id, grams)| grams.iter().map(move |g| (*id, *g)))
         .collect();
-    let per_statement = crm_kit::db::rows_per_statement(conn, 2);
-    for chunk in rows.chunks(per_statement) {
-        let mut q = SqlBuf::new("INSERT INTO customer_grams (gram, customer_id) VALUES ");
-        for (i, (id, gram)) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
+    rows.chunks(crm_kit::db::rows_per_statement_on(on, 2))
+        .map(|chunk| {
+            let mut q = SqlBuf::new("INSERT INTO customer_grams (gram, customer_id) VALUES ");
+            for (i, (id, gram)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.push("(").int(*gram).push(", ").text(*id).push(")");
             }
-            q.push("(").int(*gram).push(", ").text(*id).push(")");
-        }
-        q.push(" ON CONFLICT DO NOTHING");
-        q.query().execute(&mut *conn).await?;
-    }
-    Ok(())
+            q.push(" ON CONFLICT DO NOTHING");
+            q
+        })
+        .collect()
 }
 
 /// Appends the search predicate for `query` (on table alias `c`) to a WHERE clause being built.
