@@ -503,9 +503,10 @@ impl CustomersApi {
 
         // Without a request id on PostgreSQL the writes go as one statement and need no
         // transaction around them; SQLite, and a request id's replay and record, take one.
-        let mut tx = match (&key, self.db.backend) {
-            (None, Backend::Postgres) => None,
-            _ => Some(self.db.begin_write().await?),
+        let one_statement = key.is_none() && self.db.backend == Backend::Postgres;
+        let mut tx = match one_statement {
+            true => None,
+            false => Some(self.db.begin_write().await?),
         };
         let mut pooled = match tx {
             Some(_) => None,
@@ -521,9 +522,24 @@ impl CustomersApi {
         {
             return Ok(done);
         }
-        let mut v = Violations::new();
-        check_references(conn, &fields, None, &mut v).await?;
-        v.finish()?;
+        // Without a transaction the reference checks travel inside the write (one round trip);
+        // only when they fail are they run one by one to name the field.
+        let guard = match !one_statement {
+            true => {
+                let mut v = Violations::new();
+                check_references(conn, &fields, None, &mut v).await?;
+                v.finish()?;
+                None
+            }
+            false => catalog::references_guard(
+                &fields
+                    .dictionary_codes()
+                    .into_iter()
+                    .map(|(d, _, c)| (d, c))
+                    .collect::<Vec<_>>(),
+                &fields.category_id,
+            ),
+        };
         // Duplicates are found by the insert itself: every duplicate rule is a unique index,
         // so a probe first would only add a round trip (and could not stop a concurrent twin).
         let now = now_micros();
@@ -578,11 +594,22 @@ impl CustomersApi {
             &caller.employee_id,
             now,
         ));
-        match crate::store::execute_together(conn, &writes)
-            .await
-            .map_err(InsertError::from)
-        {
-            Ok(()) => {}
+        let written = match &guard {
+            Some(guard) => crate::store::execute_guarded(conn, guard, &writes).await,
+            None => crate::store::execute_together(conn, &writes).await.map(|()| true),
+        };
+        match written.map_err(InsertError::from) {
+            Ok(true) => {}
+            Ok(false) => {
+                let mut v = Violations::new();
+                check_references(conn, &row.fields, None, &mut v).await?;
+                v.finish()?;
+                // The references were fixed between the write and the check.
+                return Err(Error::Aborted {
+                    reason: "CONCURRENT_CHANGE",
+                    message: "a dictionary code or category changed concurrently; retry".into(),
+                });
+            }
             Err(InsertError::Duplicate) => {
                 // The customer exists (or a concurrent create of it committed first): name it,
                 // after giving the connection back (a pool full of waiters must not deadlock).

@@ -19,6 +19,32 @@ const CATEGORY_SELECT: &str = "SELECT k.id, k.parent_id, k.name, k.sort_order, k
     (SELECT CAST(COUNT(*) AS BIGINT) FROM customers c WHERE c.category_id <> '' AND c.category_id = k.id AND c.deleted_at IS NULL) AS customer_count, \
     (SELECT CAST(COUNT(*) AS BIGINT) FROM categories x WHERE x.parent_id = k.id) AS child_count FROM categories k";
 
+/// The condition that every named dictionary code exists and is enabled and that the category
+/// (when named) exists and is a leaf: the cheap form of the reference checks, evaluated inside a
+/// write (see `store::execute_guarded`). `None` when nothing is named.
+pub fn references_guard(codes: &[(&str, &str)], category_id: &str) -> Option<super::SqlBuf> {
+    let mut q = super::SqlBuf::new("");
+    for (dictionary, code) in codes {
+        if !q.sql.is_empty() {
+            q.push(" AND ");
+        }
+        q.push("EXISTS (SELECT 1 FROM dictionary_entries WHERE dictionary = ")
+            .text(*dictionary)
+            .push(" AND code = ")
+            .text(*code)
+            .push(" AND enabled = 1)");
+    }
+    if !category_id.is_empty() {
+        if !q.sql.is_empty() {
+            q.push(" AND ");
+        }
+        q.push("EXISTS (SELECT 1 FROM categories k WHERE k.id = ")
+            .text(category_id)
+            .push(" AND NOT EXISTS (SELECT 1 FROM categories x WHERE x.parent_id = k.id))");
+    }
+    (!q.sql.is_empty()).then_some(q)
+}
+
 /// One category with counts.
 pub async fn category(conn: &mut AnyConnection, id: &str) -> Result<Option<CategoryRow>> {
     Ok(sqlx::query_as(&format!("{CATEGORY_SELECT} WHERE k.id = $1"))

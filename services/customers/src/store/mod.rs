@@ -95,12 +95,23 @@ impl SqlBuf {
     /// travel as parameters, so a `$n` in the text is always a placeholder.)
     fn push_renumbered(&mut self, sql: &str, params: &[SqlValue]) -> &mut Self {
         let offset = self.params.len();
-        let mut sql = sql.to_string();
-        // Replace from the highest number down so `$1` never clobbers `$10`.
-        for i in (1..=params.len()).rev() {
-            sql = sql.replace(&format!("${i}"), &format!("$#{}", i + offset));
+        self.sql.reserve(sql.len() + params.len());
+        // One pass: copy the text, shifting every `$n` by the parameters already here.
+        let mut rest = sql;
+        while let Some(at) = rest.find('$') {
+            let (before, from_dollar) = rest.split_at(at);
+            self.sql.push_str(before);
+            let digits = from_dollar[1..].bytes().take_while(u8::is_ascii_digit).count();
+            match from_dollar[1..=digits].parse::<usize>() {
+                Ok(n) if digits > 0 => {
+                    use std::fmt::Write as _;
+                    let _ = write!(self.sql, "${}", n + offset);
+                }
+                _ => self.sql.push_str(&from_dollar[..=digits]),
+            }
+            rest = &from_dollar[1 + digits..];
         }
-        self.sql.push_str(&sql.replace("$#", "$"));
+        self.sql.push_str(rest);
         self.params.extend(params.iter().cloned());
         self
     }
@@ -172,6 +183,37 @@ pub async fn execute_together(conn: &mut AnyConnection, statements: &[SqlBuf]) -
     Ok(())
 }
 
+/// Runs writes that belong together only if `guard` (a boolean SQL condition) holds, and says
+/// whether it held. PostgreSQL only: one statement whose first CTE evaluates the guard and whose
+/// inserts take their rows from `VALUES` only when it held, so the check and the writes are one
+/// round trip. Every statement must be a plain `INSERT INTO t (columns) VALUES (...), ...`.
+pub async fn execute_guarded(
+    conn: &mut AnyConnection,
+    guard: &SqlBuf,
+    statements: &[SqlBuf],
+) -> Result<bool, sqlx::Error> {
+    debug_assert_eq!(crm_kit::db::backend(conn), crm_kit::db::Backend::Postgres);
+    let mut combined = SqlBuf::new("WITH g AS (SELECT 1 AS ok WHERE ");
+    combined.push_renumbered(&guard.sql, &guard.params);
+    combined.push(")");
+    for (i, statement) in statements.iter().enumerate() {
+        let (insert, rows) = statement
+            .sql
+            .split_once(" VALUES ")
+            .expect("a guarded write is INSERT ... VALUES");
+        debug_assert!(insert.starts_with("INSERT INTO ") && !rows.contains(" ON CONFLICT"));
+        combined.push(&format!(", w{i} AS ("));
+        combined.push_renumbered(
+            &format!("{insert} SELECT * FROM (VALUES {rows}) AS v WHERE EXISTS (SELECT 1 FROM g)"),
+            &statement.params,
+        );
+        combined.push(")");
+    }
+    combined.push(" SELECT CAST(COUNT(*) AS BIGINT) FROM g");
+    let held: i64 = combined.scalar().fetch_one(conn).await?;
+    Ok(held > 0)
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
 pub fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -182,4 +224,24 @@ pub fn like_escape(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renumbering_shifts_every_placeholder_once() {
+        let mut q = SqlBuf::new("SELECT ");
+        q.text("a").push(", ").int(2);
+        let params: Vec<SqlValue> = (1..=11).map(SqlValue::Int).collect();
+        q.push(" WHERE x IN ($1, $10, $11, $2) AND y = '$' AND z = $");
+        let appended = q.sql.split_off("SELECT $1, $2".len());
+        q.push_renumbered(&appended, &params);
+        assert_eq!(
+            q.sql,
+            "SELECT $1, $2 WHERE x IN ($3, $12, $13, $4) AND y = '$' AND z = $"
+        );
+        assert_eq!(q.params.len(), 13);
+    }
 }
