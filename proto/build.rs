@@ -24,15 +24,72 @@ fn main() {
     println!("cargo:rerun-if-changed=crm");
     println!("cargo:rerun-if-changed=google");
 
-    let fds = protox::compile(&files, [&root]).expect("contracts compile");
+    let mut compiler = protox::Compiler::new([&root]).expect("proto include path");
+    compiler.include_imports(true).include_source_info(true);
+    compiler.open_files(&files).expect("contracts compile");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("out dir"));
-    std::fs::write(out.join("crm_descriptor.bin"), prost::Message::encode_to_vec(&fds)).expect("write descriptor set");
+    // Encoded through reflection so custom options (google.api.http, crm.common.v1.access) and
+    // comments (the OpenAPI document's descriptions) survive.
+    std::fs::write(out.join("crm_descriptor.bin"), compiler.encode_file_descriptor_set())
+        .expect("write descriptor set");
+    std::fs::write(out.join("crm_access.rs"), access_table(&compiler.descriptor_pool())).expect("write access table");
 
     tonic_prost_build::configure()
         // Ordered maps encode deterministically, so a request can be fingerprinted for idempotency.
         .btree_map(".")
         .build_client(true)
         .build_server(true)
-        .compile_fds(fds)
+        .compile_fds(compiler.file_descriptor_set())
         .expect("generate code");
+}
+
+/// The access rule of every CRM method, sorted by gRPC path. A `crm.*` method without
+/// `(crm.common.v1.access)` fails the build: nothing is reachable by omission.
+fn access_table(pool: &protox::prost_reflect::DescriptorPool) -> String {
+    use protox::prost_reflect::Value;
+    let extension = pool
+        .get_extension_by_name("crm.common.v1.access")
+        .expect("crm.common.v1.access is declared");
+    let mut rows = Vec::new();
+    for service in pool.services().filter(|s| s.full_name().starts_with("crm.")) {
+        for method in service.methods() {
+            let path = format!("/{}/{}", service.full_name(), method.name());
+            let options = method.options();
+            assert!(
+                options.has_extension(&extension),
+                "{path} declares no (crm.common.v1.access) option"
+            );
+            let Value::Message(access) = options.get_extension(&extension).into_owned() else {
+                panic!("{path}: access is a message");
+            };
+            let permission = access
+                .get_field_by_name("permission")
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let public = access
+                .get_field_by_name("public")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            assert!(
+                !(public && !permission.is_empty()),
+                "{path}: a public method names no permission"
+            );
+            assert!(
+                permission.is_empty() || permission.split('.').count() == 3,
+                "{path}: permission {permission:?} is not <service>.<resource>.<action>"
+            );
+            rows.push((path, permission, public));
+        }
+    }
+    rows.sort();
+    let mut out = String::from(
+        "/// The access rule of every CRM method, sorted by path.\npub static METHOD_ACCESS: &[MethodAccess] = &[\n",
+    );
+    for (path, permission, public) in rows {
+        out.push_str(&format!(
+            "    MethodAccess {{ path: {path:?}, permission: {permission:?}, public: {public} }},\n"
+        ));
+    }
+    out.push_str("];\n");
+    out
 }

@@ -9,6 +9,28 @@
 /// Encoded `google.protobuf.FileDescriptorSet` of every file in `proto/`.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/crm_descriptor.bin"));
 
+/// Who may call one gRPC method, from its `(crm.common.v1.access)` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodAccess {
+    /// `/package.Service/Method`.
+    pub path: &'static str,
+    /// The permission needed; empty: any signed-in employee.
+    pub permission: &'static str,
+    /// Callable without signing in.
+    pub public: bool,
+}
+
+include!(concat!(env!("OUT_DIR"), "/crm_access.rs"));
+
+/// The access rule of a gRPC path; `None` for paths that are not CRM methods (health,
+/// reflection).
+pub fn method_access(path: &str) -> Option<&'static MethodAccess> {
+    METHOD_ACCESS
+        .binary_search_by(|m| m.path.cmp(path))
+        .ok()
+        .map(|i| &METHOD_ACCESS[i])
+}
+
 pub mod google {
     pub mod api {
         include!(concat!(env!("OUT_DIR"), "/google.api.rs"));
@@ -29,7 +51,13 @@ pub mod crm {
             include!(concat!(env!("OUT_DIR"), "/crm.customers.v1.rs"));
         }
     }
+    pub mod identity {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/crm.identity.v1.rs"));
+        }
+    }
 }
 
 pub use crm::common::v1 as common;
 pub use crm::customers::v1 as customers;
+pub use crm::identity::v1 as identity;

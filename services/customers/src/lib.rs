@@ -129,6 +129,7 @@ pub async fn run(
         grpc_services: vec![GRPC_SERVICE],
         routes,
         db: Some(db.clone()),
+        auth: None,
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),
     };

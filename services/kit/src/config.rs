@@ -51,6 +51,9 @@ pub struct ServiceConfig {
     /// On shutdown: the most seconds in-flight calls get to finish.
     #[arg(long, env = "CRM_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
+    /// The identity service, whose public keys verify every caller's token.
+    #[arg(long, env = "CRM_IDENTITY_URL", default_value = "http://127.0.0.1:50051")]
+    pub identity_url: String,
     /// Development and tests only: take the caller from `x-crm-dev-employee` / `x-crm-dev-roles`
     /// metadata instead of the fixed system caller. Never enable in production.
     #[arg(long, env = "CRM_DEV_CALLER_HEADERS", default_value_t = false)]
@@ -70,6 +73,7 @@ impl ServiceConfig {
             request_timeout_seconds: 0,
             shutdown_drain_delay_seconds: 0,
             shutdown_grace_seconds: 20,
+            identity_url: "http://127.0.0.1:50051".into(),
             dev_caller_headers: false,
         }
     }

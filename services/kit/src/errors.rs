@@ -61,9 +61,14 @@ pub enum Error {
     /// The caller may not do this.
     #[error("permission {permission} is required")]
     PermissionDenied { permission: String },
-    /// No valid caller.
-    #[error("authentication is required")]
-    Unauthenticated,
+    /// No valid caller (or credentials refused). `reason` goes into ErrorInfo with `metadata`
+    /// (e.g. the unlock time of a locked account).
+    #[error("{message}")]
+    Unauthenticated {
+        reason: &'static str,
+        message: String,
+        metadata: Vec<(String, String)>,
+    },
     /// A dependency is down; the caller may retry.
     #[error("{0}")]
     Unavailable(String),
@@ -104,7 +109,16 @@ impl Error {
         Error::invalid(field, "REQUIRED", "is required")
     }
 
-    /// The resource does not exist.
+    /// Credentials missing or refused.
+    pub fn unauthenticated(reason: &'static str, message: impl Into<String>) -> Self {
+        Error::Unauthenticated {
+            reason,
+            message: message.into(),
+            metadata: Vec::new(),
+        }
+    }
+
+    /// NOT_FOUND for a resource (also what an out-of-scope resource looks like).
     pub fn not_found(resource_type: &'static str, id: impl Into<String>) -> Self {
         Error::NotFound {
             resource_type,
@@ -139,7 +153,7 @@ impl Error {
             Error::FailedPrecondition { .. } => Code::FailedPrecondition,
             Error::Aborted { .. } => Code::Aborted,
             Error::PermissionDenied { .. } => Code::PermissionDenied,
-            Error::Unauthenticated => Code::Unauthenticated,
+            Error::Unauthenticated { .. } => Code::Unauthenticated,
             Error::Unavailable(_) => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
         }
@@ -226,7 +240,11 @@ impl From<Error> for Status {
                     vec![info("PERMISSION_DENIED", metadata)],
                 )
             }
-            Error::Unauthenticated => Status::unauthenticated("authentication is required"),
+            Error::Unauthenticated {
+                reason,
+                message,
+                metadata,
+            } => Status::with_error_details_vec(code, message, vec![info(reason, metadata.into_iter().collect())]),
             Error::Unavailable(message) => Status::unavailable(message),
             Error::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
@@ -340,5 +358,23 @@ mod tests {
         assert_eq!(status.get_details_error_info().unwrap().reason, "CLAIM_CAP_REACHED");
         let pf = status.get_details_precondition_failure().unwrap();
         assert_eq!(pf.violations[0].subject, "customer/1");
+    }
+}
+
+impl From<crate::paging::PageSizeError> for Error {
+    fn from(e: crate::paging::PageSizeError) -> Self {
+        Error::invalid("page_size", "OUT_OF_RANGE", e.to_string())
+    }
+}
+
+impl From<crate::paging::PageTokenError> for Error {
+    fn from(e: crate::paging::PageTokenError) -> Self {
+        Error::invalid("page_token", "INVALID_PAGE_TOKEN", e.to_string())
+    }
+}
+
+impl From<crate::filter::FilterError> for Error {
+    fn from(e: crate::filter::FilterError) -> Self {
+        Error::invalid("filter", e.reason, e.to_string())
     }
 }

@@ -9,11 +9,14 @@
 //! - [`paging`]: opaque, tamper-checked keyset page tokens and page-size rules.
 //! - [`filter`]: an AIP-160 subset compiled to SQL through a column allow-list.
 //! - [`idempotency`]: `request_id` replay of stored responses.
+//! - [`auth`]: access tokens, the verified [`auth::Principal`], permission checks per method and
+//!   data scopes as SQL predicates.
 //! - [`caller`]: who is calling, taken from request extensions.
 //! - [`telemetry`]: tracing setup and W3C trace context.
 //! - [`time`]: the storage clock (microseconds since the Unix epoch) and dates.
 //! - [`testing`] (feature `testing`): fresh databases and services on port 0 for tests.
 
+pub mod auth;
 pub mod caller;
 pub mod config;
 pub mod db;

@@ -36,6 +36,9 @@ pub struct ServeSpec {
     pub routes: Routes,
     /// The database whose reachability health reports.
     pub db: Option<Db>,
+    /// Verifies callers and checks each method's permission (see [`crate::auth`]). `None` only
+    /// for a service not yet under access control.
+    pub auth: Option<std::sync::Arc<crate::auth::Verifier>>,
     /// Longest a single call may run (None: no server-side limit).
     pub request_timeout: Option<Duration>,
     pub shutdown: ShutdownTimings,
@@ -155,6 +158,7 @@ pub async fn serve(
         .http2_max_header_list_size(64 * 1024)
         .trace_fn(crate::telemetry::rpc_span)
         .layer(crate::telemetry::RpcLogLayer)
+        .layer(crate::auth::AuthLayer::new(spec.auth))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming(listener), signal);
     tokio::pin!(server);

@@ -202,6 +202,7 @@ pub fn rpc_span(req: &http::Request<()>) -> tracing::Span {
         rpc.method = %path,
         rpc.grpc.status_code = tracing::field::Empty,
         trace_id = tracing::field::Empty,
+        enduser.id = tracing::field::Empty,
     );
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(req.headers()));
     let _ = span.set_parent(parent);

@@ -8,7 +8,12 @@ use crate::errors::{Error, Result};
 /// Microseconds in a day.
 pub const DAY_MICROS: i64 = 86_400_000_000;
 
-/// Now, in storage microseconds.
+/// Now, in seconds since the Unix epoch (token times).
+pub fn now_seconds() -> i64 {
+    now_micros().div_euclid(1_000_000)
+}
+
+/// Now, in microseconds since the Unix epoch.
 pub fn now_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

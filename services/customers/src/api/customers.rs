@@ -277,8 +277,7 @@ pub struct CustomerQuery {
 
 /// Compiles a filter expression, naming the offending field on failure.
 pub fn compile_filter(filter: &str) -> Result<Option<crm_kit::filter::CompiledFilter>> {
-    crm_kit::filter::compile(CUSTOMER_FILTER_FIELDS, filter, 1)
-        .map_err(|e| Error::invalid("filter", e.reason, e.to_string()))
+    Ok(crm_kit::filter::compile(CUSTOMER_FILTER_FIELDS, filter, 1)?)
 }
 
 fn parse_order(order_by: &str) -> Result<(&'static SortKey, bool)> {

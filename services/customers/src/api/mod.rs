@@ -126,9 +126,7 @@ pub fn check_etag(field: &str, sent: &str, current_version: i64, resource: &str)
 
 /// Converts the kit's page-size rule error.
 pub fn page_size(requested: i32, default: u32, max: u32) -> Result<i64> {
-    crm_kit::paging::page_size(requested, default, max)
-        .map(i64::from)
-        .map_err(|e| Error::invalid("page_size", "OUT_OF_RANGE", e.to_string()))
+    Ok(i64::from(crm_kit::paging::page_size(requested, default, max)?))
 }
 
 /// Decodes a page token for a query fingerprint.
@@ -140,8 +138,5 @@ pub fn decode_token<T: serde::de::DeserializeOwned>(
     if token.is_empty() {
         return Ok(None);
     }
-    tokens
-        .decode(fingerprint, token)
-        .map(Some)
-        .map_err(|e| Error::invalid("page_token", "INVALID_PAGE_TOKEN", e.to_string()))
+    Ok(Some(tokens.decode(fingerprint, token)?))
 }

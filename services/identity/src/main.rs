@@ -1,0 +1,18 @@
+//! `crm-identity`: the identity service on its own (as Kubernetes runs it).
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let config = crm_identity::Config::parse();
+    let telemetry = crm_kit::telemetry::init(config.log_format, "crm-identity");
+    let result = crm_identity::run_standalone(config, crm_kit::serve::shutdown_signal()).await;
+    telemetry.shutdown().await;
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "crm-identity failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Identity service API tests.

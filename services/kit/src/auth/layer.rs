@@ -1,0 +1,115 @@
+//! The tower layer that authenticates and authorizes every CRM method before its handler.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tonic::Status;
+
+use super::verifier::{Verifier, VerifyError};
+
+/// Authenticates calls with `verifier` and checks each method's permission (see the module
+/// documentation). Paths that are not CRM methods (health, reflection) pass untouched.
+///
+/// Without a verifier the layer passes every call untouched (a service not yet under access
+/// control).
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    verifier: Option<Arc<Verifier>>,
+}
+
+impl AuthLayer {
+    /// The layer for `verifier`.
+    pub fn new(verifier: Option<Arc<Verifier>>) -> AuthLayer {
+        AuthLayer { verifier }
+    }
+}
+
+impl<S> tower::Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+    fn layer(&self, inner: S) -> AuthService<S> {
+        AuthService {
+            inner,
+            verifier: self.verifier.clone(),
+        }
+    }
+}
+
+/// The service [`AuthLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    verifier: Option<Arc<Verifier>>,
+}
+
+/// The bearer token of a request's `authorization` header.
+pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl<S, B, RB> tower::Service<http::Request<B>> for AuthService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+    RB: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        let Some(access) = crm_proto::method_access(req.uri().path()) else {
+            return Box::pin(self.inner.call(req));
+        };
+        let Some(verifier) = self.verifier.clone() else {
+            return Box::pin(self.inner.call(req));
+        };
+        if access.public {
+            return Box::pin(self.inner.call(req));
+        }
+        // The service that was polled ready serves this call; a fresh clone waits for the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let Some(token) = bearer(req.headers()).map(str::to_string) else {
+                return Ok(
+                    Status::unauthenticated("sign in first: no bearer token in the authorization header").into_http(),
+                );
+            };
+            let principal = match verifier.verify(&token).await {
+                Ok(p) => p,
+                Err(VerifyError::Refused(why)) => {
+                    tracing::info!(reason = %why, "token refused");
+                    return Ok(Status::unauthenticated(why.to_string()).into_http());
+                }
+                Err(VerifyError::KeysUnavailable(e)) => {
+                    tracing::warn!(error = %e, "cannot verify tokens: signing keys unavailable");
+                    return Ok(
+                        Status::unavailable("the identity service's signing keys cannot be fetched; retry").into_http(),
+                    );
+                }
+            };
+            if !access.permission.is_empty() && !principal.has_permission(access.permission) {
+                let status: Status = crate::Error::PermissionDenied {
+                    permission: access.permission.to_string(),
+                }
+                .into();
+                return Ok(status.into_http());
+            }
+            tracing::Span::current().record("enduser.id", principal.employee_id.as_str());
+            req.extensions_mut().insert(principal);
+            inner.call(req).await
+        })
+    }
+}
