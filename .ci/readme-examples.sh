@@ -11,10 +11,13 @@ work="$(mktemp -d)"
 trap 'kill "$suite_pid" 2>/dev/null || true; wait "$suite_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cargo build --locked -p crm-suite --bin crm
+# The README's sign-in examples use the administrator password the first start was given.
+export CRM_ADMIN_PASSWORD="readme-example-$RANDOM-password"
 target/debug/crm --data-dir "$work/data" --log-format json >"$work/suite.log" 2>&1 &
 suite_pid=$!
 for _ in $(seq 1 60); do
-  if grpcurl -plaintext 127.0.0.1:50052 grpc.health.v1.Health/Check >/dev/null 2>&1; then break; fi
+  if grpcurl -plaintext 127.0.0.1:50052 grpc.health.v1.Health/Check >/dev/null 2>&1 \
+    && grpcurl -plaintext 127.0.0.1:50051 grpc.health.v1.Health/Check >/dev/null 2>&1; then break; fi
   sleep 1
 done
 grpcurl -plaintext 127.0.0.1:50052 grpc.health.v1.Health/Check

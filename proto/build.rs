@@ -71,7 +71,7 @@ fn access_table(pool: &protox::prost_reflect::DescriptorPool) -> String {
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false);
             assert!(
-                !(public && !permission.is_empty()),
+                !public || permission.is_empty(),
                 "{path}: a public method names no permission"
             );
             assert!(

@@ -83,11 +83,7 @@ pub async fn current(conn: &mut sqlx::AnyConnection) -> Result<(String, SigningK
 pub struct DbKeys(pub Db);
 
 impl crm_kit::auth::KeySource for DbKeys {
-    fn fetch(
-        &self,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = std::result::Result<Vec<(String, VerifyingKey)>, String>> + Send + '_>,
-    > {
+    fn fetch(&self) -> crm_kit::auth::Fetching<'_> {
         Box::pin(async move {
             let mut conn = self.0.pool.acquire().await.map_err(|e| e.to_string())?;
             let keys = store::signing_keys(&mut conn, crm_kit::time::now_micros() - RETIRED_KEPT_MICROS)

@@ -325,6 +325,24 @@ impl Violations {
     }
 }
 
+impl From<crate::paging::PageSizeError> for Error {
+    fn from(e: crate::paging::PageSizeError) -> Self {
+        Error::invalid("page_size", "OUT_OF_RANGE", e.to_string())
+    }
+}
+
+impl From<crate::paging::PageTokenError> for Error {
+    fn from(e: crate::paging::PageTokenError) -> Self {
+        Error::invalid("page_token", "INVALID_PAGE_TOKEN", e.to_string())
+    }
+}
+
+impl From<crate::filter::FilterError> for Error {
+    fn from(e: crate::filter::FilterError) -> Self {
+        Error::invalid("filter", e.reason, e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,23 +376,5 @@ mod tests {
         assert_eq!(status.get_details_error_info().unwrap().reason, "CLAIM_CAP_REACHED");
         let pf = status.get_details_precondition_failure().unwrap();
         assert_eq!(pf.violations[0].subject, "customer/1");
-    }
-}
-
-impl From<crate::paging::PageSizeError> for Error {
-    fn from(e: crate::paging::PageSizeError) -> Self {
-        Error::invalid("page_size", "OUT_OF_RANGE", e.to_string())
-    }
-}
-
-impl From<crate::paging::PageTokenError> for Error {
-    fn from(e: crate::paging::PageTokenError) -> Self {
-        Error::invalid("page_token", "INVALID_PAGE_TOKEN", e.to_string())
-    }
-}
-
-impl From<crate::filter::FilterError> for Error {
-    fn from(e: crate::filter::FilterError) -> Self {
-        Error::invalid("filter", e.reason, e.to_string())
     }
 }

@@ -2,8 +2,8 @@
 //! SQLite file under the data directory. Services still talk to each other over gRPC on
 //! loopback, exactly as in a cluster.
 //!
-//! Today the suite runs the customers service; identity, the gateway and the other services
-//! join as they are built.
+//! Today the suite runs identity and customers; the gateway and the other services join as
+//! they are built.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,6 +21,13 @@ pub struct SuiteConfig {
     /// Where each service keeps its SQLite file.
     #[arg(long, env = "CRM_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Address of the identity service.
+    #[arg(long, env = "CRM_IDENTITY_ADDR", default_value = "127.0.0.1:50051")]
+    pub identity_addr: SocketAddr,
+    /// Password of the administrator created on the first start (login `admin`); without it
+    /// one is generated and printed once.
+    #[arg(long, env = "CRM_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
     /// Address of the customers service.
     #[arg(long, env = "CRM_CUSTOMERS_ADDR", default_value = "127.0.0.1:50052")]
     pub customers_addr: SocketAddr,
@@ -55,7 +62,17 @@ pub async fn run(
         }
     };
 
+    let mut identity = crm_identity::Config::for_suite(&config.data_dir);
+    identity.service.listen = Some(config.identity_addr);
+    identity.admin_password = config.admin_password.clone();
+    let identity_listener = crm_kit::serve::bind(config.identity_addr).await?;
+    let identity_addr = identity_listener
+        .local_addr()
+        .map_err(|e| crm_kit::Error::Internal(e.to_string()))?;
+    let identity_task = tokio::spawn(crm_identity::run(identity, identity_listener, stopped(stop_rx.clone())));
+
     let mut customers = crm_customers::Config::for_suite(&config.data_dir);
+    customers.service.identity_url = format!("http://{identity_addr}");
     customers.service.listen = Some(config.customers_addr);
     customers.service.dev_caller_headers = config.dev_caller_headers;
     let customers_listener = crm_kit::serve::bind(config.customers_addr).await?;
@@ -69,12 +86,16 @@ pub async fn run(
     ));
 
     on_started(&Started {
-        services: vec![("customers", customers_addr)],
+        services: vec![("identity", identity_addr), ("customers", customers_addr)],
     });
     shutdown.await;
     tracing::info!("stopping the suite");
     let _ = stop_tx.send(true);
-    customers_task
+    let customers = customers_task
         .await
-        .map_err(|e| crm_kit::Error::Internal(format!("customers task: {e}")))?
+        .map_err(|e| crm_kit::Error::Internal(format!("customers task: {e}")))?;
+    let identity = identity_task
+        .await
+        .map_err(|e| crm_kit::Error::Internal(format!("identity task: {e}")))?;
+    customers.and(identity)
 }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use crm_proto::customers as pb;
 use crm_proto::customers::customers_service_client::CustomersServiceClient;
+use crm_proto::identity as id;
+use crm_proto::identity::identity_service_client::IdentityServiceClient;
 use tokio::sync::oneshot;
 
 #[tokio::test]
@@ -11,6 +13,8 @@ async fn the_suite_starts_serves_and_stops() {
     let data_dir = std::env::temp_dir().join(format!("crm-e2e-{}", crm_kit::new_id()));
     let config = crm_suite::SuiteConfig {
         data_dir: data_dir.clone(),
+        identity_addr: "127.0.0.1:0".parse().unwrap(),
+        admin_password: Some("e2e-admin-password".into()),
         customers_addr: "127.0.0.1:0".parse().unwrap(),
         log_format: crm_kit::config::LogFormat::Json,
         dev_caller_headers: false,
@@ -27,8 +31,24 @@ async fn the_suite_starts_serves_and_stops() {
         },
     ));
     let services = addr_rx.await.expect("suite started");
-    let (name, addr) = services[0];
-    assert_eq!(name, "customers");
+    let names: Vec<&str> = services.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["identity", "customers"]);
+    let (_, identity_addr) = services[0];
+    let (_, addr) = services[1];
+
+    // The first start created the administrator with the configured password.
+    let mut identity = IdentityServiceClient::connect(format!("http://{identity_addr}"))
+        .await
+        .unwrap();
+    let signed_in = identity
+        .sign_in(id::SignInRequest {
+            login: "admin".into(),
+            password: "e2e-admin-password".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!signed_in.tokens.unwrap().access_token.is_empty());
 
     let mut client = CustomersServiceClient::connect(format!("http://{addr}")).await.unwrap();
     let created = client
@@ -57,10 +77,9 @@ async fn the_suite_starts_serves_and_stops() {
         .into_inner()
         .customers;
     assert_eq!(found.len(), 1);
-    assert!(
-        data_dir.join("customers.db").exists(),
-        "SQLite file under the data directory"
-    );
+    for file in ["customers.db", "identity.db"] {
+        assert!(data_dir.join(file).exists(), "{file} under the data directory");
+    }
 
     stop_tx.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(30), suite)

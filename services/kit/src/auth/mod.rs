@@ -16,7 +16,7 @@ mod verifier;
 use std::collections::BTreeMap;
 
 pub use layer::{AuthLayer, AuthService};
-pub use verifier::{KeySource, StaticKeys, Verifier};
+pub use verifier::{Fetched, Fetching, KeySource, StaticKeys, Verifier};
 
 use crate::filter::{CompiledFilter, SqlValue};
 

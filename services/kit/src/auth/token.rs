@@ -174,7 +174,7 @@ pub fn verify(
     if claims.iss != expect.issuer {
         return Err(TokenError::WrongIssuer);
     }
-    if !claims.aud.iter().any(|a| *a == expect.audience) {
+    if !claims.aud.contains(&expect.audience) {
         return Err(TokenError::WrongAudience);
     }
     if now >= claims.exp + LEEWAY_SECONDS {

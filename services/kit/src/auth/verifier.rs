@@ -12,10 +12,16 @@ use ed25519_dalek::VerifyingKey;
 use super::Principal;
 use super::token::{self, Expectations, TokenError};
 
+/// Published keys by `kid`, or why they could not be fetched.
+pub type Fetched = Result<Vec<(String, VerifyingKey)>, String>;
+
+/// A key fetch in progress.
+pub type Fetching<'a> = Pin<Box<dyn Future<Output = Fetched> + Send + 'a>>;
+
 /// Where public keys come from.
 pub trait KeySource: Send + Sync + 'static {
     /// Every key that may verify a token now, by `kid`.
-    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<Vec<(String, VerifyingKey)>, String>> + Send + '_>>;
+    fn fetch(&self) -> Fetching<'_>;
 }
 
 /// Keys held in memory: the identity service's own view of its keys, and tests.
@@ -30,7 +36,7 @@ impl StaticKeys {
 }
 
 impl KeySource for StaticKeys {
-    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<Vec<(String, VerifyingKey)>, String>> + Send + '_>> {
+    fn fetch(&self) -> Fetching<'_> {
         let keys = self.0.read().expect("keys lock").clone();
         Box::pin(async move { Ok(keys) })
     }
@@ -43,7 +49,7 @@ struct IdentityKeys {
 }
 
 impl KeySource for IdentityKeys {
-    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<Vec<(String, VerifyingKey)>, String>> + Send + '_>> {
+    fn fetch(&self) -> Fetching<'_> {
         Box::pin(async move {
             let mut client =
                 crm_proto::identity::identity_service_client::IdentityServiceClient::new(self.channel.clone());
