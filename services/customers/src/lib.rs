@@ -49,6 +49,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0003_search_index_gin.postgres.sql"),
         only_on: Some(Backend::Postgres),
     },
+    Migration {
+        version: 4,
+        name: "owner_department",
+        sql: include_str!("../migrations/0004_owner_department.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
 ];
 
@@ -104,7 +110,7 @@ pub async fn run(
     let db = Db::connect(&url, config.service.db_max_connections).await?;
     db.migrate(MIGRATIONS).await?;
 
-    let api = api::CustomersApi::new(db.clone(), &config);
+    let api = api::CustomersApi::new(db.clone(), &config)?;
     let (stop_tx, stopping) = Stopping::new();
     let reclaim_task = (config.reclaim_interval_seconds > 0).then(|| {
         tokio::spawn(reclaim::run_periodically(
@@ -114,22 +120,17 @@ pub async fn run(
         ))
     });
 
-    let interceptor = crm_kit::caller::CallerInterceptor {
-        dev_headers: config.service.dev_caller_headers,
-    };
     let server = CustomersServiceServer::new(api)
         .max_decoding_message_size(config.service.max_request_bytes)
         .max_encoding_message_size(16 * 1024 * 1024);
-    let routes = tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(
-        server,
-        interceptor,
-    ));
+    let verifier = crm_kit::auth::Verifier::from_identity(&config.service.identity_url)?;
+    verifier.prefetch().await;
     let spec = ServeSpec {
         name: "customers",
         grpc_services: vec![GRPC_SERVICE],
-        routes,
+        routes: tonic::service::Routes::new(server),
         db: Some(db.clone()),
-        auth: None,
+        auth: Some(verifier),
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),
     };

@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use crm_kit::caller::Caller;
+use crm_kit::auth::Principal;
 use crm_kit::serve::Stopping;
 
 use crate::api::CustomersApi;
 
 /// Runs the reclaim rules every `interval` until the service stops.
 pub async fn run_periodically(api: CustomersApi, interval: Duration, mut stopping: Stopping) {
-    let caller = Caller::system();
+    let caller = Principal::service(crate::api::SERVICE);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}

@@ -111,9 +111,13 @@ async fn spans_are_exported_in_the_callers_trace_and_passed_on() {
     );
     assert!(guard.exporting());
 
+    let identity = crm_identity::testing::TestIdentity::start(&fresh_database("identity").await).await;
+    let token = identity.token("tracer", "salesperson");
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
     let db = fresh_database("customers").await;
     let mut config = crm_customers::Config::for_suite(&std::env::temp_dir());
     config.service.database_url = Some(db.url.clone());
+    config.service.identity_url = identity.url();
     config.reclaim_interval_seconds = 0;
     let server = TestServer::start(move |listener, shutdown| async move {
         crm_customers::run(config, listener, shutdown)
@@ -141,6 +145,7 @@ async fn spans_are_exported_in_the_callers_trace_and_passed_on() {
     });
     req.metadata_mut()
         .insert("traceparent", format!("00-{trace}-{caller_span}-01").parse().unwrap());
+    req.metadata_mut().insert("authorization", bearer.clone());
     client.create_customer(req).await.expect("created");
     let (service, span) = collector
         .span(
@@ -161,7 +166,11 @@ async fn spans_are_exported_in_the_callers_trace_and_passed_on() {
     let outer_span = opentelemetry::trace::TraceContextExt::span(&outer_context)
         .span_context()
         .clone();
-    let mut traced = CustomersServiceClient::with_interceptor(channel, PropagateTrace);
+    let mut traced = CustomersServiceClient::with_interceptor(channel, move |req| {
+        let mut req = tonic::service::Interceptor::call(&mut PropagateTrace, req)?;
+        req.metadata_mut().insert("authorization", bearer.clone());
+        Ok(req)
+    });
     let missing = tracing::Instrument::instrument(
         traced.get_customer(pb::GetCustomerRequest {
             id: "no-such-customer".into(),

@@ -38,6 +38,8 @@ pub struct IdentityApi {
     tokens: Arc<PageTokens>,
     access_ttl_seconds: i64,
     refresh_ttl_seconds: i64,
+    /// The service's own token verifier, told about a new key as soon as it is installed.
+    verifier: Option<Arc<crm_kit::auth::Verifier>>,
 }
 
 impl std::fmt::Debug for IdentityApi {
@@ -75,6 +77,7 @@ fn check_etag(field: &str, sent: &str, version: i64, resource: &str) -> Result<(
 }
 
 fn employee_proto(e: &EmployeeRow, role_ids: Vec<String>, now: i64) -> pb::Employee {
+    let department_path = e.department_path.clone();
     pb::Employee {
         id: e.id.clone(),
         login: e.login.clone(),
@@ -96,6 +99,7 @@ fn employee_proto(e: &EmployeeRow, role_ids: Vec<String>, now: i64) -> pb::Emplo
         },
         audit: audit(e.created_at, &e.created_by, e.updated_at, &e.updated_by),
         etag: etag(e.version),
+        department_path,
     }
 }
 
@@ -426,7 +430,15 @@ impl IdentityApi {
             tokens: Arc::new(PageTokens::new(config.service.page_token_secret.as_bytes())),
             access_ttl_seconds: i64::try_from(config.access_token_minutes.max(1)).unwrap_or(15) * 60,
             refresh_ttl_seconds: i64::try_from(config.refresh_token_days.max(1)).unwrap_or(30) * 86_400,
+            verifier: None,
         }
+    }
+
+    /// Refreshes `verifier`'s keys after a rotation, so tokens signed with the new key are
+    /// accepted here at once (its own refetch is rate-limited).
+    pub fn with_verifier(mut self, verifier: Arc<crm_kit::auth::Verifier>) -> Self {
+        self.verifier = Some(verifier);
+        self
     }
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
@@ -501,11 +513,12 @@ impl IdentityApi {
         let good = passwords::verify(req.password, e.password_hash.clone()).await;
         let mut tx = self.db.begin_write().await?;
         if !good {
-            let locked_now =
-                store::record_failed_sign_in(&mut tx, &e.id, LOCK_AFTER_FAILURES, now + LOCK_MICROS).await?;
+            let until = store::record_failed_sign_in(&mut tx, &e.id, LOCK_AFTER_FAILURES, now + LOCK_MICROS).await?;
             tx.commit().await?;
-            if let Some(until) = locked_now {
-                tracing::warn!(employee = %e.id, "account locked after repeated failed sign-ins");
+            if until > now {
+                if until == now + LOCK_MICROS {
+                    tracing::warn!(employee = %e.id, "account locked after repeated failed sign-ins");
+                }
                 return Err(locked(until));
             }
             return Err(bad_credentials());
@@ -516,7 +529,12 @@ impl IdentityApi {
                 "the account is deactivated",
             ));
         }
-        store::clear_failed_sign_ins(&mut tx, &e.id).await?;
+        // Failures running alongside this sign-in may have locked the account since it was
+        // read: the right password must not get past a lock, however the guesses are timed.
+        if !store::clear_failed_sign_ins(&mut tx, &e.id, now).await? {
+            let until = store::employee(&mut tx, &e.id).await?.map_or(0, |e| e.locked_until);
+            return Err(locked(until));
+        }
         let tokens = self.issue(&mut tx, &e, &crm_kit::new_id()).await?;
         let role_ids = store::role_ids_of(&mut tx, &e.id).await?;
         tx.commit().await?;
@@ -600,6 +618,9 @@ impl IdentityApi {
         let mut tx = self.db.begin_write().await?;
         store::install_key(&mut tx, &row).await?;
         tx.commit().await?;
+        if let Some(verifier) = &self.verifier {
+            verifier.prefetch().await;
+        }
         tracing::info!(kid = %row.kid, by = %caller.employee_id, "signing key rotated");
         Ok(pb::RotateSigningKeyResponse {
             key: Some(pb::SigningKey {
@@ -747,6 +768,19 @@ impl IdentityApi {
             v.add("employee.department_id", "REQUIRED", "is required");
         }
         check_password("password", &password, &mut v);
+        let id = req.employee_id.trim();
+        if !id.is_empty()
+            && (id.len() > 64
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        {
+            v.add(
+                "employee_id",
+                "MALFORMED",
+                "must be 1-64 letters, digits, '.', '_' or '-'",
+            );
+        }
         {
             let mut conn = self.conn().await?;
             self.check_employee_refs(&mut conn, src, "", &mut v).await?;
@@ -755,7 +789,11 @@ impl IdentityApi {
         let hash = passwords::hash(password).await?;
         let now = now_micros();
         let row = EmployeeRow {
-            id: crm_kit::new_id(),
+            id: if id.is_empty() {
+                crm_kit::new_id()
+            } else {
+                id.to_string()
+            },
             login: login.to_string(),
             login_key: login.to_lowercase(),
             display_name: src.display_name.trim().to_string(),
@@ -775,12 +813,21 @@ impl IdentityApi {
             created_by: caller.employee_id.clone(),
             updated_at: now,
             updated_by: caller.employee_id.clone(),
+            department_path: String::new(),
         };
         let mut tx = self.db.begin_write().await?;
         if let Some(k) = &key
             && let Some(done) = k.replay(&mut tx).await?
         {
             return Ok(done);
+        }
+        if !id.is_empty() && store::employee(&mut tx, id).await?.is_some() {
+            return Err(Error::AlreadyExists {
+                reason: "EMPLOYEE_ID_TAKEN",
+                message: format!("an employee with id {id} exists"),
+                metadata: vec![("field".into(), "employee_id".into())],
+                resource: None,
+            });
         }
         if !store::insert_employee(&mut tx, &row).await? {
             return Err(Error::AlreadyExists {
@@ -791,8 +838,13 @@ impl IdentityApi {
             });
         }
         store::set_roles(&mut tx, &row.id, &src.role_ids).await?;
+        let stored = self.load_employee(&mut tx, "employee.id", &row.id).await?;
         let response = pb::CreateEmployeeResponse {
-            employee: Some(employee_proto(&row, store::role_ids_of(&mut tx, &row.id).await?, now)),
+            employee: Some(employee_proto(
+                &stored,
+                store::role_ids_of(&mut tx, &row.id).await?,
+                now,
+            )),
         };
         if let Some(k) = &key {
             k.record(&mut tx, &response).await?;
@@ -1389,6 +1441,7 @@ pub async fn seed(db: &Db, admin_login: &str, admin_password: Option<&str>) -> R
         created_by: "system".into(),
         updated_at: now,
         updated_by: "system".into(),
+        department_path: String::new(),
     };
     store::insert_employee(&mut tx, &row).await?;
     store::set_roles(&mut tx, &row.id, &["admin".to_string()]).await?;

@@ -14,6 +14,8 @@ pub mod keys;
 pub mod passwords;
 pub mod roles;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::future::Future;
 
@@ -121,7 +123,7 @@ pub async fn run(
 
     let verifier = crm_kit::auth::Verifier::new(keys::DbKeys(db.clone()));
     verifier.prefetch().await;
-    let api = api::IdentityApi::new(db.clone(), &config);
+    let api = api::IdentityApi::new(db.clone(), &config).with_verifier(verifier.clone());
     let (stop_tx, _stopping): (_, Stopping) = Stopping::new();
     let server = IdentityServiceServer::new(api)
         .max_decoding_message_size(config.service.max_request_bytes)

@@ -30,16 +30,20 @@ pub struct EmployeeRow {
     pub created_by: String,
     pub updated_at: i64,
     pub updated_by: String,
+    /// The department's path (read with the employee; not a column of employees).
+    #[sqlx(default)]
+    pub department_path: String,
 }
 
-const EMPLOYEE_COLUMNS: &str = "id, login, login_key, display_name, email, phone, department_id, manager_id, status, \
-    password_hash, failed_sign_ins, locked_until, password_changed_at, deactivated_at, successor_id, version, \
-    created_at, created_by, updated_at, updated_by";
+const EMPLOYEE_COLUMNS: &str = "e.id, e.login, e.login_key, e.display_name, e.email, e.phone, e.department_id, \
+    e.manager_id, e.status, e.password_hash, e.failed_sign_ins, e.locked_until, e.password_changed_at, e.deactivated_at, \
+    e.successor_id, e.version, e.created_at, e.created_by, e.updated_at, e.updated_by, \
+    CAST(COALESCE((SELECT d.path FROM departments d WHERE d.id = e.department_id), '') AS TEXT) AS department_path";
 
 /// One employee by id.
 pub async fn employee(conn: &mut AnyConnection, id: &str) -> Result<Option<EmployeeRow>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {EMPLOYEE_COLUMNS} FROM employees WHERE id = $1"))
+        sqlx::query_as(&format!("SELECT {EMPLOYEE_COLUMNS} FROM employees e WHERE e.id = $1"))
             .bind(id)
             .fetch_optional(conn)
             .await?,
@@ -49,7 +53,7 @@ pub async fn employee(conn: &mut AnyConnection, id: &str) -> Result<Option<Emplo
 /// One employee by login (without regard to case).
 pub async fn employee_by_login(conn: &mut AnyConnection, login: &str) -> Result<Option<EmployeeRow>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {EMPLOYEE_COLUMNS} FROM employees WHERE login_key = $1"
+        "SELECT {EMPLOYEE_COLUMNS} FROM employees e WHERE e.login_key = $1"
     ))
     .bind(login.to_lowercase())
     .fetch_optional(conn)
@@ -168,14 +172,15 @@ pub async fn update_employee(conn: &mut AnyConnection, e: &EmployeeRow, version:
 }
 
 /// Counts a failed sign-in; the fifth in a row locks the account until `lock_until` (and starts
-/// the count again). Returns the lock time when this failure locked it.
+/// the count again). Returns the account's lock time after this failure (in the past when it is
+/// not locked), so a failure racing the one that locked it is answered as locked too.
 pub async fn record_failed_sign_in(
     conn: &mut AnyConnection,
     id: &str,
     lock_after: i64,
     lock_until: i64,
-) -> Result<Option<i64>> {
-    let (failed, locked): (i64, i64) = sqlx::query_as(
+) -> Result<i64> {
+    let (_failed, locked): (i64, i64) = sqlx::query_as(
         "UPDATE employees SET \
            locked_until = CASE WHEN failed_sign_ins + 1 >= $2 THEN $3 ELSE locked_until END, \
            failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= $2 THEN 0 ELSE failed_sign_ins + 1 END \
@@ -186,16 +191,18 @@ pub async fn record_failed_sign_in(
     .bind(lock_until)
     .fetch_one(conn)
     .await?;
-    Ok((failed == 0 && locked == lock_until).then_some(locked))
+    Ok(locked)
 }
 
-/// Clears the failure count after a good sign-in.
-pub async fn clear_failed_sign_ins(conn: &mut AnyConnection, id: &str) -> Result<()> {
-    sqlx::query("UPDATE employees SET failed_sign_ins = 0 WHERE id = $1 AND failed_sign_ins <> 0")
+/// Clears the failure count after a good sign-in, unless the account is locked at `now` (by
+/// failures that raced this sign-in past its first look at the lock). False when it is locked.
+pub async fn clear_failed_sign_ins(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query("UPDATE employees SET failed_sign_ins = 0 WHERE id = $1 AND locked_until <= $2")
         .bind(id)
+        .bind(now)
         .execute(conn)
         .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Sets a new password hash, clears any lock, and bumps the version.
@@ -467,7 +474,7 @@ pub async fn update_department(
         Err(e) => return Err(e.into()),
     }
     if d.path != old_path {
-        sqlx::query("UPDATE departments SET path = $1 || SUBSTR(path, $2) WHERE path LIKE $3 ESCAPE '\\' AND id <> $4")
+        sqlx::query("UPDATE departments SET path = $1 || SUBSTR(path, CAST($2 AS INTEGER)) WHERE path LIKE $3 ESCAPE '\\' AND id <> $4")
             .bind(&d.path)
             .bind(i64::try_from(old_path.len()).unwrap_or(i64::MAX) + 1)
             .bind(format!("{}%", like_escape(old_path)))

@@ -54,10 +54,6 @@ pub struct ServiceConfig {
     /// The identity service, whose public keys verify every caller's token.
     #[arg(long, env = "CRM_IDENTITY_URL", default_value = "http://127.0.0.1:50051")]
     pub identity_url: String,
-    /// Development and tests only: take the caller from `x-crm-dev-employee` / `x-crm-dev-roles`
-    /// metadata instead of the fixed system caller. Never enable in production.
-    #[arg(long, env = "CRM_DEV_CALLER_HEADERS", default_value_t = false)]
-    pub dev_caller_headers: bool,
 }
 
 impl ServiceConfig {
@@ -74,7 +70,6 @@ impl ServiceConfig {
             shutdown_drain_delay_seconds: 0,
             shutdown_grace_seconds: 20,
             identity_url: "http://127.0.0.1:50051".into(),
-            dev_caller_headers: false,
         }
     }
 

@@ -11,13 +11,11 @@
 //! - [`idempotency`]: `request_id` replay of stored responses.
 //! - [`auth`]: access tokens, the verified [`auth::Principal`], permission checks per method and
 //!   data scopes as SQL predicates.
-//! - [`caller`]: who is calling, taken from request extensions.
 //! - [`telemetry`]: tracing setup and W3C trace context.
 //! - [`time`]: the storage clock (microseconds since the Unix epoch) and dates.
 //! - [`testing`] (feature `testing`): fresh databases and services on port 0 for tests.
 
 pub mod auth;
-pub mod caller;
 pub mod config;
 pub mod db;
 pub mod errors;

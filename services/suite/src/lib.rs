@@ -34,10 +34,6 @@ pub struct SuiteConfig {
     /// Log format.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
-    /// Development only: let clients name the caller in `x-crm-dev-employee` and
-    /// `x-crm-dev-roles` metadata (until sign-in exists every call runs as the system caller).
-    #[arg(long, env = "CRM_DEV_CALLER_HEADERS", default_value_t = false)]
-    pub dev_caller_headers: bool,
 }
 
 /// The running services and where they listen.
@@ -74,7 +70,6 @@ pub async fn run(
     let mut customers = crm_customers::Config::for_suite(&config.data_dir);
     customers.service.identity_url = format!("http://{identity_addr}");
     customers.service.listen = Some(config.customers_addr);
-    customers.service.dev_caller_headers = config.dev_caller_headers;
     let customers_listener = crm_kit::serve::bind(config.customers_addr).await?;
     let customers_addr = customers_listener
         .local_addr()

@@ -142,6 +142,34 @@ struct Service {
     addr: String,
 }
 
+/// The identity service every benchmarked customers service verifies tokens with, and the
+/// token the benchmark calls with (an administrator's: the calls measure the service, not a
+/// scope).
+static IDENTITY: tokio::sync::OnceCell<(crm_identity::testing::TestIdentity, String)> =
+    tokio::sync::OnceCell::const_new();
+
+async fn identity() -> &'static (crm_identity::testing::TestIdentity, String) {
+    IDENTITY
+        .get_or_init(|| async {
+            let identity = crm_identity::testing::TestIdentity::start(
+                &crm_kit::testing::fresh_database_at(None, "bench_identity").await,
+            )
+            .await;
+            let token = identity.token_lasting(
+                "bench",
+                "admin",
+                &identity.department_id,
+                &identity.department_path,
+                7 * 24 * 3600,
+            );
+            (identity, token)
+        })
+        .await
+}
+
+type Client =
+    CustomersServiceClient<tonic::service::interceptor::InterceptedService<Channel, crm_identity::testing::Bearer>>;
+
 impl Service {
     async fn start(database_url: &str) -> Service {
         let exe = std::env::current_exe().expect("current exe");
@@ -157,7 +185,9 @@ impl Service {
             .unwrap()
             .port();
         let addr = format!("127.0.0.1:{port}");
+        let (identity, _) = identity().await;
         let child = Command::new(bin)
+            .env("CRM_IDENTITY_URL", identity.url())
             .env("CRM_LISTEN", &addr)
             .env("CRM_DATABASE_URL", database_url)
             .env("CRM_RECLAIM_INTERVAL_SECONDS", "0")
@@ -177,13 +207,15 @@ impl Service {
         panic!("crm-customers did not start");
     }
 
-    async fn client(&self) -> Option<CustomersServiceClient<Channel>> {
+    async fn client(&self) -> Option<Client> {
         let channel = Channel::from_shared(format!("http://{}", self.addr))
             .ok()?
             .connect()
             .await
             .ok()?;
-        let mut client = CustomersServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
+        let (_, token) = identity().await;
+        let mut client = CustomersServiceClient::with_interceptor(channel, crm_identity::testing::Bearer::new(token))
+            .max_decoding_message_size(64 * 1024 * 1024);
         client.list_categories(pb::ListCategoriesRequest {}).await.ok()?;
         Some(client)
     }

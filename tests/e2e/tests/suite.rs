@@ -17,7 +17,6 @@ async fn the_suite_starts_serves_and_stops() {
         admin_password: Some("e2e-admin-password".into()),
         customers_addr: "127.0.0.1:0".parse().unwrap(),
         log_format: crm_kit::config::LogFormat::Json,
-        dev_caller_headers: false,
     };
     let (addr_tx, addr_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -48,9 +47,25 @@ async fn the_suite_starts_serves_and_stops() {
         .await
         .unwrap()
         .into_inner();
-    assert!(!signed_in.tokens.unwrap().access_token.is_empty());
+    let token = signed_in.tokens.unwrap().access_token;
+    let admin_id = signed_in.employee.unwrap().id;
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
 
-    let mut client = CustomersServiceClient::connect(format!("http://{addr}")).await.unwrap();
+    // Customers verifies the token with identity's keys; without one it refuses the call.
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let refused = CustomersServiceClient::new(channel.clone())
+        .list_customers(pb::ListCustomersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    let mut client = CustomersServiceClient::with_interceptor(channel, move |mut req: tonic::Request<()>| {
+        req.metadata_mut().insert("authorization", bearer.clone());
+        Ok(req)
+    });
     let created = client
         .create_customer(pb::CreateCustomerRequest {
             customer: Some(pb::Customer {
@@ -65,8 +80,8 @@ async fn the_suite_starts_serves_and_stops() {
         .into_inner()
         .customer
         .unwrap();
-    // Without sign-in every call runs as the fixed system caller.
-    assert_eq!(created.owner_id, "system");
+    // The signed-in administrator owns what they create.
+    assert_eq!(created.owner_id, admin_id);
     let found = client
         .list_customers(pb::ListCustomersRequest {
             query: "端到端".into(),

@@ -1,6 +1,6 @@
 //! Categories, dictionaries and saved filters.
 
-use crm_kit::caller::Caller;
+use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::time::now_micros;
 use crm_kit::{Error, Result};
@@ -44,21 +44,11 @@ fn code(field: &str, value: &str) -> Result<String> {
     Ok(c.to_string())
 }
 
-fn manager_only(caller: &Caller, permission: &str) -> Result<()> {
-    if caller.is_manager {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied {
-            permission: permission.into(),
-        })
-    }
-}
-
 impl CustomersApi {
     /// CreateCategory. A category that already holds customers cannot get sub-categories.
     pub async fn create_category(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::CreateCategoryRequest,
     ) -> Result<pb::CreateCategoryResponse> {
         let Some(src) = req.category.as_ref() else {
@@ -70,7 +60,7 @@ impl CustomersApi {
             .unwrap_or_default();
         let parent_id = src.parent_id.trim().to_string();
         v.finish()?;
-        manager_only(caller, "customers.category.create")?;
+        caller.require("customers.catalog.manage")?;
         let mut tx = self.db.begin_write().await?;
         self.check_parent(&mut tx, "category.parent_id", &parent_id, None)
             .await?;
@@ -135,7 +125,7 @@ impl CustomersApi {
     }
 
     /// ListCategories: the whole tree.
-    pub async fn list_categories(&self, _caller: &Caller) -> Result<pb::ListCategoriesResponse> {
+    pub async fn list_categories(&self, _caller: &Principal) -> Result<pb::ListCategoriesResponse> {
         let mut conn = self.conn().await?;
         let rows = catalog::categories(&mut conn).await?;
         Ok(pb::ListCategoriesResponse {
@@ -146,7 +136,7 @@ impl CustomersApi {
     /// UpdateCategory: rename, move or reorder.
     pub async fn update_category(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::UpdateCategoryRequest,
     ) -> Result<pb::UpdateCategoryResponse> {
         let Some(src) = req.category.as_ref() else {
@@ -170,7 +160,7 @@ impl CustomersApi {
             v.add("category.id", "REQUIRED", "is required");
         }
         v.finish()?;
-        manager_only(caller, "customers.category.update")?;
+        caller.require("customers.catalog.manage")?;
         let mut tx = self.db.begin_write().await?;
         let Some(mut row) = catalog::category(&mut tx, src.id.trim()).await? else {
             return Err(Error::not_found(CATEGORY, src.id.trim()));
@@ -211,13 +201,13 @@ impl CustomersApi {
     /// DeleteCategory: only when it has no customers and no children.
     pub async fn delete_category(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::DeleteCategoryRequest,
     ) -> Result<pb::DeleteCategoryResponse> {
         if req.id.trim().is_empty() {
             return Err(Error::required("id"));
         }
-        manager_only(caller, "customers.category.delete")?;
+        caller.require("customers.catalog.manage")?;
         let mut tx = self.db.begin_write().await?;
         let Some(row) = catalog::category(&mut tx, req.id.trim()).await? else {
             return Err(Error::not_found(CATEGORY, req.id.trim()));
@@ -244,7 +234,7 @@ impl CustomersApi {
     /// ListDictionaryEntries.
     pub async fn list_dictionary_entries(
         &self,
-        _caller: &Caller,
+        _caller: &Principal,
         req: pb::ListDictionaryEntriesRequest,
     ) -> Result<pb::ListDictionaryEntriesResponse> {
         let d = dictionary("dictionary", &req.dictionary)?;
@@ -258,7 +248,7 @@ impl CustomersApi {
     /// CreateDictionaryEntry.
     pub async fn create_dictionary_entry(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::CreateDictionaryEntryRequest,
     ) -> Result<pb::CreateDictionaryEntryResponse> {
         let Some(src) = req.entry.as_ref() else {
@@ -273,7 +263,7 @@ impl CustomersApi {
             .take(required_text("entry.display_name", &src.display_name, 100))
             .unwrap_or_default();
         v.finish()?;
-        manager_only(caller, "customers.dictionary.create")?;
+        caller.require("customers.catalog.manage")?;
         let row = EntryRow {
             dictionary: d,
             code: c,
@@ -299,7 +289,7 @@ impl CustomersApi {
     /// UpdateDictionaryEntry: display name, enabled, order; the code never changes.
     pub async fn update_dictionary_entry(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::UpdateDictionaryEntryRequest,
     ) -> Result<pb::UpdateDictionaryEntryResponse> {
         let Some(src) = req.entry.as_ref() else {
@@ -324,7 +314,7 @@ impl CustomersApi {
             }
         }
         v.finish()?;
-        manager_only(caller, "customers.dictionary.update")?;
+        caller.require("customers.catalog.manage")?;
         let mut tx = self.db.begin_write().await?;
         let Some(mut row) = catalog::entry(&mut tx, &d, &c).await? else {
             return Err(Error::not_found(ENTRY, format!("{d}/{c}")));
@@ -352,14 +342,14 @@ impl CustomersApi {
     /// DeleteDictionaryEntry: a code in use can only be disabled.
     pub async fn delete_dictionary_entry(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::DeleteDictionaryEntryRequest,
     ) -> Result<pb::DeleteDictionaryEntryResponse> {
         let mut v = Violations::new();
         let d = v.take(dictionary("dictionary", &req.dictionary)).unwrap_or_default();
         let c = v.take(code("code", &req.code)).unwrap_or_default();
         v.finish()?;
-        manager_only(caller, "customers.dictionary.delete")?;
+        caller.require("customers.catalog.manage")?;
         let mut tx = self.db.begin_write().await?;
         if catalog::entry(&mut tx, &d, &c).await?.is_none() {
             return Err(Error::not_found(ENTRY, format!("{d}/{c}")));
@@ -380,7 +370,7 @@ impl CustomersApi {
     /// CreateSavedFilter: the filter and order are checked now, not when they are used.
     pub async fn create_saved_filter(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::CreateSavedFilterRequest,
     ) -> Result<pb::CreateSavedFilterResponse> {
         let Some(src) = req.saved_filter.as_ref() else {
@@ -442,7 +432,7 @@ impl CustomersApi {
     }
 
     /// ListSavedFilters: the caller's own.
-    pub async fn list_saved_filters(&self, caller: &Caller) -> Result<pb::ListSavedFiltersResponse> {
+    pub async fn list_saved_filters(&self, caller: &Principal) -> Result<pb::ListSavedFiltersResponse> {
         let mut conn = self.conn().await?;
         let rows = catalog::saved_filters(&mut conn, &caller.employee_id).await?;
         Ok(pb::ListSavedFiltersResponse {
@@ -453,7 +443,7 @@ impl CustomersApi {
     /// DeleteSavedFilter: one of the caller's own.
     pub async fn delete_saved_filter(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::DeleteSavedFilterRequest,
     ) -> Result<pb::DeleteSavedFilterResponse> {
         if req.id.trim().is_empty() {

@@ -1,7 +1,7 @@
 //! Contacts: the people at a customer. Exactly one is primary when there are any; contacts
 //! feed the customer's search index, so every change reindexes it.
 
-use crm_kit::caller::Caller;
+use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::idempotency::RequestKey;
 use crm_kit::time::now_micros;
@@ -107,7 +107,7 @@ impl CustomersApi {
     async fn visible_contact(
         &self,
         conn: &mut AnyConnection,
-        caller: &Caller,
+        caller: &Principal,
         id: &str,
     ) -> Result<(ContactRow, customers::CustomerRow)> {
         let id = id.trim();
@@ -127,7 +127,7 @@ impl CustomersApi {
     /// CreateContact.
     pub async fn create_contact(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mut req: pb::CreateContactRequest,
     ) -> Result<pb::CreateContactResponse> {
         let request_id = std::mem::take(&mut req.request_id);
@@ -191,7 +191,7 @@ impl CustomersApi {
     }
 
     /// GetContact.
-    pub async fn get_contact(&self, caller: &Caller, req: pb::GetContactRequest) -> Result<pb::GetContactResponse> {
+    pub async fn get_contact(&self, caller: &Principal, req: pb::GetContactRequest) -> Result<pb::GetContactResponse> {
         let mut conn = self.conn().await?;
         let (contact, _) = self.visible_contact(&mut conn, caller, &req.id).await?;
         Ok(pb::GetContactResponse {
@@ -202,7 +202,7 @@ impl CustomersApi {
     /// ListContacts.
     pub async fn list_contacts(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::ListContactsRequest,
     ) -> Result<pb::ListContactsResponse> {
         let mut conn = self.conn().await?;
@@ -216,7 +216,7 @@ impl CustomersApi {
     /// UpdateContact.
     pub async fn update_contact(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::UpdateContactRequest,
     ) -> Result<pb::UpdateContactResponse> {
         let Some(src) = req.contact.as_ref() else {
@@ -291,7 +291,7 @@ impl CustomersApi {
     /// DeleteContact: a deleted primary hands the flag to the oldest remaining contact.
     pub async fn delete_contact(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::DeleteContactRequest,
     ) -> Result<pb::DeleteContactResponse> {
         let mut tx = self.db.begin_write().await?;

@@ -1,6 +1,6 @@
 //! Customers: create, get, list and search, update, delete, duplicate checks, merge, history.
 
-use crm_kit::caller::Caller;
+use crm_kit::auth::Principal;
 use crm_kit::db::Backend;
 use crm_kit::errors::{Resource, Violations};
 use crm_kit::filter::{FieldSpec, FieldType, SqlValue};
@@ -314,7 +314,7 @@ fn parse_order(order_by: &str) -> Result<(&'static SortKey, bool)> {
 /// Builds the SQL of one page of a customer list, plus how to make the cursor of a row.
 pub fn page_sql(
     on: Backend,
-    caller: &Caller,
+    caller: &Principal,
     q: &CustomerQuery,
     cursor: Option<&CustomerCursor>,
     limit: i64,
@@ -468,7 +468,7 @@ impl CustomersApi {
     /// CreateCustomer.
     pub async fn create_customer(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mut req: pb::CreateCustomerRequest,
     ) -> Result<pb::CreateCustomerResponse> {
         let request_id = std::mem::take(&mut req.request_id);
@@ -494,11 +494,15 @@ impl CustomersApi {
             v.add("owner_id", "TOO_LONG", "must be at most 64 characters");
         }
         v.finish()?;
-        if owner != caller.employee_id && !caller.is_manager {
-            return Err(Error::PermissionDenied {
-                permission: "customers.customer.assign".into(),
-            });
-        }
+        // A customer created for someone else is an assignment: managers, within their scope.
+        let owner_department_path = if owner == caller.employee_id {
+            caller.department_path.clone()
+        } else {
+            caller.require("customers.customer.assign")?;
+            let path = self.directory.department_of(caller, "owner_id", &owner).await?;
+            super::ownership::check_in_scope(caller, "owner_id", &owner, &path)?;
+            path
+        };
 
         // Without a request id on PostgreSQL the writes go as one statement and need no
         // transaction around them; SQLite, and a request id's replay and record, take one.
@@ -547,6 +551,7 @@ impl CustomersApi {
             name_key: names::name_key(&fields.name),
             fields,
             owner_id: owner.clone(),
+            owner_department_path,
             owned_since: now,
             reclaim_locked: false,
             last_follow_up_at: 0,
@@ -639,7 +644,11 @@ impl CustomersApi {
     }
 
     /// GetCustomer.
-    pub async fn get_customer(&self, caller: &Caller, req: pb::GetCustomerRequest) -> Result<pb::GetCustomerResponse> {
+    pub async fn get_customer(
+        &self,
+        caller: &Principal,
+        req: pb::GetCustomerRequest,
+    ) -> Result<pb::GetCustomerResponse> {
         let mut conn = self.conn().await?;
         let row = visible_customer(&mut conn, caller, "id", &req.id).await?;
         Ok(pb::GetCustomerResponse {
@@ -650,7 +659,7 @@ impl CustomersApi {
     /// ListCustomers.
     pub async fn list_customers(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::ListCustomersRequest,
     ) -> Result<pb::ListCustomersResponse> {
         let limit = page_size(req.page_size, 50, 500)?;
@@ -688,7 +697,7 @@ impl CustomersApi {
     /// UpdateCustomer.
     pub async fn update_customer(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mut req: pb::UpdateCustomerRequest,
     ) -> Result<pb::UpdateCustomerResponse> {
         let request_id = std::mem::take(&mut req.request_id);
@@ -769,7 +778,7 @@ impl CustomersApi {
     /// DeleteCustomer: soft delete, refused while money or orders hang on the customer.
     pub async fn delete_customer(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::DeleteCustomerRequest,
     ) -> Result<pb::DeleteCustomerResponse> {
         let mut tx = self.db.begin_write().await?;
@@ -806,7 +815,7 @@ impl CustomersApi {
     /// CheckDuplicates: exact matches (name key, tax id, phone/mobile, email) and close names.
     pub async fn check_duplicates(
         &self,
-        _caller: &Caller,
+        _caller: &Principal,
         req: pb::CheckDuplicatesRequest,
     ) -> Result<pb::CheckDuplicatesResponse> {
         let mut v = Violations::new();
@@ -894,7 +903,7 @@ impl CustomersApi {
     /// and soft-deletes the merged record.
     pub async fn merge_customers(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mut req: pb::MergeCustomersRequest,
     ) -> Result<pb::MergeCustomersResponse> {
         let request_id = std::mem::take(&mut req.request_id);
@@ -992,7 +1001,7 @@ impl CustomersApi {
     /// ListOwnerChanges.
     pub async fn list_owner_changes(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::ListOwnerChangesRequest,
     ) -> Result<pb::ListOwnerChangesResponse> {
         let limit = page_size(req.page_size, 50, 500)?;
@@ -1016,7 +1025,7 @@ impl CustomersApi {
     /// ListCustomerChanges.
     pub async fn list_customer_changes(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::ListCustomerChangesRequest,
     ) -> Result<pb::ListCustomerChangesResponse> {
         let limit = page_size(req.page_size, 50, 500)?;

@@ -1,6 +1,6 @@
 //! Follow-ups: every contact with a customer, managers' comments, visit check-ins.
 
-use crm_kit::caller::Caller;
+use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::idempotency::RequestKey;
 use crm_kit::paging::fingerprint;
@@ -20,7 +20,7 @@ impl CustomersApi {
     /// CreateFollowUp: also moves the customer's last and next follow-up times.
     pub async fn create_follow_up(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mut req: pb::CreateFollowUpRequest,
     ) -> Result<pb::CreateFollowUpResponse> {
         let request_id = std::mem::take(&mut req.request_id);
@@ -141,7 +141,7 @@ impl CustomersApi {
     async fn visible_follow_up(
         &self,
         conn: &mut sqlx::AnyConnection,
-        caller: &Caller,
+        caller: &Principal,
         field: &str,
         id: &str,
     ) -> Result<FollowUpRow> {
@@ -160,7 +160,11 @@ impl CustomersApi {
     }
 
     /// GetFollowUp.
-    pub async fn get_follow_up(&self, caller: &Caller, req: pb::GetFollowUpRequest) -> Result<pb::GetFollowUpResponse> {
+    pub async fn get_follow_up(
+        &self,
+        caller: &Principal,
+        req: pb::GetFollowUpRequest,
+    ) -> Result<pb::GetFollowUpResponse> {
         let mut conn = self.conn().await?;
         let row = self.visible_follow_up(&mut conn, caller, "id", &req.id).await?;
         let comments = store::comments(&mut conn, &[row.id.as_str()]).await?;
@@ -172,7 +176,7 @@ impl CustomersApi {
     /// ListFollowUps: one customer's, newest first.
     pub async fn list_follow_ups(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::ListFollowUpsRequest,
     ) -> Result<pb::ListFollowUpsResponse> {
         let limit = page_size(req.page_size, 50, 500)?;
@@ -200,7 +204,7 @@ impl CustomersApi {
     /// CommentFollowUp (managers): the salesperson sees the comment on the follow-up.
     pub async fn comment_follow_up(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::CommentFollowUpRequest,
     ) -> Result<pb::CommentFollowUpResponse> {
         let mut v = Violations::new();
@@ -209,11 +213,7 @@ impl CustomersApi {
             v.add("follow_up_id", "REQUIRED", "is required");
         }
         v.finish()?;
-        if !caller.is_manager {
-            return Err(Error::PermissionDenied {
-                permission: "customers.follow_up.comment".into(),
-            });
-        }
+        caller.require("customers.follow_up.comment")?;
         let mut tx = self.db.begin_write().await?;
         let row = self
             .visible_follow_up(&mut tx, caller, "follow_up_id", &req.follow_up_id)

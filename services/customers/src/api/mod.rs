@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod contacts;
 pub mod convert;
 pub mod customers;
+pub mod directory;
 pub mod follow_ups;
 pub mod ownership;
 pub mod reminders;
@@ -21,9 +22,9 @@ pub mod transfer;
 
 use std::sync::Arc;
 
-use crm_kit::caller::Caller;
+use crm_kit::auth::{Principal, Scope, ScopeColumns};
 use crm_kit::db::Db;
-use crm_kit::filter::{CompiledFilter, SqlValue};
+use crm_kit::filter::CompiledFilter;
 use crm_kit::paging::PageTokens;
 use crm_kit::{Error, Result};
 use sqlx::AnyConnection;
@@ -34,6 +35,7 @@ use crate::store::customers::CustomerRow;
 #[derive(Clone)]
 pub struct CustomersApi {
     pub(crate) db: Db,
+    pub(crate) directory: directory::Directory,
     pub(crate) tokens: Arc<PageTokens>,
     pub(crate) utc_offset_minutes: i32,
 }
@@ -49,12 +51,13 @@ pub const CUSTOMER: &str = "crm.customers.v1.Customer";
 
 impl CustomersApi {
     /// The service over a migrated database.
-    pub fn new(db: Db, config: &crate::Config) -> Self {
-        CustomersApi {
+    pub fn new(db: Db, config: &crate::Config) -> Result<Self> {
+        Ok(CustomersApi {
             db,
+            directory: directory::Directory::new(&config.service.identity_url)?,
             tokens: Arc::new(PageTokens::new(config.service.page_token_secret.as_bytes())),
             utc_offset_minutes: config.utc_offset_minutes,
-        }
+        })
     }
 
     /// A pooled connection.
@@ -63,25 +66,48 @@ impl CustomersApi {
     }
 }
 
-/// The caller's data scope as a predicate on customers `c`, or None for everything.
-///
-/// Until identity brings departments and scopes: managers see everyone's customers; others see
-/// their own, those they collaborate on, and the public pool (which they may claim from).
-pub fn scope(caller: &Caller) -> Option<CompiledFilter> {
-    if caller.is_manager {
-        return None;
+/// The service name in permissions and data scopes.
+pub const SERVICE: &str = "customers";
+
+/// The collaborator condition for scope predicates (`$1` is the caller).
+const COLLABORATES: &str =
+    "EXISTS (SELECT 1 FROM customer_collaborators cc WHERE cc.customer_id = c.id AND cc.employee_id = $1)";
+
+/// Whether the caller's reach goes beyond their own customers (a manager's department or tree,
+/// or everything).
+pub fn is_manager(caller: &Principal) -> bool {
+    caller.scope(SERVICE) != Scope::Own
+}
+
+/// Whether the caller may see the public pool.
+fn sees_pool(caller: &Principal) -> bool {
+    caller.has_permission("customers.pool.read") || caller.has_permission("customers.pool.claim")
+}
+
+/// The caller's data scope as a predicate on customers `c`, or None for everything: their own
+/// customers and those they collaborate on, their department's or department tree's when their
+/// scope says so, and the public pool when they may claim from it.
+pub fn scope(caller: &Principal) -> Option<CompiledFilter> {
+    let mut filter = caller.scope_filter(
+        SERVICE,
+        ScopeColumns {
+            owner: "c.owner_id",
+            owner_department_path: "c.owner_department_path",
+            collaborator: Some(COLLABORATES),
+        },
+    )?;
+    if sees_pool(caller) {
+        filter.sql = format!("(c.owner_id = '' OR {})", filter.sql);
     }
-    Some(CompiledFilter {
-        sql: "(c.owner_id = $1 OR c.owner_id = '' OR EXISTS (SELECT 1 FROM customer_collaborators cc \
-              WHERE cc.customer_id = c.id AND cc.employee_id = $1))"
-            .into(),
-        params: vec![SqlValue::Text(caller.employee_id.clone())],
-    })
+    Some(filter)
 }
 
 /// Whether a customer is within the caller's scope.
-pub async fn in_scope(conn: &mut AnyConnection, caller: &Caller, row: &CustomerRow) -> Result<bool> {
-    if caller.is_manager || row.owner_id.is_empty() || row.owner_id == caller.employee_id {
+pub async fn in_scope(conn: &mut AnyConnection, caller: &Principal, row: &CustomerRow) -> Result<bool> {
+    if row.owner_id.is_empty() {
+        return Ok(sees_pool(caller) || caller.scope(SERVICE) == Scope::All);
+    }
+    if caller.covers(SERVICE, &row.owner_id, &row.owner_department_path) {
         return Ok(true);
     }
     let n: i64 = sqlx::query_scalar(
@@ -96,7 +122,12 @@ pub async fn in_scope(conn: &mut AnyConnection, caller: &Caller, row: &CustomerR
 
 /// Loads a live customer the caller may see; NOT_FOUND otherwise (out of scope looks the same
 /// as missing, so ids cannot be probed).
-pub async fn visible_customer(conn: &mut AnyConnection, caller: &Caller, field: &str, id: &str) -> Result<CustomerRow> {
+pub async fn visible_customer(
+    conn: &mut AnyConnection,
+    caller: &Principal,
+    field: &str,
+    id: &str,
+) -> Result<CustomerRow> {
     let id = id.trim();
     if id.is_empty() {
         return Err(Error::required(field));
@@ -107,9 +138,12 @@ pub async fn visible_customer(conn: &mut AnyConnection, caller: &Caller, field: 
     }
 }
 
-/// Whether the caller may act on a customer as its owner would (owner or manager).
-pub fn may_manage(caller: &Caller, row: &CustomerRow) -> bool {
-    caller.is_manager || row.owner_id == caller.employee_id
+/// Whether the caller may act on a customer as its owner would: its owner, or a manager whose
+/// scope covers it (pooled customers included).
+pub fn may_manage(caller: &Principal, row: &CustomerRow) -> bool {
+    row.owner_id == caller.employee_id
+        || (is_manager(caller)
+            && (row.owner_id.is_empty() || caller.covers(SERVICE, &row.owner_id, &row.owner_department_path)))
 }
 
 /// Checks an etag sent by a client against the current version.

@@ -1,7 +1,7 @@
 //! Ownership and the public pool: assign, transfer, release, claim, share, reclaim locks, the
 //! pool policy and the reclaim rules.
 
-use crm_kit::caller::Caller;
+use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::idempotency::RequestKey;
 use crm_kit::paging::fingerprint;
@@ -26,6 +26,22 @@ pub async fn load_policy(conn: &mut AnyConnection) -> Result<PoolPolicy> {
     }
 }
 
+/// Refuses giving a customer to someone outside the caller's reach: their own department, or
+/// further down the tree when their scope covers it (a manager hands customers around within
+/// their department tree, no further).
+pub fn check_in_scope(caller: &Principal, field: &str, employee: &str, department_path: &str) -> Result<()> {
+    let same_department = !department_path.is_empty() && department_path == caller.department_path;
+    if same_department || caller.covers(super::SERVICE, employee, department_path) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            "OUT_OF_SCOPE",
+            format!("{employee} is outside your department; you can give customers only to people in it"),
+        ))
+    }
+}
+
 fn employee_id(field: &str, value: &str, v: &mut Violations) -> String {
     let id = v.take(required_text(field, value, 64)).unwrap_or_default();
     if id.chars().any(char::is_whitespace) {
@@ -38,14 +54,32 @@ fn employee_id(field: &str, value: &str, v: &mut Violations) -> String {
 struct Move<'a> {
     row: &'a CustomerRow,
     to: &'a str,
+    /// The new owner's department path ('' for the pool).
+    to_department_path: &'a str,
     reason: &'static str,
     note: &'a str,
 }
 
 impl CustomersApi {
     /// Applies one ownership move inside `tx`: conditional update, history, response.
-    async fn apply_move(&self, tx: &mut AnyConnection, caller: &Caller, m: Move<'_>, now: i64) -> Result<CustomerRow> {
-        if !ownership::change_owner(tx, &m.row.id, &m.row.owner_id, m.to, &caller.employee_id, now).await? {
+    async fn apply_move(
+        &self,
+        tx: &mut AnyConnection,
+        caller: &Principal,
+        m: Move<'_>,
+        now: i64,
+    ) -> Result<CustomerRow> {
+        if !ownership::change_owner(
+            tx,
+            &m.row.id,
+            &m.row.owner_id,
+            m.to,
+            m.to_department_path,
+            &caller.employee_id,
+            now,
+        )
+        .await?
+        {
             return Err(Error::precondition(
                 "OWNER_CHANGED",
                 format!("customers/{}", m.row.id),
@@ -71,7 +105,7 @@ impl CustomersApi {
     /// AssignCustomer (managers): gives a customer, owned or pooled, to an employee.
     pub async fn assign_customer(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mut req: pb::AssignCustomerRequest,
     ) -> Result<pb::AssignCustomerResponse> {
         let request_id = std::mem::take(&mut req.request_id);
@@ -82,11 +116,9 @@ impl CustomersApi {
             .take(crate::domain::optional_text("note", &req.note, 500))
             .unwrap_or_default();
         v.finish()?;
-        if !caller.is_manager {
-            return Err(Error::PermissionDenied {
-                permission: "customers.customer.assign".into(),
-            });
-        }
+        caller.require("customers.customer.assign")?;
+        let to_path = self.directory.department_of(caller, "owner_id", &to).await?;
+        check_in_scope(caller, "owner_id", &to, &to_path)?;
         let mut tx = self.db.begin_write().await?;
         if let Some(k) = &key
             && let Some(done) = k.replay(&mut tx).await?
@@ -110,6 +142,7 @@ impl CustomersApi {
                 Move {
                     row: &row,
                     to: &to,
+                    to_department_path: &to_path,
                     reason: "assign",
                     note: &note,
                 },
@@ -129,7 +162,7 @@ impl CustomersApi {
     /// TransferCustomer: the owner (or a manager) passes a customer on, with a reason.
     pub async fn transfer_customer(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mut req: pb::TransferCustomerRequest,
     ) -> Result<pb::TransferCustomerResponse> {
         let request_id = std::mem::take(&mut req.request_id);
@@ -138,6 +171,8 @@ impl CustomersApi {
         let to = employee_id("to_owner_id", &req.to_owner_id, &mut v);
         let note = v.take(required_text("note", &req.note, 500)).unwrap_or_default();
         v.finish()?;
+        let to_path = self.directory.department_of(caller, "to_owner_id", &to).await?;
+        check_in_scope(caller, "to_owner_id", &to, &to_path)?;
         let mut tx = self.db.begin_write().await?;
         if let Some(k) = &key
             && let Some(done) = k.replay(&mut tx).await?
@@ -173,6 +208,7 @@ impl CustomersApi {
                 Move {
                     row: &row,
                     to: &to,
+                    to_department_path: &to_path,
                     reason: "transfer",
                     note: &note,
                 },
@@ -192,7 +228,7 @@ impl CustomersApi {
     /// ReleaseCustomer: back to the public pool, with a reason; starts the re-claim cooldown.
     pub async fn release_customer(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mut req: pb::ReleaseCustomerRequest,
     ) -> Result<pb::ReleaseCustomerResponse> {
         let request_id = std::mem::take(&mut req.request_id);
@@ -228,6 +264,7 @@ impl CustomersApi {
                 Move {
                     row: &row,
                     to: "",
+                    to_department_path: "",
                     reason: "release",
                     note: &note,
                 },
@@ -248,7 +285,7 @@ impl CustomersApi {
     /// exactly one wins.
     pub async fn claim_customer(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mut req: pb::ClaimCustomerRequest,
     ) -> Result<pb::ClaimCustomerResponse> {
         let request_id = std::mem::take(&mut req.request_id);
@@ -335,6 +372,7 @@ impl CustomersApi {
         let m = Move {
             row: &row,
             to: &caller.employee_id,
+            to_department_path: &caller.department_path,
             reason: "claim",
             note: "",
         };
@@ -361,7 +399,7 @@ impl CustomersApi {
     /// ShareCustomer: replaces the collaborators.
     pub async fn share_customer(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::ShareCustomerRequest,
     ) -> Result<pb::ShareCustomerResponse> {
         let mut v = Violations::new();
@@ -415,7 +453,7 @@ impl CustomersApi {
     /// SetReclaimLock: within the per-person lock cap.
     pub async fn set_reclaim_lock(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::SetReclaimLockRequest,
     ) -> Result<pb::SetReclaimLockResponse> {
         let mut tx = self.db.begin_write().await?;
@@ -474,7 +512,7 @@ impl CustomersApi {
     }
 
     /// GetPoolPolicy.
-    pub async fn get_pool_policy(&self, _caller: &Caller) -> Result<pb::GetPoolPolicyResponse> {
+    pub async fn get_pool_policy(&self, _caller: &Principal) -> Result<pb::GetPoolPolicyResponse> {
         let mut conn = self.conn().await?;
         Ok(pb::GetPoolPolicyResponse {
             policy: Some(load_policy(&mut conn).await?.to_proto()),
@@ -484,7 +522,7 @@ impl CustomersApi {
     /// UpdatePoolPolicy (managers).
     pub async fn update_pool_policy(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::UpdatePoolPolicyRequest,
     ) -> Result<pb::UpdatePoolPolicyResponse> {
         let Some(p) = req.policy.as_ref() else {
@@ -493,11 +531,7 @@ impl CustomersApi {
         let mut v = Violations::new();
         let policy = PoolPolicy::from_proto(p, &mut v);
         v.finish()?;
-        if !caller.is_manager {
-            return Err(Error::PermissionDenied {
-                permission: "customers.pool_policy.update".into(),
-            });
-        }
+        caller.require("customers.pool.manage")?;
         let mut tx = self.db.begin_write().await?;
         let json = serde_json::to_string(&policy).map_err(|e| Error::Internal(e.to_string()))?;
         catalog::put_setting(&mut tx, POLICY_KEY, &json, now_micros()).await?;
@@ -510,7 +544,7 @@ impl CustomersApi {
     /// ListReclaimCandidates: owned customers the rules return to the pool within N days.
     pub async fn list_reclaim_candidates(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::ListReclaimCandidatesRequest,
     ) -> Result<pb::ListReclaimCandidatesResponse> {
         let limit = page_size(req.page_size, 50, 500)?;
@@ -553,12 +587,8 @@ impl CustomersApi {
     }
 
     /// RunReclaim: returns every due customer to the pool now (or lists them on a dry run).
-    pub async fn run_reclaim(&self, caller: &Caller, req: pb::RunReclaimRequest) -> Result<pb::RunReclaimResponse> {
-        if !caller.is_manager {
-            return Err(Error::PermissionDenied {
-                permission: "customers.pool.reclaim".into(),
-            });
-        }
+    pub async fn run_reclaim(&self, caller: &Principal, req: pb::RunReclaimRequest) -> Result<pb::RunReclaimResponse> {
+        caller.require("customers.pool.manage")?;
         let reclaimed = self.reclaim_due(caller, req.dry_run).await?;
         Ok(pb::RunReclaimResponse {
             reclaimed,
@@ -568,7 +598,7 @@ impl CustomersApi {
 
     /// Applies the reclaim rules in batches; each batch is one transaction, and each customer
     /// moves only if it is still owned by the same person (a follow-up racing the job wins).
-    pub async fn reclaim_due(&self, caller: &Caller, dry_run: bool) -> Result<Vec<pb::ReclaimCandidate>> {
+    pub async fn reclaim_due(&self, caller: &Principal, dry_run: bool) -> Result<Vec<pb::ReclaimCandidate>> {
         let mut out = Vec::new();
         let mut after = String::new();
         loop {
@@ -585,7 +615,7 @@ impl CustomersApi {
                     continue;
                 }
                 let (rule, _) = ownership::due(&policy, row).unwrap_or(("no_follow_up", now));
-                if ownership::change_owner(&mut tx, &row.id, &row.owner_id, "", &caller.employee_id, now).await? {
+                if ownership::change_owner(&mut tx, &row.id, &row.owner_id, "", "", &caller.employee_id, now).await? {
                     history::record_owner_change(
                         &mut tx,
                         &row.id,

@@ -2,7 +2,7 @@
 //! not contacted or not ordering for N days, and contacts with a birthday this week. "Today"
 //! is the business's day at the caller's UTC offset.
 
-use crm_kit::caller::Caller;
+use crm_kit::auth::Principal;
 use crm_kit::filter::SqlValue;
 use crm_kit::paging::fingerprint;
 use crm_kit::time::{DAY_MICROS, civil_from_days, local_day_start, now_micros};
@@ -38,7 +38,7 @@ impl CustomersApi {
     /// ListReminders.
     pub async fn list_reminders(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::ListRemindersRequest,
     ) -> Result<pb::ListRemindersResponse> {
         let kind = match pb::ReminderKind::try_from(req.kind) {
@@ -66,7 +66,7 @@ impl CustomersApi {
                 "must be between -840 and 840",
             ));
         }
-        if req.team && !caller.is_manager {
+        if req.team && !super::is_manager(caller) {
             return Err(Error::PermissionDenied {
                 permission: "customers.reminder.team".into(),
             });

@@ -1,7 +1,7 @@
 //! The generated `CustomersService` trait, each RPC handed to its module with the caller
 //! taken from the request's extensions.
 
-use crm_kit::caller::Caller;
+use crm_kit::auth::Principal;
 use crm_proto::customers as pb;
 use crm_proto::customers::customers_service_server::CustomersService;
 use tonic::{Request, Response, Status};
@@ -14,7 +14,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::CreateCustomerRequest>,
     ) -> Result<Response<pb::CreateCustomerResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.create_customer(&caller, request.into_inner()).await?,
         ))
@@ -24,7 +24,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::GetCustomerRequest>,
     ) -> Result<Response<pb::GetCustomerResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.get_customer(&caller, request.into_inner()).await?))
     }
 
@@ -32,7 +32,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ListCustomersRequest>,
     ) -> Result<Response<pb::ListCustomersResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.list_customers(&caller, request.into_inner()).await?))
     }
 
@@ -40,7 +40,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::UpdateCustomerRequest>,
     ) -> Result<Response<pb::UpdateCustomerResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.update_customer(&caller, request.into_inner()).await?,
         ))
@@ -50,7 +50,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::DeleteCustomerRequest>,
     ) -> Result<Response<pb::DeleteCustomerResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.delete_customer(&caller, request.into_inner()).await?,
         ))
@@ -60,7 +60,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::CheckDuplicatesRequest>,
     ) -> Result<Response<pb::CheckDuplicatesResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.check_duplicates(&caller, request.into_inner()).await?,
         ))
@@ -70,7 +70,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::MergeCustomersRequest>,
     ) -> Result<Response<pb::MergeCustomersResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.merge_customers(&caller, request.into_inner()).await?,
         ))
@@ -80,7 +80,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::AssignCustomerRequest>,
     ) -> Result<Response<pb::AssignCustomerResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.assign_customer(&caller, request.into_inner()).await?,
         ))
@@ -90,7 +90,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::TransferCustomerRequest>,
     ) -> Result<Response<pb::TransferCustomerResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.transfer_customer(&caller, request.into_inner()).await?,
         ))
@@ -100,7 +100,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ReleaseCustomerRequest>,
     ) -> Result<Response<pb::ReleaseCustomerResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.release_customer(&caller, request.into_inner()).await?,
         ))
@@ -110,7 +110,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ClaimCustomerRequest>,
     ) -> Result<Response<pb::ClaimCustomerResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.claim_customer(&caller, request.into_inner()).await?))
     }
 
@@ -118,7 +118,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ShareCustomerRequest>,
     ) -> Result<Response<pb::ShareCustomerResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.share_customer(&caller, request.into_inner()).await?))
     }
 
@@ -126,7 +126,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::SetReclaimLockRequest>,
     ) -> Result<Response<pb::SetReclaimLockResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.set_reclaim_lock(&caller, request.into_inner()).await?,
         ))
@@ -136,7 +136,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ListOwnerChangesRequest>,
     ) -> Result<Response<pb::ListOwnerChangesResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.list_owner_changes(&caller, request.into_inner()).await?,
         ))
@@ -146,7 +146,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ListCustomerChangesRequest>,
     ) -> Result<Response<pb::ListCustomerChangesResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.list_customer_changes(&caller, request.into_inner()).await?,
         ))
@@ -156,7 +156,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::GetPoolPolicyRequest>,
     ) -> Result<Response<pb::GetPoolPolicyResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.get_pool_policy(&caller).await?))
     }
 
@@ -164,7 +164,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::UpdatePoolPolicyRequest>,
     ) -> Result<Response<pb::UpdatePoolPolicyResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.update_pool_policy(&caller, request.into_inner()).await?,
         ))
@@ -174,7 +174,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::RunReclaimRequest>,
     ) -> Result<Response<pb::RunReclaimResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.run_reclaim(&caller, request.into_inner()).await?))
     }
 
@@ -182,7 +182,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ListReclaimCandidatesRequest>,
     ) -> Result<Response<pb::ListReclaimCandidatesResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.list_reclaim_candidates(&caller, request.into_inner()).await?,
         ))
@@ -192,7 +192,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::CreateCategoryRequest>,
     ) -> Result<Response<pb::CreateCategoryResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.create_category(&caller, request.into_inner()).await?,
         ))
@@ -202,7 +202,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ListCategoriesRequest>,
     ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.list_categories(&caller).await?))
     }
 
@@ -210,7 +210,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::UpdateCategoryRequest>,
     ) -> Result<Response<pb::UpdateCategoryResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.update_category(&caller, request.into_inner()).await?,
         ))
@@ -220,7 +220,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::DeleteCategoryRequest>,
     ) -> Result<Response<pb::DeleteCategoryResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.delete_category(&caller, request.into_inner()).await?,
         ))
@@ -230,7 +230,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ListDictionaryEntriesRequest>,
     ) -> Result<Response<pb::ListDictionaryEntriesResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.list_dictionary_entries(&caller, request.into_inner()).await?,
         ))
@@ -240,7 +240,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::CreateDictionaryEntryRequest>,
     ) -> Result<Response<pb::CreateDictionaryEntryResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.create_dictionary_entry(&caller, request.into_inner()).await?,
         ))
@@ -250,7 +250,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::UpdateDictionaryEntryRequest>,
     ) -> Result<Response<pb::UpdateDictionaryEntryResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.update_dictionary_entry(&caller, request.into_inner()).await?,
         ))
@@ -260,7 +260,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::DeleteDictionaryEntryRequest>,
     ) -> Result<Response<pb::DeleteDictionaryEntryResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.delete_dictionary_entry(&caller, request.into_inner()).await?,
         ))
@@ -270,7 +270,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::CreateContactRequest>,
     ) -> Result<Response<pb::CreateContactResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.create_contact(&caller, request.into_inner()).await?))
     }
 
@@ -278,7 +278,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::GetContactRequest>,
     ) -> Result<Response<pb::GetContactResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.get_contact(&caller, request.into_inner()).await?))
     }
 
@@ -286,7 +286,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ListContactsRequest>,
     ) -> Result<Response<pb::ListContactsResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.list_contacts(&caller, request.into_inner()).await?))
     }
 
@@ -294,7 +294,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::UpdateContactRequest>,
     ) -> Result<Response<pb::UpdateContactResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.update_contact(&caller, request.into_inner()).await?))
     }
 
@@ -302,7 +302,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::DeleteContactRequest>,
     ) -> Result<Response<pb::DeleteContactResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.delete_contact(&caller, request.into_inner()).await?))
     }
 
@@ -310,7 +310,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::CreateFollowUpRequest>,
     ) -> Result<Response<pb::CreateFollowUpResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.create_follow_up(&caller, request.into_inner()).await?,
         ))
@@ -320,7 +320,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::GetFollowUpRequest>,
     ) -> Result<Response<pb::GetFollowUpResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.get_follow_up(&caller, request.into_inner()).await?))
     }
 
@@ -328,7 +328,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ListFollowUpsRequest>,
     ) -> Result<Response<pb::ListFollowUpsResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.list_follow_ups(&caller, request.into_inner()).await?,
         ))
@@ -338,7 +338,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::CommentFollowUpRequest>,
     ) -> Result<Response<pb::CommentFollowUpResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.comment_follow_up(&caller, request.into_inner()).await?,
         ))
@@ -348,7 +348,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ListRemindersRequest>,
     ) -> Result<Response<pb::ListRemindersResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.list_reminders(&caller, request.into_inner()).await?))
     }
 
@@ -356,7 +356,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::CreateSavedFilterRequest>,
     ) -> Result<Response<pb::CreateSavedFilterResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.create_saved_filter(&caller, request.into_inner()).await?,
         ))
@@ -366,7 +366,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ListSavedFiltersRequest>,
     ) -> Result<Response<pb::ListSavedFiltersResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(self.list_saved_filters(&caller).await?))
     }
 
@@ -374,7 +374,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::DeleteSavedFilterRequest>,
     ) -> Result<Response<pb::DeleteSavedFilterResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.delete_saved_filter(&caller, request.into_inner()).await?,
         ))
@@ -384,7 +384,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<tonic::Streaming<pb::ImportCustomersRequest>>,
     ) -> Result<Response<pb::ImportCustomersResponse>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         Ok(Response::new(
             self.import_customers(&caller, request.into_inner()).await?,
         ))
@@ -396,7 +396,7 @@ impl CustomersService for CustomersApi {
         &self,
         request: Request<pb::ExportCustomersRequest>,
     ) -> Result<Response<Self::ExportCustomersStream>, Status> {
-        let caller = Caller::of(&request)?;
+        let caller = Principal::of(&request)?;
         let rx = self.export_customers(&caller, request.into_inner()).await?;
         Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
-use crm_kit::caller::Caller;
+use crm_kit::auth::Principal;
 use crm_kit::errors::{FieldViolation, Violations};
 use crm_kit::idempotency::RequestKey;
 use crm_kit::time::now_micros;
@@ -413,7 +413,7 @@ impl CustomersApi {
     /// ImportCustomers.
     pub async fn import_customers(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mut stream: tonic::Streaming<pb::ImportCustomersRequest>,
     ) -> Result<pb::ImportCustomersResponse> {
         let first = stream
@@ -648,7 +648,7 @@ impl CustomersApi {
     /// earlier in the same batch wait for a second pass, when the first one is stored.
     async fn import_batch(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mode: pb::ImportMode,
         rows: Vec<GoodRow>,
         seen: &Mutex<HashSet<String>>,
@@ -676,7 +676,7 @@ impl CustomersApi {
 
     async fn import_pass(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         mode: pb::ImportMode,
         rows: Vec<GoodRow>,
         seen: &Mutex<HashSet<String>>,
@@ -722,6 +722,7 @@ impl CustomersApi {
                     name_key: r.name_key.clone(),
                     fields: r.fields.clone(),
                     owner_id: caller.employee_id.clone(),
+                    owner_department_path: caller.department_path.clone(),
                     owned_since: now,
                     reclaim_locked: false,
                     last_follow_up_at: 0,
@@ -848,7 +849,7 @@ impl CustomersApi {
     /// ExportCustomers: the caller's view of a search and filter, as CSV chunks.
     pub async fn export_customers(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         req: pb::ExportCustomersRequest,
     ) -> Result<mpsc::Receiver<std::result::Result<pb::ExportCustomersResponse, tonic::Status>>> {
         let query = CustomerQuery {
@@ -872,7 +873,7 @@ impl CustomersApi {
 
     async fn export_into(
         &self,
-        caller: &Caller,
+        caller: &Principal,
         query: &CustomerQuery,
         tx: &mpsc::Sender<std::result::Result<pb::ExportCustomersResponse, tonic::Status>>,
     ) -> Result<()> {

@@ -17,7 +17,7 @@ use crate::domain::names;
 pub const COLUMNS: &str = "c.id, c.kind, c.name, c.name_key, c.short_name, c.tax_id, c.industry_code, c.scale, \
     c.website, c.country, c.province, c.city, c.district, c.address, c.phone, c.mobile, c.email, c.gender, c.birthday, \
     c.id_number, c.category_id, c.type_code, c.level_code, c.source_code, c.status, c.credit_currency, c.credit_limit, \
-    c.remark, c.tags, c.custom_fields, c.owner_id, c.owned_since, c.reclaim_locked, c.last_follow_up_at, \
+    c.remark, c.tags, c.custom_fields, c.owner_id, c.owner_department_path, c.owned_since, c.reclaim_locked, c.last_follow_up_at, \
     c.next_follow_up_at, c.last_order_at, c.totals_currency, c.total_ordered, c.receivable_balance, c.payable_balance, \
     c.order_count, c.created_at, c.created_by, c.updated_at, c.updated_by, c.version, c.deleted_at";
 
@@ -28,6 +28,8 @@ pub struct CustomerRow {
     pub fields: CustomerFields,
     pub name_key: String,
     pub owner_id: String,
+    /// The owner's department path in identity (`/d1/d7/`); empty in the pool.
+    pub owner_department_path: String,
     pub owned_since: i64,
     pub reclaim_locked: bool,
     pub last_follow_up_at: i64,
@@ -94,6 +96,7 @@ impl CustomerRow {
             fields,
             name_key: r.try_get("name_key")?,
             owner_id: r.try_get("owner_id")?,
+            owner_department_path: r.try_get("owner_department_path")?,
             owned_since: r.try_get("owned_since")?,
             reclaim_locked: r.try_get::<i64, _>("reclaim_locked")? != 0,
             last_follow_up_at: r.try_get("last_follow_up_at")?,
@@ -454,14 +457,14 @@ pub async fn insert(
 /// rows (the bigrams in the row's array on PostgreSQL), then on SQLite the gram rows.
 pub fn insert_statements(on: Backend, rows: &[CustomerRow], search: &[SearchEntry]) -> Result<Vec<SqlBuf>> {
     let postgres = on == Backend::Postgres;
-    let per_statement = crm_kit::db::rows_per_statement_on(on, 38);
+    let per_statement = crm_kit::db::rows_per_statement_on(on, 39);
     let mut statements = Vec::new();
     for (chunk, entries) in rows.chunks(per_statement).zip(search.chunks(per_statement)) {
         let mut q = SqlBuf::new(&format!(
             "INSERT INTO customers (id, kind, name, name_key, short_name, tax_id, industry_code, scale, website, country, \
              province, city, district, address, phone, mobile, email, gender, birthday, id_number, category_id, type_code, \
              level_code, source_code, status, credit_currency, credit_limit, remark, tags, custom_fields, owner_id, \
-             owned_since, created_at, created_by, updated_at, updated_by, version, search_text{}) VALUES ",
+             owner_department_path, owned_since, created_at, created_by, updated_at, updated_by, version, search_text{}) VALUES ",
             if postgres { ", grams" } else { "" }
         ));
         for (i, (row, entry)) in chunk.iter().zip(entries).enumerate() {
@@ -511,6 +514,7 @@ pub fn insert_statements(on: Backend, rows: &[CustomerRow], search: &[SearchEntr
             q.push(", ")
                 .text(serde_json::to_string(&f.custom_fields).unwrap_or_else(|_| "{}".into()));
             q.push(", ").text(row.owner_id.clone());
+            q.push(", ").text(row.owner_department_path.clone());
             q.push(", ").int(row.owned_since);
             q.push(", ").int(row.created_at);
             q.push(", ").text(row.created_by.clone());

@@ -74,20 +74,24 @@ pub async fn remember_release(conn: &mut AnyConnection, customer_id: &str, emplo
     Ok(())
 }
 
-/// Moves a customer from `from_owner` to `to_owner` ('' = pool) if it still belongs to
-/// `from_owner` and is live; false when someone else got there first.
+/// Moves a customer from `from_owner` to `to_owner` ('' = pool) in department
+/// `to_department_path` if it still belongs to `from_owner` and is live; false when someone else
+/// got there first.
+#[allow(clippy::too_many_arguments)]
 pub async fn change_owner(
     conn: &mut AnyConnection,
     id: &str,
     from_owner: &str,
     to_owner: &str,
+    to_department_path: &str,
     actor: &str,
     now: i64,
 ) -> Result<bool> {
     let owned_since = if to_owner.is_empty() { 0 } else { now };
     let r = sqlx::query(
         "UPDATE customers SET owner_id = $1, owned_since = $2, reclaim_locked = CASE WHEN $1 = owner_id THEN reclaim_locked ELSE 0 END, \
-         updated_at = $3, updated_by = $4, version = version + 1 WHERE id = $5 AND owner_id = $6 AND deleted_at IS NULL",
+         updated_at = $3, updated_by = $4, version = version + 1, owner_department_path = $7 \
+         WHERE id = $5 AND owner_id = $6 AND deleted_at IS NULL",
     )
     .bind(to_owner)
     .bind(owned_since)
@@ -95,6 +99,7 @@ pub async fn change_owner(
     .bind(actor)
     .bind(id)
     .bind(from_owner)
+    .bind(if to_owner.is_empty() { "" } else { to_department_path })
     .execute(conn)
     .await?;
     Ok(r.rows_affected() == 1)

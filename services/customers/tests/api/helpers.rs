@@ -1,5 +1,6 @@
 //! Starting the service and calling it as a given employee.
 
+use crm_identity::testing::TestIdentity;
 use crm_kit::testing::{TestServer, fresh_database};
 use crm_proto::customers as pb;
 use crm_proto::customers::customers_service_client::CustomersServiceClient;
@@ -8,39 +9,34 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-/// Adds the development caller headers to every call.
-#[derive(Clone, Debug)]
-pub struct As {
-    employee: String,
-    manager: bool,
-}
+pub use crm_identity::testing::Bearer;
 
-impl tonic::service::Interceptor for As {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        req.metadata_mut()
-            .insert("x-crm-dev-employee", self.employee.parse().expect("ascii id"));
-        if self.manager {
-            req.metadata_mut()
-                .insert("x-crm-dev-roles", "manager".parse().expect("ascii"));
-        }
-        Ok(req)
-    }
-}
+pub type Client = CustomersServiceClient<InterceptedService<Channel, Bearer>>;
 
-pub type Client = CustomersServiceClient<InterceptedService<Channel, As>>;
+/// Salespeople who exist in identity (so customers can be handed to them).
+pub const SALESPEOPLE: &[&str] = &["alice", "bob", "carol"];
+/// The sales manager who exists in identity.
+pub const MANAGER: &str = "boss";
 
-/// A running customers service.
+/// A running customers service, and the identity service whose keys verify its callers.
 pub struct TestApp {
     pub server: TestServer,
+    pub identity: TestIdentity,
     pub database_url: String,
 }
 
-/// Starts the service on a fresh database.
+/// Starts identity (with the Sales department, three salespeople and their manager) and the
+/// customers service on fresh databases.
 pub async fn spawn() -> TestApp {
+    let identity = TestIdentity::start(&fresh_database("identity").await).await;
+    for id in SALESPEOPLE {
+        identity.employee(id, "salesperson").await;
+    }
+    identity.employee(MANAGER, "sales_manager").await;
     let db = fresh_database("customers").await;
     let mut config = crm_customers::Config::for_suite(&std::env::temp_dir());
     config.service.database_url = Some(db.url.clone());
-    config.service.dev_caller_headers = true;
+    config.service.identity_url = identity.url();
     config.service.db_max_connections = 8;
     config.reclaim_interval_seconds = 0;
     let server = TestServer::start(move |listener, shutdown| async move {
@@ -51,25 +47,27 @@ pub async fn spawn() -> TestApp {
     .await;
     TestApp {
         server,
+        identity,
         database_url: db.url,
     }
 }
 
 impl TestApp {
-    /// A client calling as `employee` (a manager when `manager`).
-    pub async fn client_as(&self, employee: &str, manager: bool) -> Client {
+    /// A client calling with `token`.
+    pub async fn client_with(&self, token: &str) -> Client {
         let channel = Channel::from_shared(self.server.endpoint())
             .expect("endpoint")
             .connect()
             .await
             .expect("connect");
-        CustomersServiceClient::with_interceptor(
-            channel,
-            As {
-                employee: employee.into(),
-                manager,
-            },
-        )
+        CustomersServiceClient::with_interceptor(channel, Bearer::new(token))
+    }
+
+    /// A client calling as `employee` of the Sales department: a sales manager (department-tree
+    /// scope) when `manager`, else a salesperson (own scope).
+    pub async fn client_as(&self, employee: &str, manager: bool) -> Client {
+        let role = if manager { "sales_manager" } else { "salesperson" };
+        self.client_with(&self.identity.token(employee, role)).await
     }
 
     /// A salesperson.
@@ -77,9 +75,9 @@ impl TestApp {
         self.client_as(employee, false).await
     }
 
-    /// A manager.
+    /// The sales manager.
     pub async fn manager(&self) -> Client {
-        self.client_as("boss", true).await
+        self.client_as(MANAGER, true).await
     }
 }
 

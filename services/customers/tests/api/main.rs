@@ -2,6 +2,7 @@
 //! against a fresh database (SQLite, or PostgreSQL when `CRM_TEST_POSTGRES_URL` is set) and
 //! calls it with the generated gRPC client.
 
+mod access;
 mod bad_input;
 mod catalog;
 mod customers;

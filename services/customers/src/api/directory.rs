@@ -1,0 +1,75 @@
+//! Who the other employees are: the identity service, asked on the caller's behalf (their own
+//! token is forwarded), when a customer goes to someone other than the caller.
+
+use std::time::Duration;
+
+use crm_kit::auth::Principal;
+use crm_kit::{Error, Result};
+use crm_proto::identity as id;
+use crm_proto::identity::identity_service_client::IdentityServiceClient;
+use tonic::Code;
+use tonic::transport::Channel;
+
+/// A client of the identity service's employee directory.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    channel: Channel,
+}
+
+impl Directory {
+    /// A directory at `url` (connected lazily).
+    pub fn new(url: &str) -> Result<Directory> {
+        let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+            .map_err(|e| Error::Internal(format!("identity address {url:?}: {e}")))?
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(5))
+            .connect_lazy();
+        Ok(Directory { channel })
+    }
+
+    /// The department path of the active employee `employee_id` (named by request field
+    /// `field`), asked with the caller's token. The caller's own comes from their token.
+    pub async fn department_of(&self, caller: &Principal, field: &str, employee_id: &str) -> Result<String> {
+        if employee_id == caller.employee_id {
+            return Ok(caller.department_path.clone());
+        }
+        let mut request = tonic::Request::new(id::GetEmployeeRequest {
+            id: employee_id.to_string(),
+        });
+        let bearer = format!("Bearer {}", caller.token)
+            .parse()
+            .map_err(|_| Error::unauthenticated("MALFORMED_TOKEN", "the caller's token cannot be forwarded"))?;
+        request.metadata_mut().insert("authorization", bearer);
+        crm_kit::telemetry::inject_trace_context(request.metadata_mut());
+        let found = IdentityServiceClient::new(self.channel.clone())
+            .get_employee(request)
+            .await;
+        match found {
+            Ok(r) => {
+                let e = r.into_inner().employee.unwrap_or_default();
+                if e.status != id::EmployeeStatus::Active as i32 {
+                    return Err(Error::invalid(
+                        field,
+                        "INACTIVE_EMPLOYEE",
+                        format!("{employee_id} is deactivated"),
+                    ));
+                }
+                Ok(e.department_path)
+            }
+            Err(s) if s.code() == Code::NotFound => Err(Error::invalid(
+                field,
+                "UNKNOWN_EMPLOYEE",
+                format!("{employee_id} is not an employee"),
+            )),
+            Err(s) if s.code() == Code::PermissionDenied => Err(Error::PermissionDenied {
+                permission: "identity.employee.read".into(),
+            }),
+            Err(s) => {
+                tracing::warn!(code = ?s.code(), message = %s.message(), "identity directory call failed");
+                Err(Error::Unavailable(
+                    "the employee directory is unavailable; retry".into(),
+                ))
+            }
+        }
+    }
+}
