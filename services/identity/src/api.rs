@@ -682,7 +682,19 @@ impl IdentityApi {
         let mut conn = self.conn().await?;
         let e = self.load_employee(&mut conn, "employee", &caller.employee_id).await?;
         drop(conn);
+        // The old password is a password guess like a sign-in: it counts towards the lockout,
+        // so a stolen access token cannot be used to guess the password without limit.
+        let now = now_micros();
+        if e.locked_until > now {
+            return Err(locked(e.locked_until));
+        }
         if !passwords::verify(req.old_password, e.password_hash.clone()).await {
+            let mut tx = self.db.begin_write().await?;
+            let until = store::record_failed_sign_in(&mut tx, &e.id, LOCK_AFTER_FAILURES, now + LOCK_MICROS).await?;
+            tx.commit().await?;
+            if until > now {
+                return Err(locked(until));
+            }
             return Err(Error::invalid(
                 "old_password",
                 "WRONG_PASSWORD",
@@ -690,7 +702,6 @@ impl IdentityApi {
             ));
         }
         let hash = passwords::hash(req.new_password).await?;
-        let now = now_micros();
         let mut tx = self.db.begin_write().await?;
         store::set_password(&mut tx, &e.id, &hash, now, &caller.employee_id).await?;
         store::revoke_employee_tokens(&mut tx, &e.id, now).await?;

@@ -44,16 +44,17 @@ pub fn parse_seed(text: &str) -> Option<SigningKey> {
     Some(SigningKey::from_bytes(&seed))
 }
 
-/// At start-up: makes sure a current key exists. A configured key that is not the current one
-/// becomes current (the previous one is retired); without configuration a key is generated on
-/// first start.
+/// At start-up: makes sure a current key exists. A configured key never installed before
+/// becomes current (the previous one is retired): rotating through the Secret is putting a new
+/// seed in it. A configured key installed before is left as it is, so a later
+/// `RotateSigningKey` survives restarts. Without configuration a key is generated on first start.
 pub async fn ensure_current(db: &Db, configured: Option<&SigningKey>) -> Result<()> {
     let mut conn = db.pool.acquire().await?;
     let now = crm_kit::time::now_micros();
     let keys = store::signing_keys(&mut conn, now).await?;
     let current = keys.iter().find(|k| k.retired_at == 0);
     match (configured, current) {
-        (Some(key), Some(cur)) if cur.kid == kid_of(&key.verifying_key()) => Ok(()),
+        (Some(key), Some(_)) if store::key_known(&mut conn, &kid_of(&key.verifying_key())).await? => Ok(()),
         (Some(key), _) => {
             tracing::info!(kid = %kid_of(&key.verifying_key()), "signing with the configured key");
             store::install_key(&mut conn, &row_of(key, now)).await

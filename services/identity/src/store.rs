@@ -594,6 +594,15 @@ pub async fn signing_keys(conn: &mut AnyConnection, retired_since: i64) -> Resul
     .await?)
 }
 
+/// Whether a key with `kid` was ever installed (current or retired).
+pub async fn key_known(conn: &mut AnyConnection, kid: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM signing_keys WHERE kid = $1")
+        .bind(kid)
+        .fetch_one(conn)
+        .await?;
+    Ok(n > 0)
+}
+
 /// Makes `key` the current key, retiring the one before.
 pub async fn install_key(conn: &mut AnyConnection, key: &KeyRow) -> Result<()> {
     sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at = 0 AND kid <> $2")

@@ -1951,3 +1951,53 @@ async fn employees_page_in_login_order_without_duplicates_and_query_matches_subs
         "INVALID_PAGE_TOKEN",
     );
 }
+
+#[tokio::test]
+async fn wrong_old_passwords_count_towards_the_lockout() {
+    let app = spawn().await;
+    let mut admin = app.admin().await;
+    let department = admin.employee.department_id.clone();
+    create_employee(&mut admin.client, "guesser", &department, &["salesperson"]).await;
+    let signed_in = app.sign_in("guesser", PASSWORD).await.expect("sign in");
+    let mut guesser = app.client(&signed_in.tokens.unwrap().access_token);
+    // A stolen access token must not let anyone guess the password without limit.
+    for attempt in 1..5 {
+        assert_field(
+            guesser
+                .change_password(pb::ChangePasswordRequest {
+                    old_password: format!("guess-number-{attempt}"),
+                    new_password: "a-brand-new-password".into(),
+                })
+                .await,
+            Code::InvalidArgument,
+            "old_password",
+            "WRONG_PASSWORD",
+        );
+    }
+    assert_reason(
+        guesser
+            .change_password(pb::ChangePasswordRequest {
+                old_password: "guess-number-5".into(),
+                new_password: "a-brand-new-password".into(),
+            })
+            .await,
+        Code::Unauthenticated,
+        "ACCOUNT_LOCKED",
+    );
+    // Locked now: the right old password is refused too, and so is signing in.
+    assert_reason(
+        guesser
+            .change_password(pb::ChangePasswordRequest {
+                old_password: PASSWORD.into(),
+                new_password: "a-brand-new-password".into(),
+            })
+            .await,
+        Code::Unauthenticated,
+        "ACCOUNT_LOCKED",
+    );
+    assert_reason(
+        app.sign_in("guesser", PASSWORD).await,
+        Code::Unauthenticated,
+        "ACCOUNT_LOCKED",
+    );
+}

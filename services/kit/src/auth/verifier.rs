@@ -129,9 +129,19 @@ impl Verifier {
     }
 
     async fn refresh(&self, force: bool) -> Result<(), String> {
+        let asked = Instant::now();
         let mut last = self.last_fetch.lock().await;
-        if !force && last.is_some_and(|t| t.elapsed() < REFETCH_INTERVAL) {
+        if !force && last.is_some_and(|t| t >= asked) {
+            // Fetched while this caller waited for the lock: that fetch is as fresh as any.
             return Ok(());
+        }
+        if !force && let Some(t) = *last {
+            // Fetched moments ago: wait out the interval (a key rotated just now is then seen),
+            // one fetch at a time, rather than refuse or call identity for every such token.
+            let since = t.elapsed();
+            if since < REFETCH_INTERVAL {
+                tokio::time::sleep(REFETCH_INTERVAL - since).await;
+            }
         }
         *last = Some(Instant::now());
         let keys = self.source.fetch().await?;
