@@ -80,6 +80,10 @@ pub enum VerifyError {
 pub struct Verifier {
     source: Box<dyn KeySource>,
     keys: RwLock<HashMap<String, VerifyingKey>>,
+    /// Tokens verified already, with the second they stop being accepted: a client sends the
+    /// same token on every call for its lifetime, and a signature check costs more than the
+    /// call's own work. Only verified tokens get in; the map is emptied when it is full.
+    verified: std::sync::Mutex<HashMap<String, (Principal, i64)>>,
     expect: Expectations,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -92,6 +96,9 @@ impl std::fmt::Debug for Verifier {
     }
 }
 
+/// How many verified tokens are remembered (about one per signed-in employee).
+const VERIFIED_CAPACITY: usize = 10_000;
+
 /// The shortest time between two key fetches: a flood of tokens naming made-up keys must not
 /// become a flood of calls to identity.
 const REFETCH_INTERVAL: Duration = Duration::from_secs(2);
@@ -102,6 +109,7 @@ impl Verifier {
         Arc::new(Verifier {
             source: Box::new(source),
             keys: RwLock::new(HashMap::new()),
+            verified: std::sync::Mutex::new(HashMap::new()),
             expect: Expectations {
                 issuer: super::ISSUER.into(),
                 audience: super::AUDIENCE.into(),
@@ -131,17 +139,11 @@ impl Verifier {
     async fn refresh(&self, force: bool) -> Result<(), String> {
         let asked = Instant::now();
         let mut last = self.last_fetch.lock().await;
-        if !force && last.is_some_and(|t| t >= asked) {
-            // Fetched while this caller waited for the lock: that fetch is as fresh as any.
+        if !force && last.is_some_and(|t| t >= asked || t.elapsed() < REFETCH_INTERVAL) {
+            // Fetched while this caller waited for the lock, or moments ago: a token naming a
+            // key still unknown is refused rather than sent to identity again (a key rotated
+            // in the last two seconds is accepted on the caller's retry).
             return Ok(());
-        }
-        if !force && let Some(t) = *last {
-            // Fetched moments ago: wait out the interval (a key rotated just now is then seen),
-            // one fetch at a time, rather than refuse or call identity for every such token.
-            let since = t.elapsed();
-            if since < REFETCH_INTERVAL {
-                tokio::time::sleep(REFETCH_INTERVAL - since).await;
-            }
         }
         *last = Some(Instant::now());
         let keys = self.source.fetch().await?;
@@ -163,6 +165,12 @@ impl Verifier {
     /// Verifies `bearer` (the token without `Bearer `). A token naming a key not seen yet
     /// fetches the key set once more before it is refused.
     pub async fn verify(&self, bearer: &str) -> Result<Principal, VerifyError> {
+        let now = crate::time::now_seconds();
+        if let Some((principal, until)) = self.verified.lock().expect("verified lock").get(bearer)
+            && now < *until
+        {
+            return Ok(principal.clone());
+        }
         let claims = match self.check(bearer) {
             Err(TokenError::UnknownKey(_)) => {
                 self.refresh(false).await.map_err(VerifyError::KeysUnavailable)?;
@@ -171,6 +179,63 @@ impl Verifier {
             other => other,
         }
         .map_err(VerifyError::Refused)?;
-        Ok(Principal::from_claims(claims, bearer.to_string()))
+        let until = claims.exp + token::LEEWAY_SECONDS;
+        let principal = Principal::from_claims(claims, bearer.to_string());
+        let mut verified = self.verified.lock().expect("verified lock");
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(bearer.to_string(), (principal.clone(), until));
+        Ok(principal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::token::Claims;
+
+    fn claims(exp_in: i64) -> Claims {
+        let now = crate::time::now_seconds();
+        Claims {
+            iss: crate::auth::ISSUER.into(),
+            aud: vec![crate::auth::AUDIENCE.into()],
+            sub: "ann".into(),
+            iat: now,
+            nbf: now,
+            exp: now + exp_in,
+            jti: String::new(),
+            name: String::new(),
+            dept: String::new(),
+            dpath: String::new(),
+            roles: vec![],
+            perms: vec!["customers.customer.read".into()],
+            scopes: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn verified_tokens_are_remembered_and_nothing_else_is() {
+        let key = token::generate_key();
+        let keys = StaticKeys::default();
+        keys.set(vec![("k1".into(), key.verifying_key())]);
+        let verifier = Verifier::new(keys.clone());
+        let good = token::sign(&claims(600), "k1", &key);
+        let first = verifier.verify(&good).await.expect("verifies");
+        assert_eq!(first.employee_id, "ann");
+        assert_eq!(verifier.verify(&good).await, Ok(first));
+        // Any other string is checked on its own: the same claims under a stranger's signature
+        // are refused although the genuine token was remembered.
+        let forged = token::sign(&claims(600), "k1", &token::generate_key());
+        assert_eq!(
+            verifier.verify(&forged).await,
+            Err(VerifyError::Refused(TokenError::BadSignature))
+        );
+        // An expired token is never accepted.
+        let expired = token::sign(&claims(-3600), "k1", &key);
+        assert_eq!(
+            verifier.verify(&expired).await,
+            Err(VerifyError::Refused(TokenError::Expired))
+        );
     }
 }
