@@ -11,7 +11,8 @@ use crm_kit::db::Db;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::paging::{PageTokens, fingerprint, page_size};
-use crm_kit::time::now_micros;
+use crm_kit::time::{now_micros, set_to_proto};
+use crm_kit::update::{check_etag, etag};
 use crm_kit::{Error, Result};
 use crm_proto::identity as pb;
 use crm_proto::identity::identity_service_server::IdentityService;
@@ -48,32 +49,13 @@ impl std::fmt::Debug for IdentityApi {
     }
 }
 
-fn micros_to_ts(micros: i64) -> Option<prost_types::Timestamp> {
-    (micros > 0).then(|| prost_types::Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
-    })
-}
-
 fn audit(created_at: i64, created_by: &str, updated_at: i64, updated_by: &str) -> Option<crm_proto::common::AuditInfo> {
     Some(crm_proto::common::AuditInfo {
-        create_time: micros_to_ts(created_at),
+        create_time: set_to_proto(created_at),
         created_by: created_by.to_string(),
-        update_time: micros_to_ts(updated_at),
+        update_time: set_to_proto(updated_at),
         updated_by: updated_by.to_string(),
     })
-}
-
-fn etag(version: i64) -> String {
-    format!("v{version}")
-}
-
-fn check_etag(field: &str, sent: &str, version: i64, resource: &str) -> Result<()> {
-    match sent.trim() {
-        "" => Err(Error::invalid(field, "REQUIRED", "is required: send the etag you read")),
-        s if s == etag(version) => Ok(()),
-        _ => Err(Error::stale_etag(resource)),
-    }
 }
 
 fn employee_proto(e: &EmployeeRow, role_ids: Vec<String>, now: i64) -> pb::Employee {
@@ -93,7 +75,7 @@ fn employee_proto(e: &EmployeeRow, role_ids: Vec<String>, now: i64) -> pb::Emplo
             pb::EmployeeStatus::Deactivated as i32
         },
         locked_until: if e.locked_until > now {
-            micros_to_ts(e.locked_until)
+            set_to_proto(e.locked_until)
         } else {
             None
         },
@@ -393,31 +375,18 @@ const EMPLOYEE_SERVER_OWNED: &[&str] = &["id", "login", "status", "locked_until"
 
 fn mask_paths<'a>(
     mask: Option<&'a prost_types::FieldMask>,
-    allowed: &[&str],
+    editable: &[&str],
     server_owned: &[&str],
+    resource: &str,
 ) -> Result<Vec<&'a str>> {
     let mut v = Violations::new();
-    let paths: Vec<&str> = mask
-        .map(|m| m.paths.iter().map(String::as_str).collect())
-        .unwrap_or_default();
-    if paths.is_empty() {
-        v.add("update_mask", "REQUIRED", "must name at least one field");
-    }
-    for p in &paths {
-        if server_owned.contains(p) {
-            v.add(
-                format!("update_mask.{p}"),
-                "SERVER_OWNED",
-                format!("{p} is set by the server and cannot be updated"),
-            );
-        } else if !allowed.contains(p) {
-            v.add(
-                format!("update_mask.{p}"),
-                "UNKNOWN_FIELD",
-                format!("{p} cannot be updated"),
-            );
-        }
-    }
+    let paths = crm_kit::update::mask_paths(
+        mask.map_or(&[][..], |m| &m.paths),
+        editable,
+        server_owned,
+        resource,
+        &mut v,
+    );
     v.finish()?;
     Ok(paths)
 }
@@ -477,9 +446,9 @@ impl IdentityApi {
         store::insert_refresh(conn, &hash_refresh(&refresh), &e.id, family, now, refresh_expires).await?;
         Ok(pb::Tokens {
             access_token: access,
-            access_token_expire_time: micros_to_ts(claims.exp * 1_000_000),
+            access_token_expire_time: set_to_proto(claims.exp * 1_000_000),
             refresh_token: refresh,
-            refresh_token_expire_time: micros_to_ts(refresh_expires),
+            refresh_token_expire_time: set_to_proto(refresh_expires),
             token_type: "Bearer".into(),
         })
     }
@@ -603,8 +572,8 @@ impl IdentityApi {
                     kid: k.kid,
                     algorithm: token::ALGORITHM.into(),
                     public_key: k.public_key,
-                    create_time: micros_to_ts(k.created_at),
-                    retire_time: micros_to_ts(k.retired_at),
+                    create_time: set_to_proto(k.created_at),
+                    retire_time: set_to_proto(k.retired_at),
                 })
                 .collect(),
             issuer: crm_kit::auth::ISSUER.into(),
@@ -627,7 +596,7 @@ impl IdentityApi {
                 kid: row.kid,
                 algorithm: token::ALGORITHM.into(),
                 public_key: row.public_key,
-                create_time: micros_to_ts(row.created_at),
+                create_time: set_to_proto(row.created_at),
                 retire_time: None,
             }),
         })
@@ -898,10 +867,12 @@ impl IdentityApi {
             _ => String::new(),
         };
         let now = now_micros();
-        let mut employees = Vec::with_capacity(rows.len());
-        for e in &rows {
-            employees.push(employee_proto(e, store::role_ids_of(&mut conn, &e.id).await?, now));
-        }
+        let ids: Vec<&str> = rows.iter().map(|e| e.id.as_str()).collect();
+        let mut roles = store::role_ids_of_many(&mut conn, &ids).await?;
+        let employees = rows
+            .iter()
+            .map(|e| employee_proto(e, roles.remove(&e.id).unwrap_or_default(), now))
+            .collect();
         Ok(pb::ListEmployeesResponse {
             employees,
             next_page_token,
@@ -916,7 +887,12 @@ impl IdentityApi {
         let Some(src) = req.employee.as_ref() else {
             return Err(Error::required("employee"));
         };
-        let paths = mask_paths(req.update_mask.as_ref(), EMPLOYEE_MASK, EMPLOYEE_SERVER_OWNED)?;
+        let paths = mask_paths(
+            req.update_mask.as_ref(),
+            EMPLOYEE_MASK,
+            EMPLOYEE_SERVER_OWNED,
+            "Employee",
+        )?;
         let mut tx = self.db.begin_write().await?;
         let mut row = self.load_employee(&mut tx, "employee.id", &src.id).await?;
         check_etag("employee.etag", &src.etag, row.version, EMPLOYEE)?;
@@ -1131,6 +1107,7 @@ impl IdentityApi {
             req.update_mask.as_ref(),
             &["name", "parent_id", "manager_id"],
             &["id", "path", "employee_count", "audit", "etag"],
+            "Department",
         )?;
         let mut tx = self.db.begin_write().await?;
         let id = src.id.trim();
@@ -1292,6 +1269,7 @@ impl IdentityApi {
             req.update_mask.as_ref(),
             &["description", "permissions", "scopes"],
             &["id", "name", "built_in", "employee_count", "audit", "etag"],
+            "Role",
         )?;
         let mut tx = self.db.begin_write().await?;
         let id = src.id.trim();

@@ -1,6 +1,7 @@
 //! All SQL of the identity service.
 
 use crm_kit::Result;
+use crm_kit::filter::like_escape;
 use sqlx::AnyConnection;
 
 /// Employee status values.
@@ -71,12 +72,9 @@ pub async fn employees_page(
 ) -> Result<Vec<EmployeeRow>> {
     let mut sql = format!("SELECT {EMPLOYEE_COLUMNS} FROM employees e WHERE 1 = 1");
     let mut params: Vec<crm_kit::filter::SqlValue> = Vec::new();
+    // The filter comes first, compiled with placeholders from `$1`; the rest number after it.
     if let Some(f) = filter {
-        let mut text = f.sql.clone();
-        for i in (1..=f.params.len()).rev() {
-            text = text.replace(&format!("${i}"), &format!("$#{}", i + params.len()));
-        }
-        sql.push_str(&format!(" AND ({})", text.replace("$#", "$")));
+        sql.push_str(&format!(" AND ({})", f.sql));
         params.extend(f.params.iter().cloned());
     }
     if !query.is_empty() {
@@ -103,22 +101,11 @@ pub async fn employees_page(
     let mut q = sqlx::query_as::<_, EmployeeRow>(&sql);
     for p in &params {
         q = match p {
-            crm_kit::filter::SqlValue::Text(s) => q.bind(s.clone()),
+            crm_kit::filter::SqlValue::Text(s) => q.bind(s.as_str()),
             crm_kit::filter::SqlValue::Int(n) => q.bind(*n),
         };
     }
     Ok(q.fetch_all(conn).await?)
-}
-
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Inserts an employee; false when the login is taken.
@@ -144,11 +131,7 @@ pub async fn insert_employee(conn: &mut AnyConnection, e: &EmployeeRow) -> Resul
     .bind(&e.created_by)
     .execute(conn)
     .await;
-    match r {
-        Ok(_) => Ok(true),
-        Err(e) if crm_kit::errors::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    crm_kit::errors::inserted(r)
 }
 
 /// Writes an employee's editable fields if `version` is still current; false otherwise.
@@ -303,6 +286,33 @@ pub async fn role_ids_of(conn: &mut AnyConnection, employee_id: &str) -> Result<
     )
 }
 
+/// Role ids of several employees at once (a page of them), by employee.
+pub async fn role_ids_of_many(
+    conn: &mut AnyConnection,
+    employee_ids: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<String>>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    if employee_ids.is_empty() {
+        return Ok(out);
+    }
+    // In chunks: SQLite through the Any driver takes a bounded number of parameters.
+    for chunk in employee_ids.chunks(200) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT employee_id, role_id FROM employee_roles WHERE employee_id IN ({}) ORDER BY employee_id, role_id",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for (employee, role) in q.fetch_all(&mut *conn).await? {
+            out.entry(employee).or_default().push(role);
+        }
+    }
+    Ok(out)
+}
+
 /// Replaces an employee's roles.
 pub async fn set_roles(conn: &mut AnyConnection, employee_id: &str, role_ids: &[String]) -> Result<()> {
     sqlx::query("DELETE FROM employee_roles WHERE employee_id = $1")
@@ -351,11 +361,7 @@ pub async fn upsert_role(conn: &mut AnyConnection, r: &RoleRow, overwrite: bool)
     .bind(&r.created_by)
     .execute(conn)
     .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if crm_kit::errors::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    crm_kit::errors::inserted(result)
 }
 
 /// Writes a custom role's definition if `version` is current.
@@ -438,11 +444,7 @@ pub async fn insert_department(conn: &mut AnyConnection, d: &DepartmentRow) -> R
     .bind(&d.created_by)
     .execute(conn)
     .await;
-    match r {
-        Ok(_) => Ok(true),
-        Err(e) if crm_kit::errors::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    crm_kit::errors::inserted(r)
 }
 
 /// Writes a department (and moves its subtree's paths when its path changed) if `version` is

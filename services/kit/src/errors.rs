@@ -266,6 +266,16 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// The outcome of an insert guarded by a unique index: `true` when written, `false` when the
+/// index refused it (the caller names the clash), any other failure as an error.
+pub fn inserted<T>(result: std::result::Result<T, sqlx::Error>) -> Result<bool> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Whether a database error is a unique-constraint violation (both backends).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {

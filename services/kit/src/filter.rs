@@ -463,6 +463,18 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     Some(secs * 1_000_000 + micros)
 }
 
+/// Escapes `%`, `_` and `\` for a LIKE pattern written with `ESCAPE '\'`.
+pub fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Compiles `expr` against the allow-list, numbering placeholders from `first_placeholder`.
 /// An empty expression is `Ok(None)`.
 pub fn compile(

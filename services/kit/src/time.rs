@@ -29,6 +29,11 @@ pub fn to_proto(micros: i64) -> prost_types::Timestamp {
     }
 }
 
+/// A storage timestamp where 0 means "never" as an optional protobuf timestamp.
+pub fn set_to_proto(micros: i64) -> Option<prost_types::Timestamp> {
+    (micros != 0).then(|| to_proto(micros))
+}
+
 /// An optional storage timestamp as an optional protobuf timestamp.
 pub fn opt_to_proto(micros: Option<i64>) -> Option<prost_types::Timestamp> {
     micros.map(to_proto)

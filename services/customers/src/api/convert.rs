@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crm_kit::Result;
 use crm_kit::money::Money;
-use crm_kit::time::{opt_to_proto, to_proto};
+use crm_kit::time::{opt_to_proto, set_to_proto, to_proto};
 use crm_proto::common::AuditInfo;
 use crm_proto::customers as pb;
 use sqlx::AnyConnection;
@@ -15,10 +15,6 @@ use crate::store::contacts::ContactRow;
 use crate::store::customers::CustomerRow;
 use crate::store::follow_ups::{CommentRow, FollowUpRow};
 use crate::store::history::{ChangeRow, OwnerChangeRow, StoredFieldChange};
-
-fn nonzero(t: i64) -> Option<i64> {
-    (t != 0).then_some(t)
-}
 
 /// A customer on the wire, given its collaborators and primary contact.
 pub fn customer(row: &CustomerRow, collaborators: Vec<String>, primary: Option<&ContactRow>) -> pb::Customer {
@@ -55,12 +51,12 @@ pub fn customer(row: &CustomerRow, collaborators: Vec<String>, primary: Option<&
         tags: f.tags.clone(),
         custom_fields: f.custom_fields.clone(),
         owner_id: row.owner_id.clone(),
-        owned_since: opt_to_proto(nonzero(row.owned_since)),
+        owned_since: set_to_proto(row.owned_since),
         collaborator_ids: collaborators,
         reclaim_locked: row.reclaim_locked,
-        last_follow_up_time: opt_to_proto(nonzero(row.last_follow_up_at)),
-        next_follow_up_time: opt_to_proto(nonzero(row.next_follow_up_at)),
-        last_order_time: opt_to_proto(nonzero(row.last_order_at)),
+        last_follow_up_time: set_to_proto(row.last_follow_up_at),
+        next_follow_up_time: set_to_proto(row.next_follow_up_at),
+        last_order_time: set_to_proto(row.last_order_at),
         total_ordered: Some(Money::from_storage(&row.totals_currency, row.total_ordered).to_proto()),
         receivable_balance: Some(Money::from_storage(&row.totals_currency, row.receivable_balance).to_proto()),
         audit: Some(AuditInfo {
@@ -127,7 +123,7 @@ pub fn contact(c: &ContactRow) -> pb::Contact {
 /// A follow-up on the wire, with its comments.
 pub fn follow_up(f: &FollowUpRow, comments: &[CommentRow]) -> pb::FollowUp {
     let check_in = (f.check_in_at != 0 || !f.check_in_address.is_empty()).then(|| pb::CheckIn {
-        check_in_time: opt_to_proto(nonzero(f.check_in_at)),
+        check_in_time: set_to_proto(f.check_in_at),
         latitude: f.check_in_latitude.clone(),
         longitude: f.check_in_longitude.clone(),
         address: f.check_in_address.clone(),
@@ -140,7 +136,7 @@ pub fn follow_up(f: &FollowUpRow, comments: &[CommentRow]) -> pb::FollowUp {
         occur_time: Some(to_proto(f.occurred_at)),
         summary: f.summary.clone(),
         outcome: f.outcome.clone(),
-        next_contact_time: opt_to_proto(nonzero(f.next_contact_at)),
+        next_contact_time: set_to_proto(f.next_contact_at),
         next_plan: f.next_plan.clone(),
         author_id: f.author_id.clone(),
         check_in,

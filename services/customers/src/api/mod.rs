@@ -146,17 +146,7 @@ pub fn may_manage(caller: &Principal, row: &CustomerRow) -> bool {
             && (row.owner_id.is_empty() || caller.covers(SERVICE, &row.owner_id, &row.owner_department_path)))
 }
 
-/// Checks an etag sent by a client against the current version.
-pub fn check_etag(field: &str, sent: &str, current_version: i64, resource: &str) -> Result<()> {
-    let sent = sent.trim();
-    if sent.is_empty() {
-        return Err(Error::invalid(field, "REQUIRED", "is required: send the etag you read"));
-    }
-    if sent != format!("v{current_version}") {
-        return Err(Error::stale_etag(resource));
-    }
-    Ok(())
-}
+pub use crm_kit::update::check_etag;
 
 /// Converts the kit's page-size rule error.
 pub fn page_size(requested: i32, default: u32, max: u32) -> Result<i64> {

@@ -333,29 +333,7 @@ impl CustomerFields {
 
 /// Splits a mask into editable paths, refusing server-owned and unknown ones.
 pub fn mask_paths<'a>(paths: &'a [String], v: &mut Violations) -> Vec<&'a str> {
-    let mut out = Vec::new();
-    if paths.is_empty() {
-        v.add("update_mask", "REQUIRED", "must name at least one field");
-    }
-    for p in paths {
-        let p = p.as_str();
-        if SERVER_OWNED_PATHS.contains(&p) {
-            v.add(
-                format!("update_mask.{p}"),
-                "SERVER_OWNED",
-                format!("{p} is set by the server and cannot be updated"),
-            );
-        } else if EDITABLE_PATHS.contains(&p) {
-            out.push(p);
-        } else {
-            v.add(
-                format!("update_mask.{p}"),
-                "UNKNOWN_FIELD",
-                format!("{p} is not an editable field of Customer"),
-            );
-        }
-    }
-    out
+    crm_kit::update::mask_paths(paths, EDITABLE_PATHS, SERVER_OWNED_PATHS, "Customer", v)
 }
 
 #[cfg(test)]

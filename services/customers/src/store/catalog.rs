@@ -76,11 +76,7 @@ pub async fn insert_category(conn: &mut AnyConnection, c: &CategoryRow, actor: &
     .bind(actor)
     .execute(conn)
     .await;
-    match r {
-        Ok(_) => Ok(true),
-        Err(e) if crm_kit::errors::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    crm_kit::errors::inserted(r)
 }
 
 /// Writes a category's name, parent and order at `expected_version`. Ok(None) when the version
@@ -194,11 +190,7 @@ pub async fn insert_entry(conn: &mut AnyConnection, e: &EntryRow, now: i64) -> R
     .bind(now)
     .execute(conn)
     .await;
-    match r {
-        Ok(_) => Ok(true),
-        Err(err) if crm_kit::errors::is_unique_violation(&err) => Ok(false),
-        Err(err) => Err(err.into()),
-    }
+    crm_kit::errors::inserted(r)
 }
 
 /// Writes an entry's name, flag and order.
@@ -299,11 +291,7 @@ pub async fn insert_saved_filter(conn: &mut AnyConnection, f: &SavedFilterRow) -
     .bind(f.created_at)
     .execute(conn)
     .await;
-    match r {
-        Ok(_) => Ok(true),
-        Err(e) if crm_kit::errors::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    crm_kit::errors::inserted(r)
 }
 
 /// An employee's saved filters by name.

@@ -118,7 +118,7 @@ impl CustomerRow {
 
     /// The etag clients send back: the row version.
     pub fn etag(&self) -> String {
-        format!("v{}", self.version)
+        crm_kit::update::etag(self.version)
     }
 }
 

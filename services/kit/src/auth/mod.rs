@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 pub use layer::{AuthLayer, AuthService};
 pub use verifier::{Fetched, Fetching, KeySource, StaticKeys, Verifier};
 
-use crate::filter::{CompiledFilter, SqlValue};
+use crate::filter::{CompiledFilter, SqlValue, like_escape};
 
 /// The issuer every access token names.
 pub const ISSUER: &str = "crm-identity";
@@ -229,17 +229,6 @@ impl Principal {
             Scope::DepartmentTree => owner_department_path.starts_with(&self.department_path),
         }
     }
-}
-
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
