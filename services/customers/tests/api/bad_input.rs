@@ -3,6 +3,7 @@
 use crm_proto::customers as pb;
 use prost_types::FieldMask;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use crate::helpers::{assert_field, assert_reason, company, create, list_all, spawn};
 
@@ -328,6 +329,28 @@ async fn updates_and_commands_refuse_bad_input_without_changing_anything() {
         Code::InvalidArgument,
         "update_mask.colour",
     );
+    // Mass assignment: server-owned fields are refused by name, with the rest of the mask.
+    for owned in ["owner_id", "owned_since", "collaborator_ids", "etag", "audit"] {
+        let status = assert_field(
+            alice
+                .update_customer(update(
+                    pb::Customer {
+                        owner_id: "mallory".into(),
+                        remark: "changed".into(),
+                        ..c.clone()
+                    },
+                    &["remark", owned],
+                ))
+                .await,
+            Code::InvalidArgument,
+            &format!("update_mask.{owned}"),
+        );
+        let bad = status.get_details_bad_request().unwrap();
+        assert!(
+            bad.field_violations.iter().any(|v| v.reason == "SERVER_OWNED"),
+            "{owned}: {bad:?}"
+        );
+    }
     assert_field(
         alice
             .update_customer(update(
