@@ -129,6 +129,28 @@ impl TestIdentity {
         token::sign(&claims, &self.kid, &self.key)
     }
 
+    /// A token for `employee_id` in the Sales department holding exactly `permissions` (no
+    /// role, own scope everywhere): a caller lacking whatever else a method needs.
+    pub fn token_holding(&self, employee_id: &str, permissions: &[&str]) -> String {
+        let now = crm_kit::time::now_seconds();
+        let claims = Claims {
+            iss: crm_kit::auth::ISSUER.into(),
+            aud: vec![crm_kit::auth::AUDIENCE.into()],
+            sub: employee_id.into(),
+            iat: now,
+            nbf: now,
+            exp: now + 900,
+            jti: crm_kit::new_id(),
+            name: employee_id.into(),
+            dept: self.department_id.clone(),
+            dpath: self.department_path.clone(),
+            roles: Vec::new(),
+            perms: permissions.iter().map(|p| (*p).to_string()).collect(),
+            scopes: Default::default(),
+        };
+        token::sign(&claims, &self.kid, &self.key)
+    }
+
     /// A client calling identity with `token`.
     pub async fn client(
         &self,

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{
     BadRequest, ErrorDetail, ErrorInfo, FieldViolation as WireViolation, PreconditionFailure, PreconditionViolation,
-    ResourceInfo, StatusExt,
+    ResourceInfo, RetryInfo, StatusExt,
 };
 
 /// The `ErrorInfo.domain` of every error this suite raises.
@@ -68,6 +68,14 @@ pub enum Error {
         reason: &'static str,
         message: String,
         metadata: Vec<(String, String)>,
+    },
+    /// A quota or limit is used up (rate limits, request size); the caller may retry after
+    /// `retry_after` when it is set.
+    #[error("{message}")]
+    ResourceExhausted {
+        reason: &'static str,
+        message: String,
+        retry_after: Option<std::time::Duration>,
     },
     /// A dependency is down; the caller may retry.
     #[error("{0}")]
@@ -154,6 +162,7 @@ impl Error {
             Error::Aborted { .. } => Code::Aborted,
             Error::PermissionDenied { .. } => Code::PermissionDenied,
             Error::Unauthenticated { .. } => Code::Unauthenticated,
+            Error::ResourceExhausted { .. } => Code::ResourceExhausted,
             Error::Unavailable(_) => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
         }
@@ -245,6 +254,17 @@ impl From<Error> for Status {
                 message,
                 metadata,
             } => Status::with_error_details_vec(code, message, vec![info(reason, metadata.into_iter().collect())]),
+            Error::ResourceExhausted {
+                reason,
+                message,
+                retry_after,
+            } => {
+                let mut details = vec![info(reason, HashMap::new())];
+                if let Some(delay) = retry_after {
+                    details.push(ErrorDetail::RetryInfo(RetryInfo::new(Some(delay))));
+                }
+                Status::with_error_details_vec(code, message, details)
+            }
             Error::Unavailable(message) => Status::unavailable(message),
             Error::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");

@@ -212,6 +212,52 @@ pub fn rpc_span(req: &http::Request<()>) -> tracing::Span {
     span
 }
 
+/// The span of one incoming HTTP request (the gateway's REST and gRPC-Web front), joined to the
+/// caller's `traceparent` like [`rpc_span`].
+pub fn http_span(method: &http::Method, path: &str, headers: &http::HeaderMap) -> tracing::Span {
+    let span = tracing::info_span!(
+        "http",
+        otel.name = %format!("{method} {path}"),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        url.path = %path,
+        http.response.status_code = tracing::field::Empty,
+        http.route = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+        enduser.id = tracing::field::Empty,
+    );
+    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    let _ = span.set_parent(parent);
+    if let Some(id) = trace_id(&span) {
+        span.record("trace_id", id);
+    }
+    span
+}
+
+/// Writes the current span's trace context into the headers of an outgoing HTTP request,
+/// replacing whatever the request carried.
+pub fn inject_trace_headers(headers: &mut http::HeaderMap) {
+    headers.remove("traceparent");
+    headers.remove("tracestate");
+    let cx = tracing::Span::current().context();
+    TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
+}
+
+struct HeaderInjector<'a>(&'a mut http::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(key), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::try_from(value),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
+}
+
 /// Writes the current span's trace context (`traceparent`, `tracestate`) into outgoing metadata.
 pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
     let cx = tracing::Span::current().context();

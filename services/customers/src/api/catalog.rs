@@ -3,6 +3,7 @@
 use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::time::now_micros;
+use crm_kit::update::mask_paths;
 use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
 
@@ -144,18 +145,13 @@ impl CustomersApi {
         };
         let paths = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         let mut v = Violations::new();
-        if paths.is_empty() {
-            v.add("update_mask", "REQUIRED", "must name at least one field");
-        }
-        for p in &paths {
-            if !matches!(p.as_str(), "name" | "parent_id" | "sort_order") {
-                v.add(
-                    format!("update_mask.{p}"),
-                    "UNKNOWN_FIELD",
-                    "only name, parent_id and sort_order can be updated",
-                );
-            }
-        }
+        mask_paths(
+            &paths,
+            &["name", "parent_id", "sort_order"],
+            &["id", "customer_count", "child_count", "etag"],
+            "Category",
+            &mut v,
+        );
         if src.id.trim().is_empty() {
             v.add("category.id", "REQUIRED", "is required");
         }
@@ -301,18 +297,14 @@ impl CustomersApi {
             .take(dictionary("entry.dictionary", &src.dictionary))
             .unwrap_or_default();
         let c = v.take(code("entry.code", &src.code)).unwrap_or_default();
-        if paths.is_empty() {
-            v.add("update_mask", "REQUIRED", "must name at least one field");
-        }
-        for p in &paths {
-            if !matches!(p.as_str(), "display_name" | "enabled" | "sort_order") {
-                v.add(
-                    format!("update_mask.{p}"),
-                    "UNKNOWN_FIELD",
-                    "only display_name, enabled and sort_order can be updated",
-                );
-            }
-        }
+        // The dictionary and code name the entry; they are its identity, not editable fields.
+        mask_paths(
+            &paths,
+            &["display_name", "enabled", "sort_order"],
+            &["dictionary", "code"],
+            "DictionaryEntry",
+            &mut v,
+        );
         v.finish()?;
         caller.require("customers.catalog.manage")?;
         let mut tx = self.db.begin_write().await?;

@@ -5,6 +5,7 @@ use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::idempotency::RequestKey;
 use crm_kit::time::now_micros;
+use crm_kit::update::mask_paths;
 use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
 use sqlx::AnyConnection;
@@ -224,27 +225,13 @@ impl CustomersApi {
         };
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         let mut v = Violations::new();
-        if paths.is_empty() {
-            v.add("update_mask", "REQUIRED", "must name at least one field");
-        }
-        let mut ok_paths = Vec::new();
-        for p in &paths {
-            if CONTACT_PATHS.contains(&p.as_str()) {
-                ok_paths.push(p.as_str());
-            } else if matches!(p.as_str(), "id" | "customer_id" | "audit" | "etag") {
-                v.add(
-                    format!("update_mask.{p}"),
-                    "SERVER_OWNED",
-                    format!("{p} cannot be updated"),
-                );
-            } else {
-                v.add(
-                    format!("update_mask.{p}"),
-                    "UNKNOWN_FIELD",
-                    format!("{p} is not an editable field of Contact"),
-                );
-            }
-        }
+        let ok_paths = mask_paths(
+            &paths,
+            CONTACT_PATHS,
+            &["id", "customer_id", "audit", "etag"],
+            "Contact",
+            &mut v,
+        );
         if src.id.trim().is_empty() {
             v.add("contact.id", "REQUIRED", "is required");
         }

@@ -421,12 +421,17 @@ impl CustomersApi {
             .await
             .ok_or_else(|| Error::required("options"))?
             .map_err(|e| Error::invalid("options", "STREAM_ERROR", e.message().to_string()))?;
-        let Some(pb::import_customers_request::Part::Options(mut options)) = first.part else {
-            return Err(Error::invalid(
-                "options",
-                "REQUIRED",
-                "the first message must carry the import options",
-            ));
+        // An empty first message (a REST upload without options) means the default options.
+        let mut options = match first.part {
+            Some(pb::import_customers_request::Part::Options(options)) => options,
+            None => pb::ImportOptions::default(),
+            Some(pb::import_customers_request::Part::CsvChunk(_)) => {
+                return Err(Error::invalid(
+                    "options",
+                    "REQUIRED",
+                    "the first message must carry the import options",
+                ));
+            }
         };
         let mut v = Violations::new();
         let mode = match pb::ImportMode::try_from(options.mode) {

@@ -2,7 +2,7 @@
 
 use crm_proto::customers as pb;
 use prost_types::FieldMask;
-use tonic::Code;
+use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::helpers::{assert_field, assert_reason, company, create, list_all, spawn};
@@ -632,4 +632,147 @@ async fn updates_and_commands_refuse_bad_input_without_changing_anything() {
         .into_inner()
         .changes;
     assert_eq!(history.len(), 1, "only the creation is recorded: {history:?}");
+}
+
+/// Mass assignment on the other editable resources: a mask naming a server-owned field is
+/// refused by name (SERVER_OWNED), and nothing changes, even when the rest of the mask is fine.
+#[tokio::test]
+async fn contacts_categories_and_entries_refuse_server_owned_fields() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    let mut manager = app.manager().await;
+    let refused = |status: Status, field: &str| {
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        let bad = status.get_details_bad_request().expect("BadRequest");
+        assert!(
+            bad.field_violations
+                .iter()
+                .any(|v| v.field == format!("update_mask.{field}") && v.reason == "SERVER_OWNED"),
+            "{field}: {bad:?}"
+        );
+    };
+    let mask = |paths: &[&str]| {
+        Some(FieldMask {
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        })
+    };
+
+    // Contacts: id, customer_id, audit and etag are the server's.
+    let c = create(&mut alice, company("Contact Owner Ltd")).await;
+    let other = create(&mut alice, company("Other Owner Ltd")).await;
+    let contact = alice
+        .create_contact(pb::CreateContactRequest {
+            contact: Some(pb::Contact {
+                customer_id: c.id.clone(),
+                name: "Wang Fang".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .contact
+        .unwrap();
+    for owned in ["customer_id", "id", "audit", "etag"] {
+        let status = alice
+            .update_contact(pb::UpdateContactRequest {
+                contact: Some(pb::Contact {
+                    customer_id: other.id.clone(),
+                    title: "Moved".into(),
+                    ..contact.clone()
+                }),
+                update_mask: mask(&["title", owned]),
+            })
+            .await
+            .unwrap_err();
+        refused(status, owned);
+    }
+    let after = alice
+        .get_contact(pb::GetContactRequest { id: contact.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .contact
+        .unwrap();
+    assert_eq!(after, contact, "a refused update changes nothing");
+
+    // Categories: id, the counts and the etag are the server's.
+    let category = manager
+        .create_category(pb::CreateCategoryRequest {
+            category: Some(pb::Category {
+                name: "Retail".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .category
+        .unwrap();
+    for owned in ["id", "customer_count", "child_count", "etag"] {
+        let status = manager
+            .update_category(pb::UpdateCategoryRequest {
+                category: Some(pb::Category {
+                    name: "Renamed".into(),
+                    customer_count: 99,
+                    ..category.clone()
+                }),
+                update_mask: mask(&["name", owned]),
+            })
+            .await
+            .unwrap_err();
+        refused(status, owned);
+    }
+    let categories = manager
+        .list_categories(pb::ListCategoriesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .categories;
+    assert_eq!(
+        categories.iter().find(|x| x.id == category.id),
+        Some(&category),
+        "a refused update changes nothing"
+    );
+
+    // Dictionary entries: the dictionary and the code are the entry's identity.
+    let entry = manager
+        .create_dictionary_entry(pb::CreateDictionaryEntryRequest {
+            entry: Some(pb::DictionaryEntry {
+                dictionary: "industry".into(),
+                code: "robotics".into(),
+                display_name: "Robotics".into(),
+                enabled: true,
+                sort_order: 3,
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entry
+        .unwrap();
+    for owned in ["code", "dictionary"] {
+        let status = manager
+            .update_dictionary_entry(pb::UpdateDictionaryEntryRequest {
+                entry: Some(pb::DictionaryEntry {
+                    display_name: "Robots".into(),
+                    ..entry.clone()
+                }),
+                update_mask: mask(&["display_name", owned]),
+            })
+            .await
+            .unwrap_err();
+        refused(status, owned);
+    }
+    let entries = manager
+        .list_dictionary_entries(pb::ListDictionaryEntriesRequest {
+            dictionary: "industry".into(),
+            include_disabled: true,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    assert_eq!(entries.iter().find(|e| e.code == "robotics"), Some(&entry));
 }

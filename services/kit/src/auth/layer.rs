@@ -5,9 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tonic::Status;
-
-use super::verifier::{Verifier, VerifyError};
+use super::verifier::Verifier;
 
 /// Authenticates calls with `verifier` and checks each method's permission (see the module
 /// documentation). Paths that are not CRM methods (health, reflection) pass untouched.
@@ -44,7 +42,7 @@ pub struct AuthService<S> {
 }
 
 /// The bearer token of a request's `authorization` header.
-pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -75,38 +73,15 @@ where
         let Some(verifier) = self.verifier.clone() else {
             return Box::pin(self.inner.call(req));
         };
-        if access.public {
-            return Box::pin(self.inner.call(req));
-        }
         // The service that was polled ready serves this call; a fresh clone waits for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let Some(token) = bearer(req.headers()).map(str::to_string) else {
-                return Ok(
-                    Status::unauthenticated("sign in first: no bearer token in the authorization header").into_http(),
-                );
+            let principal = match verifier.authorize(access, req.headers()).await {
+                Ok(Some(p)) => p,
+                Ok(None) => return inner.call(req).await,
+                Err(status) => return Ok(status.into_http()),
             };
-            let principal = match verifier.verify(&token).await {
-                Ok(p) => p,
-                Err(VerifyError::Refused(why)) => {
-                    tracing::info!(reason = %why, "token refused");
-                    return Ok(Status::unauthenticated(why.to_string()).into_http());
-                }
-                Err(VerifyError::KeysUnavailable(e)) => {
-                    tracing::warn!(error = %e, "cannot verify tokens: signing keys unavailable");
-                    return Ok(
-                        Status::unavailable("the identity service's signing keys cannot be fetched; retry").into_http(),
-                    );
-                }
-            };
-            if !access.permission.is_empty() && !principal.has_permission(access.permission) {
-                let status: Status = crate::Error::PermissionDenied {
-                    permission: access.permission.to_string(),
-                }
-                .into();
-                return Ok(status.into_http());
-            }
             tracing::Span::current().record("enduser.id", principal.employee_id.as_str());
             req.extensions_mut().insert(principal);
             inner.call(req).await

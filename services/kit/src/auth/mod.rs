@@ -15,7 +15,7 @@ mod verifier;
 
 use std::collections::BTreeMap;
 
-pub use layer::{AuthLayer, AuthService};
+pub use layer::{AuthLayer, AuthService, bearer};
 pub use verifier::{Fetched, Fetching, KeySource, StaticKeys, Verifier};
 
 use crate::filter::{CompiledFilter, SqlValue, like_escape};

@@ -190,6 +190,48 @@ impl Verifier {
     }
 }
 
+impl Verifier {
+    /// Authenticates and authorizes one call to a method with rule `access`: `Ok(None)` for a
+    /// public method, the caller for a bearer token that verifies and holds the permission,
+    /// else the status to answer (UNAUTHENTICATED, PERMISSION_DENIED naming the permission, or
+    /// UNAVAILABLE when identity's keys cannot be fetched). Used by every service's
+    /// [`super::AuthLayer`] and by the gateway.
+    pub async fn authorize(
+        &self,
+        access: &crm_proto::MethodAccess,
+        headers: &http::HeaderMap,
+    ) -> Result<Option<Principal>, tonic::Status> {
+        if access.public {
+            return Ok(None);
+        }
+        let Some(token) = super::bearer(headers) else {
+            return Err(tonic::Status::unauthenticated(
+                "sign in first: no bearer token in the authorization header",
+            ));
+        };
+        let principal = match self.verify(token).await {
+            Ok(p) => p,
+            Err(VerifyError::Refused(why)) => {
+                tracing::info!(reason = %why, "token refused");
+                return Err(tonic::Status::unauthenticated(why.to_string()));
+            }
+            Err(VerifyError::KeysUnavailable(e)) => {
+                tracing::warn!(error = %e, "cannot verify tokens: signing keys unavailable");
+                return Err(tonic::Status::unavailable(
+                    "the identity service's signing keys cannot be fetched; retry",
+                ));
+            }
+        };
+        if !access.permission.is_empty() && !principal.has_permission(access.permission) {
+            return Err(crate::Error::PermissionDenied {
+                permission: access.permission.to_string(),
+            }
+            .into());
+        }
+        Ok(Some(principal))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,361 @@
+//! REST requests: find the route, authorize, build the request message, call the owning
+//! service, answer with JSON (or stream CSV in and out).
+
+use std::str::FromStr;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use prost::Message as _;
+use prost_reflect::{DynamicMessage, Kind, ReflectMessage, Value};
+use tokio_stream::StreamExt;
+use tonic::Status;
+use tonic::body::Body;
+
+use crate::routes::Route;
+use crate::server::{Employee, json};
+use crate::upstream::{RawCodec, client, unreachable};
+use crate::{Caller, Gateway, transcode};
+
+/// The size of the CSV pieces an upload is sent to the service in.
+const UPLOAD_CHUNK: usize = 64 * 1024;
+
+/// Serves one REST request.
+pub async fn serve(gateway: &Gateway, req: Request<Incoming>, caller: &Caller) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let (route, vars) = match gateway.routes.find(req.method(), &path) {
+        Ok(found) => found,
+        Err(allowed) if allowed.is_empty() => {
+            let status = Status::not_found(format!("no such resource: {} {path}", req.method()));
+            return problem(gateway, &status, caller);
+        }
+        Err(allowed) => {
+            let status = Status::unimplemented(format!(
+                "{path} does not support {}; it supports {}",
+                req.method(),
+                allowed.join(", ")
+            ));
+            let mut response = problem_as(gateway, &status, caller, StatusCode::METHOD_NOT_ALLOWED);
+            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, v);
+            }
+            return response;
+        }
+    };
+    tracing::Span::current().record("http.route", route.template.openapi_path());
+    let (parts, body) = req.into_parts();
+    let principal = match gateway.authorize(route.access, &parts.headers, caller).await {
+        Ok(p) => p,
+        Err(status) => return problem(gateway, &status, caller),
+    };
+    let mut response = match call(gateway, route, &vars, parts, body, caller).await {
+        Ok(response) => response,
+        Err(status) => problem(gateway, &status, caller),
+    };
+    if let Some(p) = principal {
+        response.extensions_mut().insert(Employee(p.employee_id));
+    }
+    response
+}
+
+async fn call(
+    gateway: &Gateway,
+    route: &Route,
+    vars: &[(String, String)],
+    parts: http::request::Parts,
+    body: Incoming,
+    caller: &Caller,
+) -> Result<Response<Body>, Status> {
+    let query = parts.uri.query();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if route.method.is_client_streaming() {
+        if declared.is_some_and(|n| n > gateway.config.max_upload_bytes) {
+            return Err(too_large("upload", gateway.config.max_upload_bytes));
+        }
+        let first = transcode::request(route, vars, query, b"")?;
+        return upload(gateway, route, first, &parts.headers, body, caller).await;
+    }
+    let limit = gateway.config.max_body_bytes;
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large("body", limit as u64));
+    }
+    let bytes = http_body_util::Limited::new(body, limit)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                too_large("body", limit as u64)
+            } else {
+                Status::cancelled("the request body was not received in full")
+            }
+        })?
+        .to_bytes();
+    if !bytes.is_empty()
+        && let Some(ct) = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+        && !ct.starts_with("application/json")
+    {
+        return Err(crm_kit::Error::invalid(
+            "content-type",
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!("{ct} is not accepted; send application/json"),
+        )
+        .into());
+    }
+    let mut message = transcode::request(route, vars, query, &bytes)?;
+    if let Some(size) = transcode::page_size(&message)
+        && size > gateway.config.max_page_size
+        && let Some(field) = message.descriptor().get_field_by_name("page_size")
+    {
+        let max = gateway.config.max_page_size;
+        let value = match field.kind() {
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(max),
+            Kind::Uint32 | Kind::Fixed32 => Value::U32(u32::try_from(max).unwrap_or(u32::MAX)),
+            Kind::Uint64 | Kind::Fixed64 => Value::U64(u64::try_from(max).unwrap_or(0)),
+            _ => Value::I32(i32::try_from(max).unwrap_or(i32::MAX)),
+        };
+        message.set_field(&field, value);
+    }
+    let request = outgoing(&parts.headers, caller, Bytes::from(message.encode_to_vec()));
+    let channel = gateway
+        .upstreams
+        .channel(&route.service)
+        .ok_or_else(|| Status::unimplemented(format!("no {} service is configured", route.service)))?;
+    let mut grpc = client(channel);
+    grpc.ready().await.map_err(|e| unreachable(&route.service, e))?;
+    let path = http::uri::PathAndQuery::from_str(&route.grpc_path).map_err(|e| Status::internal(e.to_string()))?;
+    if route.method.is_server_streaming() {
+        return download(
+            route,
+            grpc.server_streaming(request, path, RawCodec).await?.into_inner(),
+        )
+        .await;
+    }
+    let mut request = request;
+    request.set_timeout(gateway.upstream_timeout());
+    let response = grpc.unary(request, path, RawCodec).await?.into_inner();
+    let message = DynamicMessage::decode(route.method.output(), response)
+        .map_err(|e| Status::internal(format!("undecodable response: {e}")))?;
+    Ok(json(
+        StatusCode::OK,
+        Bytes::from(transcode::response_json(route, &message)?),
+    ))
+}
+
+/// The call to the service, carrying only what the gateway vouches for: the bearer token (the
+/// service verifies it again), the request id and the trace context.
+fn outgoing<T>(headers: &http::HeaderMap, caller: &Caller, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let metadata = request.metadata_mut();
+    if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Ok(v) = auth.parse()
+    {
+        metadata.insert("authorization", v);
+    }
+    if let Ok(v) = caller.request_id.parse() {
+        metadata.insert("x-request-id", v);
+    }
+    crm_kit::telemetry::inject_trace_context(metadata);
+    request
+}
+
+/// The content type of a streamed download: CSV for a `csv_chunk` field, bytes for other
+/// bytes fields, newline-delimited JSON for whole messages.
+pub fn stream_content_type(route: &Route) -> &'static str {
+    match &route.response_body {
+        Some(field) if field.ends_with("csv_chunk") => "text/csv; charset=utf-8",
+        Some(field)
+            if route
+                .method
+                .output()
+                .get_field_by_name(field)
+                .is_some_and(|f| matches!(f.kind(), Kind::Bytes)) =>
+        {
+            "application/octet-stream"
+        }
+        _ => "application/x-ndjson",
+    }
+}
+
+/// Streams a server-streaming response as it arrives. Failures before the first message are
+/// answered as errors; a failure later cuts the body short, so a client never mistakes a
+/// truncated file for a whole one.
+async fn download(route: &Route, mut stream: tonic::Streaming<Bytes>) -> Result<Response<Body>, Status> {
+    let first = stream.message().await?;
+    let output = route.method.output();
+    let raw_field = route
+        .response_body
+        .as_deref()
+        .and_then(|f| output.get_field_by_name(f))
+        .filter(|f| matches!(f.kind(), Kind::Bytes));
+    let response_body = route.response_body.clone();
+    let convert = move |encoded: Bytes| -> Result<Bytes, Status> {
+        let message = DynamicMessage::decode(output.clone(), encoded)
+            .map_err(|e| Status::internal(format!("undecodable response: {e}")))?;
+        if let Some(field) = &raw_field {
+            return Ok(match message.get_field(field).as_ref() {
+                Value::Bytes(b) => b.clone(),
+                _ => Bytes::new(),
+            });
+        }
+        let mut json = transcode::to_json(&message).map_err(Status::from)?;
+        if let Some(name) = &response_body {
+            json = json.get(name).cloned().unwrap_or(serde_json::Value::Null);
+        }
+        let mut line = serde_json::to_vec(&json).map_err(|e| Status::internal(e.to_string()))?;
+        line.push(b'\n');
+        Ok(Bytes::from(line))
+    };
+    let head = tokio_stream::iter(first.map(Ok));
+    let frames = head.chain(stream).map(move |item| {
+        item.and_then(&convert).map(hyper::body::Frame::data).inspect_err(
+            |status| tracing::warn!(code = ?status.code(), message = status.message(), "download cut short"),
+        )
+    });
+    let mut response = Response::new(Body::new(http_body_util::StreamBody::new(frames)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(stream_content_type(route)),
+    );
+    if stream_content_type(route).starts_with("text/csv") {
+        let name = route.method.name().trim_start_matches("Export").to_ascii_lowercase();
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.csv\"")) {
+            headers.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(response)
+}
+
+/// Why an upload stopped early.
+enum Aborted {
+    TooLarge,
+    Broken,
+}
+
+/// Streams a request body into a client-streaming method: the message built from the query
+/// string first, then the body in pieces in the route's `body` field.
+async fn upload(
+    gateway: &Gateway,
+    route: &Route,
+    first: DynamicMessage,
+    headers: &http::HeaderMap,
+    mut body: Incoming,
+    caller: &Caller,
+) -> Result<Response<Body>, Status> {
+    let input = route.method.input();
+    let field = route
+        .body
+        .as_deref()
+        .and_then(|b| input.get_field_by_name(b))
+        .filter(|f| matches!(f.kind(), Kind::Bytes))
+        .ok_or_else(|| Status::unimplemented("this upload has no bytes field to stream into"))?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (abort_tx, abort_rx) = tokio::sync::oneshot::channel::<Aborted>();
+    tx.send(Bytes::from(first.encode_to_vec()))
+        .await
+        .map_err(|_| Status::internal("upload channel closed"))?;
+    let max = gateway.config.max_upload_bytes;
+    let reader = tokio::spawn(async move {
+        let chunk = |data: Bytes| {
+            let mut m = DynamicMessage::new(input.clone());
+            m.set_field(&field, Value::Bytes(data));
+            Bytes::from(m.encode_to_vec())
+        };
+        let mut buffer = BytesMut::new();
+        let mut total = 0u64;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                let _ = abort_tx.send(Aborted::Broken);
+                return;
+            };
+            let Ok(data) = frame.into_data() else { continue };
+            total += data.len() as u64;
+            if total > max {
+                let _ = abort_tx.send(Aborted::TooLarge);
+                return;
+            }
+            buffer.extend_from_slice(&data);
+            if buffer.len() >= UPLOAD_CHUNK && tx.send(chunk(buffer.split().freeze())).await.is_err() {
+                return;
+            }
+        }
+        if !buffer.is_empty() {
+            let _ = tx.send(chunk(buffer.freeze())).await;
+        }
+    });
+    let request = outgoing(headers, caller, tokio_stream::wrappers::ReceiverStream::new(rx));
+    let channel = gateway
+        .upstreams
+        .channel(&route.service)
+        .ok_or_else(|| Status::unimplemented(format!("no {} service is configured", route.service)))?;
+    let mut grpc = client(channel);
+    grpc.ready().await.map_err(|e| unreachable(&route.service, e))?;
+    let path = http::uri::PathAndQuery::from_str(&route.grpc_path).map_err(|e| Status::internal(e.to_string()))?;
+    let aborted = async {
+        match abort_rx.await {
+            Ok(reason) => reason,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    // Abandoning the call cancels it at the service, which then stops reading.
+    let result = tokio::select! {
+        r = grpc.client_streaming(request, path, RawCodec) => r,
+        reason = aborted => {
+            reader.abort();
+            return Err(match reason {
+                Aborted::TooLarge => too_large("upload", max),
+                Aborted::Broken => Status::cancelled("the upload was not received in full"),
+            });
+        }
+    };
+    let response = result?.into_inner();
+    let message = DynamicMessage::decode(route.method.output(), response)
+        .map_err(|e| Status::internal(format!("undecodable response: {e}")))?;
+    Ok(json(
+        StatusCode::OK,
+        Bytes::from(transcode::response_json(route, &message)?),
+    ))
+}
+
+fn too_large(what: &str, limit: u64) -> Status {
+    crm_kit::Error::ResourceExhausted {
+        reason: "REQUEST_TOO_LARGE",
+        message: format!("the {what} is larger than the limit of {limit} bytes"),
+        retry_after: None,
+    }
+    .into()
+}
+
+/// The JSON error response for `status`.
+pub fn problem(gateway: &Gateway, status: &Status, caller: &Caller) -> Response<Body> {
+    let http = if is_too_large(status) {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        crate::problem::http_status(status.code())
+    };
+    problem_as(gateway, status, caller, http)
+}
+
+fn problem_as(gateway: &Gateway, status: &Status, caller: &Caller, http: StatusCode) -> Response<Body> {
+    let (body, retry_after) = crate::problem::body(&gateway.pool, status, http, &caller.request_id);
+    let mut response = json(http, Bytes::from(body));
+    if let Some(seconds) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+fn is_too_large(status: &Status) -> bool {
+    use tonic_types::StatusExt as _;
+    status.code() == tonic::Code::ResourceExhausted
+        && status
+            .get_details_error_info()
+            .is_some_and(|i| i.reason == "REQUEST_TOO_LARGE")
+}
