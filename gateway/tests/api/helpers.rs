@@ -20,7 +20,8 @@ pub const MANAGER: &str = "boss";
 pub struct System {
     pub identity: TestIdentity,
     pub customers: TestServer,
-    pub gateway: TestServer,
+    /// The gateway (kept running for the test's length).
+    pub _gateway: TestServer,
     pub http: Http,
 }
 
@@ -62,7 +63,7 @@ pub async fn start_with(tune: impl FnOnce(&mut crm_gateway::Config)) -> System {
     System {
         identity,
         customers,
-        gateway,
+        _gateway: gateway,
         http,
     }
 }

@@ -1,1 +1,613 @@
+//! REST through the gateway: sign-in, CRUD, errors as JSON with their details, limits, CORS,
+//! request ids, the OpenAPI document, health, CSV in and out, and mass assignment.
 
+use http::Method;
+use serde_json::json;
+
+use crate::helpers::{System, create_company, start, start_with};
+
+async fn sign_in(system: &System, login: &str, password: &str) -> crate::helpers::Reply {
+    system
+        .http
+        .json(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            json!({"login": login, "password": password}),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn sign_in_refresh_and_sign_out_through_rest() {
+    let system = start().await;
+    let reply = sign_in(&system, "alice", crm_identity::testing::PASSWORD)
+        .await
+        .expect(200);
+    let tokens = reply.json()["tokens"].clone();
+    let access = tokens["accessToken"].as_str().expect("access token").to_string();
+    let refresh = tokens["refreshToken"].as_str().expect("refresh token").to_string();
+    assert_eq!(tokens["tokenType"], "Bearer");
+
+    // The access token works for a REST call.
+    let created = create_company(&system.http, &access, "Signed In Ltd").await;
+    assert_eq!(created["ownerId"], "alice");
+
+    // Refresh rotates; the old refresh token then revokes the sign-in.
+    let reply = system
+        .http
+        .json(Method::POST, "/v1/auth/refresh", None, json!({"refreshToken": refresh}))
+        .await
+        .expect(200);
+    let rotated = reply.json()["tokens"]["refreshToken"]
+        .as_str()
+        .expect("rotated")
+        .to_string();
+    assert_ne!(rotated, refresh);
+    let reply = system
+        .http
+        .json(Method::POST, "/v1/auth/refresh", None, json!({"refreshToken": refresh}))
+        .await;
+    assert_eq!(reply.status, 401, "a reused refresh token: {reply:?}");
+
+    // Wrong passwords: 401 with the reason in ErrorInfo, nothing about which part was wrong.
+    let reply = sign_in(&system, "alice", "wrong-password").await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.json()["error"]["status"], "UNAUTHENTICATED");
+
+    // Sign-out revokes the refresh token.
+    let reply = sign_in(&system, "bob", crm_identity::testing::PASSWORD)
+        .await
+        .expect(200);
+    let refresh = reply.json()["tokens"]["refreshToken"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    system
+        .http
+        .json(Method::POST, "/v1/auth/logout", None, json!({"refreshToken": refresh}))
+        .await
+        .expect(200);
+    let reply = system
+        .http
+        .json(Method::POST, "/v1/auth/refresh", None, json!({"refreshToken": refresh}))
+        .await;
+    assert_eq!(reply.status, 401);
+
+    // Forged and expired tokens are refused at the gateway like at the services.
+    let expired = system.identity.token_lasting(
+        "alice",
+        "salesperson",
+        &system.identity.department_id,
+        &system.identity.department_path,
+        -120,
+    );
+    let (header, rest) = access.split_once('.').expect("jwt");
+    let none_alg = format!(
+        "{}.{}",
+        base64_url(br#"{"alg":"none","typ":"JWT"}"#),
+        rest.rsplit_once('.').expect("jwt").0
+    );
+    let _ = header;
+    for bad in [expired.as_str(), none_alg.as_str(), "garbage", &format!("{access}x")] {
+        let reply = system.http.get("/v1/customers", Some(bad)).await;
+        assert_eq!(reply.status, 401, "{bad}: {reply:?}");
+    }
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[tokio::test]
+async fn crud_errors_and_details_map_to_http() {
+    let system = start().await;
+    let alice = system.sales("alice");
+    let created = create_company(&system.http, &alice, "Rest Ltd").await;
+    let id = created["id"].as_str().expect("id").to_string();
+    assert_eq!(created["kind"], "CUSTOMER_KIND_COMPANY");
+    // Every field is present, defaults included.
+    assert_eq!(created["remark"], "");
+
+    let reply = system
+        .http
+        .get(&format!("/v1/customers/{id}"), Some(&alice))
+        .await
+        .expect(200);
+    assert_eq!(reply.json()["customer"]["name"], "Rest Ltd");
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+
+    // Update with a mask in the query string and the resource in the body.
+    let etag = reply.json()["customer"]["etag"].as_str().expect("etag").to_string();
+    let reply = system
+        .http
+        .json(
+            Method::PATCH,
+            &format!("/v1/customers/{id}?updateMask=remark"),
+            Some(&alice),
+            json!({"remark": "via REST", "etag": etag}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(reply.json()["customer"]["remark"], "via REST");
+
+    // A stale etag: 409 ABORTED with the reason.
+    let reply = system
+        .http
+        .json(
+            Method::PATCH,
+            &format!("/v1/customers/{id}?updateMask=remark"),
+            Some(&alice),
+            json!({"remark": "late", "etag": etag}),
+        )
+        .await
+        .expect(409);
+    assert_eq!(reply.json()["error"]["status"], "ABORTED");
+    assert_eq!(reply.detail("ErrorInfo")["reason"], "STALE_ETAG");
+
+    // A missing name: 400 naming the field, in BadRequest.
+    let reply = system
+        .http
+        .json(
+            Method::POST,
+            "/v1/customers",
+            Some(&alice),
+            json!({"customer": {"kind": "CUSTOMER_KIND_COMPANY"}}),
+        )
+        .await
+        .expect(400);
+    let bad = reply.detail("BadRequest");
+    assert_eq!(bad["fieldViolations"][0]["field"], "customer.name", "{bad}");
+
+    // A duplicate: 409 ALREADY_EXISTS with the existing customer's owner.
+    let reply = system
+        .http
+        .json(
+            Method::POST,
+            "/v1/customers",
+            Some(&system.sales("bob")),
+            json!({"customer": {"kind": "CUSTOMER_KIND_COMPANY", "name": "Rest Ltd"}}),
+        )
+        .await
+        .expect(409);
+    assert_eq!(reply.json()["error"]["status"], "ALREADY_EXISTS");
+    assert!(reply.body.windows(5).any(|w| w == b"alice"), "owner named: {reply:?}");
+
+    // Unknown id: 404; malformed JSON, unknown fields and bad query values: 400 naming them.
+    system
+        .http
+        .get("/v1/customers/no-such-id", Some(&alice))
+        .await
+        .expect(404);
+    let reply = system
+        .http
+        .send(
+            Method::POST,
+            "/v1/customers",
+            Some(&alice),
+            &[("content-type", "application/json")],
+            "{\"customer\": ",
+        )
+        .await
+        .expect(400);
+    assert_eq!(reply.detail("BadRequest")["fieldViolations"][0]["field"], "body");
+    let reply = system
+        .http
+        .json(
+            Method::POST,
+            "/v1/customers",
+            Some(&alice),
+            json!({"customer": {"colour": "red"}}),
+        )
+        .await
+        .expect(400);
+    assert!(reply.json()["error"]["message"].as_str().unwrap().contains("colour"));
+    let reply = system
+        .http
+        .get("/v1/customers?pageSize=many", Some(&alice))
+        .await
+        .expect(400);
+    assert_eq!(reply.detail("BadRequest")["fieldViolations"][0]["field"], "pageSize");
+    let reply = system
+        .http
+        .get("/v1/customers?shoeSize=9", Some(&alice))
+        .await
+        .expect(400);
+    assert_eq!(reply.detail("BadRequest")["fieldViolations"][0]["field"], "shoeSize");
+    let reply = system
+        .http
+        .send(
+            Method::POST,
+            "/v1/customers",
+            Some(&alice),
+            &[("content-type", "text/plain")],
+            "hi",
+        )
+        .await
+        .expect(400);
+    assert_eq!(
+        reply.detail("BadRequest")["fieldViolations"][0]["reason"],
+        "UNSUPPORTED_MEDIA_TYPE"
+    );
+
+    // Finance may read but not create: 403 naming the permission.
+    let finance = system.identity.token("fin", "finance");
+    let reply = system
+        .http
+        .json(
+            Method::POST,
+            "/v1/customers",
+            Some(&finance),
+            json!({"customer": {"kind": "CUSTOMER_KIND_COMPANY", "name": "Nope"}}),
+        )
+        .await
+        .expect(403);
+    assert_eq!(
+        reply.detail("ErrorInfo")["metadata"]["permission"],
+        "customers.customer.create"
+    );
+
+    // Delete, then the id is gone.
+    system
+        .http
+        .send(Method::DELETE, &format!("/v1/customers/{id}"), Some(&alice), &[], "")
+        .await
+        .expect(200);
+    system
+        .http
+        .get(&format!("/v1/customers/{id}"), Some(&alice))
+        .await
+        .expect(404);
+}
+
+#[tokio::test]
+async fn mass_assignment_through_rest_is_refused_or_ignored() {
+    let system = start().await;
+    let alice = system.sales("alice");
+    let manager = system.manager();
+    let created = create_company(&system.http, &alice, "Owned Ltd").await;
+    let id = created["id"].as_str().expect("id").to_string();
+    let etag = created["etag"].as_str().expect("etag").to_string();
+
+    // Naming a server-owned field in the mask: refused by name, nothing changes.
+    for owned in ["ownerId", "audit", "etag", "ownedSince", "collaboratorIds"] {
+        let reply = system
+            .http
+            .json(
+                Method::PATCH,
+                &format!("/v1/customers/{id}?updateMask=remark,{owned}"),
+                Some(&alice),
+                json!({"remark": "x", "ownerId": "mallory", "etag": etag}),
+            )
+            .await
+            .expect(400);
+        let bad = reply.detail("BadRequest");
+        assert!(
+            bad["fieldViolations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["reason"] == "SERVER_OWNED"),
+            "{owned}: {bad}"
+        );
+    }
+    // Server-owned fields in the body but not in the mask are ignored.
+    let reply = system
+        .http
+        .json(
+            Method::PATCH,
+            &format!("/v1/customers/{id}?updateMask=remark"),
+            Some(&alice),
+            json!({"remark": "kept", "ownerId": "mallory", "etag": etag,
+                   "audit": {"createdBy": "mallory"}}),
+        )
+        .await
+        .expect(200);
+    let customer = &reply.json()["customer"];
+    assert_eq!(customer["ownerId"], "alice");
+    assert_eq!(customer["remark"], "kept");
+    assert_eq!(customer["audit"]["createdBy"], "alice");
+    // A create cannot choose its id or its audit either.
+    let reply = system
+        .http
+        .json(
+            Method::POST,
+            "/v1/customers",
+            Some(&alice),
+            json!({"customer": {"kind": "CUSTOMER_KIND_COMPANY", "name": "Chosen Id Ltd",
+                   "id": "chosen", "audit": {"createdBy": "mallory"}}}),
+        )
+        .await;
+    if reply.status == 200 {
+        let c = &reply.json()["customer"];
+        assert_ne!(c["id"], "chosen");
+        assert_eq!(c["audit"]["createdBy"], "alice");
+    } else {
+        assert_eq!(reply.status, 400, "{reply:?}");
+    }
+
+    // Contacts, categories and dictionary entries.
+    let reply = system
+        .http
+        .json(
+            Method::POST,
+            &format!("/v1/customers/{id}/contacts"),
+            Some(&alice),
+            json!({"name": "Li Na"}),
+        )
+        .await
+        .expect(200);
+    let contact = reply.json()["contact"].clone();
+    let contact_id = contact["id"].as_str().expect("id");
+    let reply = system
+        .http
+        .json(
+            Method::PATCH,
+            &format!("/v1/contacts/{contact_id}?updateMask=title,customerId"),
+            Some(&alice),
+            json!({"title": "CFO", "customerId": "elsewhere", "etag": contact["etag"]}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(
+        reply.detail("BadRequest")["fieldViolations"][0]["reason"],
+        "SERVER_OWNED"
+    );
+
+    let reply = system
+        .http
+        .json(
+            Method::POST,
+            "/v1/categories",
+            Some(&manager),
+            json!({"name": "Wholesale"}),
+        )
+        .await
+        .expect(200);
+    let category = reply.json()["category"].clone();
+    let category_id = category["id"].as_str().expect("id");
+    let reply = system
+        .http
+        .json(
+            Method::PATCH,
+            &format!("/v1/categories/{category_id}?updateMask=customerCount"),
+            Some(&manager),
+            json!({"customerCount": "1000", "etag": category["etag"]}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(
+        reply.detail("BadRequest")["fieldViolations"][0]["reason"],
+        "SERVER_OWNED"
+    );
+
+    system
+        .http
+        .json(
+            Method::POST,
+            "/v1/dictionaries/industry/entries",
+            Some(&manager),
+            json!({"code": "mining", "displayName": "Mining", "enabled": true}),
+        )
+        .await
+        .expect(200);
+    let reply = system
+        .http
+        .json(
+            Method::PATCH,
+            "/v1/dictionaries/industry/entries/mining?updateMask=code",
+            Some(&manager),
+            json!({"displayName": "Mines"}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(
+        reply.detail("BadRequest")["fieldViolations"][0]["reason"],
+        "SERVER_OWNED"
+    );
+}
+
+#[tokio::test]
+async fn csv_uploads_and_downloads_stream_through_rest() {
+    let system = start().await;
+    let alice = system.sales("alice");
+    let mut csv = String::from("name,kind,phone\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("Uploaded Company {i:05},company,\n"));
+    }
+    csv.push_str(",company,\n"); // a row without a name
+    let reply = system
+        .http
+        .send(
+            Method::POST,
+            "/v1/customers:import?options.mode=IMPORT_MODE_SKIP",
+            Some(&alice),
+            &[("content-type", "text/csv")],
+            csv.clone(),
+        )
+        .await
+        .expect(200);
+    let summary = reply.json();
+    assert_eq!(summary["created"], "3000", "{summary}");
+    assert_eq!(summary["failed"], "1");
+    assert_eq!(summary["errors"][0]["row"], "3001");
+    assert_eq!(summary["errors"][0]["field"], "name");
+
+    // Without options the defaults apply: the same rows are skipped as duplicates.
+    let reply = system
+        .http
+        .send(
+            Method::POST,
+            "/v1/customers:import",
+            Some(&alice),
+            &[("content-type", "text/csv")],
+            csv,
+        )
+        .await
+        .expect(200);
+    assert_eq!(reply.json()["skipped"], "3000");
+
+    let reply = system
+        .http
+        .get("/v1/customers:export?query=uploaded", Some(&alice))
+        .await
+        .expect(200);
+    assert_eq!(reply.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(
+        reply.header("content-disposition"),
+        Some("attachment; filename=\"customers.csv\"")
+    );
+    let text = String::from_utf8(reply.body.to_vec()).unwrap();
+    assert_eq!(text.lines().count(), 3001, "header and 3000 rows");
+    assert!(text.contains("Uploaded Company 02999"));
+
+    // A bad filter fails before the download starts, as a JSON error.
+    let reply = system
+        .http
+        .get("/v1/customers:export?filter=nonsense%20%3D%3D", Some(&alice))
+        .await
+        .expect(400);
+    assert_eq!(reply.detail("BadRequest")["fieldViolations"][0]["field"], "filter");
+}
+
+#[tokio::test]
+async fn limits_cors_request_ids_health_and_openapi() {
+    let system = start_with(|c| {
+        c.public_rate_per_minute = 60.0;
+        c.public_burst = 3.0;
+        c.rate_per_employee = 1.0;
+        c.max_body_bytes = 2048;
+        c.max_upload_bytes = 4096;
+        c.max_page_size = 2;
+    })
+    .await;
+    let alice = system.sales("alice");
+
+    // Sign-in is limited per address: the burst, then 429 with Retry-After.
+    for _ in 0..3 {
+        let reply = sign_in(&system, "alice", "wrong-password").await;
+        assert_eq!(reply.status, 401);
+    }
+    let reply = sign_in(&system, "alice", crm_identity::testing::PASSWORD)
+        .await
+        .expect(429);
+    assert_eq!(reply.json()["error"]["status"], "RESOURCE_EXHAUSTED");
+    let retry: u64 = reply.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert!(reply.detail("RetryInfo")["retryDelay"].is_string());
+
+    // One employee: a burst of two, then 429; another employee is not affected.
+    for i in 0..2 {
+        create_company(&system.http, &alice, &format!("Limited {i}")).await;
+    }
+    system.http.get("/v1/customers", Some(&alice)).await.expect(429);
+    system
+        .http
+        .get("/v1/customers", Some(&system.sales("bob")))
+        .await
+        .expect(200);
+
+    // Bodies over the limit: 413, before the service sees them.
+    let big = json!({"customer": {"kind": "CUSTOMER_KIND_COMPANY", "name": "x".repeat(4000)}});
+    let bob = system.sales("bob");
+    let reply = system
+        .http
+        .json(Method::POST, "/v1/customers", Some(&bob), big)
+        .await
+        .expect(413);
+    assert_eq!(reply.detail("ErrorInfo")["reason"], "REQUEST_TOO_LARGE");
+    let carol = system.identity.token("carol", "salesperson");
+    system
+        .http
+        .send(
+            Method::POST,
+            "/v1/customers:import",
+            Some(&carol),
+            &[("content-type", "text/csv")],
+            "name\n".to_string() + &"y\n".repeat(3000),
+        )
+        .await
+        .expect(413);
+
+    // Page sizes above the limit are coerced down (AIP-158).
+    let manager = system.manager();
+    create_company(&system.http, &manager, "Limited 2").await;
+    let reply = system
+        .http
+        .get("/v1/customers?pageSize=1000", Some(&manager))
+        .await
+        .expect(200);
+    assert_eq!(reply.json()["customers"].as_array().unwrap().len(), 2);
+    assert_ne!(reply.json()["nextPageToken"], "");
+
+    // Request ids: the caller's is kept, else one is made; errors carry it too.
+    let reply = system
+        .http
+        .send(Method::GET, "/healthz", None, &[("x-request-id", "trace-me-42")], "")
+        .await
+        .expect(200);
+    assert_eq!(reply.header("x-request-id"), Some("trace-me-42"));
+    let reply = system.http.get("/v1/customers/none", None).await.expect(401);
+    let made = reply.header("x-request-id").expect("a request id").to_string();
+    assert_eq!(reply.json()["error"]["requestId"], made.as_str());
+
+    // CORS: the allowed origin gets the headers, another origin does not.
+    let reply = system
+        .http
+        .send(
+            Method::OPTIONS,
+            "/v1/customers",
+            None,
+            &[
+                ("origin", "https://app.example"),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "authorization, content-type"),
+            ],
+            "",
+        )
+        .await
+        .expect(204);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("https://app.example"));
+    assert!(
+        reply
+            .header("access-control-allow-headers")
+            .unwrap()
+            .contains("authorization")
+    );
+    let reply = system
+        .http
+        .send(
+            Method::OPTIONS,
+            "/v1/customers",
+            None,
+            &[
+                ("origin", "https://evil.example"),
+                ("access-control-request-method", "POST"),
+            ],
+            "",
+        )
+        .await;
+    assert!(reply.header("access-control-allow-origin").is_none());
+
+    // Health and readiness tell the truth about the services behind.
+    assert_eq!(
+        system.http.get("/healthz", None).await.expect(200).json()["status"],
+        "SERVING"
+    );
+    let ready = system.http.get("/readyz", None).await.expect(200).json();
+    assert_eq!(ready["services"]["customers"], "SERVING");
+    assert_eq!(ready["services"]["identity"], "SERVING");
+
+    // The OpenAPI document describes the routes.
+    let doc = system.http.get("/openapi.json", None).await.expect(200).json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/v1/customers/{id}"]["get"].is_object());
+    assert!(doc["paths"]["/v1/auth/login"]["post"].is_object());
+
+    // Readiness follows a service going away.
+    let System { customers, http, .. } = system;
+    customers.stop().await;
+    let reply = http.get("/readyz", None).await.expect(503);
+    assert_eq!(reply.json()["services"]["customers"], "UNREACHABLE");
+}
