@@ -100,11 +100,24 @@ pub async fn run_standalone(config: Config, shutdown: impl Future<Output = ()> +
     run(config, listener, shutdown).await
 }
 
-/// Connects and migrates the database, then serves on `listener` until `shutdown` completes.
+/// Connects and migrates the database, then serves on `listener` until `shutdown` completes,
+/// verifying callers with the identity service's keys.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
+) -> crm_kit::Result<()> {
+    let verifier = crm_kit::auth::Verifier::from_identity(&config.service.identity_url)?;
+    verifier.prefetch().await;
+    run_gated(config, listener, shutdown, crm_kit::auth::Gate::Verify(verifier)).await
+}
+
+/// [`run`] with the given gate (benchmarks compare the verifying gate with a trusting one).
+pub async fn run_gated(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+    gate: crm_kit::auth::Gate,
 ) -> crm_kit::Result<()> {
     let url = config.service.database_url_or("customers");
     let db = Db::connect(&url, config.service.db_max_connections).await?;
@@ -123,14 +136,12 @@ pub async fn run(
     let server = CustomersServiceServer::new(api)
         .max_decoding_message_size(config.service.max_request_bytes)
         .max_encoding_message_size(16 * 1024 * 1024);
-    let verifier = crm_kit::auth::Verifier::from_identity(&config.service.identity_url)?;
-    verifier.prefetch().await;
     let spec = ServeSpec {
         name: "customers",
         grpc_services: vec![GRPC_SERVICE],
         routes: tonic::service::Routes::new(server),
         db: Some(db.clone()),
-        auth: Some(verifier),
+        auth: Some(gate),
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),
     };

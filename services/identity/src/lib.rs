@@ -133,7 +133,7 @@ pub async fn run(
         grpc_services: vec![GRPC_SERVICE],
         routes: tonic::service::Routes::new(server),
         db: Some(db.clone()),
-        auth: Some(verifier),
+        auth: Some(crm_kit::auth::Gate::Verify(verifier)),
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),
     };

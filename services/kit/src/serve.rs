@@ -38,7 +38,7 @@ pub struct ServeSpec {
     pub db: Option<Db>,
     /// Verifies callers and checks each method's permission (see [`crate::auth`]). `None` only
     /// for a service not yet under access control.
-    pub auth: Option<std::sync::Arc<crate::auth::Verifier>>,
+    pub auth: Option<crate::auth::Gate>,
     /// Longest a single call may run (None: no server-side limit).
     pub request_timeout: Option<Duration>,
     pub shutdown: ShutdownTimings,

@@ -10,6 +10,10 @@
 //!
 //! The service runs as its own process (`crm-customers` next to this binary), so its memory
 //! is its own.
+//!
+//! The gateway, access-control and sign-in benchmarks are in [`front`].
+
+mod front;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -51,7 +55,8 @@ struct Args {
     /// Queries timed in the search benchmark.
     #[arg(long)]
     queries: Option<usize>,
-    /// Which benchmarks run: create, import (import, search and pages), or all.
+    /// Which benchmarks run: create, import (import, search and pages), gateway, auth, signin,
+    /// or all.
     #[arg(long, default_value = "all")]
     only: String,
 }
@@ -653,5 +658,14 @@ async fn main() {
         if matches!(args.only.as_str(), "all" | "import") {
             bench_import_and_search(&args, backend, admin).await;
         }
+        if matches!(args.only.as_str(), "all" | "gateway") {
+            front::bench_gateway(&args, backend, admin).await;
+        }
+        if matches!(args.only.as_str(), "all" | "auth") {
+            front::bench_auth(&args, backend, admin).await;
+        }
+    }
+    if matches!(args.only.as_str(), "all" | "signin") {
+        front::bench_sign_in(&args).await;
     }
 }

@@ -5,22 +5,22 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::verifier::Verifier;
+use super::Gate;
 
 /// Authenticates calls with `verifier` and checks each method's permission (see the module
 /// documentation). Paths that are not CRM methods (health, reflection) pass untouched.
 ///
-/// Without a verifier the layer passes every call untouched (a service not yet under access
+/// Without a gate the layer passes every call untouched (a service not yet under access
 /// control).
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
-    verifier: Option<Arc<Verifier>>,
+    gate: Option<Gate>,
 }
 
 impl AuthLayer {
-    /// The layer for `verifier`.
-    pub fn new(verifier: Option<Arc<Verifier>>) -> AuthLayer {
-        AuthLayer { verifier }
+    /// The layer for `gate`.
+    pub fn new(gate: Option<Gate>) -> AuthLayer {
+        AuthLayer { gate }
     }
 }
 
@@ -29,7 +29,7 @@ impl<S> tower::Layer<S> for AuthLayer {
     fn layer(&self, inner: S) -> AuthService<S> {
         AuthService {
             inner,
-            verifier: self.verifier.clone(),
+            gate: self.gate.clone(),
         }
     }
 }
@@ -38,7 +38,7 @@ impl<S> tower::Layer<S> for AuthLayer {
 #[derive(Debug, Clone)]
 pub struct AuthService<S> {
     inner: S,
-    verifier: Option<Arc<Verifier>>,
+    gate: Option<Gate>,
 }
 
 /// The bearer token of a request's `authorization` header.
@@ -70,8 +70,14 @@ where
         let Some(access) = crm_proto::method_access(req.uri().path()) else {
             return Box::pin(self.inner.call(req));
         };
-        let Some(verifier) = self.verifier.clone() else {
-            return Box::pin(self.inner.call(req));
+        let verifier: Arc<super::Verifier> = match &self.gate {
+            None => return Box::pin(self.inner.call(req)),
+            Some(Gate::Verify(v)) => v.clone(),
+            #[cfg(feature = "testing")]
+            Some(Gate::Trust(principal)) => {
+                req.extensions_mut().insert(principal.clone());
+                return Box::pin(self.inner.call(req));
+            }
         };
         // The service that was polled ready serves this call; a fresh clone waits for the next.
         let clone = self.inner.clone();

@@ -78,6 +78,19 @@ pub fn permission_matches(granted: &str, needed: &str) -> bool {
     }
 }
 
+/// How a server learns who is calling.
+#[derive(Debug, Clone)]
+pub enum Gate {
+    /// Verify each call's bearer token with identity's keys and check the method's permission
+    /// (every service in production).
+    Verify(std::sync::Arc<Verifier>),
+    /// Treat every call as made by this principal, reading no token and checking nothing: the
+    /// baseline against which benchmarks measure the gate's own cost. Exists only with the
+    /// kit's `testing` feature.
+    #[cfg(feature = "testing")]
+    Trust(Principal),
+}
+
 /// The verified caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
