@@ -1,5 +1,7 @@
-# Builds one CRM service binary into a small non-root image:
+# Builds one CRM binary (crm-<SERVICE>: identity, customers, or gateway) into a small non-root
+# image:
 #   docker build --build-arg SERVICE=customers -t crm/customers .
+#   docker build --build-arg SERVICE=gateway -t crm/gateway .
 # The runtime image has no shell and runs as uid 10001 with a read-only root filesystem.
 FROM rust:1-bookworm AS build
 ARG SERVICE=customers
@@ -11,6 +13,7 @@ RUN cargo build --release --locked -p "crm-${SERVICE}" --bin "crm-${SERVICE}" \
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /crm-service /usr/local/bin/crm-service
 USER 10001:10001
+# The port is CRM_LISTEN's: 50051 identity, 50052 customers, 8080 gateway.
 EXPOSE 50052
 ENV CRM_LOG_FORMAT=json
 ENTRYPOINT ["/usr/local/bin/crm-service"]

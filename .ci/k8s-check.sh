@@ -3,7 +3,9 @@
 # (strict: unknown fields are errors) and checks the properties every CRM service must have:
 # native gRPC probes, resources, non-root read-only containers, no privilege escalation,
 # capabilities dropped, Services exposing a port named grpc, spans sent to the collector where
-# an overlay has one.
+# an overlay has one; and those of the gateway: present in every overlay, HTTP probes on
+# /healthz (startup, liveness) and /readyz (readiness), a Service port named http, the upstreams
+# named, replicas left to a HorizontalPodAutoscaler (autoscaling/v2, CPU, at least 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${CRM_TOOLS_DIR:-$PWD/target/tools}"
@@ -46,12 +48,33 @@ def check(ok, what):
 for path in sys.argv[1:]:
     docs = [d for d in yaml.safe_load_all(open(path)) if d]
     collector = any(d["kind"] == "Deployment" and d["metadata"]["name"] == "otel-collector" for d in docs)
+    overlay = path.rsplit('/', 1)[-1]
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    hpas = [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
+    check("gateway" in deployments, f"{overlay}: a Deployment named gateway")
+    check(any(d["kind"] == "Service" and d["metadata"]["name"] == "gateway" for d in docs), f"{overlay}: a Service named gateway")
+    for h in hpas:
+        where = f"{overlay}: HorizontalPodAutoscaler/{h['metadata']['name']}"
+        ref = h["spec"]["scaleTargetRef"]
+        check(h["apiVersion"] == "autoscaling/v2", f"{where}: autoscaling/v2")
+        check(ref.get("kind") == "Deployment" and ref.get("name") in deployments, f"{where}: scales a Deployment of this overlay")
+        if ref.get("name") in deployments:
+            # A replica count in the Deployment would reset the autoscaler's on every apply.
+            check("replicas" not in deployments[ref["name"]]["spec"], f"{where}: {ref['name']} leaves replicas to the autoscaler")
+    gateway_hpa = [h for h in hpas if h["spec"]["scaleTargetRef"].get("name") == "gateway"]
+    check(len(gateway_hpa) == 1, f"{overlay}: one HorizontalPodAutoscaler for the gateway")
+    for h in gateway_hpa:
+        where = f"{overlay}: HorizontalPodAutoscaler/{h['metadata']['name']}"
+        check(h["spec"].get("minReplicas", 1) >= 2, f"{where}: at least 2 replicas")
+        check(h["spec"]["maxReplicas"] >= h["spec"].get("minReplicas", 1), f"{where}: maxReplicas >= minReplicas")
+        check(any(m.get("type") == "Resource" and m["resource"]["name"] == "cpu" for m in h["spec"].get("metrics", [])), f"{where}: scales on CPU")
     for d in docs:
         kind, name = d["kind"], d["metadata"]["name"]
         where = f"{path.rsplit('/', 1)[-1]}: {kind}/{name}"
         if kind in ("Deployment", "StatefulSet"):
             spec = d["spec"]["template"]["spec"]
             service = d["metadata"]["labels"].get("app.kubernetes.io/component") == "service"
+            gateway = d["metadata"]["labels"].get("app.kubernetes.io/component") == "gateway"
             pod_sc = spec.get("securityContext", {})
             check(spec.get("automountServiceAccountToken") is False, f"{where}: automountServiceAccountToken must be false")
             check(pod_sc.get("runAsNonRoot") is True, f"{where}: pod must run as non-root")
@@ -75,9 +98,26 @@ for path in sys.argv[1:]:
                     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                         p = c.get(probe, {})
                         check("grpc" in p and p["grpc"].get("port") == ports.get("grpc"), f"{cw}: native gRPC {probe} on the grpc port")
+                if gateway:
+                    check(sc.get("readOnlyRootFilesystem") is True, f"{cw}: readOnlyRootFilesystem")
+                    ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+                    check("http" in ports, f"{cw}: a container port named http")
+                    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+                    check(env.get("CRM_LISTEN", "").endswith(f":{ports.get('http')}"), f"{cw}: CRM_LISTEN on the http port")
+                    upstreams = dict(u.split("=", 1) for u in (env.get("CRM_GATEWAY_UPSTREAMS") or "").split(",") if "=" in u)
+                    services = {x["metadata"]["name"] for x in docs if x["kind"] == "Service" and x["metadata"]["labels"].get("app.kubernetes.io/component") == "service"}
+                    check(services and services <= set(upstreams), f"{cw}: CRM_GATEWAY_UPSTREAMS names every service ({sorted(services)})")
+                    if collector:
+                        check(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == "http://otel-collector:4317", f"{cw}: spans exported to the collector")
+                    for probe, path in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+                        get = c.get(probe, {}).get("httpGet", {})
+                        check(get.get("path") == path and get.get("port") in ("http", ports.get("http")), f"{cw}: {probe} GET {path} on the http port")
         if kind == "Service" and d["metadata"]["labels"].get("app.kubernetes.io/component") == "service":
             names = [p.get("name") for p in d["spec"]["ports"]]
             check("grpc" in names, f"{where}: a port named grpc")
+        if kind == "Service" and d["metadata"]["labels"].get("app.kubernetes.io/component") == "gateway":
+            names = [p.get("name") for p in d["spec"]["ports"]]
+            check("http" in names, f"{where}: a port named http")
 for f in failures:
     print("FAIL", f)
 print(f"k8s properties: {checks - len(failures)} passed, {len(failures)} failed")

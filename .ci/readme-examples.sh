@@ -2,13 +2,16 @@
 # Runs the README's examples, as written, against a freshly started suite. Fenced blocks whose
 # info string is `sh example` must succeed; `sh example-fails` blocks must fail (they show a
 # refusal, such as a duplicate customer). A `# expect: TEXT` line in a block must find TEXT in
-# the block's output.
+# the block's output. Then, when node is installed, a third-party gRPC-Web client
+# (tests/web-client) calls the suite through the gateway with the contracts built by buf.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TOOLS="${CRM_TOOLS_DIR:-$PWD/target/tools}"
 command -v grpcurl >/dev/null || { echo "grpcurl is not installed" >&2; exit 1; }
+command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 1; }
 
 work="$(mktemp -d)"
-trap 'kill "$suite_pid" 2>/dev/null || true; wait "$suite_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${suite_pid:-}" 2>/dev/null || true; wait "${suite_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cargo build --locked -p crm-suite --bin crm
 # The README's sign-in examples use the administrator password the first start was given.
@@ -17,10 +20,14 @@ target/debug/crm --data-dir "$work/data" --log-format json >"$work/suite.log" 2>
 suite_pid=$!
 for _ in $(seq 1 60); do
   if grpcurl -plaintext 127.0.0.1:50052 grpc.health.v1.Health/Check >/dev/null 2>&1 \
-    && grpcurl -plaintext 127.0.0.1:50051 grpc.health.v1.Health/Check >/dev/null 2>&1; then break; fi
+    && grpcurl -plaintext 127.0.0.1:50051 grpc.health.v1.Health/Check >/dev/null 2>&1 \
+    && curl -sf http://127.0.0.1:8080/healthz >/dev/null 2>&1; then break; fi
+  kill -0 "$suite_pid" 2>/dev/null || { echo "the suite exited:" >&2; cat "$work/suite.log" >&2; exit 1; }
   sleep 1
 done
 grpcurl -plaintext 127.0.0.1:50052 grpc.health.v1.Health/Check
+curl -sS --fail-with-body http://127.0.0.1:8080/healthz
+echo
 
 python3 - "$work" <<'PY'
 import re, subprocess, sys, pathlib
@@ -48,3 +55,16 @@ for i, (kind, body) in enumerate(blocks, 1):
 print(f"{len(blocks) - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY
+
+# A third-party gRPC-Web client (Connect for the web, reading the contracts from a descriptor
+# set that buf builds) through the gateway.
+if command -v node >/dev/null; then
+  if [ ! -x "$TOOLS/node/node_modules/.bin/buf" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS/node" @bufbuild/buf@1.75.0 >/dev/null
+  fi
+  npm ci --silent --no-audit --no-fund --prefix tests/web-client >/dev/null
+  "$TOOLS/node/node_modules/.bin/buf" build --as-file-descriptor-set -o "$work/crm.binpb"
+  node tests/web-client/call.mjs "$work/crm.binpb"
+else
+  echo "node is not installed: skipping the gRPC-Web client (tests/web-client)"
+fi

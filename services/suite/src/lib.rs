@@ -1,15 +1,17 @@
 //! The suite: every service that exists, in one process, each on its own port with its own
-//! SQLite file under the data directory. Services still talk to each other over gRPC on
-//! loopback, exactly as in a cluster.
+//! SQLite file under the data directory, and the gateway in front of them. Services still talk
+//! to each other over gRPC on loopback, exactly as in a cluster.
 //!
-//! Today the suite runs identity and customers; the gateway and the other services join as
-//! they are built.
+//! Today the suite runs identity, customers and the gateway; the other services join as they
+//! are built.
 
-use std::net::SocketAddr;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use crm_kit::config::LogFormat;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 /// Settings of the suite.
 #[derive(clap::Parser, Debug, Clone)]
@@ -31,66 +33,162 @@ pub struct SuiteConfig {
     /// Address of the customers service.
     #[arg(long, env = "CRM_CUSTOMERS_ADDR", default_value = "127.0.0.1:50052")]
     pub customers_addr: SocketAddr,
+    /// Address of the gateway (HTTP: REST/JSON, OpenAPI, gRPC-Web and gRPC).
+    #[arg(long, env = "CRM_GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
+    pub gateway_addr: SocketAddr,
+    /// Origins the gateway lets call from a browser (CORS), comma-separated; `*` for any.
+    /// Empty: no cross-origin calls.
+    #[arg(long, env = "CRM_GATEWAY_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Log format.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
 }
 
-/// The running services and where they listen.
+/// The running services and where they listen, in the order they started (the gateway last).
 #[derive(Debug, Clone)]
 pub struct Started {
     pub services: Vec<(&'static str, SocketAddr)>,
 }
 
-/// Starts every service, reports their addresses through `on_started`, and runs until
-/// `shutdown` completes; then every service drains and stops.
+type Task = JoinHandle<crm_kit::Result<()>>;
+
+/// Starts every service and then the gateway, reports their addresses through `on_started`,
+/// and runs until `shutdown` completes (or one of them stops on its own); then the gateway
+/// drains and stops first, and the services after it.
 pub async fn run(
     config: SuiteConfig,
-    shutdown: impl std::future::Future<Output = ()> + Send,
+    shutdown: impl Future<Output = ()> + Send,
     on_started: impl FnOnce(&Started),
 ) -> crm_kit::Result<()> {
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        while !*rx.borrow() {
-            if rx.changed().await.is_err() {
-                return;
-            }
-        }
-    };
+    // Every port is taken before anything starts, so a port in use fails the start cleanly.
+    let identity_listener = crm_kit::serve::bind(config.identity_addr).await?;
+    let identity_addr = local_addr(&identity_listener)?;
+    let customers_listener = crm_kit::serve::bind(config.customers_addr).await?;
+    let customers_addr = local_addr(&customers_listener)?;
+    let gateway_listener = crm_kit::serve::bind(config.gateway_addr).await?;
+    let gateway_addr = local_addr(&gateway_listener)?;
+
+    // The gateway stops before the services it calls, so its in-flight requests can finish.
+    let (services_stop, services_stopped) = watch::channel(false);
+    let (gateway_stop, gateway_stopped) = watch::channel(false);
+    let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
 
     let mut identity = crm_identity::Config::for_suite(&config.data_dir);
-    identity.service.listen = Some(config.identity_addr);
+    identity.service.listen = Some(identity_addr);
     identity.admin_password = config.admin_password.clone();
-    let identity_listener = crm_kit::serve::bind(config.identity_addr).await?;
-    let identity_addr = identity_listener
-        .local_addr()
-        .map_err(|e| crm_kit::Error::Internal(e.to_string()))?;
-    let identity_task = tokio::spawn(crm_identity::run(identity, identity_listener, stopped(stop_rx.clone())));
+    let identity_task = spawn(
+        "identity",
+        &exited_tx,
+        crm_identity::run(identity, identity_listener, stopped(services_stopped.clone())),
+    );
 
     let mut customers = crm_customers::Config::for_suite(&config.data_dir);
-    customers.service.identity_url = format!("http://{identity_addr}");
-    customers.service.listen = Some(config.customers_addr);
-    let customers_listener = crm_kit::serve::bind(config.customers_addr).await?;
-    let customers_addr = customers_listener
-        .local_addr()
-        .map_err(|e| crm_kit::Error::Internal(e.to_string()))?;
-    let customers_task = tokio::spawn(crm_customers::run(
-        customers,
-        customers_listener,
-        stopped(stop_rx.clone()),
-    ));
+    customers.service.identity_url = format!("http://{}", dial(identity_addr));
+    customers.service.listen = Some(customers_addr);
+    let customers_task = spawn(
+        "customers",
+        &exited_tx,
+        crm_customers::run(customers, customers_listener, stopped(services_stopped.clone())),
+    );
+
+    let mut gateway = crm_gateway::Config::local(gateway_addr)
+        .with_upstream("identity", format!("http://{}", dial(identity_addr)))
+        .with_upstream("customers", format!("http://{}", dial(customers_addr)));
+    gateway.cors_origins = config.cors_origins.clone();
+    gateway.log_format = config.log_format;
+    let gateway_task = spawn(
+        "gateway",
+        &exited_tx,
+        crm_gateway::run(gateway, gateway_listener, stopped(gateway_stopped)),
+    );
 
     on_started(&Started {
-        services: vec![("identity", identity_addr), ("customers", customers_addr)],
+        services: vec![
+            ("identity", identity_addr),
+            ("customers", customers_addr),
+            ("gateway", gateway_addr),
+        ],
     });
-    shutdown.await;
-    tracing::info!("stopping the suite");
-    let _ = stop_tx.send(true);
-    let customers = customers_task
-        .await
-        .map_err(|e| crm_kit::Error::Internal(format!("customers task: {e}")))?;
-    let identity = identity_task
-        .await
-        .map_err(|e| crm_kit::Error::Internal(format!("identity task: {e}")))?;
-    customers.and(identity)
+    tokio::select! {
+        () = shutdown => tracing::info!("stopping the suite"),
+        Some(name) = exited_rx.recv() => tracing::error!(service = name, "stopped on its own; stopping the suite"),
+    }
+    let _ = gateway_stop.send(true);
+    let gateway = join("gateway", gateway_task).await;
+    let _ = services_stop.send(true);
+    let customers = join("customers", customers_task).await;
+    let identity = join("identity", identity_task).await;
+    gateway.and(customers).and(identity)
+}
+
+/// Runs `service` on its own task, telling `exited` its name when it ends.
+fn spawn(
+    name: &'static str,
+    exited: &mpsc::UnboundedSender<&'static str>,
+    service: impl Future<Output = crm_kit::Result<()>> + Send + 'static,
+) -> Task {
+    let exited = exited.clone();
+    tokio::spawn(async move {
+        let result = service.await;
+        if let Err(e) = &result {
+            tracing::error!(service = name, error = %e, "service failed");
+        }
+        let _ = exited.send(name);
+        result
+    })
+}
+
+async fn join(name: &str, task: Task) -> crm_kit::Result<()> {
+    task.await
+        .map_err(|e| crm_kit::Error::Internal(format!("{name} task: {e}")))?
+}
+
+/// Completes once `stop` turns true (or its sender is gone).
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+fn local_addr(listener: &tokio::net::TcpListener) -> crm_kit::Result<SocketAddr> {
+    listener
+        .local_addr()
+        .map_err(|e| crm_kit::Error::Internal(e.to_string()))
+}
+
+/// Where to reach a listener from this machine: a wildcard address (`0.0.0.0`, `::`) is
+/// reached on loopback.
+fn dial(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
+        _ => addr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_addresses_are_dialled_on_loopback() {
+        assert_eq!(dial("0.0.0.0:8080".parse().unwrap()), "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(dial("[::]:50051".parse().unwrap()), "[::1]:50051".parse().unwrap());
+        assert_eq!(
+            dial("10.1.2.3:50052".parse().unwrap()),
+            "10.1.2.3:50052".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_gateway_defaults_to_port_8080_and_takes_a_list_of_cors_origins() {
+        use clap::Parser;
+        let config =
+            SuiteConfig::try_parse_from(["crm", "--cors-origins", "https://a.example,https://b.example"]).unwrap();
+        assert_eq!(config.gateway_addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.cors_origins, ["https://a.example", "https://b.example"]);
+    }
 }

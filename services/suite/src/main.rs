@@ -10,7 +10,11 @@ async fn main() -> std::process::ExitCode {
     let result = crm_suite::run(config, crm_kit::serve::shutdown_signal(), |started| {
         println!("CRM suite running (data in {}); ctrl-c stops it", data_dir.display());
         for (name, addr) in &started.services {
-            println!("  {name:<10} grpc://{addr}");
+            if *name == "gateway" {
+                println!("  {name:<10} http://{addr}  (REST/JSON, OpenAPI at /openapi.json, gRPC-Web and gRPC)");
+            } else {
+                println!("  {name:<10} grpc://{addr}");
+            }
         }
     })
     .await;

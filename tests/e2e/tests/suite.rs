@@ -16,6 +16,8 @@ async fn the_suite_starts_serves_and_stops() {
         identity_addr: "127.0.0.1:0".parse().unwrap(),
         admin_password: Some("e2e-admin-password".into()),
         customers_addr: "127.0.0.1:0".parse().unwrap(),
+        gateway_addr: "127.0.0.1:0".parse().unwrap(),
+        cors_origins: Vec::new(),
         log_format: crm_kit::config::LogFormat::Json,
     };
     let (addr_tx, addr_rx) = oneshot::channel();
@@ -31,9 +33,10 @@ async fn the_suite_starts_serves_and_stops() {
     ));
     let services = addr_rx.await.expect("suite started");
     let names: Vec<&str> = services.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["identity", "customers"]);
+    assert_eq!(names, ["identity", "customers", "gateway"]);
     let (_, identity_addr) = services[0];
     let (_, addr) = services[1];
+    let (_, gateway_addr) = services[2];
 
     // The first start created the administrator with the configured password.
     let mut identity = IdentityServiceClient::connect(format!("http://{identity_addr}"))
@@ -92,6 +95,24 @@ async fn the_suite_starts_serves_and_stops() {
         .into_inner()
         .customers;
     assert_eq!(found.len(), 1);
+
+    // The gateway reaches both services and serves the customer over REST with the same token.
+    let ready = http(
+        gateway_addr,
+        "GET /readyz HTTP/1.1\r\nHost: crm\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let got = http(
+        gateway_addr,
+        &format!(
+            "GET /v1/customers/{} HTTP/1.1\r\nHost: crm\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+            created.id
+        ),
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(got.contains("端到端测试有限公司"), "{got}");
     for file in ["customers.db", "identity.db"] {
         assert!(data_dir.join(file).exists(), "{file} under the data directory");
     }
@@ -103,4 +124,20 @@ async fn the_suite_starts_serves_and_stops() {
         .unwrap()
         .unwrap();
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// Sends one HTTP/1.1 request and reads the whole response (the request asks to close).
+async fn http(addr: std::net::SocketAddr, request: &str) -> String {
+    use std::io::{Read, Write};
+    let request = request.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        String::from_utf8_lossy(&response).into_owned()
+    })
+    .await
+    .unwrap()
 }
