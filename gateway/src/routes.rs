@@ -206,6 +206,9 @@ pub fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Path variables bound by a match: field path and value.
+pub type Bindings = Vec<(String, String)>;
+
 /// One REST route.
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -268,14 +271,14 @@ impl Routes {
             }
         }
         for routes in by_method.values_mut() {
-            routes.sort_by(|a, b| b.template.specificity().cmp(&a.template.specificity()));
+            routes.sort_by_key(|r| std::cmp::Reverse(r.template.specificity()));
         }
         Ok(Routes { by_method })
     }
 
     /// The route for a request and its bound path variables. `Err(allowed)` when the path exists
     /// under other methods only.
-    pub fn find(&self, method: &http::Method, path: &str) -> Result<(&Route, Vec<(String, String)>), Vec<String>> {
+    pub fn find(&self, method: &http::Method, path: &str) -> Result<(&Route, Bindings), Vec<String>> {
         if let Some(routes) = self.by_method.get(method.as_str()) {
             for route in routes {
                 if let Some(vars) = route.template.matches(path) {

@@ -250,29 +250,56 @@ fn preflight(config: &Config, origin: Option<&HeaderValue>) -> Response<Body> {
     response
 }
 
-/// Ready when every service behind the gateway reports SERVING.
+/// Ready when the gateway can verify tokens (it holds identity's signing keys): a service
+/// behind it being down is reported, not a reason to take the gateway out of rotation (every
+/// replica would leave at once and callers would get connection errors instead of the JSON
+/// 503 of the call that needs that service). The body tells each service's state, and the
+/// overall status is DEGRADED when one is not serving.
 async fn ready(gateway: &Gateway) -> Response<Body> {
     use tonic_health::pb::health_check_response::ServingStatus;
+    if !gateway.verifier.has_keys() {
+        gateway.verifier.prefetch().await;
+    }
+    let keys = gateway.verifier.has_keys();
     let served: std::collections::BTreeSet<&str> = gateway.routes.all().map(|r| r.service.as_str()).collect();
+    // Asked at once, each with its own deadline, so the answer comes within one deadline.
+    let checks: Vec<_> = gateway
+        .upstreams
+        .iter()
+        .filter(|(n, _, _)| served.contains(n))
+        .map(|(name, _, channel)| {
+            let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+            let name = name.to_string();
+            tokio::spawn(async move {
+                let check = client.check(tonic_health::pb::HealthCheckRequest { service: String::new() });
+                let state = match tokio::time::timeout(Duration::from_millis(1500), check).await {
+                    Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32 => "SERVING",
+                    Ok(Ok(_)) => "NOT_SERVING",
+                    Ok(Err(_)) | Err(_) => "UNREACHABLE",
+                };
+                (name, state)
+            })
+        })
+        .collect();
     let mut all = true;
     let mut report = serde_json::Map::new();
-    for (name, _, channel) in gateway.upstreams.iter().filter(|(n, _, _)| served.contains(n)) {
-        let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
-        let check = client.check(tonic_health::pb::HealthCheckRequest { service: String::new() });
-        let state = match tokio::time::timeout(Duration::from_secs(2), check).await {
-            Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32 => "SERVING",
-            Ok(Ok(_)) => "NOT_SERVING",
-            Ok(Err(_)) | Err(_) => "UNREACHABLE",
-        };
+    for check in checks {
+        let (name, state) = check.await.unwrap_or_else(|_| (String::new(), "UNREACHABLE"));
         all &= state == "SERVING";
-        report.insert(name.to_string(), serde_json::Value::String(state.into()));
+        report.insert(name, serde_json::Value::String(state.into()));
     }
+    let status = match (keys, all) {
+        (false, _) => "NOT_SERVING",
+        (true, false) => "DEGRADED",
+        (true, true) => "SERVING",
+    };
     let doc = serde_json::json!({
-        "status": if all { "SERVING" } else { "NOT_SERVING" },
+        "status": status,
+        "signingKeys": keys,
         "services": report,
     });
     json(
-        if all {
+        if keys {
             StatusCode::OK
         } else {
             StatusCode::SERVICE_UNAVAILABLE

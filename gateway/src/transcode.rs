@@ -236,19 +236,27 @@ pub fn to_json(message: &DynamicMessage) -> Result<serde_json::Value, Error> {
 
 /// The HTTP body of a unary response: the whole message, or its `response_body` field.
 pub fn response_json(route: &Route, message: &DynamicMessage) -> Result<Vec<u8>, Error> {
-    let json = to_json(message)?;
-    let json = match &route.response_body {
-        Some(field) => {
-            let name = route
-                .method
-                .output()
-                .get_field_by_name(field)
-                .map(|f| f.json_name().to_string())
-                .unwrap_or_else(|| field.clone());
-            json.get(&name).cloned().unwrap_or(serde_json::Value::Null)
-        }
-        None => json,
+    let Some(field) = &route.response_body else {
+        // The common case, written straight into the buffer.
+        let mut out = Vec::with_capacity(512);
+        message
+            .serialize_with_options(&mut serde_json::Serializer::new(&mut out), &serialize_options())
+            .map_err(|e| {
+                Error::Internal(format!(
+                    "cannot write {} as JSON: {e}",
+                    message.descriptor().full_name()
+                ))
+            })?;
+        return Ok(out);
     };
+    let json = to_json(message)?;
+    let name = route
+        .method
+        .output()
+        .get_field_by_name(field)
+        .map(|f| f.json_name().to_string())
+        .unwrap_or_else(|| field.clone());
+    let json = json.get(&name).cloned().unwrap_or(serde_json::Value::Null);
     serde_json::to_vec(&json).map_err(|e| Error::Internal(e.to_string()))
 }
 

@@ -605,9 +605,14 @@ async fn limits_cors_request_ids_health_and_openapi() {
     assert!(doc["paths"]["/v1/customers/{id}"]["get"].is_object());
     assert!(doc["paths"]["/v1/auth/login"]["post"].is_object());
 
-    // Readiness follows a service going away.
+    // A service going away is reported (the gateway itself stays ready: it still answers every
+    // call, with a 503 for the ones that need that service).
+    let late = system.identity.token("late", "salesperson");
     let System { customers, http, .. } = system;
     customers.stop().await;
-    let reply = http.get("/readyz", None).await.expect(503);
-    assert_eq!(reply.json()["services"]["customers"], "UNREACHABLE");
+    let ready = http.get("/readyz", None).await.expect(200).json();
+    assert_eq!(ready["status"], "DEGRADED");
+    assert_eq!(ready["services"]["customers"], "UNREACHABLE");
+    let reply = http.get("/v1/customers", Some(&late)).await.expect(503);
+    assert_eq!(reply.json()["error"]["status"], "UNAVAILABLE");
 }

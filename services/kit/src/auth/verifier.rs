@@ -136,6 +136,11 @@ impl Verifier {
         }
     }
 
+    /// Whether any signing key is known (tokens can be verified without waiting for identity).
+    pub fn has_keys(&self) -> bool {
+        !self.keys.read().expect("keys lock").is_empty()
+    }
+
     async fn refresh(&self, force: bool) -> Result<(), String> {
         let asked = Instant::now();
         let mut last = self.last_fetch.lock().await;
