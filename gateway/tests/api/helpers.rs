@@ -79,6 +79,11 @@ impl System {
         self.identity.token(id, "salesperson")
     }
 
+    /// `http://127.0.0.1:port` of the gateway.
+    pub fn http_base(&self) -> String {
+        self._gateway.endpoint()
+    }
+
     /// The sales manager's token.
     pub fn manager(&self) -> String {
         self.identity.token(MANAGER, "sales_manager")

@@ -152,6 +152,35 @@ async fn scopes_hold_through_rest_and_grpc_web() {
         )
         .await;
     assert_eq!(reply.code, Code::NotFound as i32, "{reply:?}");
+    // Plain gRPC through the gateway's port: the same answers.
+    let channel = tonic::transport::Channel::from_shared(system.http_base())
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect to the gateway");
+    let mut through = pb::customers_service_client::CustomersServiceClient::with_interceptor(
+        channel,
+        crm_identity::testing::Bearer::new(&bob),
+    );
+    let status = through
+        .get_customer(pb::GetCustomerRequest { id: alice_id.into() })
+        .await
+        .expect_err("out of scope");
+    assert_eq!(status.code(), Code::NotFound);
+    let listed = through
+        .list_customers(pb::ListCustomersRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("list through the gateway")
+        .into_inner()
+        .customers;
+    assert_eq!(
+        listed.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["Scope Bob Co"]
+    );
+
     // The history of an out-of-scope customer is out of reach too.
     system
         .http
