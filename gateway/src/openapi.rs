@@ -239,22 +239,11 @@ fn first_sentence(text: &str) -> String {
     }
 }
 
+/// Well-known types written as one JSON value (a string, number or boolean), which a query
+/// parameter can carry.
 fn is_well_known_scalar(name: &str) -> bool {
-    matches!(
-        name,
-        "google.protobuf.Timestamp"
-            | "google.protobuf.Duration"
-            | "google.protobuf.FieldMask"
-            | "google.protobuf.StringValue"
-            | "google.protobuf.BytesValue"
-            | "google.protobuf.BoolValue"
-            | "google.protobuf.Int32Value"
-            | "google.protobuf.UInt32Value"
-            | "google.protobuf.Int64Value"
-            | "google.protobuf.UInt64Value"
-            | "google.protobuf.FloatValue"
-            | "google.protobuf.DoubleValue"
-    )
+    well_known(name)
+        .is_some_and(|schema| schema["type"] != "object" && schema["type"] != "array" && schema.get("type").is_some())
 }
 
 struct Schemas<'a> {

@@ -121,13 +121,7 @@ async fn call(
         message.set_field(&field, value);
     }
     let request = outgoing(&parts.headers, caller, Bytes::from(message.encode_to_vec()));
-    let channel = gateway
-        .upstreams
-        .channel(&route.service)
-        .ok_or_else(|| Status::unimplemented(format!("no {} service is configured", route.service)))?;
-    let mut grpc = client(channel);
-    grpc.ready().await.map_err(|e| unreachable(&route.service, e))?;
-    let path = http::uri::PathAndQuery::from_str(&route.grpc_path).map_err(|e| Status::internal(e.to_string()))?;
+    let (mut grpc, path) = connect(gateway, route).await?;
     if route.method.is_server_streaming() {
         return download(
             route,
@@ -138,7 +132,27 @@ async fn call(
     let mut request = request;
     request.set_timeout(gateway.upstream_timeout());
     let response = grpc.unary(request, path, RawCodec).await?.into_inner();
-    let message = DynamicMessage::decode(route.method.output(), response)
+    unary_reply(route, response)
+}
+
+/// A ready client to the service owning `route`, and the method's path.
+async fn connect(
+    gateway: &Gateway,
+    route: &Route,
+) -> Result<(tonic::client::Grpc<tonic::transport::Channel>, http::uri::PathAndQuery), Status> {
+    let channel = gateway
+        .upstreams
+        .channel(&route.service)
+        .ok_or_else(|| Status::unimplemented(format!("no {} service is configured", route.service)))?;
+    let mut grpc = client(channel);
+    grpc.ready().await.map_err(|e| unreachable(&route.service, e))?;
+    let path = http::uri::PathAndQuery::from_str(&route.grpc_path).map_err(|e| Status::internal(e.to_string()))?;
+    Ok((grpc, path))
+}
+
+/// The JSON answer of a unary (or client-streaming) call from its encoded response.
+fn unary_reply(route: &Route, encoded: Bytes) -> Result<Response<Body>, Status> {
+    let message = DynamicMessage::decode(route.method.output(), encoded)
         .map_err(|e| Status::internal(format!("undecodable response: {e}")))?;
     Ok(json(
         StatusCode::OK,
@@ -289,13 +303,7 @@ async fn upload(
         }
     });
     let request = outgoing(headers, caller, tokio_stream::wrappers::ReceiverStream::new(rx));
-    let channel = gateway
-        .upstreams
-        .channel(&route.service)
-        .ok_or_else(|| Status::unimplemented(format!("no {} service is configured", route.service)))?;
-    let mut grpc = client(channel);
-    grpc.ready().await.map_err(|e| unreachable(&route.service, e))?;
-    let path = http::uri::PathAndQuery::from_str(&route.grpc_path).map_err(|e| Status::internal(e.to_string()))?;
+    let (mut grpc, path) = connect(gateway, route).await?;
     let aborted = async {
         match abort_rx.await {
             Ok(reason) => reason,
@@ -314,12 +322,7 @@ async fn upload(
         }
     };
     let response = result?.into_inner();
-    let message = DynamicMessage::decode(route.method.output(), response)
-        .map_err(|e| Status::internal(format!("undecodable response: {e}")))?;
-    Ok(json(
-        StatusCode::OK,
-        Bytes::from(transcode::response_json(route, &message)?),
-    ))
+    unary_reply(route, response)
 }
 
 fn too_large(what: &str, limit: u64) -> Status {
