@@ -33,6 +33,8 @@ fn main() {
     std::fs::write(out.join("crm_descriptor.bin"), compiler.encode_file_descriptor_set())
         .expect("write descriptor set");
     std::fs::write(out.join("crm_access.rs"), access_table(&compiler.descriptor_pool())).expect("write access table");
+    std::fs::write(out.join("crm_event_names.rs"), event_names(&compiler.descriptor_pool()))
+        .expect("write event names");
 
     tonic_prost_build::configure()
         // Ordered maps encode deterministically, so a request can be fingerprinted for idempotency.
@@ -41,6 +43,27 @@ fn main() {
         .build_server(true)
         .compile_fds(compiler.file_descriptor_set())
         .expect("generate code");
+}
+
+/// `prost::Name` for every event payload (the messages of each `crm/<service>/v1/events.proto`),
+/// so an event's type is its message's full name and its `Any` type URL follows from it.
+fn event_names(pool: &protox::prost_reflect::DescriptorPool) -> String {
+    let mut out = String::new();
+    for file in pool
+        .files()
+        .filter(|f| f.name().starts_with("crm/") && f.name().ends_with("/events.proto"))
+    {
+        for message in file.messages() {
+            let rust_path = format!("crate::{}", message.full_name().replace('.', "::"));
+            out.push_str(&format!(
+                "impl ::prost::Name for {rust_path} {{\n    const NAME: &'static str = {name:?};\n    const PACKAGE: &'static str = {package:?};\n    fn full_name() -> ::std::string::String {{ {full:?}.into() }}\n    fn type_url() -> ::std::string::String {{ concat!(\"type.googleapis.com/\", {full:?}).into() }}\n}}\n",
+                name = message.name(),
+                package = message.package_name(),
+                full = message.full_name(),
+            ));
+        }
+    }
+    out
 }
 
 /// The access rule of every CRM method, sorted by gRPC path. A `crm.*` method without

@@ -21,6 +21,7 @@ pub struct MethodAccess {
 }
 
 include!(concat!(env!("OUT_DIR"), "/crm_access.rs"));
+include!(concat!(env!("OUT_DIR"), "/crm_event_names.rs"));
 
 /// The access rule of a gRPC path; `None` for paths that are not CRM methods (health,
 /// reflection).
@@ -51,6 +52,11 @@ pub mod crm {
             include!(concat!(env!("OUT_DIR"), "/crm.customers.v1.rs"));
         }
     }
+    pub mod events {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/crm.events.v1.rs"));
+        }
+    }
     pub mod identity {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/crm.identity.v1.rs"));
@@ -60,4 +66,5 @@ pub mod crm {
 
 pub use crm::common::v1 as common;
 pub use crm::customers::v1 as customers;
+pub use crm::events::v1 as events;
 pub use crm::identity::v1 as identity;

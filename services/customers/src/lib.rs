@@ -8,9 +8,13 @@
 //! - [`api`]: the tonic service: request → domain conversion (all field violations at once),
 //!   caller and scope checks, store calls, errors → `Status`.
 //! - [`reclaim`]: the periodic job returning neglected customers to the public pool.
+//! - [`events`]: identity's events applied here (handover, employee and department moves) and
+//!   the handover counts identity asks for. Changes to customers are announced on the
+//!   service's own event feed (`crm.events.v1.EventFeed`).
 
 pub mod api;
 pub mod domain;
+pub mod events;
 pub mod reclaim;
 pub mod store;
 
@@ -56,6 +60,9 @@ pub const MIGRATIONS: &[Migration] = &[
         only_on: None,
     },
     crm_kit::idempotency::MIGRATION,
+    crm_kit::events::MIGRATIONS[0],
+    crm_kit::events::MIGRATIONS[1],
+    crm_kit::events::MIGRATIONS[2],
 ];
 
 /// Settings of the customers service.
@@ -78,6 +85,9 @@ pub struct Config {
     /// How often the reclaim rules run, in seconds (0 = only on demand).
     #[arg(long, env = "CRM_RECLAIM_INTERVAL_SECONDS", default_value_t = 3600)]
     pub reclaim_interval_seconds: u64,
+    /// Follow identity's event feed (handovers, employee and department moves).
+    #[arg(long, env = "CRM_FOLLOW_IDENTITY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub follow_identity: bool,
 }
 
 impl Config {
@@ -90,6 +100,7 @@ impl Config {
             log_format: LogFormat::Auto,
             utc_offset_minutes: 480,
             reclaim_interval_seconds: 3600,
+            follow_identity: true,
         }
     }
 }
@@ -133,13 +144,42 @@ pub async fn run_gated(
         ))
     });
 
+    let (outbox, sequencer) = crm_kit::events::Outbox::start(db.clone(), stopping.clone());
+    let follower = config.follow_identity.then(|| {
+        let credentials = std::sync::Arc::new(crm_kit::auth::ServiceCredentials::new(
+            &config.service.identity_url,
+            "customers",
+            &config.service.service_secret,
+        ));
+        tokio::spawn(crm_kit::events::follow(
+            db.clone(),
+            crm_kit::events::Follow::new(
+                events::IDENTITY_FEED,
+                &config.service.identity_url,
+                events::identity_types(),
+                credentials,
+            ),
+            std::sync::Arc::new(events::IdentityEvents),
+            stopping.clone(),
+        ))
+    });
+
     let server = CustomersServiceServer::new(api)
         .max_decoding_message_size(config.service.max_request_bytes)
         .max_encoding_message_size(16 * 1024 * 1024);
+    let handover = crm_proto::events::handover_service_server::HandoverServiceServer::new(events::HandoverCounts {
+        db: db.clone(),
+    });
     let spec = ServeSpec {
         name: "customers",
-        grpc_services: vec![GRPC_SERVICE],
-        routes: tonic::service::Routes::new(server),
+        grpc_services: vec![
+            GRPC_SERVICE,
+            crm_kit::events::FEED_SERVICE,
+            crm_kit::events::HANDOVER_SERVICE,
+        ],
+        routes: tonic::service::Routes::new(server)
+            .add_service(outbox.feed())
+            .add_service(handover),
         db: Some(db.clone()),
         auth: Some(gate),
         request_timeout: config.service.request_timeout(),
@@ -149,6 +189,10 @@ pub async fn run_gated(
     if let Some(task) = reclaim_task {
         let _ = task.await;
     }
+    if let Some(task) = follower {
+        let _ = task.await;
+    }
+    let _ = sequencer.await;
     db.pool.close().await;
     result
 }

@@ -41,6 +41,10 @@ pub struct IdentityApi {
     refresh_ttl_seconds: i64,
     /// The service's own token verifier, told about a new key as soon as it is installed.
     verifier: Option<Arc<crm_kit::auth::Verifier>>,
+    /// The secret services present for their tokens.
+    service_secret: String,
+    /// The services asked for handover counts.
+    handover_peers: Vec<String>,
 }
 
 impl std::fmt::Debug for IdentityApi {
@@ -370,6 +374,10 @@ const EMPLOYEE_MASK: &[&str] = &[
     "manager_id",
     "role_ids",
 ];
+fn not_active() -> Error {
+    Error::precondition("NOT_ACTIVE", "id", "the employee is already deactivated")
+}
+
 /// Fields the server sets; naming them in a mask is refused.
 const EMPLOYEE_SERVER_OWNED: &[&str] = &["id", "login", "status", "locked_until", "audit", "etag"];
 
@@ -400,6 +408,13 @@ impl IdentityApi {
             access_ttl_seconds: i64::try_from(config.access_token_minutes.max(1)).unwrap_or(15) * 60,
             refresh_ttl_seconds: i64::try_from(config.refresh_token_days.max(1)).unwrap_or(30) * 86_400,
             verifier: None,
+            service_secret: config.service.service_secret.clone(),
+            handover_peers: config
+                .handover_peers
+                .iter()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
         }
     }
 
@@ -897,6 +912,7 @@ impl IdentityApi {
         let mut row = self.load_employee(&mut tx, "employee.id", &src.id).await?;
         check_etag("employee.etag", &src.etag, row.version, EMPLOYEE)?;
         let version = row.version;
+        let before_department = row.department_id.clone();
         let mut v = Violations::new();
         let mut named = pb::Employee::default();
         let mut set_roles = false;
@@ -937,8 +953,24 @@ impl IdentityApi {
         let now = now_micros();
         row.updated_at = now;
         row.updated_by = caller.employee_id.clone();
+        let moved_from = (paths.contains(&"department_id")).then(|| before_department.clone());
         if !store::update_employee(&mut tx, &row, version).await? {
             return Err(Error::stale_etag(EMPLOYEE));
+        }
+        if let Some(from) = moved_from.filter(|from| *from != row.department_id) {
+            let department_path = self.department_path(&mut tx, &row.department_id).await?;
+            crm_kit::events::append_at(
+                &mut tx,
+                &row.id,
+                &pb::EmployeeMoved {
+                    employee_id: row.id.clone(),
+                    from_department_id: from,
+                    to_department_id: row.department_id.clone(),
+                    department_path,
+                },
+                now,
+            )
+            .await?;
         }
         if set_roles {
             store::set_roles(&mut tx, &row.id, &src.role_ids).await?;
@@ -951,15 +983,18 @@ impl IdentityApi {
         })
     }
 
-    async fn deactivate(
+    /// Checks a handover's leaver and successor: the leaver exists (active unless `leaving`
+    /// is being decided by the caller), the successor is someone else and active.
+    async fn handover_parties(
         &self,
-        caller: &Principal,
-        req: pb::DeactivateEmployeeRequest,
-    ) -> Result<pb::DeactivateEmployeeResponse> {
-        let mut tx = self.db.begin_write().await?;
-        let e = self.load_employee(&mut tx, "id", &req.id).await?;
-        let successor = req.successor_id.trim();
+        conn: &mut AnyConnection,
+        id: &str,
+        successor_id: &str,
+    ) -> Result<(EmployeeRow, EmployeeRow)> {
+        let e = self.load_employee(conn, "id", id).await?;
+        let successor = successor_id.trim();
         let mut v = Violations::new();
+        let mut found = None;
         if successor.is_empty() {
             v.add(
                 "successor_id",
@@ -968,17 +1003,53 @@ impl IdentityApi {
             );
         } else if successor == e.id {
             v.add("successor_id", "SELF", "must be someone other than the leaver");
-        } else if store::employee(&mut tx, successor)
-            .await?
-            .is_none_or(|s| s.status != store::ACTIVE)
-        {
-            v.add(
-                "successor_id",
-                "UNKNOWN_EMPLOYEE",
-                format!("{successor} is not an active employee"),
-            );
+        } else {
+            match store::employee(conn, successor).await? {
+                Some(s) if s.status == store::ACTIVE => found = Some(s),
+                _ => v.add(
+                    "successor_id",
+                    "UNKNOWN_EMPLOYEE",
+                    format!("{successor} is not an active employee"),
+                ),
+            }
         }
         v.finish()?;
+        let successor = found.ok_or_else(|| Error::required("successor_id"))?;
+        Ok((e, successor))
+    }
+
+    async fn department_path(&self, conn: &mut AnyConnection, department_id: &str) -> Result<String> {
+        Ok(store::department(conn, department_id)
+            .await?
+            .map(|d| d.path)
+            .unwrap_or_default())
+    }
+
+    async fn deactivate(
+        &self,
+        caller: &Principal,
+        req: pb::DeactivateEmployeeRequest,
+    ) -> Result<pb::DeactivateEmployeeResponse> {
+        if req.dry_run {
+            let mut conn = self.conn().await?;
+            let (e, _) = self.handover_parties(&mut conn, &req.id, &req.successor_id).await?;
+            if e.status != store::ACTIVE {
+                return Err(not_active());
+            }
+            let counts = crate::handover::count(&mut conn, &self.handover_peers, &e.id, true).await?;
+            let roles = store::role_ids_of(&mut conn, &e.id).await?;
+            return Ok(pb::DeactivateEmployeeResponse {
+                employee: Some(employee_proto(&e, roles, now_micros())),
+                handover_id: String::new(),
+                counts,
+            });
+        }
+        let counts = {
+            let mut conn = self.conn().await?;
+            crate::handover::count(&mut conn, &self.handover_peers, req.id.trim(), false).await?
+        };
+        let mut tx = self.db.begin_write().await?;
+        let (e, successor) = self.handover_parties(&mut tx, &req.id, &req.successor_id).await?;
         if e.id == caller.employee_id {
             return Err(Error::precondition(
                 "SELF_DEACTIVATION",
@@ -987,21 +1058,73 @@ impl IdentityApi {
             ));
         }
         let now = now_micros();
-        if !store::deactivate(&mut tx, &e.id, successor, now, &caller.employee_id).await? {
-            return Err(Error::precondition(
-                "NOT_ACTIVE",
-                "id",
-                "the employee is already deactivated",
-            ));
+        if !store::deactivate(&mut tx, &e.id, &successor.id, now, &caller.employee_id).await? {
+            return Err(not_active());
         }
         store::revoke_employee_tokens(&mut tx, &e.id, now).await?;
+        let handover_id = crm_kit::new_id();
+        let successor_department_path = self.department_path(&mut tx, &successor.department_id).await?;
+        crm_kit::events::append_at(
+            &mut tx,
+            &e.id,
+            &pb::EmployeeDeactivated {
+                employee_id: e.id.clone(),
+                successor_id: successor.id.clone(),
+                successor_department_path,
+                handover_id: handover_id.clone(),
+                requested_by: caller.employee_id.clone(),
+            },
+            now,
+        )
+        .await?;
         let stored = self.load_employee(&mut tx, "id", &e.id).await?;
         let roles = store::role_ids_of(&mut tx, &e.id).await?;
         tx.commit().await?;
-        tracing::info!(employee = %e.id, successor = %successor, by = %caller.employee_id, "employee deactivated");
+        tracing::info!(employee = %e.id, successor = %successor.id, handover = %handover_id, by = %caller.employee_id, "employee deactivated");
         Ok(pb::DeactivateEmployeeResponse {
             employee: Some(employee_proto(&stored, roles, now)),
+            handover_id,
+            counts,
         })
+    }
+
+    async fn hand_over(
+        &self,
+        caller: &Principal,
+        req: pb::HandOverEmployeeRequest,
+    ) -> Result<pb::HandOverEmployeeResponse> {
+        let mut conn = self.conn().await?;
+        let (e, successor) = self.handover_parties(&mut conn, &req.id, &req.successor_id).await?;
+        if e.status != store::ACTIVE {
+            // A leaver's records were handed over when they were deactivated.
+            return Err(not_active());
+        }
+        let counts = crate::handover::count(&mut conn, &self.handover_peers, &e.id, req.dry_run).await?;
+        if req.dry_run {
+            return Ok(pb::HandOverEmployeeResponse {
+                handover_id: String::new(),
+                counts,
+            });
+        }
+        let successor_department_path = self.department_path(&mut conn, &successor.department_id).await?;
+        drop(conn);
+        let mut tx = self.db.begin_write().await?;
+        let handover_id = crm_kit::new_id();
+        crm_kit::events::append(
+            &mut tx,
+            &e.id,
+            &pb::HandoverRequested {
+                handover_id: handover_id.clone(),
+                employee_id: e.id.clone(),
+                successor_id: successor.id.clone(),
+                successor_department_path,
+                requested_by: caller.employee_id.clone(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(employee = %e.id, successor = %successor.id, handover = %handover_id, by = %caller.employee_id, "handover requested");
+        Ok(pb::HandOverEmployeeResponse { handover_id, counts })
     }
 
     async fn reset_password(
@@ -1165,6 +1288,18 @@ impl IdentityApi {
             None => return Err(Error::stale_etag(DEPARTMENT)),
             Some(false) => return Err(sibling_taken(&row.name)),
             Some(true) => {}
+        }
+        if row.path != old_path {
+            crm_kit::events::append(
+                &mut tx,
+                &row.id,
+                &pb::DepartmentMoved {
+                    department_id: row.id.clone(),
+                    old_path: old_path.clone(),
+                    new_path: row.path.clone(),
+                },
+            )
+            .await?;
         }
         let stored = store::department(&mut tx, &row.id)
             .await?
@@ -1528,6 +1663,24 @@ impl IdentityService for IdentityApi {
     ) -> Result<Response<pb::DeactivateEmployeeResponse>, Status> {
         let caller = Principal::of(&request)?;
         Ok(Response::new(self.deactivate(&caller, request.into_inner()).await?))
+    }
+
+    async fn hand_over_employee(
+        &self,
+        request: Request<pb::HandOverEmployeeRequest>,
+    ) -> Result<Response<pb::HandOverEmployeeResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        Ok(Response::new(self.hand_over(&caller, request.into_inner()).await?))
+    }
+
+    async fn issue_service_token(
+        &self,
+        request: Request<pb::IssueServiceTokenRequest>,
+    ) -> Result<Response<pb::IssueServiceTokenResponse>, Status> {
+        let mut conn = self.conn().await?;
+        Ok(Response::new(
+            crate::handover::issue_service_token(&mut conn, &self.service_secret, request.get_ref()).await?,
+        ))
     }
 
     async fn reset_password(

@@ -10,6 +10,7 @@
 //! - [`roles`]: the built-in roles.
 
 pub mod api;
+pub mod handover;
 pub mod keys;
 pub mod passwords;
 pub mod roles;
@@ -40,6 +41,9 @@ pub const MIGRATIONS: &[Migration] = &[
         only_on: None,
     },
     crm_kit::idempotency::MIGRATION,
+    crm_kit::events::MIGRATIONS[0],
+    crm_kit::events::MIGRATIONS[1],
+    crm_kit::events::MIGRATIONS[2],
 ];
 
 /// Settings of the identity service.
@@ -68,6 +72,15 @@ pub struct Config {
     /// printed once to the log.
     #[arg(long, env = "CRM_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// The services that own records an employee hands over, asked for a handover's dry-run
+    /// counts (comma-separated gRPC addresses).
+    #[arg(
+        long,
+        env = "CRM_HANDOVER_PEERS",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:50052,http://127.0.0.1:50053"
+    )]
+    pub handover_peers: Vec<String>,
 }
 
 impl Config {
@@ -83,6 +96,7 @@ impl Config {
             signing_key: None,
             admin_login: "admin".into(),
             admin_password: None,
+            handover_peers: vec!["http://127.0.0.1:50052".into(), "http://127.0.0.1:50053".into()],
         }
     }
 }
@@ -124,20 +138,22 @@ pub async fn run(
     let verifier = crm_kit::auth::Verifier::new(keys::DbKeys(db.clone()));
     verifier.prefetch().await;
     let api = api::IdentityApi::new(db.clone(), &config).with_verifier(verifier.clone());
-    let (stop_tx, _stopping): (_, Stopping) = Stopping::new();
+    let (stop_tx, stopping): (_, Stopping) = Stopping::new();
+    let (outbox, sequencer) = crm_kit::events::Outbox::start(db.clone(), stopping);
     let server = IdentityServiceServer::new(api)
         .max_decoding_message_size(config.service.max_request_bytes)
         .max_encoding_message_size(16 * 1024 * 1024);
     let spec = ServeSpec {
         name: "identity",
-        grpc_services: vec![GRPC_SERVICE],
-        routes: tonic::service::Routes::new(server),
+        grpc_services: vec![GRPC_SERVICE, crm_kit::events::FEED_SERVICE],
+        routes: tonic::service::Routes::new(server).add_service(outbox.feed()),
         db: Some(db.clone()),
         auth: Some(crm_kit::auth::Gate::Verify(verifier)),
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),
     };
     let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;
+    let _ = sequencer.await;
     db.pool.close().await;
     result
 }

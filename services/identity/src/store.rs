@@ -103,6 +103,7 @@ pub async fn employees_page(
         q = match p {
             crm_kit::filter::SqlValue::Text(s) => q.bind(s.as_str()),
             crm_kit::filter::SqlValue::Int(n) => q.bind(*n),
+            crm_kit::filter::SqlValue::Bytes(b) => q.bind(b.as_slice()),
         };
     }
     Ok(q.fetch_all(conn).await?)

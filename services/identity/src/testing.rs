@@ -37,8 +37,26 @@ impl std::fmt::Debug for TestIdentity {
 }
 
 impl TestIdentity {
-    /// Starts identity on `db` and creates the `Sales` department.
+    /// Starts identity on `db` and creates the `Sales` department. It asks no service for
+    /// handover counts.
     pub async fn start(db: &TestDatabase) -> TestIdentity {
+        Self::start_with_peers(db, Vec::new()).await
+    }
+
+    /// [`TestIdentity::start`], asking the services at `handover_peers` for handover counts.
+    pub async fn start_with_peers(db: &TestDatabase, handover_peers: Vec<String>) -> TestIdentity {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        Self::start_on(listener, db, handover_peers, true).await
+    }
+
+    /// Starts identity on `listener` over `db`; with `fresh`, creates the `Sales` department
+    /// (without, the database is one an earlier identity used: a restart).
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        db: &TestDatabase,
+        handover_peers: Vec<String>,
+        fresh: bool,
+    ) -> TestIdentity {
         let key = token::generate_key();
         let kid = crate::keys::kid_of(&key.verifying_key());
         let mut config = crate::Config::for_suite(&std::env::temp_dir());
@@ -46,7 +64,8 @@ impl TestIdentity {
         config.service.db_max_connections = 4;
         config.signing_key = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_bytes()));
         config.admin_password = Some("test-admin-password".into());
-        let server = TestServer::start(move |listener, shutdown| async move {
+        config.handover_peers = handover_peers;
+        let server = TestServer::start_on(listener, move |listener, shutdown| async move {
             crate::run(config, listener, shutdown)
                 .await
                 .expect("identity service runs");
@@ -61,6 +80,23 @@ impl TestIdentity {
             made: Mutex::new(HashSet::new()),
         };
         let admin = identity.token("test-admin", "admin");
+        if !fresh {
+            let departments = identity
+                .client(&admin)
+                .await
+                .list_departments(pb::ListDepartmentsRequest {})
+                .await
+                .expect("list departments")
+                .into_inner()
+                .departments;
+            let sales = departments
+                .into_iter()
+                .find(|d| d.name == "Sales")
+                .expect("the Sales department");
+            identity.department_id = sales.id;
+            identity.department_path = sales.path;
+            return identity;
+        }
         let department = identity
             .client(&admin)
             .await

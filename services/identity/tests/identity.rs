@@ -708,6 +708,7 @@ async fn deactivation_revokes_refresh_tokens_at_once_and_refuses_sign_in() {
     let deactivate = |successor: &str| pb::DeactivateEmployeeRequest {
         id: sam.id.clone(),
         successor_id: successor.into(),
+        dry_run: false,
     };
     assert_field(
         admin.client.deactivate_employee(deactivate("")).await,
@@ -769,6 +770,7 @@ async fn deactivation_revokes_refresh_tokens_at_once_and_refuses_sign_in() {
             .deactivate_employee(pb::DeactivateEmployeeRequest {
                 id: admin_id.clone(),
                 successor_id: sam.id.clone(),
+                dry_run: false,
             })
             .await,
         Code::InvalidArgument,
@@ -919,6 +921,7 @@ async fn every_protected_method_needs_a_token_and_a_salesperson_lacks_admin_perm
             .deactivate_employee(pb::DeactivateEmployeeRequest {
                 id: admin_id.clone(),
                 successor_id: sam.id.clone(),
+                dry_run: false,
             })
             .await
             .map(drop),

@@ -54,7 +54,19 @@ pub struct ServiceConfig {
     /// The identity service, whose public keys verify every caller's token.
     #[arg(long, env = "CRM_IDENTITY_URL", default_value = "http://127.0.0.1:50051")]
     pub identity_url: String,
+    /// The secret services present to identity for their own (service) tokens, which event
+    /// consumers use to follow other services' feeds. Set the same value on every service.
+    #[arg(
+        long,
+        env = "CRM_SERVICE_SECRET",
+        default_value = DEV_SERVICE_SECRET,
+        hide_env_values = true
+    )]
+    pub service_secret: String,
 }
+
+/// The service secret of a laptop install; identity warns when it runs with it on PostgreSQL.
+pub const DEV_SERVICE_SECRET: &str = "crm-dev-service-secret";
 
 impl ServiceConfig {
     /// Settings with every default, for a service listening on `port`.
@@ -70,6 +82,7 @@ impl ServiceConfig {
             shutdown_drain_delay_seconds: 0,
             shutdown_grace_seconds: 20,
             identity_url: "http://127.0.0.1:50051".into(),
+            service_secret: DEV_SERVICE_SECRET.into(),
         }
     }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 use crate::errors::{Error, Result};
 
@@ -31,6 +31,9 @@ pub struct Db {
     /// SQLite has one writer at a time; writers queue here (fair, no sleeping) instead of in
     /// SQLite's busy handler, which backs off with sleeps and wastes most of the time under load.
     writer: Option<Arc<Mutex<()>>>,
+    /// Signalled after every write transaction commits: the outbox sequencer wakes on it, so an
+    /// event is published moments after its transaction commits instead of at the next poll.
+    commits: Arc<Notify>,
 }
 
 /// A write transaction. On SQLite it also holds the process's writer slot until it ends.
@@ -38,12 +41,14 @@ pub struct Db {
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     _writer: Option<OwnedMutexGuard<()>>,
+    commits: Arc<Notify>,
 }
 
 impl WriteTx {
     /// Commits (and frees the writer slot).
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        self.commits.notify_one();
         Ok(())
     }
 
@@ -143,7 +148,12 @@ impl Db {
             .await
             .map_err(|e| Error::Unavailable(format!("cannot connect to the database: {e}")))?;
         let writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Db { pool, backend, writer })
+        Ok(Db {
+            pool,
+            backend,
+            writer,
+            commits: Arc::new(Notify::new()),
+        })
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
@@ -157,7 +167,17 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(WriteTx { tx, _writer: writer })
+        Ok(WriteTx {
+            tx,
+            _writer: writer,
+            commits: self.commits.clone(),
+        })
+    }
+
+    /// Completes after the next write transaction of this pool commits (or at once when one
+    /// committed since the last wait).
+    pub async fn committed(&self) {
+        self.commits.notified().await;
     }
 
     /// Applies the migrations not yet applied, each in its own transaction, in version order.

@@ -40,6 +40,8 @@ pub struct FieldSpec {
 pub enum SqlValue {
     Text(String),
     Int(i64),
+    /// Encoded bytes (an event payload).
+    Bytes(Vec<u8>),
 }
 
 /// SQL text (placeholders `$n`) and its parameters.
@@ -695,6 +697,7 @@ mod tests {
                     q = match p {
                         SqlValue::Text(s) => q.bind(s.clone()),
                         SqlValue::Int(n) => q.bind(*n),
+                        SqlValue::Bytes(b) => q.bind(b.clone()),
                     };
                 }
                 q.fetch_all(&pool).await.unwrap()

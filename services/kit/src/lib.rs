@@ -9,6 +9,9 @@
 //! - [`paging`]: opaque, tamper-checked keyset page tokens and page-size rules.
 //! - [`filter`]: an AIP-160 subset compiled to SQL through a column allow-list.
 //! - [`idempotency`]: `request_id` replay of stored responses.
+//! - [`events`]: the transactional outbox, the `EventFeed` server, and the subscriber that
+//!   follows another service's feed exactly once.
+//! - [`failpoint`]: crash drills (`CRM_FAILPOINT`).
 //! - [`auth`]: access tokens, the verified [`auth::Principal`], permission checks per method and
 //!   data scopes as SQL predicates.
 //! - [`telemetry`]: tracing setup and W3C trace context.
@@ -20,6 +23,8 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod errors;
+pub mod events;
+pub mod failpoint;
 pub mod filter;
 pub mod idempotency;
 pub mod money;

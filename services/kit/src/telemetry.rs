@@ -264,6 +264,44 @@ pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
     TraceContextPropagator::new().inject_context(&cx, &mut MetadataInjector(metadata));
 }
 
+/// The current span's W3C `traceparent`, or empty outside a trace: stored with an outbox event
+/// so the consumer's work joins the trace of the change that caused it.
+pub fn current_traceparent() -> String {
+    let mut headers = http::HeaderMap::new();
+    inject_trace_headers(&mut headers);
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The span of a consumer applying one event, a child of the producer's `traceparent`.
+pub fn event_span(feed: &str, event_type: &str, sequence: i64, traceparent: &str) -> tracing::Span {
+    let span = tracing::info_span!(
+        "event.apply",
+        otel.name = %format!("apply {event_type}"),
+        otel.kind = "consumer",
+        messaging.system = "crm-events",
+        messaging.source.name = %feed,
+        event.type = %event_type,
+        event.sequence = sequence,
+        trace_id = tracing::field::Empty,
+    );
+    if !traceparent.is_empty() {
+        let mut headers = http::HeaderMap::new();
+        if let Ok(value) = http::HeaderValue::from_str(traceparent) {
+            headers.insert("traceparent", value);
+        }
+        let parent = TraceContextPropagator::new().extract(&HeaderExtractor(&headers));
+        let _ = span.set_parent(parent);
+    }
+    if let Some(id) = trace_id(&span) {
+        span.record("trace_id", id);
+    }
+    span
+}
+
 /// A client interceptor that carries the current trace to the called service:
 /// `Client::with_interceptor(channel, PropagateTrace)`.
 #[derive(Debug, Clone, Copy, Default)]

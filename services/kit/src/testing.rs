@@ -136,6 +136,16 @@ impl TestServer {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        Self::start_on(listener, run).await
+    }
+
+    /// Starts `run(listener, shutdown)` on a listener bound already (a port chosen before the
+    /// service starts, or the port of a service being restarted).
+    pub async fn start_on<F, Fut>(listener: TcpListener, run: F) -> TestServer
+    where
+        F: FnOnce(TcpListener, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
         let shutdown = Box::pin(async move {

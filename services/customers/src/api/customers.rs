@@ -598,6 +598,18 @@ impl CustomersApi {
             &caller.employee_id,
             now,
         ));
+        writes.push(crate::store::SqlBuf::from(
+            crm_kit::events::append_statement(
+                &row.id,
+                &pb::CustomerCreated {
+                    customer_id: row.id.clone(),
+                    name: row.fields.name.clone(),
+                    owner_id: owner.clone(),
+                },
+                now,
+            )
+            .1,
+        ));
         let written = match &guard {
             Some(guard) => crate::store::execute_guarded(conn, guard, &writes).await,
             None => crate::store::execute_together(conn, &writes).await.map(|()| true),
@@ -761,6 +773,16 @@ impl CustomersApi {
                 search::reindex(&mut tx, &current.id).await?;
             }
             history::record_change(&mut tx, &current.id, "update", &changes, &caller.employee_id, now).await?;
+            crm_kit::events::append_at(
+                &mut tx,
+                &current.id,
+                &pb::CustomerUpdated {
+                    customer_id: current.id.clone(),
+                    fields: changes.iter().map(|(f, _, _)| (*f).to_string()).collect(),
+                },
+                now,
+            )
+            .await?;
             store::load(&mut tx, &current.id, false)
                 .await?
                 .ok_or_else(|| Error::not_found(CUSTOMER, &current.id))?
@@ -802,6 +824,15 @@ impl CustomersApi {
             return Err(Error::stale_etag("customer"));
         }
         history::record_change(&mut tx, &current.id, "delete", &[], &caller.employee_id, now).await?;
+        crm_kit::events::append_at(
+            &mut tx,
+            &current.id,
+            &pb::CustomerDeleted {
+                customer_id: current.id.clone(),
+            },
+            now,
+        )
+        .await?;
         let row = store::load(&mut tx, &current.id, true)
             .await?
             .ok_or_else(|| Error::not_found(CUSTOMER, &current.id))?;
@@ -981,6 +1012,16 @@ impl CustomersApi {
             "merged",
             &[("merged_into", String::new(), survivor.id.clone())],
             &caller.employee_id,
+            now,
+        )
+        .await?;
+        crm_kit::events::append_at(
+            &mut tx,
+            &survivor.id,
+            &pb::CustomersMerged {
+                survivor_id: survivor.id.clone(),
+                merged_ids: vec![merged.id.clone()],
+            },
             now,
         )
         .await?;

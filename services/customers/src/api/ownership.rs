@@ -97,6 +97,18 @@ impl CustomersApi {
             now,
         )
         .await?;
+        crm_kit::events::append_at(
+            tx,
+            &m.row.id,
+            &pb::CustomerOwnerChanged {
+                customer_ids: vec![m.row.id.clone()],
+                from_owner_id: m.row.owner_id.clone(),
+                to_owner_id: m.to.to_string(),
+                reason: m.reason.to_string(),
+            },
+            now,
+        )
+        .await?;
         store::load(tx, &m.row.id, false)
             .await?
             .ok_or_else(|| Error::not_found(CUSTOMER, &m.row.id))
@@ -628,6 +640,27 @@ impl CustomersApi {
                     )
                     .await?;
                     moved.push(row.clone());
+                }
+            }
+            if !dry_run {
+                // One event per previous owner: whose customers went back to the pool.
+                let mut by_owner: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+                for row in &moved {
+                    by_owner.entry(row.owner_id.as_str()).or_default().push(row.id.clone());
+                }
+                for (owner, customer_ids) in by_owner {
+                    crm_kit::events::append_at(
+                        &mut tx,
+                        owner,
+                        &pb::CustomerOwnerChanged {
+                            customer_ids,
+                            from_owner_id: owner.to_string(),
+                            to_owner_id: String::new(),
+                            reason: "reclaim".into(),
+                        },
+                        now,
+                    )
+                    .await?;
                 }
             }
             let customers = convert::customers(&mut tx, &moved).await?;

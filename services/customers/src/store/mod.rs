@@ -30,6 +30,16 @@ pub struct SqlBuf {
     one_off: bool,
 }
 
+impl From<crm_kit::filter::CompiledFilter> for SqlBuf {
+    fn from(c: crm_kit::filter::CompiledFilter) -> Self {
+        SqlBuf {
+            sql: c.sql,
+            params: c.params,
+            one_off: false,
+        }
+    }
+}
+
 impl SqlBuf {
     /// Starts with `sql`.
     pub fn new(sql: &str) -> Self {
@@ -126,10 +136,11 @@ impl SqlBuf {
     fn arguments(&self) -> AnyArguments<'_> {
         let mut args = AnyArguments::default();
         for p in &self.params {
-            // Adding text or an integer to Any arguments cannot fail.
+            // Adding text, an integer or bytes to Any arguments cannot fail.
             let _ = match p {
                 SqlValue::Text(s) => args.add(s.as_str()),
                 SqlValue::Int(n) => args.add(*n),
+                SqlValue::Bytes(b) => args.add(b.as_slice()),
             };
         }
         args

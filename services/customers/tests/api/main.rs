@@ -8,6 +8,7 @@ mod catalog;
 mod customers;
 mod duplicates;
 mod follow_ups;
+mod handover;
 mod helpers;
 mod import_export;
 mod ownership;

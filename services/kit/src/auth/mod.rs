@@ -9,12 +9,14 @@
 //!
 //! Nothing from the request other than a verified token decides who the caller is.
 
+mod credentials;
 mod layer;
 pub mod token;
 mod verifier;
 
 use std::collections::BTreeMap;
 
+pub use credentials::ServiceCredentials;
 pub use layer::{AuthLayer, AuthService, bearer};
 pub use verifier::{Fetched, Fetching, KeySource, StaticKeys, Verifier};
 

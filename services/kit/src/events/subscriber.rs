@@ -1,0 +1,323 @@
+//! Following another service's feed: each event's effect, its inbox entry and the cursor move
+//! commit together; the producer being down only delays things.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crm_proto::events as pb;
+use sqlx::AnyConnection;
+use tracing::Instrument;
+
+use super::{Event, Lease};
+use crate::auth::ServiceCredentials;
+use crate::db::Db;
+use crate::errors::{Error, Result};
+use crate::serve::Stopping;
+
+/// What a consumer does with the events of one feed.
+pub trait Handler: Send + Sync + 'static {
+    /// Applies `event` inside the consumer's transaction `conn` (which also records the event
+    /// and moves the cursor). An `Err` of a kind the caller could fix (invalid, not found,
+    /// failed precondition...) refuses the event for good: it is recorded with the reason and
+    /// skipped. `Unavailable` and `Internal` roll back and retry after a pause.
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        event: &'a Event,
+    ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+}
+
+/// One feed to follow.
+#[derive(Clone)]
+pub struct Follow {
+    /// The producer's name, which keys the cursor, e.g. `identity`.
+    pub feed: String,
+    /// The producer's gRPC address.
+    pub url: String,
+    /// The event types wanted (empty: every type).
+    pub types: Vec<String>,
+    /// The consumer's service credentials (`None`: call without a token, for a feed served
+    /// without access control, as in the kit's own tests).
+    pub credentials: Option<Arc<ServiceCredentials>>,
+    /// First pause after a failure; doubled up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long this replica's claim to follow lasts unless renewed.
+    pub lease_ttl: Duration,
+}
+
+impl std::fmt::Debug for Follow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follow")
+            .field("feed", &self.feed)
+            .field("url", &self.url)
+            .field("types", &self.types)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Follow {
+    /// Follows `feed` at `url` for the given types, with the usual pauses.
+    pub fn new(feed: &str, url: &str, types: Vec<String>, credentials: Arc<ServiceCredentials>) -> Follow {
+        Follow {
+            feed: feed.to_string(),
+            url: url.to_string(),
+            types,
+            credentials: Some(credentials),
+            min_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            lease_ttl: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Follows the feed until `stopping` fires. Spawn it; it never returns an error, it logs and
+/// retries.
+pub async fn follow(db: Db, follow: Follow, handler: Arc<dyn Handler>, mut stopping: Stopping) {
+    let lease = Lease::new(format!("follow:{}", follow.feed), follow.lease_ttl);
+    let mut failures = 0u32;
+    loop {
+        if stopping.is_stopping() {
+            break;
+        }
+        let outcome = match lease.acquire(&db).await {
+            Ok(true) => session(&db, &follow, handler.as_ref(), &lease, &mut stopping, &mut failures).await,
+            Ok(false) => {
+                // Another replica follows; look again before its lease could run out.
+                tokio::select! {
+                    _ = stopping.wait() => break,
+                    _ = tokio::time::sleep(follow.lease_ttl / 3) => continue,
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => break,
+            Err(e) => {
+                failures += 1;
+                let pause = backoff(&follow, failures);
+                tracing::warn!(
+                    feed = %follow.feed,
+                    error = %e,
+                    failures,
+                    retry_in_ms = pause.as_millis() as u64,
+                    "event feed interrupted"
+                );
+                tokio::select! {
+                    _ = stopping.wait() => break,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
+    }
+    let _ = lease.release(&db).await;
+}
+
+/// The pause after the `failures`th failure in a row: doubling, capped, with jitter so the
+/// replicas of many consumers do not knock on a returning producer at the same instant.
+fn backoff(follow: &Follow, failures: u32) -> Duration {
+    let base = follow
+        .min_backoff
+        .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16)))
+        .min(follow.max_backoff);
+    let jitter = (crate::time::now_micros().rem_euclid(1000) as f64) / 1000.0 * 0.25;
+    base.mul_f64(1.0 - jitter)
+}
+
+/// One connection to the feed: from the stored cursor until an error, a lost lease or stop.
+async fn session(
+    db: &Db,
+    follow: &Follow,
+    handler: &dyn Handler,
+    lease: &Lease,
+    stopping: &mut Stopping,
+    failures: &mut u32,
+) -> Result<()> {
+    let mut cursor = read_cursor(db, &follow.feed).await?;
+    let token = match &follow.credentials {
+        Some(c) => Some(c.token().await?),
+        None => None,
+    };
+    let channel = tonic::transport::Endpoint::from_shared(follow.url.clone())
+        .map_err(|e| Error::Internal(format!("feed URL {}: {e}", follow.url)))?
+        .connect_timeout(Duration::from_secs(3))
+        .http2_keep_alive_interval(Duration::from_secs(20))
+        .keep_alive_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .map_err(|e| Error::Unavailable(format!("{} feed at {} is unreachable: {e}", follow.feed, follow.url)))?;
+    let mut request = tonic::Request::new(pb::SubscribeRequest {
+        after_sequence: cursor,
+        types: follow.types.clone(),
+    });
+    if let Some(token) = token {
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {token}")
+                .parse()
+                .map_err(|_| Error::Internal("service token is not a header value".into()))?,
+        );
+    }
+    let mut stream = pb::event_feed_client::EventFeedClient::new(channel)
+        .max_decoding_message_size(16 * 1024 * 1024)
+        .subscribe(request)
+        .await
+        .map_err(|s| {
+            Error::Unavailable(format!(
+                "{} feed refused the subscription: {}",
+                follow.feed,
+                s.message()
+            ))
+        })?
+        .into_inner();
+    tracing::info!(feed = %follow.feed, after = cursor, "following event feed");
+    *failures = 0;
+    let mut renew = tokio::time::interval(lease.ttl() / 3);
+    renew.tick().await;
+    loop {
+        tokio::select! {
+            _ = stopping.wait() => return Ok(()),
+            _ = renew.tick() => {
+                if !lease.acquire(db).await? {
+                    return Err(Error::Aborted { reason: "LEASE_LOST", message: "another replica took over the feed".into() });
+                }
+            }
+            message = stream.message() => {
+                let page = message
+                    .map_err(|s| Error::Unavailable(format!("{} feed: {}", follow.feed, s.message())))?
+                    .ok_or_else(|| Error::Unavailable(format!("{} feed ended", follow.feed)))?;
+                for event in &page.events {
+                    if event.sequence <= cursor {
+                        continue;
+                    }
+                    let span = crate::telemetry::event_span(&follow.feed, &event.r#type, event.sequence, &event.traceparent);
+                    cursor = apply_one(db, &follow.feed, handler, cursor, event).instrument(span).await?;
+                }
+                if page.through_sequence > cursor {
+                    let mut tx = db.begin_write().await?;
+                    move_cursor(&mut tx, &follow.feed, cursor, page.through_sequence).await?;
+                    tx.commit().await?;
+                    cursor = page.through_sequence;
+                }
+            }
+        }
+    }
+}
+
+/// Applies one event exactly once; returns the new cursor.
+async fn apply_one(db: &Db, feed: &str, handler: &dyn Handler, cursor: i64, event: &Event) -> Result<i64> {
+    let started = std::time::Instant::now();
+    let mut tx = db.begin_write().await?;
+    let now = crate::time::now_micros();
+    let fresh = sqlx::query(
+        "INSERT INTO crm_event_inbox (feed, event_id, sequence, type, outcome, detail, applied_at) \
+         VALUES ($1, $2, $3, $4, 'applied', '', $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(feed)
+    .bind(&event.event_id)
+    .bind(event.sequence)
+    .bind(&event.r#type)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if fresh {
+        if let Err(e) = handler.apply(&mut tx, event).await {
+            if matches!(e, Error::Unavailable(_) | Error::Internal(_)) {
+                tx.rollback().await?;
+                return Err(e);
+            }
+            // Refused for good: nothing of its effect stays, the refusal is kept.
+            tx.rollback().await?;
+            tracing::error!(feed, event_id = %event.event_id, r#type = %event.r#type, error = %e, "event refused");
+            tx = db.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO crm_event_inbox (feed, event_id, sequence, type, outcome, detail, applied_at) \
+                 VALUES ($1, $2, $3, $4, 'refused', $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(feed)
+            .bind(&event.event_id)
+            .bind(event.sequence)
+            .bind(&event.r#type)
+            .bind(e.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    move_cursor(&mut tx, feed, cursor, event.sequence).await?;
+    crate::failpoint::hit("events.apply.before_commit");
+    tx.commit().await?;
+    tracing::debug!(
+        feed,
+        sequence = event.sequence,
+        r#type = %event.r#type,
+        duplicate = !fresh,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "event applied"
+    );
+    Ok(event.sequence)
+}
+
+/// Moves the cursor from `from` to `to`; fails when another follower moved it meanwhile.
+async fn move_cursor(conn: &mut AnyConnection, feed: &str, from: i64, to: i64) -> Result<()> {
+    let moved =
+        sqlx::query("UPDATE crm_event_cursors SET sequence = $1, updated_at = $2 WHERE feed = $3 AND sequence = $4")
+            .bind(to)
+            .bind(crate::time::now_micros())
+            .bind(feed)
+            .bind(from)
+            .execute(conn)
+            .await?
+            .rows_affected();
+    if moved == 1 {
+        Ok(())
+    } else {
+        Err(Error::Aborted {
+            reason: "CURSOR_MOVED",
+            message: format!("the {feed} cursor moved past {from} elsewhere"),
+        })
+    }
+}
+
+/// The stored cursor of `feed` (made at 0 the first time).
+pub async fn read_cursor(db: &Db, feed: &str) -> Result<i64> {
+    if let Some(at) = sqlx::query_scalar("SELECT sequence FROM crm_event_cursors WHERE feed = $1")
+        .bind(feed)
+        .fetch_optional(&db.pool)
+        .await?
+    {
+        return Ok(at);
+    }
+    let mut tx = db.begin_write().await?;
+    sqlx::query("INSERT INTO crm_event_cursors (feed, sequence, updated_at) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING")
+        .bind(feed)
+        .bind(crate::time::now_micros())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(
+        sqlx::query_scalar("SELECT sequence FROM crm_event_cursors WHERE feed = $1")
+            .bind(feed)
+            .fetch_one(&db.pool)
+            .await?,
+    )
+}
+
+/// Sets the cursor of `feed` (an operator rewinding to re-read events: the inbox still keeps
+/// each event from being applied twice).
+pub async fn set_cursor(db: &Db, feed: &str, sequence: i64) -> Result<()> {
+    read_cursor(db, feed).await?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE crm_event_cursors SET sequence = $1, updated_at = $2 WHERE feed = $3")
+        .bind(sequence)
+        .bind(crate::time::now_micros())
+        .bind(feed)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
