@@ -42,6 +42,12 @@ async fn forward(gateway: &Gateway, req: Request<Body>, caller: &Caller) -> Resp
     let Some(access) = crm_proto::method_access(&path) else {
         return Status::unimplemented(format!("{path} is not a CRM method")).into_http();
     };
+    if crate::is_internal(&path) {
+        return Status::unimplemented(format!(
+            "{path} is internal: services call it directly, not through the gateway"
+        ))
+        .into_http();
+    }
     // `/crm.customers.v1.CustomersService/GetCustomer` → customers.
     let service = path.trim_start_matches('/').split('.').nth(1).unwrap_or_default();
     let Some(channel) = gateway.upstreams.channel(service) else {

@@ -250,3 +250,13 @@ pub(crate) fn rate_limited(what: &str, wait: Duration) -> tonic::Status {
     }
     .into()
 }
+
+/// Methods services call on each other directly and the gateway never forwards: the event
+/// feeds and handover counts (`crm.events.v1`), and service tokens, which are issued against
+/// the shared service secret and have no business on the internet-facing port.
+pub const INTERNAL: &[&str] = &["/crm.events.v1.", "/crm.identity.v1.IdentityService/IssueServiceToken"];
+
+/// Whether a gRPC path is internal (see [`INTERNAL`]).
+pub fn is_internal(path: &str) -> bool {
+    INTERNAL.iter().any(|p| path.starts_with(p))
+}

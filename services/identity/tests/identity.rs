@@ -795,11 +795,12 @@ async fn every_protected_method_needs_a_token_and_a_salesperson_lacks_admin_perm
         public,
         BTreeSet::from([
             "/crm.identity.v1.IdentityService/GetKeySet",
+            "/crm.identity.v1.IdentityService/IssueServiceToken",
             "/crm.identity.v1.IdentityService/RefreshToken",
             "/crm.identity.v1.IdentityService/SignIn",
             "/crm.identity.v1.IdentityService/SignOut",
         ]),
-        "only sign-in, refresh, sign-out and the key set are public"
+        "only sign-in, refresh, sign-out, the key set and service tokens (against the service secret) are public"
     );
     let protected: Vec<&str> = methods.iter().filter(|m| !m.public).map(|m| m.path).collect();
     assert!(protected.len() >= 18, "{protected:?}");
