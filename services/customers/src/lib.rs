@@ -146,18 +146,13 @@ pub async fn run_gated(
 
     let (outbox, sequencer) = crm_kit::events::Outbox::start(db.clone(), stopping.clone());
     let follower = config.follow_identity.then(|| {
-        let credentials = std::sync::Arc::new(crm_kit::auth::ServiceCredentials::new(
-            &config.service.identity_url,
-            "customers",
-            &config.service.service_secret,
-        ));
         tokio::spawn(crm_kit::events::follow(
             db.clone(),
-            crm_kit::events::Follow::new(
+            config.service.follow(
+                "customers",
                 events::IDENTITY_FEED,
                 &config.service.identity_url,
                 events::identity_types(),
-                credentials,
             ),
             std::sync::Arc::new(events::IdentityEvents),
             stopping.clone(),

@@ -63,6 +63,10 @@ pub struct ServiceConfig {
         hide_env_values = true
     )]
     pub service_secret: String,
+    /// Seconds a replica's claim to follow an event feed lasts unless renewed: after a crash,
+    /// another replica (or the restarted one) takes over within this time.
+    #[arg(long, env = "CRM_EVENT_LEASE_SECONDS", default_value_t = 15)]
+    pub event_lease_seconds: u64,
 }
 
 /// The service secret of a laptop install; identity warns when it runs with it on PostgreSQL.
@@ -83,6 +87,7 @@ impl ServiceConfig {
             shutdown_grace_seconds: 20,
             identity_url: "http://127.0.0.1:50051".into(),
             service_secret: DEV_SERVICE_SECRET.into(),
+            event_lease_seconds: 15,
         }
     }
 
@@ -103,6 +108,18 @@ impl ServiceConfig {
     /// The server-side limit on one call, if any.
     pub fn request_timeout(&self) -> Option<Duration> {
         (self.request_timeout_seconds > 0).then(|| Duration::from_secs(self.request_timeout_seconds))
+    }
+
+    /// A follower of `feed` at `url` with this service's credentials and lease.
+    pub fn follow(&self, service: &str, feed: &str, url: &str, types: Vec<String>) -> crate::events::Follow {
+        let credentials = std::sync::Arc::new(crate::auth::ServiceCredentials::new(
+            &self.identity_url,
+            service,
+            &self.service_secret,
+        ));
+        let mut follow = crate::events::Follow::new(feed, url, types, credentials);
+        follow.lease_ttl = Duration::from_secs(self.event_lease_seconds.max(1));
+        follow
     }
 
     /// The shutdown timings.
