@@ -114,7 +114,6 @@ impl Drill {
                     customer: Some(pb::Customer {
                         kind: pb::CustomerKind::Company as i32,
                         name: format!("{owner} account {i}"),
-                        owner_id: owner.into(),
                         ..Default::default()
                     }),
                     ..Default::default()

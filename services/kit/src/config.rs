@@ -69,8 +69,16 @@ pub struct ServiceConfig {
     pub event_lease_seconds: u64,
 }
 
-/// The service secret of a laptop install; identity warns when it runs with it on PostgreSQL.
+/// The service secret of a laptop install when none is set. The suite replaces it with a
+/// random one per run; a cluster sets its own from a Secret.
 pub const DEV_SERVICE_SECRET: &str = "crm-dev-service-secret";
+
+/// A random secret (32 bytes, hex), e.g. the suite's service secret for one run.
+pub fn generate_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 impl ServiceConfig {
     /// Settings with every default, for a service listening on `port`.

@@ -43,6 +43,10 @@ pub struct SuiteConfig {
     /// Log format.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
+    /// The secret the services present to identity for their own tokens; a random one per run
+    /// when unset.
+    #[arg(long, env = "CRM_SERVICE_SECRET", hide_env_values = true)]
+    pub service_secret: Option<String>,
 }
 
 /// The running services and where they listen, in the order they started (the gateway last).
@@ -74,9 +78,17 @@ pub async fn run(
     let (gateway_stop, gateway_stopped) = watch::channel(false);
     let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
 
+    // The services' shared secret for their own tokens (event feeds): the configured one, or a
+    // fresh one for this run, since every service of the suite is in this process.
+    let service_secret = config
+        .service_secret
+        .clone()
+        .unwrap_or_else(crm_kit::config::generate_secret);
     let mut identity = crm_identity::Config::for_suite(&config.data_dir);
     identity.service.listen = Some(identity_addr);
+    identity.service.service_secret = service_secret.clone();
     identity.admin_password = config.admin_password.clone();
+    identity.handover_peers = vec![format!("http://{}", dial(customers_addr))];
     let identity_task = spawn(
         "identity",
         &exited_tx,
@@ -86,6 +98,7 @@ pub async fn run(
     let mut customers = crm_customers::Config::for_suite(&config.data_dir);
     customers.service.identity_url = format!("http://{}", dial(identity_addr));
     customers.service.listen = Some(customers_addr);
+    customers.service.service_secret = service_secret.clone();
     let customers_task = spawn(
         "customers",
         &exited_tx,

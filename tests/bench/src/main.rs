@@ -11,8 +11,10 @@
 //! The service runs as its own process (`crm-customers` next to this binary), so its memory
 //! is its own.
 //!
-//! The gateway, access-control and sign-in benchmarks are in [`front`].
+//! The gateway, access-control and sign-in benchmarks are in [`front`]; event latency and the
+//! departure handover in [`events`].
 
+mod events;
 mod front;
 
 use std::process::{Child, Command, Stdio};
@@ -56,7 +58,7 @@ struct Args {
     #[arg(long)]
     queries: Option<usize>,
     /// Which benchmarks run: create, import (import, search and pages), gateway, auth, signin,
-    /// or all.
+    /// events, handover, or all.
     #[arg(long, default_value = "all")]
     only: String,
 }
@@ -663,6 +665,12 @@ async fn main() {
         }
         if matches!(args.only.as_str(), "all" | "auth") {
             front::bench_auth(&args, backend, admin).await;
+        }
+        if matches!(args.only.as_str(), "all" | "events") {
+            events::bench_latency(&args, backend, admin).await;
+        }
+        if matches!(args.only.as_str(), "all" | "handover") {
+            events::bench_handover(&args, backend, admin).await;
         }
     }
     if matches!(args.only.as_str(), "all" | "signin") {

@@ -141,7 +141,6 @@ pub async fn customers_of(client: &mut Client, owner: &str, n: usize) -> Vec<pb:
     let mut out = Vec::new();
     for i in 0..n {
         let mut c = company(&format!("{owner} client {}", &crm_kit::new_id()[24..]));
-        c.owner_id = owner.into();
         let made = create(client, c).await;
         client
             .create_contact(pb::CreateContactRequest {
