@@ -188,14 +188,15 @@ pub async fn bench_latency(args: &Args, backend: &str, admin: Option<&str>) {
                     .await
                     .expect("poll");
                 let now = started.elapsed();
-                let mut seen = seen.lock().expect("lock");
-                for (id,) in rows {
-                    if let Some(slot) = seen.get_mut(id as usize) {
-                        *slot = Some(now);
+                {
+                    let mut stamps = seen.lock().expect("lock");
+                    for (id,) in rows {
+                        if let Some(slot) = stamps.get_mut(id as usize) {
+                            *slot = Some(now);
+                        }
+                        last = last.max(id);
                     }
-                    last = last.max(id);
                 }
-                drop(seen);
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
         })

@@ -140,7 +140,7 @@ impl Ledger {
 pub async fn customers_of(client: &mut Client, owner: &str, n: usize) -> Vec<pb::Customer> {
     let mut out = Vec::new();
     for i in 0..n {
-        let mut c = company(&format!("{owner} client {}", &crm_kit::new_id()[24..]));
+        let c = company(&format!("{owner} client {}", &crm_kit::new_id()[24..]));
         let made = create(client, c).await;
         client
             .create_contact(pb::CreateContactRequest {
@@ -242,7 +242,6 @@ async fn a_leavers_customers_and_contacts_pass_to_the_successor_once() {
     let contacts = bob
         .list_contacts(pb::ListContactsRequest {
             customer_id: made[0].id.clone(),
-            ..Default::default()
         })
         .await
         .expect("bob sees the contacts of his new customer")

@@ -224,29 +224,27 @@ async fn apply_one(db: &Db, feed: &str, handler: &dyn Handler, cursor: i64, even
     .await?
     .rows_affected()
         == 1;
-    if fresh {
-        if let Err(e) = handler.apply(&mut tx, event).await {
-            if matches!(e, Error::Unavailable(_) | Error::Internal(_)) {
-                tx.rollback().await?;
-                return Err(e);
-            }
-            // Refused for good: nothing of its effect stays, the refusal is kept.
+    if fresh && let Err(e) = handler.apply(&mut tx, event).await {
+        if matches!(e, Error::Unavailable(_) | Error::Internal(_)) {
             tx.rollback().await?;
-            tracing::error!(feed, event_id = %event.event_id, r#type = %event.r#type, error = %e, "event refused");
-            tx = db.begin_write().await?;
-            sqlx::query(
-                "INSERT INTO crm_event_inbox (feed, event_id, sequence, type, outcome, detail, applied_at) \
-                 VALUES ($1, $2, $3, $4, 'refused', $5, $6) ON CONFLICT DO NOTHING",
-            )
-            .bind(feed)
-            .bind(&event.event_id)
-            .bind(event.sequence)
-            .bind(&event.r#type)
-            .bind(e.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            return Err(e);
         }
+        // Refused for good: nothing of its effect stays, the refusal is kept.
+        tx.rollback().await?;
+        tracing::error!(feed, event_id = %event.event_id, r#type = %event.r#type, error = %e, "event refused");
+        tx = db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO crm_event_inbox (feed, event_id, sequence, type, outcome, detail, applied_at) \
+                 VALUES ($1, $2, $3, $4, 'refused', $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(feed)
+        .bind(&event.event_id)
+        .bind(event.sequence)
+        .bind(&event.r#type)
+        .bind(e.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     }
     move_cursor(&mut tx, feed, cursor, event.sequence).await?;
     crate::failpoint::hit("events.apply.before_commit");
