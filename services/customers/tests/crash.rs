@@ -1,8 +1,9 @@
 //! Crash drills with the real `crm-customers` binary: the process is killed (SIGKILL) between
 //! identity's commit of a handover and its effect here, and aborted in the middle of applying a
-//! batch of events (the `events.apply.before_commit` failpoint, right before an event's
-//! transaction commits). After a restart every customer of each leaver has moved exactly once,
-//! with exactly one handover entry in its history.
+//! batch of events (the `events.apply.after_event` failpoint: the second of three handovers has
+//! been written inside the batch's transaction, which has not committed). After a restart every
+//! customer of each leaver has moved exactly once, with exactly one handover entry in its
+//! history.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -213,7 +214,7 @@ async fn killed_between_the_producers_commit_and_the_effect_and_in_the_middle_of
     assert!(entries.iter().all(|(_, n)| *n == 1), "{entries:?}");
 
     // 2. Aborted in the middle of a batch: three handovers wait in the feed; the process dies
-    //    right before committing the second.
+    //    after writing the second, before the batch commits.
     drill.customers_of("carol", 10).await;
     drill.customers_of("dave", 11).await;
     drill.customers_of("erin", 12).await;
@@ -221,7 +222,7 @@ async fn killed_between_the_producers_commit_and_the_effect_and_in_the_middle_of
     drill.hand_over("carol", "bob").await;
     drill.deactivate("dave", "bob").await;
     drill.hand_over("erin", "bob").await;
-    let mut crashing = drill.start(Some("events.apply.before_commit:2")).await;
+    let mut crashing = drill.start(Some("events.apply.after_event:2")).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = crashing.child.try_wait().unwrap() {
@@ -231,8 +232,8 @@ async fn killed_between_the_producers_commit_and_the_effect_and_in_the_middle_of
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(!status.success(), "the process died at the failpoint: {status:?}");
-    // The first event of the batch committed, the second did not.
-    assert_eq!(owned(&pool, "carol").await, 0);
+    // The batch is all or nothing: even the first handover, already written, is undone.
+    assert_eq!(owned(&pool, "carol").await, 10);
     assert_eq!(owned(&pool, "dave").await, 11);
     assert_eq!(owned(&pool, "erin").await, 12);
     drop(crashing);

@@ -1,4 +1,5 @@
-//! Crash drills: `CRM_FAILPOINT=<name>:<n>` makes the process abort the `n`th time it reaches
+//! Crash drills (points: `events.apply.after_event`, after each event's effect inside a page's
+//! transaction; `events.apply.before_commit`, right before that transaction commits): `CRM_FAILPOINT=<name>:<n>` makes the process abort the `n`th time it reaches
 //! the point `name`, as a power cut or `kill -9` would stop it there. Tests run the real
 //! service binary with it to prove a crash at that point loses and doubles nothing. Unset (the
 //! normal case) a point costs one relaxed atomic load.

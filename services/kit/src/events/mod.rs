@@ -10,9 +10,10 @@
 //!   to N never finds a new event below N.
 //! - **Feed** ([`Outbox::feed`]): `crm.events.v1.EventFeed/Subscribe` streams the numbered
 //!   events after a cursor: first the backlog, then each new event moments after it commits.
-//! - **Subscriber** ([`subscriber::follow`]): follows another service's feed. Each event's
-//!   effect, its entry in the inbox (applied event ids: redelivery changes nothing) and the
-//!   cursor move commit in one transaction, so an effect happens exactly once across crashes.
+//! - **Subscriber** ([`subscriber::follow`]): follows another service's feed. The effects of a
+//!   delivered page of events, their entries in the inbox (applied event ids: redelivery changes
+//!   nothing) and the cursor move commit in one transaction, so an effect happens exactly once
+//!   across crashes; an event refused for good is undone back to its savepoint and recorded.
 //!   It reconnects with backoff while the producer is down, and among replicas a lease lets one
 //!   follow at a time (the cursor moves by compare-and-set, so even two followers cannot apply
 //!   an event twice).

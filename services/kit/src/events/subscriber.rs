@@ -188,29 +188,63 @@ async fn session(
                 let page = message
                     .map_err(|s| Error::Unavailable(format!("{} feed: {}", follow.feed, s.message())))?
                     .ok_or_else(|| Error::Unavailable(format!("{} feed ended", follow.feed)))?;
-                for event in &page.events {
-                    if event.sequence <= cursor {
-                        continue;
-                    }
-                    let span = crate::telemetry::event_span(&follow.feed, &event.r#type, event.sequence, &event.traceparent);
-                    cursor = apply_one(db, &follow.feed, handler, cursor, event).instrument(span).await?;
-                }
-                if page.through_sequence > cursor {
-                    let mut tx = db.begin_write().await?;
-                    move_cursor(&mut tx, &follow.feed, cursor, page.through_sequence).await?;
-                    tx.commit().await?;
-                    cursor = page.through_sequence;
-                }
+                cursor = apply_page(db, &follow.feed, handler, cursor, &page).await?;
             }
         }
     }
 }
 
-/// Applies one event exactly once; returns the new cursor.
-async fn apply_one(db: &Db, feed: &str, handler: &dyn Handler, cursor: i64, event: &Event) -> Result<i64> {
+/// Applies one delivered page of events in one transaction, each exactly once, and moves the
+/// cursor to the end of the page; returns the new cursor. One commit per page keeps up with a
+/// busy feed (each event its own commit would queue behind the disk's flushes); a crash
+/// anywhere before the commit leaves the whole page to be applied again.
+async fn apply_page(
+    db: &Db,
+    feed: &str,
+    handler: &dyn Handler,
+    cursor: i64,
+    page: &pb::SubscribeResponse,
+) -> Result<i64> {
+    let through = page
+        .events
+        .iter()
+        .map(|e| e.sequence)
+        .max()
+        .unwrap_or(cursor)
+        .max(page.through_sequence);
+    if through <= cursor {
+        return Ok(cursor);
+    }
     let started = std::time::Instant::now();
     let mut tx = db.begin_write().await?;
+    let mut applied = 0usize;
+    for event in page.events.iter().filter(|e| e.sequence > cursor) {
+        let span = crate::telemetry::event_span(feed, &event.r#type, event.sequence, &event.traceparent);
+        apply_one(&mut tx, feed, handler, event).instrument(span).await?;
+        applied += 1;
+        crate::failpoint::hit("events.apply.after_event");
+    }
+    move_cursor(&mut tx, feed, cursor, through).await?;
+    crate::failpoint::hit("events.apply.before_commit");
+    tx.commit().await?;
+    if applied > 0 {
+        tracing::debug!(
+            feed,
+            events = applied,
+            through,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "events applied"
+        );
+    }
+    Ok(through)
+}
+
+/// Applies one event inside the page's transaction, unless the inbox has it already. A
+/// refusal (an error the event itself causes) undoes only this event's effect, back to a
+/// savepoint, and is recorded; any other error fails the whole page.
+async fn apply_one(tx: &mut AnyConnection, feed: &str, handler: &dyn Handler, event: &Event) -> Result<()> {
     let now = crate::time::now_micros();
+    sqlx::query("SAVEPOINT crm_event").execute(&mut *tx).await?;
     let fresh = sqlx::query(
         "INSERT INTO crm_event_inbox (feed, event_id, sequence, type, outcome, detail, applied_at) \
          VALUES ($1, $2, $3, $4, 'applied', '', $5) ON CONFLICT DO NOTHING",
@@ -224,18 +258,16 @@ async fn apply_one(db: &Db, feed: &str, handler: &dyn Handler, cursor: i64, even
     .await?
     .rows_affected()
         == 1;
-    if fresh && let Err(e) = handler.apply(&mut tx, event).await {
+    if fresh && let Err(e) = handler.apply(&mut *tx, event).await {
         if matches!(e, Error::Unavailable(_) | Error::Internal(_)) {
-            tx.rollback().await?;
             return Err(e);
         }
         // Refused for good: nothing of its effect stays, the refusal is kept.
-        tx.rollback().await?;
         tracing::error!(feed, event_id = %event.event_id, r#type = %event.r#type, error = %e, "event refused");
-        tx = db.begin_write().await?;
+        sqlx::query("ROLLBACK TO SAVEPOINT crm_event").execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO crm_event_inbox (feed, event_id, sequence, type, outcome, detail, applied_at) \
-                 VALUES ($1, $2, $3, $4, 'refused', $5, $6) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, 'refused', $5, $6) ON CONFLICT DO NOTHING",
         )
         .bind(feed)
         .bind(&event.event_id)
@@ -246,18 +278,8 @@ async fn apply_one(db: &Db, feed: &str, handler: &dyn Handler, cursor: i64, even
         .execute(&mut *tx)
         .await?;
     }
-    move_cursor(&mut tx, feed, cursor, event.sequence).await?;
-    crate::failpoint::hit("events.apply.before_commit");
-    tx.commit().await?;
-    tracing::debug!(
-        feed,
-        sequence = event.sequence,
-        r#type = %event.r#type,
-        duplicate = !fresh,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "event applied"
-    );
-    Ok(event.sequence)
+    sqlx::query("RELEASE SAVEPOINT crm_event").execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// Moves the cursor from `from` to `to`; fails when another follower moved it meanwhile.
