@@ -57,6 +57,11 @@ pub mod crm {
             include!(concat!(env!("OUT_DIR"), "/crm.events.v1.rs"));
         }
     }
+    pub mod sales {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/crm.sales.v1.rs"));
+        }
+    }
     pub mod identity {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/crm.identity.v1.rs"));
@@ -68,3 +73,4 @@ pub use crm::common::v1 as common;
 pub use crm::customers::v1 as customers;
 pub use crm::events::v1 as events;
 pub use crm::identity::v1 as identity;
+pub use crm::sales::v1 as sales;

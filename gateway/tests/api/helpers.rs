@@ -20,6 +20,7 @@ pub const MANAGER: &str = "boss";
 pub struct System {
     pub identity: TestIdentity,
     pub customers: TestServer,
+    pub sales: TestServer,
     /// The gateway (kept running for the test's length).
     pub _gateway: TestServer,
     pub http: Http,
@@ -44,9 +45,22 @@ pub async fn start_with(tune: impl FnOnce(&mut crm_gateway::Config)) -> System {
             .expect("customers service runs");
     })
     .await;
+    let db = fresh_database("sales").await;
+    let mut config = crm_sales::Config::for_suite(&std::env::temp_dir());
+    config.service.database_url = Some(db.url.clone());
+    config.service.identity_url = identity.url();
+    config.service.db_max_connections = 4;
+    config.customers_url = customers.endpoint();
+    let sales = TestServer::start(move |listener, shutdown| async move {
+        crm_sales::run(config, listener, shutdown)
+            .await
+            .expect("sales service runs");
+    })
+    .await;
     let mut config = crm_gateway::Config::local("127.0.0.1:0".parse().expect("addr"))
         .with_upstream("identity", identity.url())
-        .with_upstream("customers", customers.endpoint());
+        .with_upstream("customers", customers.endpoint())
+        .with_upstream("sales", sales.endpoint());
     // Tests make many calls from one address; the limit tests set their own.
     config.rate_per_ip = 0.0;
     config.rate_per_employee = 0.0;
@@ -63,6 +77,7 @@ pub async fn start_with(tune: impl FnOnce(&mut crm_gateway::Config)) -> System {
     System {
         identity,
         customers,
+        sales,
         _gateway: gateway,
         http,
     }

@@ -3,3 +3,5 @@ CREATE ROLE customers LOGIN PASSWORD 'crm-dev-only';
 CREATE DATABASE customers OWNER customers;
 CREATE ROLE identity LOGIN PASSWORD 'crm-dev-only';
 CREATE DATABASE identity OWNER identity;
+CREATE ROLE sales LOGIN PASSWORD 'crm-dev-only';
+CREATE DATABASE sales OWNER sales;

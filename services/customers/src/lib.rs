@@ -150,11 +150,13 @@ pub async fn run_gated(
             db.clone(),
             config.service.follow(
                 "customers",
-                events::IDENTITY_FEED,
+                crm_kit::handover::IDENTITY_FEED,
                 &config.service.identity_url,
-                events::identity_types(),
+                crm_kit::handover::identity_types(),
             ),
-            std::sync::Arc::new(events::IdentityEvents),
+            std::sync::Arc::new(crm_kit::handover::IdentityEvents(std::sync::Arc::new(
+                events::Customers,
+            ))),
             stopping.clone(),
         ))
     });
@@ -162,9 +164,11 @@ pub async fn run_gated(
     let server = CustomersServiceServer::new(api)
         .max_decoding_message_size(config.service.max_request_bytes)
         .max_encoding_message_size(16 * 1024 * 1024);
-    let handover = crm_proto::events::handover_service_server::HandoverServiceServer::new(events::HandoverCounts {
-        db: db.clone(),
-    });
+    let handover =
+        crm_proto::events::handover_service_server::HandoverServiceServer::new(crm_kit::handover::HandoverCounts {
+            db: db.clone(),
+            owner: std::sync::Arc::new(events::Customers),
+        });
     let spec = ServeSpec {
         name: "customers",
         grpc_services: vec![

@@ -98,15 +98,11 @@ pub async fn employees_page(
         ));
     }
     sql.push_str(&format!(" ORDER BY e.login_key, e.id LIMIT {}", u64::from(limit) + 1));
-    let mut q = sqlx::query_as::<_, EmployeeRow>(&sql);
-    for p in &params {
-        q = match p {
-            crm_kit::filter::SqlValue::Text(s) => q.bind(s.as_str()),
-            crm_kit::filter::SqlValue::Int(n) => q.bind(*n),
-            crm_kit::filter::SqlValue::Bytes(b) => q.bind(b.as_slice()),
-        };
-    }
-    Ok(q.fetch_all(conn).await?)
+    Ok(
+        sqlx::query_as_with::<_, EmployeeRow, _>(&sql, crm_kit::sql::arguments(&params))
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// Inserts an employee; false when the login is taken.

@@ -7,10 +7,13 @@
 //! - [`errors`]: the one mapping from domain failures to `tonic::Status` with google.rpc details.
 //! - [`money`]: exact decimals between the wire (strings) and storage (scaled integers).
 //! - [`paging`]: opaque, tamper-checked keyset page tokens and page-size rules.
+//! - [`sql`]: SQL with positional parameters, built piece by piece.
 //! - [`filter`]: an AIP-160 subset compiled to SQL through a column allow-list.
 //! - [`idempotency`]: `request_id` replay of stored responses.
+//! - [`directory`]: who other employees are (identity, asked with the caller's token).
 //! - [`events`]: the transactional outbox, the `EventFeed` server, and the subscriber that
 //!   follows another service's feed exactly once.
+//! - [`handover`]: identity's departure and move events applied to a service's own records.
 //! - [`failpoint`]: crash drills (`CRM_FAILPOINT`).
 //! - [`auth`]: access tokens, the verified [`auth::Principal`], permission checks per method and
 //!   data scopes as SQL predicates.
@@ -22,14 +25,17 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod directory;
 pub mod errors;
 pub mod events;
 pub mod failpoint;
 pub mod filter;
+pub mod handover;
 pub mod idempotency;
 pub mod money;
 pub mod paging;
 pub mod serve;
+pub mod sql;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

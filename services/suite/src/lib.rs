@@ -2,8 +2,8 @@
 //! SQLite file under the data directory, and the gateway in front of them. Services still talk
 //! to each other over gRPC on loopback, exactly as in a cluster.
 //!
-//! Today the suite runs identity, customers and the gateway; the other services join as they
-//! are built.
+//! Today the suite runs identity, customers, sales and the gateway; the other services join as
+//! they are built.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -33,6 +33,9 @@ pub struct SuiteConfig {
     /// Address of the customers service.
     #[arg(long, env = "CRM_CUSTOMERS_ADDR", default_value = "127.0.0.1:50052")]
     pub customers_addr: SocketAddr,
+    /// Address of the sales service.
+    #[arg(long, env = "CRM_SALES_ADDR", default_value = "127.0.0.1:50053")]
+    pub sales_addr: SocketAddr,
     /// Address of the gateway (HTTP: REST/JSON, OpenAPI, gRPC-Web and gRPC).
     #[arg(long, env = "CRM_GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
     pub gateway_addr: SocketAddr,
@@ -70,6 +73,8 @@ pub async fn run(
     let identity_addr = local_addr(&identity_listener)?;
     let customers_listener = crm_kit::serve::bind(config.customers_addr).await?;
     let customers_addr = local_addr(&customers_listener)?;
+    let sales_listener = crm_kit::serve::bind(config.sales_addr).await?;
+    let sales_addr = local_addr(&sales_listener)?;
     let gateway_listener = crm_kit::serve::bind(config.gateway_addr).await?;
     let gateway_addr = local_addr(&gateway_listener)?;
 
@@ -88,7 +93,10 @@ pub async fn run(
     identity.service.listen = Some(identity_addr);
     identity.service.service_secret = service_secret.clone();
     identity.admin_password = config.admin_password.clone();
-    identity.handover_peers = vec![format!("http://{}", dial(customers_addr))];
+    identity.handover_peers = vec![
+        format!("http://{}", dial(customers_addr)),
+        format!("http://{}", dial(sales_addr)),
+    ];
     let identity_task = spawn(
         "identity",
         &exited_tx,
@@ -105,9 +113,21 @@ pub async fn run(
         crm_customers::run(customers, customers_listener, stopped(services_stopped.clone())),
     );
 
+    let mut sales = crm_sales::Config::for_suite(&config.data_dir);
+    sales.service.identity_url = format!("http://{}", dial(identity_addr));
+    sales.service.listen = Some(sales_addr);
+    sales.service.service_secret = service_secret.clone();
+    sales.customers_url = format!("http://{}", dial(customers_addr));
+    let sales_task = spawn(
+        "sales",
+        &exited_tx,
+        crm_sales::run(sales, sales_listener, stopped(services_stopped.clone())),
+    );
+
     let mut gateway = crm_gateway::Config::local(gateway_addr)
         .with_upstream("identity", format!("http://{}", dial(identity_addr)))
-        .with_upstream("customers", format!("http://{}", dial(customers_addr)));
+        .with_upstream("customers", format!("http://{}", dial(customers_addr)))
+        .with_upstream("sales", format!("http://{}", dial(sales_addr)));
     gateway.cors_origins = config.cors_origins.clone();
     gateway.log_format = config.log_format;
     let gateway_task = spawn(
@@ -120,6 +140,7 @@ pub async fn run(
         services: vec![
             ("identity", identity_addr),
             ("customers", customers_addr),
+            ("sales", sales_addr),
             ("gateway", gateway_addr),
         ],
     });
@@ -130,9 +151,10 @@ pub async fn run(
     let _ = gateway_stop.send(true);
     let gateway = join("gateway", gateway_task).await;
     let _ = services_stop.send(true);
+    let sales = join("sales", sales_task).await;
     let customers = join("customers", customers_task).await;
     let identity = join("identity", identity_task).await;
-    gateway.and(customers).and(identity)
+    gateway.and(sales).and(customers).and(identity)
 }
 
 /// Runs `service` on its own task, telling `exited` its name when it ends.

@@ -16,6 +16,7 @@ async fn the_suite_starts_serves_and_stops() {
         identity_addr: "127.0.0.1:0".parse().unwrap(),
         admin_password: Some("e2e-admin-password".into()),
         customers_addr: "127.0.0.1:0".parse().unwrap(),
+        sales_addr: "127.0.0.1:0".parse().unwrap(),
         gateway_addr: "127.0.0.1:0".parse().unwrap(),
         cors_origins: Vec::new(),
         log_format: crm_kit::config::LogFormat::Json,
@@ -34,10 +35,10 @@ async fn the_suite_starts_serves_and_stops() {
     ));
     let services = addr_rx.await.expect("suite started");
     let names: Vec<&str> = services.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["identity", "customers", "gateway"]);
+    assert_eq!(names, ["identity", "customers", "sales", "gateway"]);
     let (_, identity_addr) = services[0];
     let (_, addr) = services[1];
-    let (_, gateway_addr) = services[2];
+    let (_, gateway_addr) = services[3];
 
     // The first start created the administrator with the configured password.
     let mut identity = IdentityServiceClient::connect(format!("http://{identity_addr}"))
@@ -196,7 +197,7 @@ async fn the_suite_starts_serves_and_stops() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    for file in ["customers.db", "identity.db"] {
+    for file in ["customers.db", "identity.db", "sales.db"] {
         assert!(data_dir.join(file).exists(), "{file} under the data directory");
     }
 

@@ -13,7 +13,7 @@ pub mod catalog;
 pub mod contacts;
 pub mod convert;
 pub mod customers;
-pub mod directory;
+pub use crm_kit::directory;
 pub mod follow_ups;
 pub mod ownership;
 pub mod reminders;

@@ -36,15 +36,9 @@ pub async fn append_at<M: prost::Message + prost::Name>(
     occurred_at: i64,
 ) -> Result<String> {
     let (event_id, statement) = append_statement(aggregate_id, payload, occurred_at);
-    let mut q = sqlx::query(&statement.sql);
-    for p in statement.params {
-        q = match p {
-            SqlValue::Text(s) => q.bind(s),
-            SqlValue::Int(n) => q.bind(n),
-            SqlValue::Bytes(b) => q.bind(b),
-        };
-    }
-    q.execute(conn).await?;
+    sqlx::query_with(&statement.sql, crate::sql::arguments(&statement.params))
+        .execute(conn)
+        .await?;
     Ok(event_id)
 }
 

@@ -1,10 +1,10 @@
 //! Who the other employees are: the identity service, asked on the caller's behalf (their own
-//! token is forwarded), when a customer goes to someone other than the caller.
+//! token is forwarded), when a record goes to someone other than the caller.
 
 use std::time::Duration;
 
-use crm_kit::auth::Principal;
-use crm_kit::{Error, Result};
+use crate::auth::Principal;
+use crate::{Error, Result};
 use crm_proto::identity as id;
 use crm_proto::identity::identity_service_client::IdentityServiceClient;
 use tonic::Code;
@@ -40,7 +40,7 @@ impl Directory {
             .parse()
             .map_err(|_| Error::unauthenticated("MALFORMED_TOKEN", "the caller's token cannot be forwarded"))?;
         request.metadata_mut().insert("authorization", bearer);
-        crm_kit::telemetry::inject_trace_context(request.metadata_mut());
+        crate::telemetry::inject_trace_context(request.metadata_mut());
         let found = IdentityServiceClient::new(self.channel.clone())
             .get_employee(request)
             .await;

@@ -1,0 +1,188 @@
+//! Departure and handover, as every service that owns records sees it: identity publishes
+//! `EmployeeDeactivated` / `HandoverRequested` (records pass to a successor) and
+//! `EmployeeMoved` / `DepartmentMoved` (records follow their owner into the new department's
+//! scope); a service implements [`Owner`] for its records and gets the event handler
+//! ([`IdentityEvents`]) and the dry-run count service ([`HandoverCounts`]) from here.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crm_proto::events as events_pb;
+use crm_proto::identity as identity_pb;
+use prost::Name as _;
+use sqlx::AnyConnection;
+
+use crate::db::Db;
+use crate::events::{Event, Handler, payload};
+use crate::filter::like_escape;
+use crate::{Error, Result};
+
+/// The name identity's feed cursor is kept under.
+pub const IDENTITY_FEED: &str = "identity";
+
+/// A boxed future borrowing for `'a`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One handover: whose records go to whom.
+#[derive(Debug, Clone, Copy)]
+pub struct Handover<'a> {
+    pub id: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub to_department_path: &'a str,
+    /// Who asked for it (recorded as the one who changed the owner).
+    pub by: &'a str,
+}
+
+/// A service's records that have owners.
+pub trait Owner: Send + Sync + 'static {
+    /// Moves every open record of `h.from` to `h.to` inside the caller's transaction, with the
+    /// reason "handover" in each record's history; how many records moved.
+    fn hand_over<'a>(&'a self, conn: &'a mut AnyConnection, h: Handover<'a>, now: i64) -> BoxFuture<'a, Result<u64>>;
+
+    /// The department path of `employee_id`'s records is now `path`.
+    fn employee_moved<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        employee_id: &'a str,
+        path: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Every department path under `old_path` now starts with `new_path`.
+    fn department_moved<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        old_path: &'a str,
+        new_path: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// What a handover of `employee_id` would move now.
+    fn count<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        employee_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<events_pb::HandoverCount>>>;
+}
+
+/// The identity event types an [`Owner`] follows.
+pub fn identity_types() -> Vec<String> {
+    vec![
+        identity_pb::EmployeeDeactivated::full_name(),
+        identity_pb::HandoverRequested::full_name(),
+        identity_pb::EmployeeMoved::full_name(),
+        identity_pb::DepartmentMoved::full_name(),
+    ]
+}
+
+/// Applies identity's events to an [`Owner`]'s records.
+#[derive(Debug)]
+pub struct IdentityEvents<O>(pub Arc<O>);
+
+impl<O: Owner> Handler for IdentityEvents<O> {
+    fn apply<'a>(&'a self, conn: &'a mut AnyConnection, event: &'a Event) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let now = crate::time::now_micros();
+            let t = event.r#type.as_str();
+            let (id, from, to, path, by) = if t == identity_pb::EmployeeDeactivated::full_name() {
+                let e: identity_pb::EmployeeDeactivated = payload(event)?;
+                (
+                    e.handover_id,
+                    e.employee_id,
+                    e.successor_id,
+                    e.successor_department_path,
+                    e.requested_by,
+                )
+            } else if t == identity_pb::HandoverRequested::full_name() {
+                let e: identity_pb::HandoverRequested = payload(event)?;
+                (
+                    e.handover_id,
+                    e.employee_id,
+                    e.successor_id,
+                    e.successor_department_path,
+                    e.requested_by,
+                )
+            } else if t == identity_pb::EmployeeMoved::full_name() {
+                let e: identity_pb::EmployeeMoved = payload(event)?;
+                return self.0.employee_moved(conn, &e.employee_id, &e.department_path).await;
+            } else if t == identity_pb::DepartmentMoved::full_name() {
+                let e: identity_pb::DepartmentMoved = payload(event)?;
+                if e.old_path.is_empty() || e.old_path == e.new_path {
+                    return Ok(());
+                }
+                return self.0.department_moved(conn, &e.old_path, &e.new_path).await;
+            } else {
+                return Ok(());
+            };
+            if from.is_empty() || to.is_empty() {
+                return Err(Error::precondition(
+                    "HANDOVER_MALFORMED",
+                    &id,
+                    "a handover names the leaver and the successor",
+                ));
+            }
+            let h = Handover {
+                id: &id,
+                from: &from,
+                to: &to,
+                to_department_path: &path,
+                by: &by,
+            };
+            let moved = self.0.hand_over(conn, h, now).await?;
+            tracing::info!(handover = %id, from = %from, to = %to, moved, "records handed over");
+            Ok(())
+        })
+    }
+}
+
+/// `crm.events.v1.HandoverService` for an [`Owner`].
+#[derive(Debug)]
+pub struct HandoverCounts<O> {
+    pub db: Db,
+    pub owner: Arc<O>,
+}
+
+#[tonic::async_trait]
+impl<O: Owner> events_pb::handover_service_server::HandoverService for HandoverCounts<O> {
+    async fn count_handover(
+        &self,
+        request: tonic::Request<events_pb::CountHandoverRequest>,
+    ) -> std::result::Result<tonic::Response<events_pb::CountHandoverResponse>, tonic::Status> {
+        let employee_id = request.get_ref().employee_id.trim().to_string();
+        if employee_id.is_empty() {
+            return Err(Error::required("employee_id").into());
+        }
+        let mut conn = self.db.pool.acquire().await.map_err(Error::from)?;
+        let counts = self.owner.count(&mut conn, &employee_id).await?;
+        Ok(tonic::Response::new(events_pb::CountHandoverResponse { counts }))
+    }
+}
+
+/// Rewrites `column` of `table` for every path under `old_path` to sit under `new_path`.
+/// (`table` and `column` are the caller's constants, never input.)
+pub async fn rewrite_paths(
+    conn: &mut AnyConnection,
+    table: &str,
+    column: &str,
+    old_path: &str,
+    new_path: &str,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "UPDATE {table} SET {column} = $1 || SUBSTR({column}, CAST($2 AS INTEGER)) WHERE {column} LIKE $3 ESCAPE '\\'"
+    ))
+    .bind(new_path)
+    .bind(i64::try_from(old_path.len()).unwrap_or(i64::MAX) + 1)
+    .bind(format!("{}%", like_escape(old_path)))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A handover count of `service`.
+pub fn count(service: &str, kind: &str, count: i64) -> events_pb::HandoverCount {
+    events_pb::HandoverCount {
+        service: service.to_string(),
+        kind: kind.to_string(),
+        count,
+    }
+}

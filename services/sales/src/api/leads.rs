@@ -1,0 +1,796 @@
+//! Leads: early information about a possible customer, owned by a salesperson or waiting in
+//! the lead pool; assigned, claimed, released, qualified or disqualified, and converted into a
+//! customer (through the customers service and its duplicate check) with a contact and
+//! optionally an opportunity.
+
+use crm_kit::auth::Principal;
+use crm_kit::errors::Violations;
+use crm_kit::filter::{FieldSpec, FieldType};
+use crm_kit::idempotency::RequestKey;
+use crm_kit::paging::{fingerprint, page_size};
+use crm_kit::sql::SqlBuf;
+use crm_kit::time::now_micros;
+use crm_kit::update::{check_etag, etag, mask_paths};
+use crm_kit::{Error, Result};
+use crm_proto::customers as cpb;
+use crm_proto::customers::customers_service_client::CustomersServiceClient;
+use crm_proto::sales as pb;
+use sqlx::AnyConnection;
+use tonic_types::StatusExt as _;
+
+use super::{LEAD_SCOPE, SERVICE, SalesApi, audit, check_text};
+use crate::domain;
+use crate::store::{self, LEAD_COLUMNS, LeadRow};
+
+pub const LEAD: &str = "crm.sales.v1.Lead";
+
+/// The owner that means the lead pool in CreateLead.
+const POOL: &str = "pool";
+
+const STATUS_CODES: &[&str] = &["new", "contacting", "qualified", "converted", "disqualified"];
+const SOURCE_CODES: &[&str] = &[
+    "event",
+    "phone_inquiry",
+    "referral",
+    "website_form",
+    "campaign",
+    "import",
+    "other",
+];
+
+/// What ListLeads filters may name.
+const LEAD_FILTER: &[FieldSpec] = &[
+    FieldSpec {
+        name: "status",
+        column: "l.status",
+        ty: FieldType::Enum(STATUS_CODES),
+    },
+    FieldSpec {
+        name: "source",
+        column: "l.source",
+        ty: FieldType::Enum(SOURCE_CODES),
+    },
+    FieldSpec {
+        name: "owner_id",
+        column: "l.owner_id",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "company_name",
+        column: "l.company_name",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "province",
+        column: "l.province",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "city",
+        column: "l.city",
+        ty: FieldType::Text,
+    },
+    FieldSpec {
+        name: "create_time",
+        column: "l.created_at",
+        ty: FieldType::Timestamp,
+    },
+];
+
+/// The wire form of a lead.
+pub(crate) fn lead_proto(l: &LeadRow) -> pb::Lead {
+    pb::Lead {
+        id: l.id.clone(),
+        company_name: l.company_name.clone(),
+        contact_name: l.contact_name.clone(),
+        title: l.title.clone(),
+        phone: l.phone.clone(),
+        mobile: l.mobile.clone(),
+        email: l.email.clone(),
+        source: domain::source_of(&l.source) as i32,
+        province: l.province.clone(),
+        city: l.city.clone(),
+        remark: l.remark.clone(),
+        owner_id: l.owner_id.clone(),
+        status: domain::lead_status_of(&l.status) as i32,
+        disqualified_reason: l.disqualified_reason.clone(),
+        converted_customer_id: l.converted_customer_id.clone(),
+        converted_contact_id: l.converted_contact_id.clone(),
+        converted_opportunity_id: l.converted_opportunity_id.clone(),
+        convert_time: crm_kit::time::set_to_proto(l.converted_at),
+        audit: Some(audit(l.created_at, &l.created_by, l.updated_at, &l.updated_by)),
+        etag: etag(l.version),
+    }
+}
+
+/// Checks and copies the editable fields named in `paths` from `src` onto `row`.
+fn apply_fields(src: &pb::Lead, paths: &[&str], row: &mut LeadRow, v: &mut Violations) {
+    for p in paths {
+        let field = format!("lead.{p}");
+        match *p {
+            "company_name" => {
+                check_text(&field, &src.company_name, true, 200, v);
+                row.company_name = src.company_name.trim().to_string();
+            }
+            "contact_name" => {
+                check_text(&field, &src.contact_name, false, 100, v);
+                row.contact_name = src.contact_name.trim().to_string();
+            }
+            "title" => {
+                check_text(&field, &src.title, false, 100, v);
+                row.title = src.title.trim().to_string();
+            }
+            "phone" | "mobile" => {
+                let value = if *p == "phone" { &src.phone } else { &src.mobile };
+                let t = value.trim();
+                if t.chars().count() > 30 || t.chars().any(|c| !(c.is_ascii_digit() || "+-() ".contains(c))) {
+                    v.add(&field, "MALFORMED", "digits, spaces and + - ( ) only, at most 30");
+                }
+                if *p == "phone" {
+                    row.phone = t.to_string();
+                } else {
+                    row.mobile = t.to_string();
+                }
+            }
+            "email" => {
+                let t = src.email.trim();
+                if !t.is_empty() && (t.len() > 200 || !t.contains('@') || t.starts_with('@') || t.ends_with('@')) {
+                    v.add(&field, "MALFORMED", "must be an email address");
+                }
+                row.email = t.to_string();
+            }
+            "source" => match pb::LeadSource::try_from(src.source) {
+                Ok(s) => row.source = domain::source_code(s).to_string(),
+                Err(_) => v.add(&field, "UNKNOWN_VALUE", "not a lead source"),
+            },
+            "province" => {
+                check_text(&field, &src.province, false, 60, v);
+                row.province = src.province.trim().to_string();
+            }
+            "city" => {
+                check_text(&field, &src.city, false, 60, v);
+                row.city = src.city.trim().to_string();
+            }
+            "remark" => {
+                check_text(&field, &src.remark, false, 2000, v);
+                row.remark = src.remark.trim().to_string();
+            }
+            _ => {}
+        }
+    }
+    if row.contact_name.is_empty() && row.phone.is_empty() && row.mobile.is_empty() && row.email.is_empty() {
+        v.add(
+            "lead.contact_name",
+            "REQUIRED",
+            "a lead needs a contact name, a phone, a mobile or an email",
+        );
+    }
+}
+
+const EDITABLE: &[&str] = &[
+    "company_name",
+    "contact_name",
+    "title",
+    "phone",
+    "mobile",
+    "email",
+    "source",
+    "province",
+    "city",
+    "remark",
+];
+const SERVER_OWNED: &[&str] = &[
+    "id",
+    "owner_id",
+    "status",
+    "disqualified_reason",
+    "converted_customer_id",
+    "converted_contact_id",
+    "converted_opportunity_id",
+    "convert_time",
+    "audit",
+    "etag",
+];
+
+impl SalesApi {
+    /// A live lead the caller may see (pooled leads are visible to anyone who may claim), or
+    /// NOT_FOUND.
+    pub(crate) async fn visible_lead(
+        &self,
+        conn: &mut AnyConnection,
+        caller: &Principal,
+        field: &str,
+        id: &str,
+    ) -> Result<LeadRow> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(Error::required(field));
+        }
+        match store::lead(conn, id).await? {
+            Some(l) if l.owner_id.is_empty() || caller.covers(SERVICE, &l.owner_id, &l.owner_department_path) => Ok(l),
+            _ => Err(Error::not_found(LEAD, id)),
+        }
+    }
+
+    pub async fn create_lead(
+        &self,
+        caller: &Principal,
+        mut req: pb::CreateLeadRequest,
+    ) -> Result<pb::CreateLeadResponse> {
+        let request_id = std::mem::take(&mut req.request_id);
+        let key = RequestKey::new("CreateLead", &caller.employee_id, &request_id, &req)?;
+        let Some(src) = req.lead.as_ref() else {
+            return Err(Error::required("lead"));
+        };
+        let now = now_micros();
+        let mut row = LeadRow {
+            id: crm_kit::new_id(),
+            company_name: String::new(),
+            contact_name: String::new(),
+            title: String::new(),
+            phone: String::new(),
+            mobile: String::new(),
+            email: String::new(),
+            source: "other".into(),
+            province: String::new(),
+            city: String::new(),
+            remark: String::new(),
+            owner_id: String::new(),
+            owner_department_path: String::new(),
+            status: "new".into(),
+            disqualified_reason: String::new(),
+            converted_customer_id: String::new(),
+            converted_contact_id: String::new(),
+            converted_opportunity_id: String::new(),
+            converted_at: 0,
+            created_at: now,
+            created_by: caller.employee_id.clone(),
+            updated_at: now,
+            updated_by: caller.employee_id.clone(),
+            version: 1,
+        };
+        let mut v = Violations::new();
+        apply_fields(src, EDITABLE, &mut row, &mut v);
+        v.finish()?;
+        match req.owner_id.trim() {
+            "" => {
+                row.owner_id = caller.employee_id.clone();
+                row.owner_department_path = caller.department_path.clone();
+            }
+            POOL => {}
+            owner => {
+                if owner != caller.employee_id {
+                    caller.require("sales.lead.assign")?;
+                }
+                row.owner_department_path = self.owner_path(caller, "owner_id", owner).await?;
+                row.owner_id = owner.to_string();
+            }
+        }
+        let mut tx = self.db.begin_write().await?;
+        if let Some(k) = &key
+            && let Some(done) = k.replay(&mut tx).await?
+        {
+            return Ok(done);
+        }
+        store::insert_lead(&mut tx, &row).await?;
+        let response = pb::CreateLeadResponse {
+            lead: Some(lead_proto(&row)),
+        };
+        if let Some(k) = &key {
+            k.record(&mut tx, &response).await?;
+        }
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    pub async fn get_lead(&self, caller: &Principal, req: pb::GetLeadRequest) -> Result<pb::GetLeadResponse> {
+        let mut conn = self.conn().await?;
+        let lead = self.visible_lead(&mut conn, caller, "id", &req.id).await?;
+        Ok(pb::GetLeadResponse {
+            lead: Some(lead_proto(&lead)),
+        })
+    }
+
+    pub async fn list_leads(&self, caller: &Principal, req: pb::ListLeadsRequest) -> Result<pb::ListLeadsResponse> {
+        let limit = page_size(req.page_size, 50, 500)?;
+        let fp = fingerprint(&[&req.filter, if req.pool { "pool" } else { "" }]);
+        let after: Option<(i64, String)> = if req.page_token.is_empty() {
+            None
+        } else {
+            Some(self.tokens.decode(&fp, &req.page_token)?)
+        };
+        let filter = crm_kit::filter::compile(LEAD_FILTER, &req.filter, 1)?;
+        let mut q = SqlBuf::new(&format!(
+            "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.deleted_at IS NULL"
+        ));
+        if req.pool {
+            q.push(" AND l.owner_id = ''");
+        } else {
+            q.push(" AND l.owner_id <> ''");
+            if let Some(scope) = caller.scope_filter(SERVICE, LEAD_SCOPE) {
+                q.push(" AND ").filter(&scope);
+            }
+        }
+        if let Some(f) = &filter {
+            q.push(" AND (").filter(f).push(")");
+        }
+        if let Some((at, id)) = &after {
+            q.push(" AND (l.created_at < ").int(*at);
+            q.push(" OR (l.created_at = ")
+                .int(*at)
+                .push(" AND l.id < ")
+                .text(id.clone())
+                .push("))");
+        }
+        q.push(&format!(
+            " ORDER BY l.created_at DESC, l.id DESC LIMIT {}",
+            u64::from(limit) + 1
+        ));
+        let mut conn = self.conn().await?;
+        let mut rows: Vec<LeadRow> = store::fetch(&mut conn, &q).await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_page_token = match (more, rows.last()) {
+            (true, Some(last)) => self.tokens.encode(&fp, &(last.created_at, last.id.clone())),
+            _ => String::new(),
+        };
+        Ok(pb::ListLeadsResponse {
+            leads: rows.iter().map(lead_proto).collect(),
+            next_page_token,
+        })
+    }
+
+    pub async fn update_lead(&self, caller: &Principal, req: pb::UpdateLeadRequest) -> Result<pb::UpdateLeadResponse> {
+        let Some(src) = req.lead.as_ref() else {
+            return Err(Error::required("lead"));
+        };
+        let mut v = Violations::new();
+        let paths = mask_paths(
+            req.update_mask.as_ref().map_or(&[][..], |m| &m.paths),
+            EDITABLE,
+            SERVER_OWNED,
+            "Lead",
+            &mut v,
+        );
+        v.finish()?;
+        let mut tx = self.db.begin_write().await?;
+        let mut row = self.visible_lead(&mut tx, caller, "lead.id", &src.id).await?;
+        check_etag("lead.etag", &src.etag, row.version, LEAD)?;
+        if row.status == "converted" {
+            return Err(converted(&row.id));
+        }
+        let version = row.version;
+        let mut v = Violations::new();
+        apply_fields(src, &paths, &mut row, &mut v);
+        v.finish()?;
+        row.updated_at = now_micros();
+        row.updated_by = caller.employee_id.clone();
+        if !store::update_lead(&mut tx, &row, version).await? {
+            return Err(Error::stale_etag(LEAD));
+        }
+        row.version += 1;
+        tx.commit().await?;
+        Ok(pb::UpdateLeadResponse {
+            lead: Some(lead_proto(&row)),
+        })
+    }
+
+    pub async fn delete_lead(&self, caller: &Principal, req: pb::DeleteLeadRequest) -> Result<pb::DeleteLeadResponse> {
+        let mut tx = self.db.begin_write().await?;
+        let row = self.visible_lead(&mut tx, caller, "id", &req.id).await?;
+        if row.owner_id.is_empty() {
+            caller.require("sales.lead.assign")?;
+        }
+        if !store::delete_lead(&mut tx, &row.id, row.version, now_micros(), &caller.employee_id).await? {
+            return Err(Error::stale_etag(LEAD));
+        }
+        tx.commit().await?;
+        Ok(pb::DeleteLeadResponse {})
+    }
+
+    /// Changes a lead's owner (`""`: the pool) if it still has `expected_owner`.
+    async fn move_lead(
+        &self,
+        caller: &Principal,
+        id: &str,
+        to: &str,
+        to_path: &str,
+        expect_pool: Option<bool>,
+    ) -> Result<LeadRow> {
+        let mut tx = self.db.begin_write().await?;
+        let mut row = self.visible_lead(&mut tx, caller, "id", id).await?;
+        if row.status == "converted" {
+            return Err(converted(&row.id));
+        }
+        match expect_pool {
+            Some(true) if !row.owner_id.is_empty() => {
+                return Err(Error::precondition(
+                    "NOT_IN_POOL",
+                    format!("leads/{}", row.id),
+                    "the lead is not in the pool (someone claimed it)",
+                ));
+            }
+            Some(false) if row.owner_id != caller.employee_id => {
+                return Err(Error::precondition(
+                    "NOT_YOURS",
+                    format!("leads/{}", row.id),
+                    "only the owner releases a lead",
+                ));
+            }
+            _ => {}
+        }
+        let version = row.version;
+        row.owner_id = to.to_string();
+        row.owner_department_path = to_path.to_string();
+        row.updated_at = now_micros();
+        row.updated_by = caller.employee_id.clone();
+        if !store::update_lead(&mut tx, &row, version).await? {
+            return Err(Error::Aborted {
+                reason: "CONCURRENT_CHANGE",
+                message: "the lead changed meanwhile; reload it".into(),
+            });
+        }
+        row.version += 1;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn assign_lead(&self, caller: &Principal, req: pb::AssignLeadRequest) -> Result<pb::AssignLeadResponse> {
+        let owner = req.owner_id.trim();
+        if owner.is_empty() {
+            return Err(Error::required("owner_id"));
+        }
+        let path = self.owner_path(caller, "owner_id", owner).await?;
+        let row = self.move_lead(caller, &req.id, owner, &path, None).await?;
+        Ok(pb::AssignLeadResponse {
+            lead: Some(lead_proto(&row)),
+        })
+    }
+
+    pub async fn claim_lead(&self, caller: &Principal, req: pb::ClaimLeadRequest) -> Result<pb::ClaimLeadResponse> {
+        let row = self
+            .move_lead(
+                caller,
+                &req.id,
+                &caller.employee_id,
+                &caller.department_path,
+                Some(true),
+            )
+            .await?;
+        Ok(pb::ClaimLeadResponse {
+            lead: Some(lead_proto(&row)),
+        })
+    }
+
+    pub async fn release_lead(
+        &self,
+        caller: &Principal,
+        req: pb::ReleaseLeadRequest,
+    ) -> Result<pb::ReleaseLeadResponse> {
+        let row = self.move_lead(caller, &req.id, "", "", Some(false)).await?;
+        Ok(pb::ReleaseLeadResponse {
+            lead: Some(lead_proto(&row)),
+        })
+    }
+
+    pub async fn set_lead_status(
+        &self,
+        caller: &Principal,
+        req: pb::SetLeadStatusRequest,
+    ) -> Result<pb::SetLeadStatusResponse> {
+        let to = pb::LeadStatus::try_from(req.status).unwrap_or(pb::LeadStatus::Unspecified);
+        let mut v = Violations::new();
+        if to == pb::LeadStatus::Disqualified {
+            check_text("reason", &req.reason, true, 500, &mut v);
+        }
+        v.finish()?;
+        let mut tx = self.db.begin_write().await?;
+        let mut row = self.visible_lead(&mut tx, caller, "id", &req.id).await?;
+        if let Some(why) = domain::lead_status_refusal(domain::lead_status_of(&row.status), to) {
+            return Err(match to {
+                pb::LeadStatus::Unspecified | pb::LeadStatus::Converted => Error::invalid("status", "NOT_ALLOWED", why),
+                _ => Error::precondition("LEAD_CONVERTED", format!("leads/{}", row.id), why),
+            });
+        }
+        let version = row.version;
+        row.status = domain::lead_status_code(to).to_string();
+        row.disqualified_reason = if to == pb::LeadStatus::Disqualified {
+            req.reason.trim().to_string()
+        } else {
+            String::new()
+        };
+        row.updated_at = now_micros();
+        row.updated_by = caller.employee_id.clone();
+        if !store::update_lead(&mut tx, &row, version).await? {
+            return Err(Error::stale_etag(LEAD));
+        }
+        row.version += 1;
+        tx.commit().await?;
+        Ok(pb::SetLeadStatusResponse {
+            lead: Some(lead_proto(&row)),
+        })
+    }
+
+    pub async fn convert_lead(
+        &self,
+        caller: &Principal,
+        mut req: pb::ConvertLeadRequest,
+    ) -> Result<pb::ConvertLeadResponse> {
+        let request_id = std::mem::take(&mut req.request_id);
+        let key = RequestKey::new("ConvertLead", &caller.employee_id, &request_id, &req)?;
+        let mut conn = self.conn().await?;
+        if let Some(k) = &key
+            && let Some(done) = k.replay(&mut conn).await?
+        {
+            return Ok(done);
+        }
+        let lead = self.visible_lead(&mut conn, caller, "id", &req.id).await?;
+        if lead.status == "converted" {
+            // Converting twice is asking for what the first conversion made.
+            return self.conversion_result(&mut conn, &lead, false).await;
+        }
+        if lead.status != "qualified" {
+            return Err(Error::precondition(
+                "LEAD_NOT_QUALIFIED",
+                format!("leads/{}", lead.id),
+                "qualify the lead before converting it",
+            ));
+        }
+        if lead.owner_id.is_empty() {
+            return Err(Error::precondition(
+                "LEAD_IN_POOL",
+                format!("leads/{}", lead.id),
+                "claim or assign the lead before converting it",
+            ));
+        }
+        // The opportunity, checked before anything is created elsewhere.
+        let opportunity = match &req.opportunity {
+            Some(o) => Some(
+                self.new_opportunity(&mut conn, caller, o, "opportunity", Some(&lead))
+                    .await?,
+            ),
+            None => None,
+        };
+        drop(conn);
+
+        let existing = !req.customer_id.trim().is_empty();
+        let (customer_id, contact_id) = if existing {
+            self.contact_on_existing(caller, &lead, req.customer_id.trim()).await?
+        } else {
+            self.create_customer_from(caller, &lead).await?
+        };
+
+        let mut tx = self.db.begin_write().await?;
+        let mut row = store::lead(&mut tx, &lead.id)
+            .await?
+            .ok_or_else(|| Error::not_found(LEAD, &lead.id))?;
+        if row.status == "converted" {
+            // A concurrent conversion won; its result stands.
+            return self.conversion_result(&mut tx, &row, false).await;
+        }
+        let now = now_micros();
+        let mut opportunity_id = String::new();
+        if let Some(mut o) = opportunity {
+            o.customer_id = customer_id.clone();
+            o.contact_id = contact_id.clone();
+            o.lead_id = lead.id.clone();
+            o.created_at = now;
+            o.updated_at = now;
+            o.stage_entered_at = now;
+            store::insert_opportunity(&mut tx, &o).await?;
+            opportunity_id = o.id.clone();
+        }
+        let version = row.version;
+        row.status = "converted".into();
+        row.converted_customer_id = customer_id.clone();
+        row.converted_contact_id = contact_id.clone();
+        row.converted_opportunity_id = opportunity_id.clone();
+        row.converted_at = now;
+        row.updated_at = now;
+        row.updated_by = caller.employee_id.clone();
+        if !store::update_lead(&mut tx, &row, version).await? {
+            return Err(Error::Aborted {
+                reason: "CONCURRENT_CHANGE",
+                message: "the lead changed meanwhile; retry with the same request_id".into(),
+            });
+        }
+        row.version += 1;
+        crm_kit::events::append_at(
+            &mut tx,
+            &row.id,
+            &pb::LeadConverted {
+                lead_id: row.id.clone(),
+                customer_id: customer_id.clone(),
+                contact_id: contact_id.clone(),
+                opportunity_id: opportunity_id.clone(),
+                existing_customer: existing,
+            },
+            now,
+        )
+        .await?;
+        let response = self.conversion_result(&mut tx, &row, existing).await?;
+        if let Some(k) = &key {
+            k.record(&mut tx, &response).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(lead = %row.id, customer = %customer_id, opportunity = %opportunity_id, existing, "lead converted");
+        Ok(response)
+    }
+
+    async fn conversion_result(
+        &self,
+        conn: &mut AnyConnection,
+        lead: &LeadRow,
+        existing: bool,
+    ) -> Result<pb::ConvertLeadResponse> {
+        let opportunity = if lead.converted_opportunity_id.is_empty() {
+            None
+        } else {
+            store::opportunity(conn, &lead.converted_opportunity_id)
+                .await?
+                .map(|o| super::opportunities::opportunity_proto(&o, now_micros()))
+        };
+        Ok(pb::ConvertLeadResponse {
+            lead: Some(lead_proto(lead)),
+            customer_id: lead.converted_customer_id.clone(),
+            contact_id: lead.converted_contact_id.clone(),
+            opportunity,
+            existing_customer: existing,
+        })
+    }
+
+    /// A customers client calling with the caller's token and trace.
+    fn customers_request<T>(&self, caller: &Principal, message: T) -> Result<tonic::Request<T>> {
+        let mut request = tonic::Request::new(message);
+        let bearer = format!("Bearer {}", caller.token)
+            .parse()
+            .map_err(|_| Error::unauthenticated("MALFORMED_TOKEN", "the caller's token cannot be forwarded"))?;
+        request.metadata_mut().insert("authorization", bearer);
+        crm_kit::telemetry::inject_trace_context(request.metadata_mut());
+        Ok(request)
+    }
+
+    /// Creates the lead's customer and primary contact. The request id is the lead's, so a
+    /// retried conversion gets the customer the first attempt made instead of a second one.
+    async fn create_customer_from(&self, caller: &Principal, lead: &LeadRow) -> Result<(String, String)> {
+        let contact = (!lead.contact_name.is_empty()).then(|| cpb::Contact {
+            name: lead.contact_name.clone(),
+            title: lead.title.clone(),
+            mobile: lead.mobile.clone(),
+            phone: lead.phone.clone(),
+            email: lead.email.clone(),
+            is_primary: true,
+            ..Default::default()
+        });
+        let request = self.customers_request(
+            caller,
+            cpb::CreateCustomerRequest {
+                customer: Some(cpb::Customer {
+                    kind: cpb::CustomerKind::Company as i32,
+                    name: lead.company_name.clone(),
+                    phone: lead.phone.clone(),
+                    email: lead.email.clone(),
+                    region: Some(cpb::Region {
+                        province: lead.province.clone(),
+                        city: lead.city.clone(),
+                        ..Default::default()
+                    }),
+                    remark: lead.remark.clone(),
+                    primary_contact: contact,
+                    ..Default::default()
+                }),
+                owner_id: lead.owner_id.clone(),
+                request_id: format!("convert-lead-{}", lead.id),
+            },
+        )?;
+        match CustomersServiceClient::new(self.customers.clone())
+            .create_customer(request)
+            .await
+        {
+            Ok(r) => {
+                let customer = r.into_inner().customer.unwrap_or_default();
+                let contact_id = customer.primary_contact.map(|c| c.id).unwrap_or_default();
+                Ok((customer.id, contact_id))
+            }
+            Err(s) => Err(customers_refusal(&lead.id, s)),
+        }
+    }
+
+    /// Adds the lead's contact to an existing customer the caller may see.
+    async fn contact_on_existing(
+        &self,
+        caller: &Principal,
+        lead: &LeadRow,
+        customer_id: &str,
+    ) -> Result<(String, String)> {
+        let mut client = CustomersServiceClient::new(self.customers.clone());
+        let found = client
+            .get_customer(self.customers_request(
+                caller,
+                cpb::GetCustomerRequest {
+                    id: customer_id.to_string(),
+                },
+            )?)
+            .await;
+        match found {
+            Ok(_) => {}
+            Err(s) if s.code() == tonic::Code::NotFound => {
+                return Err(Error::invalid(
+                    "customer_id",
+                    "UNKNOWN_CUSTOMER",
+                    format!("customer {customer_id} does not exist or is outside your scope"),
+                ));
+            }
+            Err(s) => return Err(customers_refusal(&lead.id, s)),
+        }
+        if lead.contact_name.is_empty() {
+            return Ok((customer_id.to_string(), String::new()));
+        }
+        let created = client
+            .create_contact(self.customers_request(
+                caller,
+                cpb::CreateContactRequest {
+                    contact: Some(cpb::Contact {
+                        customer_id: customer_id.to_string(),
+                        name: lead.contact_name.clone(),
+                        title: lead.title.clone(),
+                        mobile: lead.mobile.clone(),
+                        phone: lead.phone.clone(),
+                        email: lead.email.clone(),
+                        ..Default::default()
+                    }),
+                    request_id: format!("convert-lead-{}-contact", lead.id),
+                },
+            )?)
+            .await
+            .map_err(|s| customers_refusal(&lead.id, s))?;
+        Ok((
+            customer_id.to_string(),
+            created.into_inner().contact.map(|c| c.id).unwrap_or_default(),
+        ))
+    }
+}
+
+fn converted(id: &str) -> Error {
+    Error::precondition(
+        "LEAD_CONVERTED",
+        format!("leads/{id}"),
+        "the lead is converted and kept as it was",
+    )
+}
+
+/// What a refusal of the customers service means for a conversion: a duplicate is offered
+/// (its id in the error's metadata, to convert onto it), anything else is passed on.
+fn customers_refusal(lead_id: &str, s: tonic::Status) -> Error {
+    let info = s.get_details_error_info();
+    match s.code() {
+        tonic::Code::AlreadyExists if info.as_ref().is_some_and(|i| i.reason == "DUPLICATE_CUSTOMER") => {
+            let metadata = info.map(|i| i.metadata).unwrap_or_default();
+            let existing = metadata.get("customer_id").cloned().unwrap_or_default();
+            let name = metadata.get("customer_name").cloned().unwrap_or_default();
+            Error::AlreadyExists {
+                reason: "DUPLICATE_CUSTOMER",
+                message: format!(
+                    "customer {name} ({existing}) already exists: convert onto it by passing customer_id = {existing}"
+                ),
+                metadata: vec![
+                    ("customer_id".into(), existing.clone()),
+                    ("customer_name".into(), name),
+                    ("lead_id".into(), lead_id.to_string()),
+                ],
+                resource: None,
+            }
+        }
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded => {
+            Error::Unavailable("the customers service is unavailable; retry with the same request_id".into())
+        }
+        tonic::Code::PermissionDenied => Error::PermissionDenied {
+            permission: "customers.customer.create".into(),
+        },
+        _ => Error::precondition(
+            "CUSTOMER_REFUSED",
+            format!("leads/{lead_id}"),
+            format!("the customers service refused the lead's data: {}", s.message()),
+        ),
+    }
+}

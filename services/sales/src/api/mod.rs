@@ -1,0 +1,188 @@
+//! The tonic service. Each RPC turns its request into domain values (collecting every field
+//! violation), checks the caller and the caller's scope (a record outside it is NOT_FOUND),
+//! runs the store calls in one transaction, and maps failures through `crm_kit::Error`.
+//!
+//! - [`leads`]: leads, the pool, assignment, status, conversion through customers.
+//! - [`pipelines`]: pipelines and their stages (a default pipeline is seeded).
+//! - [`opportunities`]: opportunities, audit, status, stage history, activities.
+//! - [`reports`]: quotas, funnel, forecast, opportunity analysis.
+
+pub mod leads;
+pub mod opportunities;
+pub mod pipelines;
+pub mod reports;
+
+use std::sync::Arc;
+
+use crm_kit::auth::{Principal, ScopeColumns};
+use crm_kit::db::Db;
+use crm_kit::directory::Directory;
+use crm_kit::paging::PageTokens;
+use crm_kit::{Error, Result};
+use crm_proto::sales as pb;
+use crm_proto::sales::sales_service_server::SalesService;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+/// The service name in permissions and data scopes.
+pub const SERVICE: &str = "sales";
+
+/// Where leads keep what scope predicates look at.
+pub const LEAD_SCOPE: ScopeColumns<'static> = ScopeColumns {
+    owner: "l.owner_id",
+    owner_department_path: "l.owner_department_path",
+    collaborator: None,
+};
+
+/// Where opportunities keep what scope predicates look at.
+pub const OPPORTUNITY_SCOPE: ScopeColumns<'static> = ScopeColumns {
+    owner: "o.owner_id",
+    owner_department_path: "o.owner_department_path",
+    collaborator: None,
+};
+
+/// The sales service's state, shared by every call.
+#[derive(Clone)]
+pub struct SalesApi {
+    pub(crate) db: Db,
+    pub(crate) directory: Directory,
+    pub(crate) customers: Channel,
+    pub(crate) tokens: Arc<PageTokens>,
+    pub(crate) currency: String,
+}
+
+impl std::fmt::Debug for SalesApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SalesApi").finish_non_exhaustive()
+    }
+}
+
+impl SalesApi {
+    /// The service over a migrated database.
+    pub fn new(db: Db, config: &crate::Config) -> Result<Self> {
+        let customers = tonic::transport::Endpoint::from_shared(config.customers_url.clone())
+            .map_err(|e| Error::Internal(format!("customers address {:?}: {e}", config.customers_url)))?
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .timeout(std::time::Duration::from_secs(10))
+            .connect_lazy();
+        let currency = config.base_currency.trim().to_ascii_uppercase();
+        if crm_kit::money::minor_units(&currency).is_none() {
+            return Err(Error::Internal(format!(
+                "CRM_BASE_CURRENCY {currency} is not a supported currency"
+            )));
+        }
+        Ok(SalesApi {
+            db,
+            directory: Directory::new(&config.service.identity_url)?,
+            customers,
+            tokens: Arc::new(PageTokens::new(config.service.page_token_secret.as_bytes())),
+            currency,
+        })
+    }
+
+    /// A pooled connection.
+    pub(crate) async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.db.pool.acquire().await?)
+    }
+
+    /// The department path of the employee who is to own a record, checked to be active and
+    /// (for someone other than the caller) in the caller's scope.
+    pub(crate) async fn owner_path(&self, caller: &Principal, field: &str, owner: &str) -> Result<String> {
+        let path = self.directory.department_of(caller, field, owner).await?;
+        if owner != caller.employee_id && !caller.covers(SERVICE, owner, &path) {
+            return Err(Error::invalid(
+                field,
+                "OUT_OF_SCOPE",
+                format!("{owner} is outside your data scope"),
+            ));
+        }
+        Ok(path)
+    }
+}
+
+/// The audit block of a record.
+pub(crate) fn audit(
+    created_at: i64,
+    created_by: &str,
+    updated_at: i64,
+    updated_by: &str,
+) -> crm_proto::common::AuditInfo {
+    crm_proto::common::AuditInfo {
+        create_time: crm_kit::time::set_to_proto(created_at),
+        created_by: created_by.to_string(),
+        update_time: crm_kit::time::set_to_proto(updated_at),
+        updated_by: updated_by.to_string(),
+    }
+}
+
+/// Checks free text: required or not, at most `max` characters.
+pub(crate) fn check_text(field: &str, value: &str, required: bool, max: usize, v: &mut crm_kit::errors::Violations) {
+    let t = value.trim();
+    if required && t.is_empty() {
+        v.add(field, "REQUIRED", "is required");
+    } else if t.chars().count() > max {
+        v.add(field, "TOO_LONG", format!("must be at most {max} characters"));
+    }
+}
+
+/// Checks a `YYYY-MM-DD` date (empty allowed unless `required`).
+pub(crate) fn check_date(field: &str, value: &str, required: bool, v: &mut crm_kit::errors::Violations) {
+    let t = value.trim();
+    if t.is_empty() {
+        if required {
+            v.add(field, "REQUIRED", "is required");
+        }
+    } else if crm_kit::time::parse_date(t).is_none() {
+        v.add(field, "MALFORMED", "must be a date YYYY-MM-DD");
+    }
+}
+
+/// Each RPC of the generated trait, handed to the method of the same name with the verified
+/// caller.
+macro_rules! rpcs {
+    ($($name:ident($req:ty) -> $resp:ty;)*) => {
+        #[tonic::async_trait]
+        impl SalesService for SalesApi {
+            $(
+                async fn $name(&self, request: Request<$req>) -> std::result::Result<Response<$resp>, Status> {
+                    let caller = Principal::of(&request)?;
+                    Ok(Response::new(SalesApi::$name(self, &caller, request.into_inner()).await?))
+                }
+            )*
+        }
+    };
+}
+
+rpcs! {
+    create_lead(pb::CreateLeadRequest) -> pb::CreateLeadResponse;
+    get_lead(pb::GetLeadRequest) -> pb::GetLeadResponse;
+    list_leads(pb::ListLeadsRequest) -> pb::ListLeadsResponse;
+    update_lead(pb::UpdateLeadRequest) -> pb::UpdateLeadResponse;
+    delete_lead(pb::DeleteLeadRequest) -> pb::DeleteLeadResponse;
+    assign_lead(pb::AssignLeadRequest) -> pb::AssignLeadResponse;
+    claim_lead(pb::ClaimLeadRequest) -> pb::ClaimLeadResponse;
+    release_lead(pb::ReleaseLeadRequest) -> pb::ReleaseLeadResponse;
+    set_lead_status(pb::SetLeadStatusRequest) -> pb::SetLeadStatusResponse;
+    convert_lead(pb::ConvertLeadRequest) -> pb::ConvertLeadResponse;
+    create_pipeline(pb::CreatePipelineRequest) -> pb::CreatePipelineResponse;
+    list_pipelines(pb::ListPipelinesRequest) -> pb::ListPipelinesResponse;
+    update_pipeline(pb::UpdatePipelineRequest) -> pb::UpdatePipelineResponse;
+    create_opportunity(pb::CreateOpportunityRequest) -> pb::CreateOpportunityResponse;
+    get_opportunity(pb::GetOpportunityRequest) -> pb::GetOpportunityResponse;
+    list_opportunities(pb::ListOpportunitiesRequest) -> pb::ListOpportunitiesResponse;
+    update_opportunity(pb::UpdateOpportunityRequest) -> pb::UpdateOpportunityResponse;
+    delete_opportunity(pb::DeleteOpportunityRequest) -> pb::DeleteOpportunityResponse;
+    audit_opportunity(pb::AuditOpportunityRequest) -> pb::AuditOpportunityResponse;
+    set_opportunity_status(pb::SetOpportunityStatusRequest) -> pb::SetOpportunityStatusResponse;
+    list_stage_history(pb::ListStageHistoryRequest) -> pb::ListStageHistoryResponse;
+    create_activity(pb::CreateActivityRequest) -> pb::CreateActivityResponse;
+    list_activities(pb::ListActivitiesRequest) -> pb::ListActivitiesResponse;
+    update_activity(pb::UpdateActivityRequest) -> pb::UpdateActivityResponse;
+    complete_activity(pb::CompleteActivityRequest) -> pb::CompleteActivityResponse;
+    delete_activity(pb::DeleteActivityRequest) -> pb::DeleteActivityResponse;
+    set_quota(pb::SetQuotaRequest) -> pb::SetQuotaResponse;
+    list_quotas(pb::ListQuotasRequest) -> pb::ListQuotasResponse;
+    get_funnel(pb::GetFunnelRequest) -> pb::GetFunnelResponse;
+    get_forecast(pb::GetForecastRequest) -> pb::GetForecastResponse;
+    get_opportunity_analysis(pb::GetOpportunityAnalysisRequest) -> pb::GetOpportunityAnalysisResponse;
+}

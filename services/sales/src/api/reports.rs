@@ -1,0 +1,415 @@
+//! Quotas and the reports: the funnel, the forecast against quota, and the opportunity analysis
+//! by customer or salesperson. Every report covers only the caller's data scope; every ratio
+//! with a zero divisor is empty.
+
+use std::collections::BTreeMap;
+
+use crm_kit::auth::Principal;
+use crm_kit::errors::Violations;
+use crm_kit::money::Money;
+use crm_kit::sql::SqlBuf;
+use crm_kit::time::{DAY_MICROS, now_micros};
+use crm_kit::{Error, Result};
+use crm_proto::sales as pb;
+
+use super::{OPPORTUNITY_SCOPE, SERVICE, SalesApi};
+use crate::domain::{self, money, percent, percent_text};
+use crate::store::{self, QuotaRow};
+
+/// The figures a report reads of one opportunity.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Figures {
+    id: String,
+    customer_id: String,
+    owner_id: String,
+    stage_id: String,
+    status: String,
+    forecast_category: String,
+    probability: i64,
+    expected_amount: i64,
+    expected_cost: i64,
+    planned_close_date: String,
+    created_at: i64,
+    closed_at: i64,
+}
+
+const FIGURES: &str = "SELECT o.id, o.customer_id, o.owner_id, o.stage_id, o.status, o.forecast_category, o.probability, \
+    o.expected_amount, o.expected_cost, o.planned_close_date, o.created_at, o.closed_at FROM opportunities o WHERE 1 = 1";
+
+/// The microsecond bounds `[from, to)` of a date range (open ends: none).
+fn created_bounds(field: &str, r: Option<&pb::DateRange>, v: &mut Violations) -> (Option<i64>, Option<i64>) {
+    let Some(r) = r else {
+        return (None, None);
+    };
+    let day = |f: &str, s: &str, v: &mut Violations| -> Option<i64> {
+        let s = s.trim();
+        if s.is_empty() {
+            return None;
+        }
+        match crm_kit::time::parse_date(s) {
+            Some((y, m, d)) => Some(crm_kit::time::days_from_civil(y, m, d) * DAY_MICROS),
+            None => {
+                v.add(f, "MALFORMED", "must be a date YYYY-MM-DD");
+                None
+            }
+        }
+    };
+    let from = day(&format!("{field}.from_date"), &r.from_date, v);
+    let to = day(&format!("{field}.to_date"), &r.to_date, v).map(|d| d + DAY_MICROS);
+    if let (Some(f), Some(t)) = (from, to)
+        && t <= f
+    {
+        v.add(
+            format!("{field}.to_date"),
+            "OUT_OF_RANGE",
+            "must not be before from_date",
+        );
+    }
+    (from, to)
+}
+
+impl SalesApi {
+    /// The caller's opportunities (in scope) matching `extra`.
+    async fn figures(&self, caller: &Principal, extra: impl FnOnce(&mut SqlBuf)) -> Result<Vec<Figures>> {
+        let mut q = SqlBuf::new(FIGURES);
+        if let Some(scope) = caller.scope_filter(SERVICE, OPPORTUNITY_SCOPE) {
+            q.push(" AND ").filter(&scope);
+        }
+        extra(&mut q);
+        let mut conn = self.conn().await?;
+        store::fetch(&mut conn, &q).await
+    }
+
+    pub async fn set_quota(&self, caller: &Principal, req: pb::SetQuotaRequest) -> Result<pb::SetQuotaResponse> {
+        let Some(src) = req.quota else {
+            return Err(Error::required("quota"));
+        };
+        let mut v = Violations::new();
+        if !domain::valid_quota_period(src.period.trim()) {
+            v.add("quota.period", "MALFORMED", "a month YYYY-MM or a quarter YYYY-Qn");
+        }
+        if src.subject_id.trim().is_empty() {
+            v.add(
+                "quota.subject_id",
+                "REQUIRED",
+                "an employee or (with department) a department id",
+            );
+        }
+        let amount = match src.amount.as_ref().map(Money::from_proto) {
+            None => {
+                v.add("quota.amount", "REQUIRED", "is required");
+                0
+            }
+            Some(Ok(m)) if m.currency != self.currency => {
+                v.add(
+                    "quota.amount.currency_code",
+                    "UNSUPPORTED_CURRENCY",
+                    format!("amounts are kept in {} for now", self.currency),
+                );
+                0
+            }
+            Some(Ok(m)) if m.amount.is_sign_negative() => {
+                v.add("quota.amount.amount", "NEGATIVE", "must be 0 or more");
+                0
+            }
+            Some(Ok(m)) => m.storage().unwrap_or(0),
+            Some(Err(e)) => {
+                v.add("quota.amount", "MALFORMED", e.to_string());
+                0
+            }
+        };
+        v.finish()?;
+        let row = QuotaRow {
+            period: src.period.trim().to_string(),
+            subject_id: src.subject_id.trim().to_string(),
+            is_department: i64::from(src.department),
+            currency: self.currency.clone(),
+            amount,
+        };
+        let mut tx = self.db.begin_write().await?;
+        store::upsert_quota(&mut tx, &row, now_micros(), &caller.employee_id).await?;
+        tx.commit().await?;
+        Ok(pb::SetQuotaResponse {
+            quota: Some(quota_proto(&row)),
+        })
+    }
+
+    pub async fn list_quotas(&self, _caller: &Principal, req: pb::ListQuotasRequest) -> Result<pb::ListQuotasResponse> {
+        let mut conn = self.conn().await?;
+        let quotas = store::quotas(&mut conn, req.period_prefix.trim()).await?;
+        Ok(pb::ListQuotasResponse {
+            quotas: quotas.iter().map(quota_proto).collect(),
+        })
+    }
+
+    pub async fn get_funnel(&self, caller: &Principal, req: pb::GetFunnelRequest) -> Result<pb::GetFunnelResponse> {
+        let mut v = Violations::new();
+        let (from, to) = created_bounds("period", req.period.as_ref(), &mut v);
+        v.finish()?;
+        let mut conn = self.conn().await?;
+        let pipeline = store::pipeline(&mut conn, req.pipeline_id.trim())
+            .await?
+            .ok_or_else(|| Error::invalid("pipeline_id", "UNKNOWN_PIPELINE", "not a pipeline"))?;
+        let stages = store::stages(&mut conn, &pipeline.id, false).await?;
+        // The furthest stage each opportunity of the period ever reached.
+        let mut reached = SqlBuf::new(
+            "SELECT v.opportunity_id, CAST(MAX(s.position) AS BIGINT) FROM stage_visits v JOIN stages s ON s.id = v.stage_id \
+             JOIN opportunities o ON o.id = v.opportunity_id WHERE o.pipeline_id = ",
+        );
+        reached.text(pipeline.id.clone());
+        if let Some(scope) = caller.scope_filter(SERVICE, OPPORTUNITY_SCOPE) {
+            reached.push(" AND ").filter(&scope);
+        }
+        push_bounds(&mut reached, from, to);
+        reached.push(" GROUP BY v.opportunity_id");
+        let furthest: BTreeMap<String, i64> = reached
+            .query_as::<(String, i64)>()
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+        drop(conn);
+        let rows = self
+            .figures(caller, |q| {
+                q.push(" AND o.pipeline_id = ").text(pipeline.id.clone());
+                push_bounds(q, from, to);
+            })
+            .await?;
+        let currency = self.currency.as_str();
+        let entered = rows.len() as i64;
+        let mut out = Vec::new();
+        for s in &stages {
+            let open: Vec<&Figures> = rows
+                .iter()
+                .filter(|r| r.status == "open" && r.stage_id == s.id)
+                .collect();
+            let reached_count = rows
+                .iter()
+                .filter(|r| r.status == "won" || furthest.get(&r.id).is_some_and(|p| *p >= s.position))
+                .count() as i64;
+            out.push(pb::FunnelStage {
+                stage_id: s.id.clone(),
+                stage_name: s.name.clone(),
+                count: open.len() as i64,
+                expected_amount: Some(money(currency, open.iter().map(|r| r.expected_amount).sum())),
+                opportunity_amount: Some(money(
+                    currency,
+                    open.iter()
+                        .map(|r| domain::weighted(r.expected_amount, r.probability, currency))
+                        .sum(),
+                )),
+                reached_percent: percent_text(percent(reached_count, entered)),
+            });
+        }
+        let won: Vec<&Figures> = rows.iter().filter(|r| r.status == "won").collect();
+        Ok(pb::GetFunnelResponse {
+            stages: out,
+            won_count: won.len() as i64,
+            won_amount: Some(money(currency, won.iter().map(|r| r.expected_amount).sum())),
+            lost_count: rows.iter().filter(|r| r.status == "lost").count() as i64,
+        })
+    }
+
+    pub async fn get_forecast(
+        &self,
+        caller: &Principal,
+        req: pb::GetForecastRequest,
+    ) -> Result<pb::GetForecastResponse> {
+        let quarter = match pb::ForecastPeriod::try_from(req.period).unwrap_or(pb::ForecastPeriod::Unspecified) {
+            pb::ForecastPeriod::Quarter => true,
+            pb::ForecastPeriod::Month => false,
+            pb::ForecastPeriod::Unspecified => return Err(Error::invalid("period", "REQUIRED", "MONTH or QUARTER")),
+        };
+        let mut v = Violations::new();
+        let range = req.range.clone().unwrap_or_default();
+        for (f, d) in [("range.from_date", &range.from_date), ("range.to_date", &range.to_date)] {
+            super::check_date(f, d, false, &mut v);
+        }
+        v.finish()?;
+        let (subject, department) = if req.subject_id.trim().is_empty() {
+            (caller.employee_id.clone(), false)
+        } else {
+            (req.subject_id.trim().to_string(), req.department)
+        };
+        let rows = self
+            .figures(caller, |q| {
+                q.push(" AND o.status IN ('open', 'won') AND o.planned_close_date <> ''");
+                if !range.from_date.trim().is_empty() {
+                    q.push(" AND o.planned_close_date >= ").text(range.from_date.trim());
+                }
+                if !range.to_date.trim().is_empty() {
+                    q.push(" AND o.planned_close_date <= ").text(range.to_date.trim());
+                }
+                if department {
+                    q.push(" AND o.owner_department_path LIKE ")
+                        .text(format!("%/{}/%", crm_kit::filter::like_escape(&subject)))
+                        .push(" ESCAPE '\\'");
+                } else {
+                    q.push(" AND o.owner_id = ").text(subject.clone());
+                }
+            })
+            .await?;
+        let currency = self.currency.as_str();
+        // (period, category) → (count, expected, weighted)
+        let mut cells: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
+        for r in &rows {
+            let Some(period) = domain::period_of(&r.planned_close_date, quarter) else {
+                continue;
+            };
+            let category = if r.status == "won" {
+                "closed".to_string()
+            } else {
+                r.forecast_category.clone()
+            };
+            let cell = cells.entry((period, category)).or_default();
+            cell.0 += 1;
+            cell.1 += r.expected_amount;
+            cell.2 += domain::weighted(r.expected_amount, r.probability, currency);
+        }
+        let mut conn = self.conn().await?;
+        let quotas = store::quotas(&mut conn, "").await?;
+        let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+        let mut out = Vec::new();
+        for ((period, category), (count, expected, weighted)) in &cells {
+            if category != "omitted" {
+                *totals.entry(period.clone()).or_default() += weighted;
+            }
+            out.push(pb::ForecastRow {
+                period: period.clone(),
+                category: domain::forecast_of(category) as i32,
+                count: *count,
+                expected_amount: Some(money(currency, *expected)),
+                opportunity_amount: Some(money(currency, *weighted)),
+            });
+        }
+        let totals = totals
+            .into_iter()
+            .map(|(period, weighted)| {
+                let quota = quotas
+                    .iter()
+                    .find(|q| q.period == period && q.subject_id == subject && (q.is_department == 1) == department);
+                pb::ForecastPeriodTotal {
+                    opportunity_amount: Some(money(currency, weighted)),
+                    quota: quota.map(|q| money(currency, q.amount)),
+                    attainment_percent: percent_text(quota.and_then(|q| percent(weighted, q.amount))),
+                    period,
+                }
+            })
+            .collect();
+        Ok(pb::GetForecastResponse { rows: out, totals })
+    }
+
+    pub async fn get_opportunity_analysis(
+        &self,
+        caller: &Principal,
+        req: pb::GetOpportunityAnalysisRequest,
+    ) -> Result<pb::GetOpportunityAnalysisResponse> {
+        let by_customer =
+            match pb::AnalysisGrouping::try_from(req.group_by).unwrap_or(pb::AnalysisGrouping::Unspecified) {
+                pb::AnalysisGrouping::Customer => true,
+                pb::AnalysisGrouping::Salesperson => false,
+                pb::AnalysisGrouping::Unspecified => {
+                    return Err(Error::invalid("group_by", "REQUIRED", "CUSTOMER or SALESPERSON"));
+                }
+            };
+        let mut v = Violations::new();
+        let (from, to) = created_bounds("period", req.period.as_ref(), &mut v);
+        v.finish()?;
+        let stage = req.stage_id.trim().to_string();
+        let rows = self
+            .figures(caller, |q| {
+                if !stage.is_empty() {
+                    q.push(" AND o.stage_id = ").text(stage.clone());
+                }
+                push_bounds(q, from, to);
+            })
+            .await?;
+        let currency = self.currency.as_str();
+        let mut groups: BTreeMap<String, Tally> = BTreeMap::new();
+        let mut total = Tally::default();
+        for r in &rows {
+            let key = if by_customer { &r.customer_id } else { &r.owner_id };
+            groups.entry(key.clone()).or_default().add(r, currency);
+            total.add(r, currency);
+        }
+        Ok(pb::GetOpportunityAnalysisResponse {
+            rows: groups.into_iter().map(|(k, t)| t.row(k, currency)).collect(),
+            total: Some(total.row(String::new(), currency)),
+        })
+    }
+}
+
+/// Sums over a group of opportunities.
+#[derive(Debug, Default)]
+struct Tally {
+    count: i64,
+    cost: i64,
+    sales: i64,
+    weighted: i64,
+    won: i64,
+    lost: i64,
+    won_amount: i64,
+    won_cycle_micros: i64,
+}
+
+impl Tally {
+    fn add(&mut self, r: &Figures, currency: &str) {
+        self.count += 1;
+        self.cost += r.expected_cost;
+        self.sales += r.expected_amount;
+        self.weighted += domain::weighted(r.expected_amount, r.probability, currency);
+        match r.status.as_str() {
+            "won" => {
+                self.won += 1;
+                self.won_amount += r.expected_amount;
+                self.won_cycle_micros += (r.closed_at - r.created_at).max(0);
+            }
+            "lost" => self.lost += 1,
+            _ => {}
+        }
+    }
+
+    /// The report row, with the spec's formulas: profit = sales − cost, margin = profit ÷ sales
+    /// × 100, opportunity profit = weighted − cost, its margin = that ÷ weighted × 100.
+    fn row(&self, key: String, currency: &str) -> pb::AnalysisRow {
+        let profit = self.sales - self.cost;
+        let opportunity_profit = self.weighted - self.cost;
+        pb::AnalysisRow {
+            key,
+            count: self.count,
+            expected_cost: Some(money(currency, self.cost)),
+            expected_sales: Some(money(currency, self.sales)),
+            opportunity_amount: Some(money(currency, self.weighted)),
+            expected_profit: Some(money(currency, profit)),
+            expected_margin_percent: percent_text(percent(profit, self.sales)),
+            opportunity_profit: Some(money(currency, opportunity_profit)),
+            opportunity_margin_percent: percent_text(percent(opportunity_profit, self.weighted)),
+            won_count: self.won,
+            lost_count: self.lost,
+            win_rate_percent: percent_text(percent(self.won, self.won + self.lost)),
+            average_deal_size: domain::average_amount(self.won_amount, self.won, currency).map(|a| money(currency, a)),
+            average_cycle_days: domain::average_days(self.won_cycle_micros, self.won)
+                .map(|d| d.normalize().to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// `AND o.created_at >= from AND o.created_at < to` for the bounds given.
+fn push_bounds(q: &mut SqlBuf, from: Option<i64>, to: Option<i64>) {
+    if let Some(f) = from {
+        q.push(" AND o.created_at >= ").int(f);
+    }
+    if let Some(t) = to {
+        q.push(" AND o.created_at < ").int(t);
+    }
+}
+
+fn quota_proto(q: &QuotaRow) -> pb::Quota {
+    pb::Quota {
+        period: q.period.clone(),
+        subject_id: q.subject_id.clone(),
+        department: q.is_department == 1,
+        amount: Some(money(&q.currency, q.amount)),
+    }
+}

@@ -1,0 +1,148 @@
+//! The sales service (`crm.sales.v1`, port 50053): the pipeline from the first hint of interest
+//! to a won deal.
+//!
+//! - [`domain`]: pure rules: enum codes, status moves, weighted amounts, report formulas,
+//!   forecast periods.
+//! - [`store`]: all SQL.
+//! - [`api`]: the tonic service: leads (pool, assignment, conversion through the customers
+//!   service), pipelines and stages, opportunities with stage history and activities, quotas,
+//!   reports.
+//! - [`events`]: identity's handovers applied here (leads and open opportunities pass to the
+//!   successor, keeping stage and activities) and the handover counts identity asks for.
+
+pub mod api;
+pub mod domain;
+pub mod events;
+pub mod store;
+
+use std::future::Future;
+
+use crm_kit::config::{LogFormat, ServiceConfig};
+use crm_kit::db::{Db, Migration};
+use crm_kit::serve::{ServeSpec, Stopping};
+use crm_proto::sales::sales_service_server::SalesServiceServer;
+use tokio::net::TcpListener;
+
+/// The service's default gRPC port.
+pub const DEFAULT_PORT: u16 = 50053;
+
+/// The fully qualified gRPC service name.
+pub const GRPC_SERVICE: &str = "crm.sales.v1.SalesService";
+
+/// The schema, applied at start-up.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+        only_on: None,
+    },
+    crm_kit::idempotency::MIGRATION,
+    crm_kit::events::MIGRATIONS[0],
+    crm_kit::events::MIGRATIONS[1],
+    crm_kit::events::MIGRATIONS[2],
+];
+
+/// Settings of the sales service.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(name = "crm-sales", about = "The CRM's sales pipeline service (gRPC)")]
+pub struct Config {
+    #[command(flatten)]
+    pub service: ServiceConfig,
+    /// Log format.
+    #[arg(long, env = "CRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    /// The customers service, which converted leads become customers of.
+    #[arg(long, env = "CRM_CUSTOMERS_URL", default_value = "http://127.0.0.1:50052")]
+    pub customers_url: String,
+    /// The currency opportunities, quotas and reports are kept in (other currencies wait for
+    /// the finance service's exchange rates).
+    #[arg(long, env = "CRM_BASE_CURRENCY", default_value = "CNY")]
+    pub base_currency: String,
+    /// Follow identity's event feed (handovers).
+    #[arg(long, env = "CRM_FOLLOW_IDENTITY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub follow_identity: bool,
+}
+
+impl Config {
+    /// Defaults for the suite: SQLite under `data_dir`, port 50053.
+    pub fn for_suite(data_dir: &std::path::Path) -> Config {
+        let mut service = ServiceConfig::for_port(DEFAULT_PORT);
+        service.data_dir = data_dir.to_path_buf();
+        Config {
+            service,
+            log_format: LogFormat::Auto,
+            customers_url: "http://127.0.0.1:50052".into(),
+            base_currency: "CNY".into(),
+            follow_identity: true,
+        }
+    }
+}
+
+/// Binds the configured address and runs until `shutdown` completes.
+pub async fn run_standalone(config: Config, shutdown: impl Future<Output = ()> + Send) -> crm_kit::Result<()> {
+    let listener = crm_kit::serve::bind(config.service.listen_or(DEFAULT_PORT)).await?;
+    run(config, listener, shutdown).await
+}
+
+/// Connects and migrates the database, makes sure a default pipeline exists, then serves on
+/// `listener` until `shutdown` completes, verifying callers with identity's keys.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> crm_kit::Result<()> {
+    let url = config.service.database_url_or("sales");
+    let db = Db::connect(&url, config.service.db_max_connections).await?;
+    db.migrate(MIGRATIONS).await?;
+    api::pipelines::seed_default(&db).await?;
+
+    let verifier = crm_kit::auth::Verifier::from_identity(&config.service.identity_url)?;
+    verifier.prefetch().await;
+    let api = api::SalesApi::new(db.clone(), &config)?;
+    let (stop_tx, stopping) = Stopping::new();
+    let (outbox, sequencer) = crm_kit::events::Outbox::start(db.clone(), stopping.clone());
+    let follower = config.follow_identity.then(|| {
+        tokio::spawn(crm_kit::events::follow(
+            db.clone(),
+            config.service.follow(
+                "sales",
+                crm_kit::handover::IDENTITY_FEED,
+                &config.service.identity_url,
+                crm_kit::handover::identity_types(),
+            ),
+            std::sync::Arc::new(crm_kit::handover::IdentityEvents(std::sync::Arc::new(events::Sales))),
+            stopping.clone(),
+        ))
+    });
+    let server = SalesServiceServer::new(api)
+        .max_decoding_message_size(config.service.max_request_bytes)
+        .max_encoding_message_size(16 * 1024 * 1024);
+    let handover =
+        crm_proto::events::handover_service_server::HandoverServiceServer::new(crm_kit::handover::HandoverCounts {
+            db: db.clone(),
+            owner: std::sync::Arc::new(events::Sales),
+        });
+    let spec = ServeSpec {
+        name: "sales",
+        grpc_services: vec![
+            GRPC_SERVICE,
+            crm_kit::events::FEED_SERVICE,
+            crm_kit::events::HANDOVER_SERVICE,
+        ],
+        routes: tonic::service::Routes::new(server)
+            .add_service(outbox.feed())
+            .add_service(handover),
+        db: Some(db.clone()),
+        auth: Some(crm_kit::auth::Gate::Verify(verifier)),
+        request_timeout: config.service.request_timeout(),
+        shutdown: config.service.shutdown(),
+    };
+    let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;
+    if let Some(task) = follower {
+        let _ = task.await;
+    }
+    let _ = sequencer.await;
+    db.pool.close().await;
+    result
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the sales service: each test starts identity, customers and sales on
+//! fresh databases (SQLite, or PostgreSQL when `CRM_TEST_POSTGRES_URL` is set) and calls them
+//! over gRPC.
+
+mod handover;
+mod helpers;
+mod leads;
+mod opportunities;
+mod reports;

@@ -1,0 +1,285 @@
+//! Every report figure against a hand-computed fixture, including the empty figures of zero
+//! divisions.
+//!
+//! Fixture (default pipeline, stages at 10/25/50/75/90 %):
+//! - alice o1: sales 1000, cost 600, moved to Proposal (50 %), open, closes 2026-12-15 →
+//!   weighted 500;
+//! - alice o2: sales 2000, cost 1500, won (100 %), closes 2026-12-20 → weighted 2000;
+//! - alice o3: sales 0, cost 0, lost;
+//! - bob o4: sales 0, cost 0, open in the first stage (10 %).
+
+use crm_proto::sales as pb;
+
+use crate::helpers::*;
+use crate::opportunities::{customer, opportunity};
+
+fn money(m: &Option<crm_proto::common::Money>) -> &str {
+    m.as_ref().map_or("", |m| m.amount.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn funnel_forecast_and_analysis_match_the_hand_computed_fixture() {
+    let app = spawn().await;
+    let pipeline = app.pipeline().await;
+    let alice_customer = customer(&app, "alice", "Fixture Alice Co").await;
+    let bob_customer = customer(&app, "bob", "Fixture Bob Co").await;
+    let mut alice = app.sales_as("alice").await;
+    let mut bob = app.sales_as("bob").await;
+    let mut boss = app.sales_as(MANAGER).await;
+
+    let o1 = opportunity(
+        &mut alice,
+        &alice_customer,
+        pb::Opportunity {
+            subject: "o1".into(),
+            expected_amount: cny("1000"),
+            expected_cost: cny("600"),
+            planned_close_date: "2026-12-15".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    alice
+        .update_opportunity(pb::UpdateOpportunityRequest {
+            opportunity: Some(pb::Opportunity {
+                id: o1.id.clone(),
+                stage_id: pipeline.stages[2].id.clone(),
+                etag: o1.etag.clone(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["stage_id".into()],
+            }),
+        })
+        .await
+        .unwrap();
+    let o2 = opportunity(
+        &mut alice,
+        &alice_customer,
+        pb::Opportunity {
+            subject: "o2".into(),
+            expected_amount: cny("2000"),
+            expected_cost: cny("1500"),
+            planned_close_date: "2026-12-20".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    alice
+        .set_opportunity_status(pb::SetOpportunityStatusRequest {
+            id: o2.id.clone(),
+            status: pb::OpportunityStatus::Won as i32,
+            reason: String::new(),
+        })
+        .await
+        .unwrap();
+    let o3 = opportunity(
+        &mut alice,
+        &alice_customer,
+        pb::Opportunity {
+            subject: "o3".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    alice
+        .set_opportunity_status(pb::SetOpportunityStatusRequest {
+            id: o3.id.clone(),
+            status: pb::OpportunityStatus::Lost as i32,
+            reason: "budget".into(),
+        })
+        .await
+        .unwrap();
+    opportunity(
+        &mut bob,
+        &bob_customer,
+        pb::Opportunity {
+            subject: "o4".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+
+    // Opportunity analysis by salesperson, as the manager (who sees both).
+    let analysis = boss
+        .get_opportunity_analysis(pb::GetOpportunityAnalysisRequest {
+            group_by: pb::AnalysisGrouping::Salesperson as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let a = analysis.rows.iter().find(|r| r.key == "alice").expect("alice's row");
+    assert_eq!(a.count, 3);
+    assert_eq!(
+        [
+            money(&a.expected_cost),
+            money(&a.expected_sales),
+            money(&a.opportunity_amount),
+            money(&a.expected_profit),
+            money(&a.opportunity_profit)
+        ],
+        ["2100.00", "3000.00", "2500.00", "900.00", "400.00"]
+    );
+    assert_eq!(a.expected_margin_percent, "30");
+    assert_eq!(a.opportunity_margin_percent, "16");
+    assert_eq!((a.won_count, a.lost_count), (1, 1));
+    assert_eq!(a.win_rate_percent, "50");
+    assert_eq!(money(&a.average_deal_size), "2000.00");
+    assert_eq!(a.average_cycle_days, "0");
+    let b = analysis.rows.iter().find(|r| r.key == "bob").expect("bob's row");
+    assert_eq!(b.count, 1);
+    // Zero sales, zero weighted amount, nothing closed: every ratio is empty.
+    assert_eq!(b.expected_margin_percent, "");
+    assert_eq!(b.opportunity_margin_percent, "");
+    assert_eq!(b.win_rate_percent, "");
+    assert!(b.average_deal_size.is_none());
+    assert_eq!(b.average_cycle_days, "");
+    let total = analysis.total.unwrap();
+    assert_eq!(total.count, 4);
+    assert_eq!(money(&total.expected_sales), "3000.00");
+    assert_eq!(total.expected_margin_percent, "30");
+
+    // By customer, as alice (her own only).
+    let by_customer = alice
+        .get_opportunity_analysis(pb::GetOpportunityAnalysisRequest {
+            group_by: pb::AnalysisGrouping::Customer as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_customer.rows.len(), 1);
+    assert_eq!(by_customer.rows[0].key, alice_customer);
+    // A stage filter: only o1 stands in Proposal.
+    let in_proposal = boss
+        .get_opportunity_analysis(pb::GetOpportunityAnalysisRequest {
+            group_by: pb::AnalysisGrouping::Salesperson as i32,
+            stage_id: pipeline.stages[2].id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(in_proposal.total.unwrap().count, 1);
+
+    // The funnel.
+    let funnel = boss
+        .get_funnel(pb::GetFunnelRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let figures: Vec<(i64, &str, &str, &str)> = funnel
+        .stages
+        .iter()
+        .map(|s| {
+            (
+                s.count,
+                money(&s.expected_amount),
+                money(&s.opportunity_amount),
+                s.reached_percent.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            (1, "0.00", "0.00", "100"),
+            (0, "0.00", "0.00", "50"),
+            (1, "1000.00", "500.00", "50"),
+            (0, "0.00", "0.00", "25"),
+            (0, "0.00", "0.00", "25"),
+        ]
+    );
+    assert_eq!(
+        (funnel.won_count, money(&funnel.won_amount), funnel.lost_count),
+        (1, "2000.00", 1)
+    );
+    // A period with nothing in it: every reached percentage is empty.
+    let empty = boss
+        .get_funnel(pb::GetFunnelRequest {
+            period: Some(pb::DateRange {
+                from_date: "2001-01-01".into(),
+                to_date: "2001-12-31".into(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        empty
+            .stages
+            .iter()
+            .all(|s| s.count == 0 && s.reached_percent.is_empty())
+    );
+
+    // The forecast against quota.
+    boss.set_quota(pb::SetQuotaRequest {
+        quota: Some(pb::Quota {
+            period: "2026-12".into(),
+            subject_id: "alice".into(),
+            department: false,
+            amount: cny("5000"),
+        }),
+    })
+    .await
+    .unwrap();
+    assert_field(
+        boss.set_quota(pb::SetQuotaRequest {
+            quota: Some(pb::Quota {
+                period: "2026-13".into(),
+                subject_id: "alice".into(),
+                department: false,
+                amount: cny("1"),
+            }),
+        })
+        .await,
+        tonic::Code::InvalidArgument,
+        "quota.period",
+    );
+    let monthly = alice
+        .get_forecast(pb::GetForecastRequest {
+            period: pb::ForecastPeriod::Month as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let rows: Vec<(&str, i32, i64, &str, &str)> = monthly
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.period.as_str(),
+                r.category,
+                r.count,
+                money(&r.expected_amount),
+                money(&r.opportunity_amount),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("2026-12", pb::ForecastCategory::Closed as i32, 1, "2000.00", "2000.00"),
+            ("2026-12", pb::ForecastCategory::Pipeline as i32, 1, "1000.00", "500.00"),
+        ]
+    );
+    assert_eq!(monthly.totals.len(), 1);
+    assert_eq!(money(&monthly.totals[0].opportunity_amount), "2500.00");
+    assert_eq!(money(&monthly.totals[0].quota), "5000.00");
+    assert_eq!(monthly.totals[0].attainment_percent, "50");
+    let quarterly = alice
+        .get_forecast(pb::GetForecastRequest {
+            period: pb::ForecastPeriod::Quarter as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(quarterly.totals[0].period, "2026-Q4");
+    // No quota for the quarter: no attainment rather than a division by zero.
+    assert!(quarterly.totals[0].quota.is_none());
+    assert_eq!(quarterly.totals[0].attainment_percent, "");
+}
