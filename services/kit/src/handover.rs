@@ -76,10 +76,9 @@ pub fn identity_types() -> Vec<String> {
 }
 
 /// Applies identity's events to an [`Owner`]'s records.
-#[derive(Debug)]
-pub struct IdentityEvents<O>(pub Arc<O>);
+pub struct IdentityEvents<O: ?Sized>(pub Arc<O>);
 
-impl<O: Owner> Handler for IdentityEvents<O> {
+impl<O: Owner + ?Sized> Handler for IdentityEvents<O> {
     fn apply<'a>(&'a self, conn: &'a mut AnyConnection, event: &'a Event) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let now = crate::time::now_micros();
@@ -136,14 +135,13 @@ impl<O: Owner> Handler for IdentityEvents<O> {
 }
 
 /// `crm.events.v1.HandoverService` for an [`Owner`].
-#[derive(Debug)]
-pub struct HandoverCounts<O> {
+pub struct HandoverCounts<O: ?Sized> {
     pub db: Db,
     pub owner: Arc<O>,
 }
 
 #[tonic::async_trait]
-impl<O: Owner> events_pb::handover_service_server::HandoverService for HandoverCounts<O> {
+impl<O: Owner + ?Sized> events_pb::handover_service_server::HandoverService for HandoverCounts<O> {
     async fn count_handover(
         &self,
         request: tonic::Request<events_pb::CountHandoverRequest>,
@@ -184,5 +182,70 @@ pub fn count(service: &str, kind: &str, count: i64) -> events_pb::HandoverCount 
         service: service.to_string(),
         kind: kind.to_string(),
         count,
+    }
+}
+
+/// The event side of a service that owns records: its outbox (sequencer and feed), the
+/// follower of identity's feed applying handovers and moves to its records, and the handover
+/// count service.
+pub struct Wiring {
+    outbox: crate::events::Outbox,
+    handover: events_pb::handover_service_server::HandoverServiceServer<HandoverCounts<dyn Owner>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Wiring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wiring")
+            .field("tasks", &self.tasks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Wiring {
+    /// The gRPC names of the services [`Wiring::routes`] adds, for health reporting.
+    pub const GRPC_SERVICES: [&'static str; 2] = [crate::events::FEED_SERVICE, crate::events::HANDOVER_SERVICE];
+
+    /// Starts the outbox's sequencer and (with `follow_identity`) the follower of identity's
+    /// feed for `service`'s records, until `stopping` fires.
+    pub fn start(
+        db: &Db,
+        config: &crate::config::ServiceConfig,
+        service: &str,
+        owner: Arc<dyn Owner>,
+        follow_identity: bool,
+        stopping: &crate::serve::Stopping,
+    ) -> Wiring {
+        let (outbox, sequencer) = crate::events::Outbox::start(db.clone(), stopping.clone());
+        let mut tasks = vec![sequencer];
+        if follow_identity {
+            tasks.push(tokio::spawn(crate::events::follow(
+                db.clone(),
+                config.follow(service, IDENTITY_FEED, &config.identity_url, identity_types()),
+                Arc::new(IdentityEvents(owner.clone())),
+                stopping.clone(),
+            )));
+        }
+        let handover =
+            events_pb::handover_service_server::HandoverServiceServer::new(HandoverCounts { db: db.clone(), owner });
+        Wiring {
+            outbox,
+            handover,
+            tasks,
+        }
+    }
+
+    /// `routes` with the event feed and the handover count service added.
+    pub fn routes(&self, routes: tonic::service::Routes) -> tonic::service::Routes {
+        routes
+            .add_service(self.outbox.feed())
+            .add_service(self.handover.clone())
+    }
+
+    /// Waits for the background tasks to end (after `stopping` fired).
+    pub async fn join(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
     }
 }

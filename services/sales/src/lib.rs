@@ -101,48 +101,31 @@ pub async fn run(
     verifier.prefetch().await;
     let api = api::SalesApi::new(db.clone(), &config)?;
     let (stop_tx, stopping) = Stopping::new();
-    let (outbox, sequencer) = crm_kit::events::Outbox::start(db.clone(), stopping.clone());
-    let follower = config.follow_identity.then(|| {
-        tokio::spawn(crm_kit::events::follow(
-            db.clone(),
-            config.service.follow(
-                "sales",
-                crm_kit::handover::IDENTITY_FEED,
-                &config.service.identity_url,
-                crm_kit::handover::identity_types(),
-            ),
-            std::sync::Arc::new(crm_kit::handover::IdentityEvents(std::sync::Arc::new(events::Sales))),
-            stopping.clone(),
-        ))
-    });
+    let events = crm_kit::handover::Wiring::start(
+        &db,
+        &config.service,
+        "sales",
+        std::sync::Arc::new(events::Sales),
+        config.follow_identity,
+        &stopping,
+    );
     let server = SalesServiceServer::new(api)
         .max_decoding_message_size(config.service.max_request_bytes)
         .max_encoding_message_size(16 * 1024 * 1024);
-    let handover =
-        crm_proto::events::handover_service_server::HandoverServiceServer::new(crm_kit::handover::HandoverCounts {
-            db: db.clone(),
-            owner: std::sync::Arc::new(events::Sales),
-        });
     let spec = ServeSpec {
         name: "sales",
-        grpc_services: vec![
-            GRPC_SERVICE,
-            crm_kit::events::FEED_SERVICE,
-            crm_kit::events::HANDOVER_SERVICE,
-        ],
-        routes: tonic::service::Routes::new(server)
-            .add_service(outbox.feed())
-            .add_service(handover),
+        grpc_services: [GRPC_SERVICE]
+            .into_iter()
+            .chain(crm_kit::handover::Wiring::GRPC_SERVICES)
+            .collect(),
+        routes: events.routes(tonic::service::Routes::new(server)),
         db: Some(db.clone()),
         auth: Some(crm_kit::auth::Gate::Verify(verifier)),
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),
     };
     let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;
-    if let Some(task) = follower {
-        let _ = task.await;
-    }
-    let _ = sequencer.await;
+    events.join().await;
     db.pool.close().await;
     result
 }

@@ -753,14 +753,12 @@ impl SalesApi {
                     check_text(&field, &src.summary, false, 4000, &mut v);
                     a.summary = src.summary.trim().to_string();
                 }
-                "stage_id" => {
-                    if !src.stage_id.trim().is_empty() {
-                        let stage = Self::stage_of(conn, &o.pipeline_id, &src.stage_id, &field).await?;
-                        if !paths.contains(&"probability") || src.probability == 0 {
-                            a.probability = stage.probability;
-                        }
-                        a.stage_id = stage.id;
+                "stage_id" if !src.stage_id.trim().is_empty() => {
+                    let stage = Self::stage_of(conn, &o.pipeline_id, &src.stage_id, &field).await?;
+                    if !paths.contains(&"probability") || src.probability == 0 {
+                        a.probability = stage.probability;
                     }
+                    a.stage_id = stage.id;
                 }
                 "probability" => {
                     if !domain::valid_probability(src.probability) {
@@ -769,15 +767,11 @@ impl SalesApi {
                         a.probability = i64::from(src.probability);
                     }
                 }
-                "expected_amount" => {
-                    if src.expected_amount.is_some() {
-                        a.expected_amount = self.amount(&field, src.expected_amount.as_ref(), &mut v);
-                    }
+                "expected_amount" if src.expected_amount.is_some() => {
+                    a.expected_amount = self.amount(&field, src.expected_amount.as_ref(), &mut v);
                 }
-                "expected_cost" => {
-                    if src.expected_cost.is_some() {
-                        a.expected_cost = self.amount(&field, src.expected_cost.as_ref(), &mut v);
-                    }
+                "expected_cost" if src.expected_cost.is_some() => {
+                    a.expected_cost = self.amount(&field, src.expected_cost.as_ref(), &mut v);
                 }
                 "planned_close_date" => {
                     check_date(&field, &src.planned_close_date, false, &mut v);
