@@ -57,6 +57,17 @@ pub trait Owner: Send + Sync + 'static {
         new_path: &'a str,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// `employee_id` has left (before their records are handed over): a service that hands
+    /// work out to employees stops handing it to them.
+    fn employee_deactivated<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        employee_id: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        let _ = (conn, employee_id);
+        Box::pin(async { Ok(()) })
+    }
+
     /// What a handover of `employee_id` would move now.
     fn count<'a>(
         &'a self,
@@ -85,6 +96,7 @@ impl<O: Owner + ?Sized> Handler for IdentityEvents<O> {
             let t = event.r#type.as_str();
             let (id, from, to, path, by) = if t == identity_pb::EmployeeDeactivated::full_name() {
                 let e: identity_pb::EmployeeDeactivated = payload(event)?;
+                self.0.employee_deactivated(conn, &e.employee_id).await?;
                 (
                     e.handover_id,
                     e.employee_id,

@@ -54,6 +54,21 @@ impl Owner for Sales {
         })
     }
 
+    fn employee_deactivated<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        employee_id: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            // A leaver receives no more leads.
+            sqlx::query("DELETE FROM assignees WHERE employee_id = $1")
+                .bind(employee_id)
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
     fn employee_moved<'a>(
         &'a self,
         conn: &'a mut AnyConnection,
@@ -61,6 +76,11 @@ impl Owner for Sales {
         path: &'a str,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
+            sqlx::query("UPDATE assignees SET department_path = $1 WHERE employee_id = $2")
+                .bind(path)
+                .bind(employee_id)
+                .execute(&mut *conn)
+                .await?;
             for (table, _, _) in MOVED {
                 sqlx::query(&format!(
                     "UPDATE {table} SET owner_department_path = $1 WHERE owner_id = $2"
@@ -85,6 +105,7 @@ impl Owner for Sales {
                 crm_kit::handover::rewrite_paths(&mut *conn, table, "owner_department_path", old_path, new_path)
                     .await?;
             }
+            crm_kit::handover::rewrite_paths(&mut *conn, "assignees", "department_path", old_path, new_path).await?;
             Ok(())
         })
     }

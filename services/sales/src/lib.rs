@@ -37,6 +37,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0001_init.sql"),
         only_on: None,
     },
+    Migration {
+        version: 2,
+        name: "capture",
+        sql: include_str!("../migrations/0002_capture.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],

@@ -26,6 +26,8 @@ pub const LEAD: &str = "crm.sales.v1.Lead";
 
 /// The owner that means the lead pool in CreateLead.
 const POOL: &str = "pool";
+/// The owner that means "whom the assignment rules pick" in CreateLead.
+const AUTO: &str = "auto";
 
 const STATUS_CODES: &[&str] = &["new", "contacting", "qualified", "converted", "disqualified"];
 const SOURCE_CODES: &[&str] = &[
@@ -104,9 +106,16 @@ pub(crate) fn lead_proto(l: &LeadRow) -> pb::Lead {
 }
 
 /// Checks and copies the editable fields named in `paths` from `src` onto `row`.
-fn apply_fields(src: &pb::Lead, paths: &[&str], row: &mut LeadRow, v: &mut Violations) {
+fn apply_fields(src: &pb::Lead, paths: &[&str], row: &mut LeadRow, v: &mut Violations, prefix: &str) {
+    let named = |p: &str| {
+        if prefix.is_empty() {
+            p.to_string()
+        } else {
+            format!("{prefix}.{p}")
+        }
+    };
     for p in paths {
-        let field = format!("lead.{p}");
+        let field = named(p);
         match *p {
             "company_name" => {
                 check_text(&field, &src.company_name, true, 200, v);
@@ -160,11 +169,49 @@ fn apply_fields(src: &pb::Lead, paths: &[&str], row: &mut LeadRow, v: &mut Viola
     }
     if row.contact_name.is_empty() && row.phone.is_empty() && row.mobile.is_empty() && row.email.is_empty() {
         v.add(
-            "lead.contact_name",
+            named("contact_name"),
             "REQUIRED",
             "a lead needs a contact name, a phone, a mobile or an email",
         );
     }
+}
+
+/// A new lead in the pool with no fields set yet, made by `created_by` at `now`.
+pub(crate) fn new_lead(created_by: &str, now: i64) -> LeadRow {
+    LeadRow {
+        id: crm_kit::new_id(),
+        company_name: String::new(),
+        contact_name: String::new(),
+        title: String::new(),
+        phone: String::new(),
+        mobile: String::new(),
+        email: String::new(),
+        source: "other".into(),
+        province: String::new(),
+        city: String::new(),
+        remark: String::new(),
+        owner_id: String::new(),
+        owner_department_path: String::new(),
+        status: "new".into(),
+        disqualified_reason: String::new(),
+        converted_customer_id: String::new(),
+        converted_contact_id: String::new(),
+        converted_opportunity_id: String::new(),
+        converted_at: 0,
+        created_at: now,
+        created_by: created_by.to_string(),
+        updated_at: now,
+        updated_by: created_by.to_string(),
+        version: 1,
+    }
+}
+
+/// Checks every editable field of `src` and copies it onto `row`; violations name fields
+/// under `prefix` (`lead.company_name`), or bare when `prefix` is empty.
+pub(crate) fn validate_lead(src: &pb::Lead, row: &mut LeadRow, prefix: &str) -> Result<()> {
+    let mut v = Violations::new();
+    apply_fields(src, EDITABLE, row, &mut v, prefix);
+    v.finish()
 }
 
 const EDITABLE: &[&str] = &[
@@ -222,42 +269,22 @@ impl SalesApi {
         let Some(src) = req.lead.as_ref() else {
             return Err(Error::required("lead"));
         };
-        let now = now_micros();
-        let mut row = LeadRow {
-            id: crm_kit::new_id(),
-            company_name: String::new(),
-            contact_name: String::new(),
-            title: String::new(),
-            phone: String::new(),
-            mobile: String::new(),
-            email: String::new(),
-            source: "other".into(),
-            province: String::new(),
-            city: String::new(),
-            remark: String::new(),
-            owner_id: String::new(),
-            owner_department_path: String::new(),
-            status: "new".into(),
-            disqualified_reason: String::new(),
-            converted_customer_id: String::new(),
-            converted_contact_id: String::new(),
-            converted_opportunity_id: String::new(),
-            converted_at: 0,
-            created_at: now,
-            created_by: caller.employee_id.clone(),
-            updated_at: now,
-            updated_by: caller.employee_id.clone(),
-            version: 1,
-        };
-        let mut v = Violations::new();
-        apply_fields(src, EDITABLE, &mut row, &mut v);
-        v.finish()?;
+        let mut row = new_lead(&caller.employee_id, now_micros());
+        validate_lead(src, &mut row, "lead")?;
         match req.owner_id.trim() {
             "" => {
                 row.owner_id = caller.employee_id.clone();
                 row.owner_department_path = caller.department_path.clone();
             }
             POOL => {}
+            AUTO => {
+                let mut tx = self.db.begin_write().await?;
+                if let Some((owner, path)) = super::capture::pick_assignee(&mut tx, &row.province).await? {
+                    row.owner_id = owner;
+                    row.owner_department_path = path;
+                }
+                return self.insert_new_lead(tx, key.as_ref(), &row).await;
+            }
             owner => {
                 if owner != caller.employee_id {
                     caller.require("sales.lead.assign")?;
@@ -266,17 +293,27 @@ impl SalesApi {
                 row.owner_id = owner.to_string();
             }
         }
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
+        let tx = self.db.begin_write().await?;
+        self.insert_new_lead(tx, key.as_ref(), &row).await
+    }
+
+    /// Stores a new lead (or replays the request's first response) and commits.
+    async fn insert_new_lead(
+        &self,
+        mut tx: crm_kit::db::WriteTx,
+        key: Option<&RequestKey>,
+        row: &LeadRow,
+    ) -> Result<pb::CreateLeadResponse> {
+        if let Some(k) = key
             && let Some(done) = k.replay(&mut tx).await?
         {
             return Ok(done);
         }
-        store::insert_lead(&mut tx, &row).await?;
+        store::insert_lead(&mut tx, row).await?;
         let response = pb::CreateLeadResponse {
-            lead: Some(lead_proto(&row)),
+            lead: Some(lead_proto(row)),
         };
-        if let Some(k) = &key {
+        if let Some(k) = key {
             k.record(&mut tx, &response).await?;
         }
         tx.commit().await?;
@@ -361,7 +398,7 @@ impl SalesApi {
         }
         let version = row.version;
         let mut v = Violations::new();
-        apply_fields(src, &paths, &mut row, &mut v);
+        apply_fields(src, &paths, &mut row, &mut v, "lead");
         v.finish()?;
         row.updated_at = now_micros();
         row.updated_by = caller.employee_id.clone();

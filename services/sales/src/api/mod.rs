@@ -3,10 +3,12 @@
 //! runs the store calls in one transaction, and maps failures through `crm_kit::Error`.
 //!
 //! - [`leads`]: leads, the pool, assignment, status, conversion through customers.
+//! - [`capture`]: public web forms and the rules handing new leads to salespeople.
 //! - [`pipelines`]: pipelines and their stages (a default pipeline is seeded).
 //! - [`opportunities`]: opportunities, audit, status, stage history, activities.
 //! - [`reports`]: quotas, funnel, forecast, opportunity analysis.
 
+pub mod capture;
 pub mod leads;
 pub mod opportunities;
 pub mod pipelines;
@@ -140,9 +142,14 @@ pub(crate) fn check_date(field: &str, value: &str, required: bool, v: &mut crm_k
 /// Each RPC of the generated trait, handed to the method of the same name with the verified
 /// caller.
 macro_rules! rpcs {
-    ($($name:ident($req:ty) -> $resp:ty;)*) => {
+    (public: [$($pname:ident($preq:ty) -> $presp:ty;)*] signed_in: [$($name:ident($req:ty) -> $resp:ty;)*]) => {
         #[tonic::async_trait]
         impl SalesService for SalesApi {
+            $(
+                async fn $pname(&self, request: Request<$preq>) -> std::result::Result<Response<$presp>, Status> {
+                    Ok(Response::new(SalesApi::$pname(self, request.into_inner()).await?))
+                }
+            )*
             $(
                 async fn $name(&self, request: Request<$req>) -> std::result::Result<Response<$resp>, Status> {
                     let caller = Principal::of(&request)?;
@@ -154,6 +161,10 @@ macro_rules! rpcs {
 }
 
 rpcs! {
+    public: [
+        capture_lead(pb::CaptureLeadRequest) -> pb::CaptureLeadResponse;
+    ]
+    signed_in: [
     create_lead(pb::CreateLeadRequest) -> pb::CreateLeadResponse;
     get_lead(pb::GetLeadRequest) -> pb::GetLeadResponse;
     list_leads(pb::ListLeadsRequest) -> pb::ListLeadsResponse;
@@ -185,4 +196,11 @@ rpcs! {
     get_funnel(pb::GetFunnelRequest) -> pb::GetFunnelResponse;
     get_forecast(pb::GetForecastRequest) -> pb::GetForecastResponse;
     get_opportunity_analysis(pb::GetOpportunityAnalysisRequest) -> pb::GetOpportunityAnalysisResponse;
+    get_lead_conversion(pb::GetLeadConversionRequest) -> pb::GetLeadConversionResponse;
+    create_web_form(pb::CreateWebFormRequest) -> pb::CreateWebFormResponse;
+    list_web_forms(pb::ListWebFormsRequest) -> pb::ListWebFormsResponse;
+    set_web_form_active(pb::SetWebFormActiveRequest) -> pb::SetWebFormActiveResponse;
+    get_assignment_rules(pb::GetAssignmentRulesRequest) -> pb::GetAssignmentRulesResponse;
+    update_assignment_rules(pb::UpdateAssignmentRulesRequest) -> pb::UpdateAssignmentRulesResponse;
+    ]
 }

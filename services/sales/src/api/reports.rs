@@ -339,6 +339,66 @@ impl SalesApi {
     }
 }
 
+impl SalesApi {
+    pub async fn get_lead_conversion(
+        &self,
+        caller: &Principal,
+        req: pb::GetLeadConversionRequest,
+    ) -> Result<pb::GetLeadConversionResponse> {
+        let key = match pb::LeadGrouping::try_from(req.group_by).unwrap_or(pb::LeadGrouping::Unspecified) {
+            pb::LeadGrouping::Salesperson => "l.owner_id",
+            pb::LeadGrouping::Source => "l.source",
+            pb::LeadGrouping::Unspecified => {
+                return Err(Error::invalid("group_by", "REQUIRED", "SALESPERSON or SOURCE"));
+            }
+        };
+        let mut v = Violations::new();
+        let (from, to) = created_bounds("period", req.period.as_ref(), &mut v);
+        v.finish()?;
+        let mut q = SqlBuf::new(&format!(
+            "SELECT {key}, CAST(COUNT(*) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN l.status = 'converted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN l.status = 'disqualified' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM leads l WHERE l.deleted_at IS NULL AND l.owner_id <> ''"
+        ));
+        if let Some(scope) = caller.scope_filter(SERVICE, super::LEAD_SCOPE) {
+            q.push(" AND ").filter(&scope);
+        }
+        if let Some(f) = from {
+            q.push(" AND l.created_at >= ").int(f);
+        }
+        if let Some(t) = to {
+            q.push(" AND l.created_at < ").int(t);
+        }
+        q.push(&format!(" GROUP BY {key} ORDER BY {key}"));
+        let mut conn = self.conn().await?;
+        let groups: Vec<(String, i64, i64, i64)> = q.query_as().fetch_all(&mut *conn).await?;
+        let row = |key: String, leads: i64, converted: i64, disqualified: i64| pb::LeadConversionRow {
+            key,
+            leads,
+            converted,
+            disqualified,
+            conversion_percent: percent_text(percent(converted, leads)),
+        };
+        let total = groups.iter().fold((0, 0, 0), |t, g| (t.0 + g.1, t.1 + g.2, t.2 + g.3));
+        let by_source = key == "l.source";
+        Ok(pb::GetLeadConversionResponse {
+            rows: groups
+                .into_iter()
+                .map(|(k, n, c, d)| {
+                    let k = if by_source {
+                        domain::source_of(&k).as_str_name().to_string()
+                    } else {
+                        k
+                    };
+                    row(k, n, c, d)
+                })
+                .collect(),
+            total: Some(row(String::new(), total.0, total.1, total.2)),
+        })
+    }
+}
+
 /// Sums over a group of opportunities.
 #[derive(Debug, Default)]
 struct Tally {

@@ -2,6 +2,7 @@
 //! fresh databases (SQLite, or PostgreSQL when `CRM_TEST_POSTGRES_URL` is set) and calls them
 //! over gRPC.
 
+mod capture;
 mod handover;
 mod helpers;
 mod leads;
