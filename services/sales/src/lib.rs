@@ -43,6 +43,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_capture.sql"),
         only_on: None,
     },
+    Migration {
+        version: 3,
+        name: "projects",
+        sql: include_str!("../migrations/0003_projects.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],

@@ -6,12 +6,14 @@
 //! - [`capture`]: public web forms and the rules handing new leads to salespeople.
 //! - [`pipelines`]: pipelines and their stages (a default pipeline is seeded).
 //! - [`opportunities`]: opportunities, audit, status, stage history, activities.
+//! - [`projects`]: projects of won deals, maintenance records, copy to an opportunity.
 //! - [`reports`]: quotas, funnel, forecast, opportunity analysis.
 
 pub mod capture;
 pub mod leads;
 pub mod opportunities;
 pub mod pipelines;
+pub mod projects;
 pub mod reports;
 
 use std::sync::Arc;
@@ -197,6 +199,17 @@ rpcs! {
     get_forecast(pb::GetForecastRequest) -> pb::GetForecastResponse;
     get_opportunity_analysis(pb::GetOpportunityAnalysisRequest) -> pb::GetOpportunityAnalysisResponse;
     get_lead_conversion(pb::GetLeadConversionRequest) -> pb::GetLeadConversionResponse;
+    get_project_analysis(pb::GetProjectAnalysisRequest) -> pb::GetProjectAnalysisResponse;
+    create_project(pb::CreateProjectRequest) -> pb::CreateProjectResponse;
+    get_project(pb::GetProjectRequest) -> pb::GetProjectResponse;
+    list_projects(pb::ListProjectsRequest) -> pb::ListProjectsResponse;
+    update_project(pb::UpdateProjectRequest) -> pb::UpdateProjectResponse;
+    set_project_status(pb::SetProjectStatusRequest) -> pb::SetProjectStatusResponse;
+    copy_project_to_opportunity(pb::CopyProjectToOpportunityRequest) -> pb::CopyProjectToOpportunityResponse;
+    create_maintenance_record(pb::CreateMaintenanceRecordRequest) -> pb::CreateMaintenanceRecordResponse;
+    list_maintenance_records(pb::ListMaintenanceRecordsRequest) -> pb::ListMaintenanceRecordsResponse;
+    complete_maintenance_record(pb::CompleteMaintenanceRecordRequest) -> pb::CompleteMaintenanceRecordResponse;
+    delete_maintenance_record(pb::DeleteMaintenanceRecordRequest) -> pb::DeleteMaintenanceRecordResponse;
     create_web_form(pb::CreateWebFormRequest) -> pb::CreateWebFormResponse;
     list_web_forms(pb::ListWebFormsRequest) -> pb::ListWebFormsResponse;
     set_web_form_active(pb::SetWebFormActiveRequest) -> pb::SetWebFormActiveResponse;

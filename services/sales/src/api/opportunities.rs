@@ -169,7 +169,7 @@ fn today(now: i64) -> String {
 
 impl SalesApi {
     /// An amount in the base currency, in storage units (`None` and an empty amount: zero).
-    fn amount(&self, field: &str, m: Option<&crm_proto::common::Money>, v: &mut Violations) -> i64 {
+    pub(crate) fn amount(&self, field: &str, m: Option<&crm_proto::common::Money>, v: &mut Violations) -> i64 {
         let Some(m) = m.filter(|m| !m.amount.trim().is_empty() || !m.currency_code.trim().is_empty()) else {
             return 0;
         };

@@ -399,6 +399,79 @@ impl SalesApi {
     }
 }
 
+impl SalesApi {
+    pub async fn get_project_analysis(
+        &self,
+        caller: &Principal,
+        req: pb::GetProjectAnalysisRequest,
+    ) -> Result<pb::GetProjectAnalysisResponse> {
+        let by_customer =
+            match pb::AnalysisGrouping::try_from(req.group_by).unwrap_or(pb::AnalysisGrouping::Unspecified) {
+                pb::AnalysisGrouping::Customer => true,
+                pb::AnalysisGrouping::Salesperson => false,
+                pb::AnalysisGrouping::Unspecified => {
+                    return Err(Error::invalid("group_by", "REQUIRED", "CUSTOMER or SALESPERSON"));
+                }
+            };
+        let mut v = Violations::new();
+        let (from, to) = created_bounds("period", req.period.as_ref(), &mut v);
+        v.finish()?;
+        let mut q = SqlBuf::new(&format!(
+            "SELECT {} FROM projects p WHERE 1 = 1",
+            super::projects::PROJECT_COLUMNS
+        ));
+        if let Some(scope) = caller.scope_filter(SERVICE, super::projects::PROJECT_SCOPE) {
+            q.push(" AND ").filter(&scope);
+        }
+        if let Some(f) = from {
+            q.push(" AND p.created_at >= ").int(f);
+        }
+        if let Some(t) = to {
+            q.push(" AND p.created_at < ").int(t);
+        }
+        let mut conn = self.conn().await?;
+        let projects: Vec<super::projects::ProjectRow> = store::fetch(&mut conn, &q).await?;
+        let currency = self.currency.as_str();
+        let mut groups: BTreeMap<String, (Tally, i64, i64)> = BTreeMap::new();
+        let mut total = (Tally::default(), 0i64, 0i64);
+        for p in &projects {
+            // A project's expected side is its opportunity's figures (it is neither won nor
+            // lost again here).
+            let figures = Figures {
+                id: p.id.clone(),
+                customer_id: p.customer_id.clone(),
+                owner_id: p.owner_id.clone(),
+                stage_id: p.stage_id.clone(),
+                status: "project".into(),
+                forecast_category: String::new(),
+                probability: p.probability,
+                expected_amount: p.expected_amount,
+                expected_cost: p.expected_cost,
+                planned_close_date: String::new(),
+                created_at: p.created_at,
+                closed_at: 0,
+            };
+            let key = if by_customer { &p.customer_id } else { &p.owner_id };
+            for g in [groups.entry(key.clone()).or_default(), &mut total] {
+                g.0.add(&figures, currency);
+                g.1 += p.actual_cost;
+                g.2 += p.actual_sales;
+            }
+        }
+        let row = |key: String, (tally, cost, sales): &(Tally, i64, i64)| pb::ProjectAnalysisRow {
+            expected: Some(tally.row(key, currency)),
+            actual_cost: Some(money(currency, *cost)),
+            actual_sales: Some(money(currency, *sales)),
+            actual_profit: Some(money(currency, sales - cost)),
+            actual_margin_percent: percent_text(percent(sales - cost, *sales)),
+        };
+        Ok(pb::GetProjectAnalysisResponse {
+            rows: groups.iter().map(|(k, g)| row(k.clone(), g)).collect(),
+            total: Some(row(String::new(), &total)),
+        })
+    }
+}
+
 /// Sums over a group of opportunities.
 #[derive(Debug, Default)]
 struct Tally {

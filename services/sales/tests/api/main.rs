@@ -7,4 +7,5 @@ mod handover;
 mod helpers;
 mod leads;
 mod opportunities;
+mod projects;
 mod reports;
