@@ -49,6 +49,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0003_projects.sql"),
         only_on: None,
     },
+    Migration {
+        version: 4,
+        name: "lead_follow_ups",
+        sql: include_str!("../migrations/0004_lead_follow_ups.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],

@@ -32,12 +32,14 @@ pub struct LeadRow {
     pub updated_at: i64,
     pub updated_by: String,
     pub version: i64,
+    pub last_follow_up_at: i64,
+    pub next_follow_up_at: i64,
 }
 
 pub const LEAD_COLUMNS: &str = "l.id, l.company_name, l.contact_name, l.title, l.phone, l.mobile, l.email, l.source, \
     l.province, l.city, l.remark, l.owner_id, l.owner_department_path, l.status, l.disqualified_reason, \
     l.converted_customer_id, l.converted_contact_id, l.converted_opportunity_id, l.converted_at, l.created_at, \
-    l.created_by, l.updated_at, l.updated_by, l.version";
+    l.created_by, l.updated_at, l.updated_by, l.version, l.last_follow_up_at, l.next_follow_up_at";
 
 /// A live lead by id.
 pub async fn lead(conn: &mut AnyConnection, id: &str) -> Result<Option<LeadRow>> {

@@ -102,6 +102,8 @@ pub(crate) fn lead_proto(l: &LeadRow) -> pb::Lead {
         convert_time: crm_kit::time::set_to_proto(l.converted_at),
         audit: Some(audit(l.created_at, &l.created_by, l.updated_at, &l.updated_by)),
         etag: etag(l.version),
+        last_follow_up_time: crm_kit::time::set_to_proto(l.last_follow_up_at),
+        next_follow_up_time: crm_kit::time::set_to_proto(l.next_follow_up_at),
     }
 }
 
@@ -203,6 +205,8 @@ pub(crate) fn new_lead(created_by: &str, now: i64) -> LeadRow {
         updated_at: now,
         updated_by: created_by.to_string(),
         version: 1,
+        last_follow_up_at: 0,
+        next_follow_up_at: 0,
     }
 }
 
@@ -228,6 +232,8 @@ const EDITABLE: &[&str] = &[
 ];
 const SERVER_OWNED: &[&str] = &[
     "id",
+    "last_follow_up_time",
+    "next_follow_up_time",
     "owner_id",
     "status",
     "disqualified_reason",
@@ -786,6 +792,163 @@ impl SalesApi {
             created.into_inner().contact.map(|c| c.id).unwrap_or_default(),
         ))
     }
+}
+
+impl SalesApi {
+    pub async fn create_lead_follow_up(
+        &self,
+        caller: &Principal,
+        req: pb::CreateLeadFollowUpRequest,
+    ) -> Result<pb::CreateLeadFollowUpResponse> {
+        let Some(src) = req.follow_up else {
+            return Err(Error::required("follow_up"));
+        };
+        let now = now_micros();
+        let mut v = Violations::new();
+        check_text("follow_up.summary", &src.summary, true, 4000, &mut v);
+        check_text("follow_up.outcome", &src.outcome, false, 2000, &mut v);
+        check_text("follow_up.next_plan", &src.next_plan, false, 2000, &mut v);
+        let method = match pb::ActivityMethod::try_from(src.method) {
+            Ok(pb::ActivityMethod::Unspecified) | Err(_) => {
+                v.add("follow_up.method", "REQUIRED", "how the contact was made");
+                pb::ActivityMethod::Other
+            }
+            Ok(m) => m,
+        };
+        let mut time = |field: &str, t: &Option<prost_types::Timestamp>, default: i64| match t {
+            Some(t) => crm_kit::time::from_proto(field, t).unwrap_or_else(|_| {
+                v.add(field, "MALFORMED", "not a valid time");
+                default
+            }),
+            None => default,
+        };
+        let occur_at = time("follow_up.occur_time", &src.occur_time, now);
+        let next_at = time("follow_up.next_contact_time", &src.next_contact_time, 0);
+        if next_at != 0 && next_at < occur_at {
+            v.add(
+                "follow_up.next_contact_time",
+                "OUT_OF_RANGE",
+                "must not be before occur_time",
+            );
+        }
+        v.finish()?;
+        let mut tx = self.db.begin_write().await?;
+        let mut lead = self
+            .visible_lead(&mut tx, caller, "follow_up.lead_id", &src.lead_id)
+            .await?;
+        if lead.status == "converted" {
+            return Err(converted(&lead.id));
+        }
+        let f = pb::LeadFollowUp {
+            id: crm_kit::new_id(),
+            lead_id: lead.id.clone(),
+            method: method as i32,
+            occur_time: crm_kit::time::set_to_proto(occur_at),
+            summary: src.summary.trim().to_string(),
+            outcome: src.outcome.trim().to_string(),
+            next_contact_time: crm_kit::time::set_to_proto(next_at),
+            next_plan: src.next_plan.trim().to_string(),
+            author_id: caller.employee_id.clone(),
+            create_time: crm_kit::time::set_to_proto(now),
+        };
+        sqlx::query(
+            "INSERT INTO lead_follow_ups (id, lead_id, method, occur_at, summary, outcome, next_contact_at, next_plan, \
+             author_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&f.id)
+        .bind(&lead.id)
+        .bind(domain::method_code(method))
+        .bind(occur_at)
+        .bind(&f.summary)
+        .bind(&f.outcome)
+        .bind(next_at)
+        .bind(&f.next_plan)
+        .bind(&caller.employee_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        // The latest contact sets the times; a new lead is being contacted now.
+        let (last, next): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(MAX(occur_at) AS BIGINT), CAST(COALESCE(MAX(next_contact_at), 0) AS BIGINT) FROM lead_follow_ups \
+             WHERE lead_id = $1",
+        )
+        .bind(&lead.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let version = lead.version;
+        if lead.status == "new" {
+            lead.status = "contacting".into();
+        }
+        lead.updated_at = now;
+        lead.updated_by = caller.employee_id.clone();
+        if !store::update_lead(&mut tx, &lead, version).await? {
+            return Err(Error::Aborted {
+                reason: "CONCURRENT_CHANGE",
+                message: "the lead changed meanwhile; retry".into(),
+            });
+        }
+        sqlx::query("UPDATE leads SET last_follow_up_at = $1, next_follow_up_at = $2 WHERE id = $3")
+            .bind(last)
+            .bind(next)
+            .bind(&lead.id)
+            .execute(&mut *tx)
+            .await?;
+        lead.version += 1;
+        lead.last_follow_up_at = last;
+        lead.next_follow_up_at = next;
+        tx.commit().await?;
+        Ok(pb::CreateLeadFollowUpResponse {
+            follow_up: Some(f),
+            lead: Some(lead_proto(&lead)),
+        })
+    }
+
+    pub async fn list_lead_follow_ups(
+        &self,
+        caller: &Principal,
+        req: pb::ListLeadFollowUpsRequest,
+    ) -> Result<pb::ListLeadFollowUpsResponse> {
+        let mut conn = self.conn().await?;
+        let lead = self.visible_lead(&mut conn, caller, "lead_id", &req.lead_id).await?;
+        let rows: Vec<FollowUpRow> = sqlx::query_as(
+            "SELECT id, method, occur_at, summary, outcome, next_contact_at, next_plan, author_id, created_at \
+             FROM lead_follow_ups WHERE lead_id = $1 ORDER BY occur_at DESC, id DESC",
+        )
+        .bind(&lead.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(pb::ListLeadFollowUpsResponse {
+            follow_ups: rows
+                .into_iter()
+                .map(|r| pb::LeadFollowUp {
+                    id: r.id,
+                    lead_id: lead.id.clone(),
+                    method: domain::method_of(&r.method) as i32,
+                    occur_time: crm_kit::time::set_to_proto(r.occur_at),
+                    summary: r.summary,
+                    outcome: r.outcome,
+                    next_contact_time: crm_kit::time::set_to_proto(r.next_contact_at),
+                    next_plan: r.next_plan,
+                    author_id: r.author_id,
+                    create_time: crm_kit::time::set_to_proto(r.created_at),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// A stored follow-up of a lead.
+#[derive(Debug, sqlx::FromRow)]
+struct FollowUpRow {
+    id: String,
+    method: String,
+    occur_at: i64,
+    summary: String,
+    outcome: String,
+    next_contact_at: i64,
+    next_plan: String,
+    author_id: String,
+    created_at: i64,
 }
 
 fn converted(id: &str) -> Error {

@@ -177,6 +177,8 @@ rpcs! {
     release_lead(pb::ReleaseLeadRequest) -> pb::ReleaseLeadResponse;
     set_lead_status(pb::SetLeadStatusRequest) -> pb::SetLeadStatusResponse;
     convert_lead(pb::ConvertLeadRequest) -> pb::ConvertLeadResponse;
+    create_lead_follow_up(pb::CreateLeadFollowUpRequest) -> pb::CreateLeadFollowUpResponse;
+    list_lead_follow_ups(pb::ListLeadFollowUpsRequest) -> pb::ListLeadFollowUpsResponse;
     create_pipeline(pb::CreatePipelineRequest) -> pb::CreatePipelineResponse;
     list_pipelines(pb::ListPipelinesRequest) -> pb::ListPipelinesResponse;
     update_pipeline(pb::UpdatePipelineRequest) -> pb::UpdatePipelineResponse;

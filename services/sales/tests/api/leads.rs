@@ -348,3 +348,72 @@ async fn converting_a_lead_whose_company_exists_offers_it_and_never_duplicates()
         "customer_id",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_ups_move_a_new_lead_to_contacting_and_set_its_times() {
+    let app = spawn().await;
+    let mut alice = app.sales_as("alice").await;
+    let l = create_lead(&mut alice, lead("Follow Up Ltd"), "").await;
+    assert_field(
+        alice
+            .create_lead_follow_up(pb::CreateLeadFollowUpRequest {
+                follow_up: Some(pb::LeadFollowUp {
+                    lead_id: l.id.clone(),
+                    summary: String::new(),
+                    ..Default::default()
+                }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "follow_up.summary",
+    );
+    let occur = prost_types::Timestamp {
+        seconds: 1_790_000_000,
+        nanos: 0,
+    };
+    let next = prost_types::Timestamp {
+        seconds: 1_790_600_000,
+        nanos: 0,
+    };
+    let done = alice
+        .create_lead_follow_up(pb::CreateLeadFollowUpRequest {
+            follow_up: Some(pb::LeadFollowUp {
+                lead_id: l.id.clone(),
+                method: pb::ActivityMethod::Phone as i32,
+                occur_time: Some(occur),
+                summary: "Called, interested".into(),
+                next_contact_time: Some(next),
+                next_plan: "Send brochure".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let after = done.lead.unwrap();
+    assert_eq!(after.status, pb::LeadStatus::Contacting as i32);
+    assert_eq!(after.last_follow_up_time, Some(occur));
+    assert_eq!(after.next_follow_up_time, Some(next));
+    assert_eq!(done.follow_up.unwrap().author_id, "alice");
+    let listed = alice
+        .list_lead_follow_ups(pb::ListLeadFollowUpsRequest { lead_id: l.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .follow_ups;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].next_plan, "Send brochure");
+    // Bob cannot add to alice's lead.
+    let mut bob = app.sales_as("bob").await;
+    let refused = bob
+        .create_lead_follow_up(pb::CreateLeadFollowUpRequest {
+            follow_up: Some(pb::LeadFollowUp {
+                lead_id: l.id.clone(),
+                method: pb::ActivityMethod::Email as i32,
+                summary: "hi".into(),
+                ..Default::default()
+            }),
+        })
+        .await;
+    assert_eq!(refused.unwrap_err().code(), Code::NotFound);
+}
