@@ -55,6 +55,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0004_lead_follow_ups.sql"),
         only_on: None,
     },
+    Migration {
+        version: 5,
+        name: "forecast_snapshots",
+        sql: include_str!("../migrations/0005_forecast_snapshots.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],
@@ -77,6 +83,10 @@ pub struct Config {
     /// the finance service's exchange rates).
     #[arg(long, env = "CRM_BASE_CURRENCY", default_value = "CNY")]
     pub base_currency: String,
+    /// How often, in seconds, the service checks whether this week's forecast snapshot is due
+    /// (0: only on demand).
+    #[arg(long, env = "CRM_FORECAST_SNAPSHOT_CHECK_SECONDS", default_value_t = 3600)]
+    pub forecast_snapshot_check_seconds: u64,
     /// Follow identity's event feed (handovers).
     #[arg(long, env = "CRM_FOLLOW_IDENTITY", default_value_t = true, action = clap::ArgAction::Set)]
     pub follow_identity: bool,
@@ -92,6 +102,7 @@ impl Config {
             log_format: LogFormat::Auto,
             customers_url: "http://127.0.0.1:50052".into(),
             base_currency: "CNY".into(),
+            forecast_snapshot_check_seconds: 3600,
             follow_identity: true,
         }
     }
@@ -127,6 +138,23 @@ pub async fn run(
         config.follow_identity,
         &stopping,
     );
+    let snapshots = (config.forecast_snapshot_check_seconds > 0).then(|| {
+        let db = db.clone();
+        let currency = config.base_currency.trim().to_ascii_uppercase();
+        let every = std::time::Duration::from_secs(config.forecast_snapshot_check_seconds);
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = api::reports::snapshot_if_due(&db, &currency).await {
+                    tracing::warn!(error = %e, "weekly forecast snapshot failed; retrying later");
+                }
+                tokio::select! {
+                    _ = stopping.wait() => return,
+                    _ = tokio::time::sleep(every) => {}
+                }
+            }
+        })
+    });
     let server = SalesServiceServer::new(api)
         .max_decoding_message_size(config.service.max_request_bytes)
         .max_encoding_message_size(16 * 1024 * 1024);
@@ -144,6 +172,9 @@ pub async fn run(
     };
     let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;
     events.join().await;
+    if let Some(task) = snapshots {
+        let _ = task.await;
+    }
     db.pool.close().await;
     result
 }

@@ -202,6 +202,8 @@ rpcs! {
     get_opportunity_analysis(pb::GetOpportunityAnalysisRequest) -> pb::GetOpportunityAnalysisResponse;
     get_lead_conversion(pb::GetLeadConversionRequest) -> pb::GetLeadConversionResponse;
     get_project_analysis(pb::GetProjectAnalysisRequest) -> pb::GetProjectAnalysisResponse;
+    take_forecast_snapshot(pb::TakeForecastSnapshotRequest) -> pb::TakeForecastSnapshotResponse;
+    list_forecast_snapshots(pb::ListForecastSnapshotsRequest) -> pb::ListForecastSnapshotsResponse;
     create_project(pb::CreateProjectRequest) -> pb::CreateProjectResponse;
     get_project(pb::GetProjectRequest) -> pb::GetProjectResponse;
     list_projects(pb::ListProjectsRequest) -> pb::ListProjectsResponse;

@@ -472,6 +472,158 @@ impl SalesApi {
     }
 }
 
+/// One snapshot row's key: owner, close month, category.
+type SnapshotKey = (String, String, String);
+/// One snapshot row's figures: owner's department path, count, expected, weighted.
+type SnapshotCell = (String, i64, i64, i64);
+
+/// The Monday (`YYYY-MM-DD`, UTC) of the week holding `now`.
+pub(crate) fn week_of(now: i64) -> String {
+    let days = now.div_euclid(DAY_MICROS);
+    // 1970-01-01 was a Thursday: days since the Monday before it, modulo 7.
+    let monday = days - (days + 3).rem_euclid(7);
+    let (y, m, d) = crm_kit::time::civil_from_days(monday);
+    crm_kit::time::format_date(y, m, d)
+}
+
+/// Takes the forecast snapshot of the week holding `now` (replacing one taken earlier that
+/// week) inside the caller's transaction; the rows written.
+pub(crate) async fn snapshot_forecast(
+    conn: &mut sqlx::AnyConnection,
+    currency: &str,
+    now: i64,
+) -> Result<(String, i64)> {
+    let week = week_of(now);
+    let rows: Vec<(String, String, String, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT o.owner_id, o.owner_department_path, o.planned_close_date, o.status, o.forecast_category, o.probability, \
+         o.expected_amount FROM opportunities o WHERE o.status IN ('open', 'won') AND o.planned_close_date <> ''",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut cells: BTreeMap<SnapshotKey, SnapshotCell> = BTreeMap::new();
+    for (owner, path, date, status, category, probability, expected) in rows {
+        let Some(period) = domain::period_of(&date, false) else {
+            continue;
+        };
+        let category = if status == "won" {
+            "closed".to_string()
+        } else {
+            category
+        };
+        let cell = cells
+            .entry((owner, period, category))
+            .or_insert_with(|| (path, 0, 0, 0));
+        cell.1 += 1;
+        cell.2 += expected;
+        cell.3 += domain::weighted(expected, probability, currency);
+    }
+    sqlx::query("DELETE FROM forecast_snapshots WHERE week = $1")
+        .bind(&week)
+        .execute(&mut *conn)
+        .await?;
+    for ((owner, period, category), (path, count, expected, weighted)) in &cells {
+        sqlx::query(
+            "INSERT INTO forecast_snapshots (week, owner_id, owner_department_path, period, category, opportunity_count, \
+             expected_amount, weighted_amount, taken_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&week)
+        .bind(owner)
+        .bind(path)
+        .bind(period)
+        .bind(category)
+        .bind(count)
+        .bind(expected)
+        .bind(weighted)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok((week, cells.len() as i64))
+}
+
+/// Takes this week's snapshot unless one exists; run periodically.
+pub async fn snapshot_if_due(db: &crm_kit::db::Db, currency: &str) -> Result<()> {
+    let now = now_micros();
+    let taken: Option<String> = sqlx::query_scalar("SELECT week FROM forecast_snapshots WHERE week = $1 LIMIT 1")
+        .bind(week_of(now))
+        .fetch_optional(&db.pool)
+        .await?;
+    if taken.is_some() {
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await?;
+    let (week, rows) = snapshot_forecast(&mut tx, currency, now).await?;
+    tx.commit().await?;
+    tracing::info!(week, rows, "weekly forecast snapshot taken");
+    Ok(())
+}
+
+impl SalesApi {
+    pub async fn take_forecast_snapshot(
+        &self,
+        _caller: &Principal,
+        _req: pb::TakeForecastSnapshotRequest,
+    ) -> Result<pb::TakeForecastSnapshotResponse> {
+        let mut tx = self.db.begin_write().await?;
+        let (week, rows) = snapshot_forecast(&mut tx, &self.currency, now_micros()).await?;
+        tx.commit().await?;
+        Ok(pb::TakeForecastSnapshotResponse { week, rows })
+    }
+
+    pub async fn list_forecast_snapshots(
+        &self,
+        caller: &Principal,
+        req: pb::ListForecastSnapshotsRequest,
+    ) -> Result<pb::ListForecastSnapshotsResponse> {
+        let mut q = SqlBuf::new(
+            "SELECT f.week, f.period, f.category, CAST(SUM(f.opportunity_count) AS BIGINT), \
+             CAST(SUM(f.expected_amount) AS BIGINT), CAST(SUM(f.weighted_amount) AS BIGINT) FROM forecast_snapshots f WHERE 1 = 1",
+        );
+        let scope = crm_kit::auth::ScopeColumns {
+            owner: "f.owner_id",
+            owner_department_path: "f.owner_department_path",
+            collaborator: None,
+        };
+        if let Some(filter) = caller.scope_filter(SERVICE, scope) {
+            q.push(" AND ").filter(&filter);
+        }
+        let subject = req.subject_id.trim();
+        if !subject.is_empty() {
+            if req.department {
+                q.push(" AND f.owner_department_path LIKE ")
+                    .text(format!("%/{}/%", crm_kit::filter::like_escape(subject)))
+                    .push(" ESCAPE '\\'");
+            } else {
+                q.push(" AND f.owner_id = ").text(subject);
+            }
+        }
+        if !req.period_prefix.trim().is_empty() {
+            q.push(" AND f.period LIKE ")
+                .text(format!("{}%", crm_kit::filter::like_escape(req.period_prefix.trim())))
+                .push(" ESCAPE '\\'");
+        }
+        q.push(" GROUP BY f.week, f.period, f.category ORDER BY f.week, f.period, f.category");
+        let mut conn = self.conn().await?;
+        let rows: Vec<(String, String, String, i64, i64, i64)> = q.query_as().fetch_all(&mut *conn).await?;
+        let currency = self.currency.as_str();
+        Ok(pb::ListForecastSnapshotsResponse {
+            rows: rows
+                .into_iter()
+                .map(
+                    |(week, period, category, count, expected, weighted)| pb::ForecastSnapshotRow {
+                        week,
+                        period,
+                        category: domain::forecast_of(&category) as i32,
+                        count,
+                        expected_amount: Some(money(currency, expected)),
+                        opportunity_amount: Some(money(currency, weighted)),
+                    },
+                )
+                .collect(),
+        })
+    }
+}
+
 /// Sums over a group of opportunities.
 #[derive(Debug, Default)]
 struct Tally {
@@ -544,5 +696,21 @@ fn quota_proto(q: &QuotaRow) -> pb::Quota {
         subject_id: q.subject_id.clone(),
         department: q.is_department == 1,
         amount: Some(money(&q.currency, q.amount)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn weeks_start_on_monday() {
+        let day = |y, m, d| crm_kit::time::days_from_civil(y, m, d) * crm_kit::time::DAY_MICROS;
+        // 2026-11-23 is a Monday; the whole week maps to it.
+        assert_eq!(super::week_of(day(2026, 11, 23)), "2026-11-23");
+        assert_eq!(super::week_of(day(2026, 11, 29) + 86_399_000_000), "2026-11-23");
+        assert_eq!(super::week_of(day(2026, 11, 30)), "2026-11-30");
+        // Across a year end.
+        assert_eq!(super::week_of(day(2027, 1, 1)), "2026-12-28");
+        // The epoch's own week (1970-01-01 was a Thursday).
+        assert_eq!(super::week_of(0), "1969-12-29");
     }
 }

@@ -283,3 +283,61 @@ async fn funnel_forecast_and_analysis_match_the_hand_computed_fixture() {
     assert!(quarterly.totals[0].quota.is_none());
     assert_eq!(quarterly.totals[0].attainment_percent, "");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weekly_snapshots_keep_how_the_forecast_stood() {
+    let app = spawn().await;
+    let alice_customer = customer(&app, "alice", "Snapshot Co").await;
+    let mut alice = app.sales_as("alice").await;
+    let mut boss = app.sales_as(MANAGER).await;
+    opportunity(
+        &mut alice,
+        &alice_customer,
+        pb::Opportunity {
+            subject: "s1".into(),
+            expected_amount: cny("1000"),
+            planned_close_date: "2026-12-15".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    // Only managers take snapshots on demand.
+    assert_eq!(
+        alice
+            .take_forecast_snapshot(pb::TakeForecastSnapshotRequest {})
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::PermissionDenied
+    );
+    let taken = boss
+        .take_forecast_snapshot(pb::TakeForecastSnapshotRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(taken.rows, 1);
+    let rows = alice
+        .list_forecast_snapshots(pb::ListForecastSnapshotsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .rows;
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!((r.week.as_str(), r.period.as_str()), (taken.week.as_str(), "2026-12"));
+    assert_eq!(r.category, pb::ForecastCategory::Pipeline as i32);
+    // First stage, 10 %: 1000 expected, 100 weighted.
+    assert_eq!(
+        (r.count, money(&r.expected_amount), money(&r.opportunity_amount)),
+        (1, "1000.00", "100.00")
+    );
+    // Bob's view of the snapshot holds none of alice's deals.
+    let mut bob = app.sales_as("bob").await;
+    let none = bob
+        .list_forecast_snapshots(pb::ListForecastSnapshotsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .rows;
+    assert!(none.is_empty());
+}
