@@ -78,7 +78,7 @@ pub struct Config {
         long,
         env = "CRM_HANDOVER_PEERS",
         value_delimiter = ',',
-        default_value = "http://127.0.0.1:50052"
+        default_value = "http://127.0.0.1:50052,http://127.0.0.1:50053"
     )]
     pub handover_peers: Vec<String>,
 }
@@ -96,7 +96,7 @@ impl Config {
             signing_key: None,
             admin_login: "admin".into(),
             admin_password: None,
-            handover_peers: vec!["http://127.0.0.1:50052".into()],
+            handover_peers: vec!["http://127.0.0.1:50052".into(), "http://127.0.0.1:50053".into()],
         }
     }
 }
