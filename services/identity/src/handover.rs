@@ -133,16 +133,12 @@ async fn count_at(peer: &str, token: &str, employee_id: &str) -> Result<Vec<even
         .connect()
         .await
         .map_err(|e| Error::Unavailable(e.to_string()))?;
-    let mut request = tonic::Request::new(events_pb::CountHandoverRequest {
-        employee_id: employee_id.to_string(),
-    });
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}")
-            .parse()
-            .map_err(|_| Error::Internal("token is not a header value".into()))?,
-    );
-    crm_kit::telemetry::inject_trace_context(request.metadata_mut());
+    let request = crm_kit::auth::bearer_request(
+        token,
+        events_pb::CountHandoverRequest {
+            employee_id: employee_id.to_string(),
+        },
+    )?;
     let response = events_pb::handover_service_client::HandoverServiceClient::new(channel)
         .count_handover(request)
         .await

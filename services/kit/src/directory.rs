@@ -33,14 +33,9 @@ impl Directory {
         if employee_id == caller.employee_id {
             return Ok(caller.department_path.clone());
         }
-        let mut request = tonic::Request::new(id::GetEmployeeRequest {
+        let request = caller.forward(id::GetEmployeeRequest {
             id: employee_id.to_string(),
-        });
-        let bearer = format!("Bearer {}", caller.token)
-            .parse()
-            .map_err(|_| Error::unauthenticated("MALFORMED_TOKEN", "the caller's token cannot be forwarded"))?;
-        request.metadata_mut().insert("authorization", bearer);
-        crate::telemetry::inject_trace_context(request.metadata_mut());
+        })?;
         let found = IdentityServiceClient::new(self.channel.clone())
             .get_employee(request)
             .await;

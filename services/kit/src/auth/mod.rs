@@ -80,6 +80,18 @@ pub fn permission_matches(granted: &str, needed: &str) -> bool {
     }
 }
 
+/// A request to another service carrying `authorization: Bearer <token>` and the current trace
+/// context: a user's token forwarded on their behalf, or a service's own token.
+pub fn bearer_request<T>(token: &str, message: T) -> crate::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    let value = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| crate::Error::unauthenticated("MALFORMED_TOKEN", "the token cannot be sent in a header"))?;
+    request.metadata_mut().insert("authorization", value);
+    crate::telemetry::inject_trace_context(request.metadata_mut());
+    Ok(request)
+}
+
 /// How a server learns who is calling.
 #[derive(Debug, Clone)]
 pub enum Gate {
@@ -152,6 +164,11 @@ impl Principal {
             .get::<Principal>()
             .cloned()
             .ok_or_else(|| tonic::Status::unauthenticated("sign in first: no verified caller"))
+    }
+
+    /// A request to another service made on this caller's behalf (their token forwarded).
+    pub fn forward<T>(&self, message: T) -> crate::Result<tonic::Request<T>> {
+        bearer_request(&self.token, message)
     }
 
     /// The principal of verified token claims.

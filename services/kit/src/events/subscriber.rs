@@ -148,18 +148,14 @@ async fn session(
         .connect()
         .await
         .map_err(|e| Error::Unavailable(format!("{} feed at {} is unreachable: {e}", follow.feed, follow.url)))?;
-    let mut request = tonic::Request::new(pb::SubscribeRequest {
+    let subscribe = pb::SubscribeRequest {
         after_sequence: cursor,
         types: follow.types.clone(),
-    });
-    if let Some(token) = token {
-        request.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {token}")
-                .parse()
-                .map_err(|_| Error::Internal("service token is not a header value".into()))?,
-        );
-    }
+    };
+    let request = match token {
+        Some(token) => crate::auth::bearer_request(&token, subscribe)?,
+        None => tonic::Request::new(subscribe),
+    };
     let mut stream = pb::event_feed_client::EventFeedClient::new(channel)
         .max_decoding_message_size(16 * 1024 * 1024)
         .subscribe(request)

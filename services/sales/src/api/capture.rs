@@ -66,26 +66,22 @@ pub(crate) async fn pick_assignee(conn: &mut AnyConnection, province: &str) -> R
     )
     .fetch_all(&mut *conn)
     .await?;
+    // Open leads of every assignee with a capacity, in one query.
+    let open: std::collections::HashMap<String, i64> = sqlx::query_as(
+        "SELECT l.owner_id, CAST(COUNT(*) AS BIGINT) FROM leads l JOIN assignees a ON a.employee_id = l.owner_id \
+         WHERE a.capacity > 0 AND l.deleted_at IS NULL AND l.status IN ('new', 'contacting', 'qualified') \
+         GROUP BY l.owner_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
     let province = province.trim().to_lowercase();
-    let mut candidates = Vec::new();
-    for a in assignees {
-        if mode == "by_region" && !provinces_of(&a).iter().any(|p| p.trim().to_lowercase() == province) {
-            continue;
-        }
-        if a.capacity > 0 {
-            let open: i64 = sqlx::query_scalar(
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM leads WHERE owner_id = $1 AND deleted_at IS NULL \
-                 AND status IN ('new', 'contacting', 'qualified')",
-            )
-            .bind(&a.employee_id)
-            .fetch_one(&mut *conn)
-            .await?;
-            if open >= a.capacity {
-                continue;
-            }
-        }
-        candidates.push(a);
-    }
+    let candidates: Vec<AssigneeRow> = assignees
+        .into_iter()
+        .filter(|a| mode != "by_region" || provinces_of(a).iter().any(|p| p.trim().to_lowercase() == province))
+        .filter(|a| a.capacity == 0 || open.get(&a.employee_id).copied().unwrap_or(0) < a.capacity)
+        .collect();
     let Some(next) = candidates
         .iter()
         .find(|a| a.position > last)

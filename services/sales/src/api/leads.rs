@@ -7,8 +7,6 @@ use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::RequestKey;
-use crm_kit::paging::{fingerprint, page_size};
-use crm_kit::sql::SqlBuf;
 use crm_kit::time::now_micros;
 use crm_kit::update::{check_etag, etag, mask_paths};
 use crm_kit::{Error, Result};
@@ -335,48 +333,27 @@ impl SalesApi {
     }
 
     pub async fn list_leads(&self, caller: &Principal, req: pb::ListLeadsRequest) -> Result<pb::ListLeadsResponse> {
-        let limit = page_size(req.page_size, 50, 500)?;
-        let fp = fingerprint(&[&req.filter, if req.pool { "pool" } else { "" }]);
-        let after: Option<(i64, String)> = if req.page_token.is_empty() {
-            None
+        let own = if req.pool {
+            "l.owner_id = ''"
         } else {
-            Some(self.tokens.decode(&fp, &req.page_token)?)
+            "l.owner_id <> ''"
         };
-        let filter = crm_kit::filter::compile(LEAD_FILTER, &req.filter, 1)?;
-        let mut q = SqlBuf::new(&format!(
-            "SELECT {LEAD_COLUMNS} FROM leads l WHERE l.deleted_at IS NULL"
-        ));
-        if req.pool {
-            q.push(" AND l.owner_id = ''");
-        } else {
-            q.push(" AND l.owner_id <> ''");
-            if let Some(scope) = caller.scope_filter(SERVICE, LEAD_SCOPE) {
-                q.push(" AND ").filter(&scope);
-            }
-        }
-        if let Some(f) = &filter {
-            q.push(" AND (").filter(f).push(")");
-        }
-        if let Some((at, id)) = &after {
-            q.push(" AND (l.created_at < ").int(*at);
-            q.push(" OR (l.created_at = ")
-                .int(*at)
-                .push(" AND l.id < ")
-                .text(id.clone())
-                .push("))");
-        }
-        q.push(&format!(
-            " ORDER BY l.created_at DESC, l.id DESC LIMIT {}",
-            u64::from(limit) + 1
-        ));
-        let mut conn = self.conn().await?;
-        let mut rows: Vec<LeadRow> = store::fetch(&mut conn, &q).await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => self.tokens.encode(&fp, &(last.created_at, last.id.clone())),
-            _ => String::new(),
-        };
+        let (rows, next_page_token) = self
+            .newest_first(
+                caller,
+                super::Listing {
+                    select: format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.deleted_at IS NULL AND {own}"),
+                    alias: "l",
+                    scope: (!req.pool).then_some(LEAD_SCOPE),
+                    fields: LEAD_FILTER,
+                    filter: &req.filter,
+                    shape: own,
+                    page_size: req.page_size,
+                    page_token: &req.page_token,
+                },
+                |l: &LeadRow| (l.created_at, l.id.clone()),
+            )
+            .await?;
         Ok(pb::ListLeadsResponse {
             leads: rows.iter().map(lead_proto).collect(),
             next_page_token,
@@ -682,17 +659,6 @@ impl SalesApi {
         })
     }
 
-    /// A customers client calling with the caller's token and trace.
-    fn customers_request<T>(&self, caller: &Principal, message: T) -> Result<tonic::Request<T>> {
-        let mut request = tonic::Request::new(message);
-        let bearer = format!("Bearer {}", caller.token)
-            .parse()
-            .map_err(|_| Error::unauthenticated("MALFORMED_TOKEN", "the caller's token cannot be forwarded"))?;
-        request.metadata_mut().insert("authorization", bearer);
-        crm_kit::telemetry::inject_trace_context(request.metadata_mut());
-        Ok(request)
-    }
-
     /// Creates the lead's customer and primary contact. The request id is the lead's, so a
     /// retried conversion gets the customer the first attempt made instead of a second one.
     async fn create_customer_from(&self, caller: &Principal, lead: &LeadRow) -> Result<(String, String)> {
@@ -705,27 +671,24 @@ impl SalesApi {
             is_primary: true,
             ..Default::default()
         });
-        let request = self.customers_request(
-            caller,
-            cpb::CreateCustomerRequest {
-                customer: Some(cpb::Customer {
-                    kind: cpb::CustomerKind::Company as i32,
-                    name: lead.company_name.clone(),
-                    phone: lead.phone.clone(),
-                    email: lead.email.clone(),
-                    region: Some(cpb::Region {
-                        province: lead.province.clone(),
-                        city: lead.city.clone(),
-                        ..Default::default()
-                    }),
-                    remark: lead.remark.clone(),
-                    primary_contact: contact,
+        let request = caller.forward(cpb::CreateCustomerRequest {
+            customer: Some(cpb::Customer {
+                kind: cpb::CustomerKind::Company as i32,
+                name: lead.company_name.clone(),
+                phone: lead.phone.clone(),
+                email: lead.email.clone(),
+                region: Some(cpb::Region {
+                    province: lead.province.clone(),
+                    city: lead.city.clone(),
                     ..Default::default()
                 }),
-                owner_id: lead.owner_id.clone(),
-                request_id: format!("convert-lead-{}", lead.id),
-            },
-        )?;
+                remark: lead.remark.clone(),
+                primary_contact: contact,
+                ..Default::default()
+            }),
+            owner_id: lead.owner_id.clone(),
+            request_id: format!("convert-lead-{}", lead.id),
+        })?;
         match CustomersServiceClient::new(self.customers.clone())
             .create_customer(request)
             .await
@@ -748,12 +711,9 @@ impl SalesApi {
     ) -> Result<(String, String)> {
         let mut client = CustomersServiceClient::new(self.customers.clone());
         let found = client
-            .get_customer(self.customers_request(
-                caller,
-                cpb::GetCustomerRequest {
-                    id: customer_id.to_string(),
-                },
-            )?)
+            .get_customer(caller.forward(cpb::GetCustomerRequest {
+                id: customer_id.to_string(),
+            })?)
             .await;
         match found {
             Ok(_) => {}
@@ -770,21 +730,18 @@ impl SalesApi {
             return Ok((customer_id.to_string(), String::new()));
         }
         let created = client
-            .create_contact(self.customers_request(
-                caller,
-                cpb::CreateContactRequest {
-                    contact: Some(cpb::Contact {
-                        customer_id: customer_id.to_string(),
-                        name: lead.contact_name.clone(),
-                        title: lead.title.clone(),
-                        mobile: lead.mobile.clone(),
-                        phone: lead.phone.clone(),
-                        email: lead.email.clone(),
-                        ..Default::default()
-                    }),
-                    request_id: format!("convert-lead-{}-contact", lead.id),
-                },
-            )?)
+            .create_contact(caller.forward(cpb::CreateContactRequest {
+                contact: Some(cpb::Contact {
+                    customer_id: customer_id.to_string(),
+                    name: lead.contact_name.clone(),
+                    title: lead.title.clone(),
+                    mobile: lead.mobile.clone(),
+                    phone: lead.phone.clone(),
+                    email: lead.email.clone(),
+                    ..Default::default()
+                }),
+                request_id: format!("convert-lead-{}-contact", lead.id),
+            })?)
             .await
             .map_err(|s| customers_refusal(&lead.id, s))?;
         Ok((

@@ -104,6 +104,72 @@ impl SalesApi {
     }
 }
 
+/// A list newest first: `{alias}.created_at DESC, {alias}.id DESC`, keyset-paged.
+pub(crate) struct Listing<'a> {
+    /// `SELECT ... FROM ... WHERE <the list's own conditions>`.
+    pub select: String,
+    /// The table alias holding `created_at` and `id`.
+    pub alias: &'a str,
+    /// The caller's data scope on these columns (`None`: no scope applies, as in the pool).
+    pub scope: Option<ScopeColumns<'a>>,
+    /// What the request's `filter` may name.
+    pub fields: &'a [crm_kit::filter::FieldSpec],
+    pub filter: &'a str,
+    /// Everything besides the filter that shapes the list (page tokens are bound to it).
+    pub shape: &'a str,
+    pub page_size: i32,
+    pub page_token: &'a str,
+}
+
+impl SalesApi {
+    /// One page of `listing` and the next page's token (empty on the last page). `key` gives a
+    /// row's `(created_at, id)`.
+    pub(crate) async fn newest_first<T>(
+        &self,
+        caller: &Principal,
+        listing: Listing<'_>,
+        key: impl Fn(&T) -> (i64, String),
+    ) -> Result<(Vec<T>, String)>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let limit = crm_kit::paging::page_size(listing.page_size, 50, 500)?;
+        let fp = crm_kit::paging::fingerprint(&[listing.filter, listing.shape]);
+        let after: Option<(i64, String)> = if listing.page_token.is_empty() {
+            None
+        } else {
+            Some(self.tokens.decode(&fp, listing.page_token)?)
+        };
+        let filter = crm_kit::filter::compile(listing.fields, listing.filter, 1)?;
+        let a = listing.alias;
+        let mut q = crm_kit::sql::SqlBuf::new(&listing.select);
+        if let Some(scope) = listing.scope.and_then(|columns| caller.scope_filter(SERVICE, columns)) {
+            q.push(" AND ").filter(&scope);
+        }
+        if let Some(f) = &filter {
+            q.push(" AND (").filter(f).push(")");
+        }
+        if let Some((at, id)) = after {
+            q.push(&format!(" AND ({a}.created_at < ")).int(at);
+            q.push(&format!(" OR ({a}.created_at = ")).int(at);
+            q.push(&format!(" AND {a}.id < ")).text(id).push("))");
+        }
+        q.push(&format!(
+            " ORDER BY {a}.created_at DESC, {a}.id DESC LIMIT {}",
+            u64::from(limit) + 1
+        ));
+        let mut conn = self.conn().await?;
+        let mut rows: Vec<T> = crate::store::fetch(&mut conn, &q).await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_page_token = match (more, rows.last()) {
+            (true, Some(last)) => self.tokens.encode(&fp, &key(last)),
+            _ => String::new(),
+        };
+        Ok((rows, next_page_token))
+    }
+}
+
 /// The audit block of a record.
 pub(crate) fn audit(
     created_at: i64,

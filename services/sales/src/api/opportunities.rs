@@ -7,8 +7,6 @@ use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::RequestKey;
 use crm_kit::money::Money;
-use crm_kit::paging::{fingerprint, page_size};
-use crm_kit::sql::SqlBuf;
 use crm_kit::time::{DAY_MICROS, now_micros};
 use crm_kit::update::{check_etag, etag, mask_paths};
 use crm_kit::{Error, Result};
@@ -380,14 +378,9 @@ impl SalesApi {
     /// That the customer exists and the caller may see it (asked of the customers service
     /// with the caller's token).
     async fn check_customer(&self, caller: &Principal, customer_id: &str) -> Result<()> {
-        let mut request = tonic::Request::new(cpb::GetCustomerRequest {
+        let request = caller.forward(cpb::GetCustomerRequest {
             id: customer_id.to_string(),
-        });
-        let bearer = format!("Bearer {}", caller.token)
-            .parse()
-            .map_err(|_| Error::unauthenticated("MALFORMED_TOKEN", "the caller's token cannot be forwarded"))?;
-        request.metadata_mut().insert("authorization", bearer);
-        crm_kit::telemetry::inject_trace_context(request.metadata_mut());
+        })?;
         match CustomersServiceClient::new(self.customers.clone())
             .get_customer(request)
             .await
@@ -425,43 +418,22 @@ impl SalesApi {
         caller: &Principal,
         req: pb::ListOpportunitiesRequest,
     ) -> Result<pb::ListOpportunitiesResponse> {
-        let limit = page_size(req.page_size, 50, 500)?;
-        let fp = fingerprint(&[&req.filter]);
-        let after: Option<(i64, String)> = if req.page_token.is_empty() {
-            None
-        } else {
-            Some(self.tokens.decode(&fp, &req.page_token)?)
-        };
-        let filter = crm_kit::filter::compile(OPPORTUNITY_FILTER, &req.filter, 1)?;
-        let mut q = SqlBuf::new(&format!(
-            "SELECT {OPPORTUNITY_COLUMNS} FROM {OPPORTUNITY_FROM} WHERE 1 = 1"
-        ));
-        if let Some(scope) = caller.scope_filter(SERVICE, OPPORTUNITY_SCOPE) {
-            q.push(" AND ").filter(&scope);
-        }
-        if let Some(f) = &filter {
-            q.push(" AND (").filter(f).push(")");
-        }
-        if let Some((at, id)) = &after {
-            q.push(" AND (o.created_at < ").int(*at);
-            q.push(" OR (o.created_at = ")
-                .int(*at)
-                .push(" AND o.id < ")
-                .text(id.clone())
-                .push("))");
-        }
-        q.push(&format!(
-            " ORDER BY o.created_at DESC, o.id DESC LIMIT {}",
-            u64::from(limit) + 1
-        ));
-        let mut conn = self.conn().await?;
-        let mut rows: Vec<OpportunityRow> = store::fetch(&mut conn, &q).await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => self.tokens.encode(&fp, &(last.created_at, last.id.clone())),
-            _ => String::new(),
-        };
+        let (rows, next_page_token) = self
+            .newest_first(
+                caller,
+                super::Listing {
+                    select: format!("SELECT {OPPORTUNITY_COLUMNS} FROM {OPPORTUNITY_FROM} WHERE 1 = 1"),
+                    alias: "o",
+                    scope: Some(OPPORTUNITY_SCOPE),
+                    fields: OPPORTUNITY_FILTER,
+                    filter: &req.filter,
+                    shape: "",
+                    page_size: req.page_size,
+                    page_token: &req.page_token,
+                },
+                |o: &OpportunityRow| (o.created_at, o.id.clone()),
+            )
+            .await?;
         let now = now_micros();
         Ok(pb::ListOpportunitiesResponse {
             opportunities: rows.iter().map(|o| opportunity_proto(o, now)).collect(),

@@ -7,8 +7,6 @@ use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::RequestKey;
-use crm_kit::paging::{fingerprint, page_size};
-use crm_kit::sql::SqlBuf;
 use crm_kit::time::now_micros;
 use crm_kit::update::{check_etag, etag, mask_paths};
 use crm_kit::{Error, Result};
@@ -327,41 +325,22 @@ impl SalesApi {
         caller: &Principal,
         req: pb::ListProjectsRequest,
     ) -> Result<pb::ListProjectsResponse> {
-        let limit = page_size(req.page_size, 50, 500)?;
-        let fp = fingerprint(&[&req.filter]);
-        let after: Option<(i64, String)> = if req.page_token.is_empty() {
-            None
-        } else {
-            Some(self.tokens.decode(&fp, &req.page_token)?)
-        };
-        let filter = crm_kit::filter::compile(PROJECT_FILTER, &req.filter, 1)?;
-        let mut q = SqlBuf::new(&format!("SELECT {PROJECT_COLUMNS} FROM projects p WHERE 1 = 1"));
-        if let Some(scope) = caller.scope_filter(SERVICE, PROJECT_SCOPE) {
-            q.push(" AND ").filter(&scope);
-        }
-        if let Some(f) = &filter {
-            q.push(" AND (").filter(f).push(")");
-        }
-        if let Some((at, id)) = &after {
-            q.push(" AND (p.created_at < ").int(*at);
-            q.push(" OR (p.created_at = ")
-                .int(*at)
-                .push(" AND p.id < ")
-                .text(id.clone())
-                .push("))");
-        }
-        q.push(&format!(
-            " ORDER BY p.created_at DESC, p.id DESC LIMIT {}",
-            u64::from(limit) + 1
-        ));
-        let mut conn = self.conn().await?;
-        let mut rows: Vec<ProjectRow> = store::fetch(&mut conn, &q).await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => self.tokens.encode(&fp, &(last.created_at, last.id.clone())),
-            _ => String::new(),
-        };
+        let (rows, next_page_token) = self
+            .newest_first(
+                caller,
+                super::Listing {
+                    select: format!("SELECT {PROJECT_COLUMNS} FROM projects p WHERE 1 = 1"),
+                    alias: "p",
+                    scope: Some(PROJECT_SCOPE),
+                    fields: PROJECT_FILTER,
+                    filter: &req.filter,
+                    shape: "",
+                    page_size: req.page_size,
+                    page_token: &req.page_token,
+                },
+                |p: &ProjectRow| (p.created_at, p.id.clone()),
+            )
+            .await?;
         Ok(pb::ListProjectsResponse {
             projects: rows.iter().map(project_proto).collect(),
             next_page_token,
