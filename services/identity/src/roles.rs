@@ -89,6 +89,8 @@ pub const BUILT_IN: &[BuiltIn] = &[
             "sales.lead.delete",
             "sales.lead.claim",
             "sales.lead.convert",
+            "sales.lead.import",
+            "sales.lead.export",
             "sales.opportunity.create",
             "sales.opportunity.read",
             "sales.opportunity.update",

@@ -1,6 +1,7 @@
 //! crm-kit: what every CRM service is built from, so no service re-invents it.
 //!
 //! - [`config`]: `CRM_*` environment settings with clap flags.
+//! - [`csv_io`]: CSV uploads parsed from a client stream, and CSV exports in chunks.
 //! - [`db`]: one connection pool for `sqlite://` and `postgres://`, pragmas, write transactions,
 //!   migrations at start-up.
 //! - [`serve`]: a tonic server with health, reflection, tracing, limits and graceful shutdown.
@@ -24,6 +25,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod csv_io;
 pub mod db;
 pub mod directory;
 pub mod errors;

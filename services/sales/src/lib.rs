@@ -61,6 +61,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0005_forecast_snapshots.sql"),
         only_on: None,
     },
+    Migration {
+        version: 6,
+        name: "assign_by_source",
+        sql: include_str!("../migrations/0006_assign_by_source.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],

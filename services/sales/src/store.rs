@@ -53,29 +53,50 @@ pub async fn lead(conn: &mut AnyConnection, id: &str) -> Result<Option<LeadRow>>
 
 /// Inserts a lead.
 pub async fn insert_lead(conn: &mut AnyConnection, l: &LeadRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO leads (id, company_name, contact_name, title, phone, mobile, email, source, province, city, remark, \
-         owner_id, owner_department_path, status, created_at, created_by, updated_at, updated_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $15, $16)",
-    )
-    .bind(&l.id)
-    .bind(&l.company_name)
-    .bind(&l.contact_name)
-    .bind(&l.title)
-    .bind(&l.phone)
-    .bind(&l.mobile)
-    .bind(&l.email)
-    .bind(&l.source)
-    .bind(&l.province)
-    .bind(&l.city)
-    .bind(&l.remark)
-    .bind(&l.owner_id)
-    .bind(&l.owner_department_path)
-    .bind(&l.status)
-    .bind(l.created_at)
-    .bind(&l.created_by)
-    .execute(conn)
-    .await?;
+    insert_leads(conn, std::slice::from_ref(l)).await
+}
+
+/// Inserts new leads, many rows per statement.
+pub async fn insert_leads(conn: &mut AnyConnection, rows: &[LeadRow]) -> Result<()> {
+    for chunk in rows.chunks(crm_kit::db::rows_per_statement(conn, 18)) {
+        let mut q = SqlBuf::new(
+            "INSERT INTO leads (id, company_name, contact_name, title, phone, mobile, email, source, province, city, \
+             remark, owner_id, owner_department_path, status, created_at, created_by, updated_at, updated_by) VALUES ",
+        );
+        for (i, l) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            for (j, text) in [
+                &l.id,
+                &l.company_name,
+                &l.contact_name,
+                &l.title,
+                &l.phone,
+                &l.mobile,
+                &l.email,
+                &l.source,
+                &l.province,
+                &l.city,
+                &l.remark,
+                &l.owner_id,
+                &l.owner_department_path,
+                &l.status,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if j > 0 {
+                    q.push(", ");
+                }
+                q.text(text.as_str());
+            }
+            q.push(", ").int(l.created_at);
+            q.push(", ").text(l.created_by.clone());
+            q.push(", ").int(l.updated_at);
+            q.push(", ").text(l.updated_by.clone());
+            q.push(")");
+        }
+        q.query().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -12,10 +12,11 @@
 //! is its own.
 //!
 //! The gateway, access-control and sign-in benchmarks are in [`front`]; event latency and the
-//! departure handover in [`events`].
+//! departure handover in [`events`]; the sales service's lead import and export in [`leads`].
 
 mod events;
 mod front;
+mod leads;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -58,7 +59,7 @@ struct Args {
     #[arg(long)]
     queries: Option<usize>,
     /// Which benchmarks run: create, import (import, search and pages), gateway, auth, signin,
-    /// events, handover, or all.
+    /// events, handover, leads (lead import and export), or all.
     #[arg(long, default_value = "all")]
     only: String,
 }
@@ -671,6 +672,9 @@ async fn main() {
         }
         if matches!(args.only.as_str(), "all" | "handover") {
             events::bench_handover(&args, backend, admin).await;
+        }
+        if matches!(args.only.as_str(), "all" | "leads") {
+            leads::bench_import_export(&args, backend, admin).await;
         }
     }
     if matches!(args.only.as_str(), "all" | "signin") {

@@ -6,17 +6,16 @@
 //! stops the rest. Duplicates follow the chosen mode: skip, update, or fail.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use crm_kit::auth::Principal;
+use crm_kit::csv_io::{self, Parsed, Row as CsvRow, Upload};
 use crm_kit::errors::{FieldViolation, Violations};
 use crm_kit::idempotency::RequestKey;
 use crm_kit::time::now_micros;
 use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
 use tokio::sync::mpsc;
-use tokio_stream::StreamExt;
 
 use super::customers::{CustomerCursor, CustomerQuery, page_sql};
 use super::{CustomersApi, convert, may_manage};
@@ -65,136 +64,6 @@ const IMPORT_WRITERS: usize = 2;
 const STATISTICS_AFTER: i64 = 10_000;
 /// Most row errors returned (the failed count stays exact beyond it).
 const MAX_ERRORS: usize = 100_000;
-
-/// One data row: its 1-based number and its values by import field.
-struct CsvRow {
-    number: i64,
-    values: HashMap<&'static str, String>,
-    /// Set when the row itself is malformed (wrong column count, bad UTF-8).
-    problem: Option<String>,
-}
-
-/// What the parser thread sends.
-enum Parsed {
-    /// The header's field → CSV header name, once.
-    Header(HashMap<&'static str, String>),
-    Rows(Vec<CsvRow>),
-    /// The file cannot be read as CSV at all.
-    Fatal(String),
-}
-
-/// A `Read` over byte chunks arriving from the gRPC stream.
-struct ChunkReader {
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
-    current: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.current.len() {
-            match self.rx.recv() {
-                Ok(chunk) => {
-                    self.current = chunk;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len() - self.pos);
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-/// Parses the CSV (blocking), mapping headers to import fields.
-fn parse_csv(reader: ChunkReader, mapping: HashMap<String, String>, tx: mpsc::Sender<Parsed>) {
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(reader);
-    let mut records = csv.byte_records();
-    let header = match records.next() {
-        None => {
-            let _ = tx.blocking_send(Parsed::Fatal(
-                "the file is empty; the first row must be the header".into(),
-            ));
-            return;
-        }
-        Some(Err(e)) => {
-            let _ = tx.blocking_send(Parsed::Fatal(format!("cannot read the header row: {e}")));
-            return;
-        }
-        Some(Ok(h)) => h,
-    };
-    let mut columns: Vec<Option<&'static str>> = Vec::new();
-    let mut names: HashMap<&'static str, String> = HashMap::new();
-    for (i, raw) in header.iter().enumerate() {
-        let mut h = String::from_utf8_lossy(raw).trim().to_string();
-        if i == 0 {
-            h = h.trim_start_matches('\u{feff}').to_string();
-        }
-        let target = if mapping.is_empty() {
-            h.clone()
-        } else {
-            mapping.get(&h).cloned().unwrap_or_default()
-        };
-        let field = IMPORT_FIELDS.iter().copied().find(|f| *f == target);
-        if let Some(f) = field {
-            names.insert(f, h);
-        }
-        columns.push(field);
-    }
-    if tx.blocking_send(Parsed::Header(names)).is_err() {
-        return;
-    }
-    let mut batch = Vec::with_capacity(BATCH);
-    for (index, record) in records.enumerate() {
-        let number = i64::try_from(index).unwrap_or(i64::MAX - 1) + 1;
-        let row = match record {
-            Err(e) => CsvRow {
-                number,
-                values: HashMap::new(),
-                problem: Some(format!("cannot be read as CSV: {e}")),
-            },
-            Ok(r) => {
-                let mut values = HashMap::new();
-                let mut problem = None;
-                if r.len() != columns.len() {
-                    problem = Some(format!("has {} columns but the header has {}", r.len(), columns.len()));
-                }
-                for (i, raw) in r.iter().enumerate() {
-                    let Some(Some(field)) = columns.get(i) else { continue };
-                    match std::str::from_utf8(raw) {
-                        Ok(s) => {
-                            values.insert(*field, s.trim().to_string());
-                        }
-                        Err(_) => {
-                            problem = Some(format!("column {} is not valid UTF-8 (save the file as UTF-8)", i + 1))
-                        }
-                    }
-                }
-                if r.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
-                    // Blank lines are skipped silently, as a spreadsheet user expects.
-                    continue;
-                }
-                CsvRow {
-                    number,
-                    values,
-                    problem,
-                }
-            }
-        };
-        batch.push(row);
-        if batch.len() == BATCH && tx.blocking_send(Parsed::Rows(std::mem::take(&mut batch))).is_err() {
-            return;
-        }
-    }
-    if !batch.is_empty() {
-        let _ = tx.blocking_send(Parsed::Rows(batch));
-    }
-}
 
 /// Codes and categories a row may use, loaded once per import.
 struct References {
@@ -280,7 +149,7 @@ fn validate_row(
     if let Some(p) = &row.problem {
         return Err(vec![("row".into(), p.clone())]);
     }
-    let get = |f: &str| row.values.get(f).map(String::as_str).unwrap_or("");
+    let get = |f: &str| row.get(f);
     let mut errors: Vec<(String, String)> = Vec::new();
     let kind = parse_kind(get("kind"), default_kind).unwrap_or_else(|| {
         errors.push((
@@ -416,11 +285,7 @@ impl CustomersApi {
         caller: &Principal,
         mut stream: tonic::Streaming<pb::ImportCustomersRequest>,
     ) -> Result<pb::ImportCustomersResponse> {
-        let first = stream
-            .next()
-            .await
-            .ok_or_else(|| Error::required("options"))?
-            .map_err(|e| Error::invalid("options", "STREAM_ERROR", e.message().to_string()))?;
+        let first = csv_io::first_message(&mut stream).await?;
         // An empty first message (a REST upload without options) means the default options.
         let mut options = match first.part {
             Some(pb::import_customers_request::Part::Options(options)) => options,
@@ -458,18 +323,8 @@ impl CustomersApi {
                 "company"
             }
         };
-        for (header, field) in &options.column_mapping {
-            if !IMPORT_FIELDS.contains(&field.as_str()) {
-                v.add(
-                    format!("options.column_mapping[{header}]"),
-                    "UNKNOWN_FIELD",
-                    format!(
-                        "{field} is not an import field; use one of {}",
-                        IMPORT_FIELDS.join(", ")
-                    ),
-                );
-            }
-        }
+        let mapping: HashMap<String, String> = options.column_mapping.clone().into_iter().collect();
+        csv_io::check_mapping("options.column_mapping", &mapping, IMPORT_FIELDS, &mut v);
         let request_id = std::mem::take(&mut options.request_id);
         let key = RequestKey::new("ImportCustomers", &caller.employee_id, &request_id, &options)?;
         v.finish()?;
@@ -481,54 +336,16 @@ impl CustomersApi {
         }
 
         let refs = self.import_references().await?;
-        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
-        let (row_tx, mut row_rx) = mpsc::channel::<Parsed>(4);
-        let mapping: HashMap<String, String> = options.column_mapping.clone().into_iter().collect();
-        let parser = tokio::task::spawn_blocking(move || {
-            parse_csv(
-                ChunkReader {
-                    rx: chunk_rx,
-                    current: Vec::new(),
-                    pos: 0,
-                },
-                mapping,
-                row_tx,
-            );
-        });
-        // Feed the parser from the stream; a second options message or a broken stream stops it.
-        let feeder = tokio::spawn(async move {
-            while let Some(msg) = stream.next().await {
-                match msg {
-                    Ok(pb::ImportCustomersRequest {
-                        part: Some(pb::import_customers_request::Part::CsvChunk(bytes)),
-                    }) => {
-                        let tx = chunk_tx.clone();
-                        if tokio::task::spawn_blocking(move || tx.send(bytes))
-                            .await
-                            .map_or(true, |r| r.is_err())
-                        {
-                            return Ok(());
-                        }
-                    }
-                    Ok(_) => {
-                        return Err(Error::invalid(
-                            "options",
-                            "UNEXPECTED_OPTIONS",
-                            "only the first message may carry options",
-                        ));
-                    }
-                    Err(status) => {
-                        return Err(Error::invalid(
-                            "csv_chunk",
-                            "STREAM_ERROR",
-                            status.message().to_string(),
-                        ));
-                    }
-                }
-            }
-            Ok(())
-        });
-
+        let mut upload = Upload::start(
+            IMPORT_FIELDS,
+            mapping,
+            BATCH,
+            stream,
+            |m: pb::ImportCustomersRequest| match m.part {
+                Some(pb::import_customers_request::Part::CsvChunk(bytes)) => Some(bytes),
+                _ => None,
+            },
+        );
         let mut tally = Tally::default();
         let mut headers: HashMap<&'static str, String> = HashMap::new();
         let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -537,7 +354,7 @@ impl CustomersApi {
         // next batch overlaps their writes; a batch sharing a key with one in flight waits for
         // it, so the earlier row of a file always wins.
         let mut in_flight: VecDeque<(tokio::task::JoinHandle<Result<Tally>>, HashSet<String>)> = VecDeque::new();
-        while let Some(parsed) = row_rx.recv().await {
+        while let Some(parsed) = upload.next().await {
             match parsed {
                 Parsed::Fatal(message) => return Err(Error::invalid("csv_chunk", "MALFORMED_CSV", message)),
                 Parsed::Header(h) => {
@@ -593,18 +410,9 @@ impl CustomersApi {
         for (task, _) in in_flight {
             tally.absorb(join_batch(task).await?);
         }
-        feeder
-            .await
-            .map_err(|e| Error::Internal(format!("import feeder: {e}")))??;
-        parser
-            .await
-            .map_err(|e| Error::Internal(format!("import parser: {e}")))?;
+        upload.finish().await?;
         if headers.is_empty() && tally.failed == 0 && tally.created == 0 {
-            return Err(Error::invalid(
-                "csv_chunk",
-                "MALFORMED_CSV",
-                "the file is empty; the first row must be the header",
-            ));
+            return Err(csv_io::empty_file());
         }
         tally.errors.sort_by_key(|e| e.row);
         let response = pb::ImportCustomersResponse {
@@ -882,13 +690,10 @@ impl CustomersApi {
         query: &CustomerQuery,
         tx: &mpsc::Sender<std::result::Result<pb::ExportCustomersResponse, tonic::Status>>,
     ) -> Result<()> {
-        let mut writer = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
         let mut header: Vec<&str> = vec!["id"];
         header.extend(IMPORT_FIELDS);
         header.extend(["owner_id", "create_time"]);
-        writer
-            .write_record(&header)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut writer = csv_io::ChunkWriter::new(&header)?;
         let mut cursor: Option<CustomerCursor> = None;
         loop {
             let (sql, make_cursor) = page_sql(self.db.backend, caller, query, cursor.as_ref(), 1000)?;
@@ -945,13 +750,11 @@ impl CustomersApi {
                     &c.owner_id,
                     &created,
                 ];
-                writer
-                    .write_record(record)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                writer.row(record)?;
             }
             let done = rows.len() < 1000;
             cursor = rows.last().map(&make_cursor);
-            let bytes = writer.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
+            let bytes = writer.take()?;
             if !bytes.is_empty()
                 && tx
                     .send(Ok(pb::ExportCustomersResponse { csv_chunk: bytes }))
@@ -960,7 +763,6 @@ impl CustomersApi {
             {
                 return Ok(());
             }
-            writer = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
             if done {
                 return Ok(());
             }

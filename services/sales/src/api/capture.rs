@@ -1,12 +1,14 @@
 //! Leads from outside and who gets them: public web forms (a form key, no sign-in; the
 //! gateway rate-limits public calls per address) and the assignment rules that hand new pooled
-//! leads to active salespeople with capacity, in turn or by region.
+//! leads to active salespeople with capacity, in turn, by region or by source.
 
 use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::time::now_micros;
 use crm_kit::{Error, Result};
 use crm_proto::sales as pb;
+use std::collections::HashMap;
+
 use sqlx::AnyConnection;
 
 use super::SalesApi;
@@ -39,62 +41,138 @@ struct AssigneeRow {
     employee_id: String,
     position: i64,
     provinces: String,
+    sources: String,
     capacity: i64,
     department_path: String,
 }
 
-fn provinces_of(a: &AssigneeRow) -> Vec<String> {
-    serde_json::from_str(&a.provinces).unwrap_or_default()
+const ASSIGNEE_COLUMNS: &str = "employee_id, position, provinces, sources, capacity, department_path";
+
+/// A JSON array of strings as stored in `assignees`.
+fn list_of(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
 }
 
-/// The assignee who gets the next new lead from `province` under the rules, if any: the next
-/// in turn after the last one served, among those covering the province (by region) and below
-/// their capacity. Takes the rules' row lock, so concurrent leads take turns.
-pub(crate) async fn pick_assignee(conn: &mut AnyConnection, province: &str) -> Result<Option<(String, String)>> {
-    sqlx::query("UPDATE assignment_rules SET last_position = last_position WHERE id = 1")
-        .execute(&mut *conn)
-        .await?;
-    let (enabled, mode, last): (i64, String, i64) =
-        sqlx::query_as("SELECT enabled, mode, last_position FROM assignment_rules WHERE id = 1")
-            .fetch_one(&mut *conn)
+/// The assignment rules as they stand inside one write transaction, handing out new leads in
+/// memory: the next assignee in turn after the last one served, among those covering the
+/// lead's province (by region) or taking its source (by source), and below their capacity.
+/// [`Assigner::load`] takes the rules' row lock, so concurrent writers take turns;
+/// [`Assigner::save`] stores whose turn it was.
+pub(crate) struct Assigner {
+    enabled: bool,
+    mode: String,
+    last: i64,
+    served: bool,
+    /// Each assignee with their provinces and sources, lower-cased.
+    assignees: Vec<(AssigneeRow, Vec<String>, Vec<String>)>,
+    /// Open leads held by each assignee with a capacity.
+    open: HashMap<String, i64>,
+}
+
+impl Assigner {
+    pub(crate) async fn load(conn: &mut AnyConnection) -> Result<Assigner> {
+        sqlx::query("UPDATE assignment_rules SET last_position = last_position WHERE id = 1")
+            .execute(&mut *conn)
             .await?;
-    if enabled == 0 {
-        return Ok(None);
-    }
-    let assignees: Vec<AssigneeRow> = sqlx::query_as(
-        "SELECT employee_id, position, provinces, capacity, department_path FROM assignees ORDER BY position",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    // Open leads of every assignee with a capacity, in one query.
-    let open: std::collections::HashMap<String, i64> = sqlx::query_as(
-        "SELECT l.owner_id, CAST(COUNT(*) AS BIGINT) FROM leads l JOIN assignees a ON a.employee_id = l.owner_id \
-         WHERE a.capacity > 0 AND l.deleted_at IS NULL AND l.status IN ('new', 'contacting', 'qualified') \
-         GROUP BY l.owner_id",
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
-    let province = province.trim().to_lowercase();
-    let candidates: Vec<AssigneeRow> = assignees
+        let (enabled, mode, last): (i64, String, i64) =
+            sqlx::query_as("SELECT enabled, mode, last_position FROM assignment_rules WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await?;
+        if enabled == 0 {
+            return Ok(Assigner {
+                enabled: false,
+                mode,
+                last,
+                served: false,
+                assignees: Vec::new(),
+                open: HashMap::new(),
+            });
+        }
+        let rows: Vec<AssigneeRow> =
+            sqlx::query_as(&format!("SELECT {ASSIGNEE_COLUMNS} FROM assignees ORDER BY position"))
+                .fetch_all(&mut *conn)
+                .await?;
+        let open = sqlx::query_as(
+            "SELECT l.owner_id, CAST(COUNT(*) AS BIGINT) FROM leads l JOIN assignees a ON a.employee_id = l.owner_id \
+             WHERE a.capacity > 0 AND l.deleted_at IS NULL AND l.status IN ('new', 'contacting', 'qualified') \
+             GROUP BY l.owner_id",
+        )
+        .fetch_all(&mut *conn)
+        .await?
         .into_iter()
-        .filter(|a| mode != "by_region" || provinces_of(a).iter().any(|p| p.trim().to_lowercase() == province))
-        .filter(|a| a.capacity == 0 || open.get(&a.employee_id).copied().unwrap_or(0) < a.capacity)
         .collect();
-    let Some(next) = candidates
-        .iter()
-        .find(|a| a.position > last)
-        .or_else(|| candidates.first())
-        .cloned()
-    else {
-        return Ok(None);
-    };
-    sqlx::query("UPDATE assignment_rules SET last_position = $1 WHERE id = 1")
-        .bind(next.position)
-        .execute(conn)
-        .await?;
-    Ok(Some((next.employee_id, next.department_path)))
+        let lower = |json: &str| {
+            list_of(json)
+                .iter()
+                .map(|p| p.trim().to_lowercase())
+                .collect::<Vec<_>>()
+        };
+        Ok(Assigner {
+            enabled: true,
+            mode,
+            last,
+            served: false,
+            assignees: rows
+                .into_iter()
+                .map(|a| {
+                    let (provinces, sources) = (lower(&a.provinces), lower(&a.sources));
+                    (a, provinces, sources)
+                })
+                .collect(),
+            open,
+        })
+    }
+
+    /// Who gets a new open lead from `province` with source code `source` (owner id and
+    /// department path), counting it against their capacity; `None`: it stays in the pool.
+    pub(crate) fn pick(&mut self, province: &str, source: &str) -> Option<(String, String)> {
+        if !self.enabled {
+            return None;
+        }
+        let province = province.trim().to_lowercase();
+        let fits = |(a, provinces, sources): &(AssigneeRow, Vec<String>, Vec<String>)| {
+            let covers = match self.mode.as_str() {
+                "by_region" => provinces.contains(&province),
+                "by_source" => sources.iter().any(|s| s == source),
+                _ => true,
+            };
+            covers && (a.capacity == 0 || self.open.get(&a.employee_id).copied().unwrap_or(0) < a.capacity)
+        };
+        let next = self
+            .assignees
+            .iter()
+            .filter(|a| fits(a))
+            .find(|(a, ..)| a.position > self.last)
+            .or_else(|| self.assignees.iter().find(|a| fits(a)))
+            .map(|(a, ..)| a.clone())?;
+        self.last = next.position;
+        self.served = true;
+        *self.open.entry(next.employee_id.clone()).or_default() += 1;
+        Some((next.employee_id, next.department_path))
+    }
+
+    /// Stores whose turn it was, when a lead was handed out.
+    pub(crate) async fn save(&self, conn: &mut AnyConnection) -> Result<()> {
+        if self.served {
+            sqlx::query("UPDATE assignment_rules SET last_position = $1 WHERE id = 1")
+                .bind(self.last)
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Who gets one new lead under the rules (see [`Assigner`]), if anyone.
+pub(crate) async fn pick_assignee(
+    conn: &mut AnyConnection,
+    province: &str,
+    source: &str,
+) -> Result<Option<(String, String)>> {
+    let mut rules = Assigner::load(conn).await?;
+    let picked = rules.pick(province, source);
+    rules.save(conn).await?;
+    Ok(picked)
 }
 
 impl SalesApi {
@@ -130,7 +208,7 @@ impl SalesApi {
         };
         let mut row = new_lead(&format!("webform:{}", form.id), now_micros());
         validate_lead(&src, &mut row, "")?;
-        if let Some((owner, path)) = pick_assignee(&mut tx, &row.province).await? {
+        if let Some((owner, path)) = pick_assignee(&mut tx, &row.province, &row.source).await? {
             row.owner_id = owner;
             row.owner_department_path = path;
         }
@@ -221,24 +299,27 @@ impl SalesApi {
         let (enabled, mode): (i64, String) = sqlx::query_as("SELECT enabled, mode FROM assignment_rules WHERE id = 1")
             .fetch_one(&mut *conn)
             .await?;
-        let assignees: Vec<AssigneeRow> = sqlx::query_as(
-            "SELECT employee_id, position, provinces, capacity, department_path FROM assignees ORDER BY position",
-        )
-        .fetch_all(conn)
-        .await?;
+        let assignees: Vec<AssigneeRow> =
+            sqlx::query_as(&format!("SELECT {ASSIGNEE_COLUMNS} FROM assignees ORDER BY position"))
+                .fetch_all(conn)
+                .await?;
         Ok(pb::AssignmentRules {
             enabled: enabled == 1,
-            mode: if mode == "by_region" {
-                pb::AssignmentMode::ByRegion
-            } else {
-                pb::AssignmentMode::RoundRobin
+            mode: match mode.as_str() {
+                "by_region" => pb::AssignmentMode::ByRegion,
+                "by_source" => pb::AssignmentMode::BySource,
+                _ => pb::AssignmentMode::RoundRobin,
             } as i32,
             assignees: assignees
                 .iter()
                 .map(|a| pb::Assignee {
                     employee_id: a.employee_id.clone(),
-                    provinces: provinces_of(a),
+                    provinces: list_of(&a.provinces),
                     capacity: a.capacity as i32,
+                    sources: list_of(&a.sources)
+                        .iter()
+                        .map(|code| crate::domain::source_of(code) as i32)
+                        .collect(),
                 })
                 .collect(),
         })
@@ -266,9 +347,10 @@ impl SalesApi {
         let mut v = Violations::new();
         let mode = match pb::AssignmentMode::try_from(rules.mode).unwrap_or(pb::AssignmentMode::Unspecified) {
             pb::AssignmentMode::ByRegion => "by_region",
+            pb::AssignmentMode::BySource => "by_source",
             pb::AssignmentMode::RoundRobin => "round_robin",
             pb::AssignmentMode::Unspecified => {
-                v.add("rules.mode", "REQUIRED", "ROUND_ROBIN or BY_REGION");
+                v.add("rules.mode", "REQUIRED", "ROUND_ROBIN, BY_REGION or BY_SOURCE");
                 ""
             }
         };
@@ -293,6 +375,25 @@ impl SalesApi {
                     format!("rules.assignees[{i}].provinces"),
                     "REQUIRED",
                     "by region, each assignee covers a province",
+                );
+            }
+            for (j, source) in a.sources.iter().enumerate() {
+                if matches!(
+                    pb::LeadSource::try_from(*source),
+                    Err(_) | Ok(pb::LeadSource::Unspecified)
+                ) {
+                    v.add(
+                        format!("rules.assignees[{i}].sources[{j}]"),
+                        "UNKNOWN_VALUE",
+                        format!("{source} is not a lead source"),
+                    );
+                }
+            }
+            if mode == "by_source" && a.sources.is_empty() {
+                v.add(
+                    format!("rules.assignees[{i}].sources"),
+                    "REQUIRED",
+                    "by source, each assignee takes a source",
                 );
             }
         }
@@ -323,12 +424,25 @@ impl SalesApi {
         sqlx::query("DELETE FROM assignees").execute(&mut *tx).await?;
         for (i, (a, path)) in rules.assignees.iter().zip(paths).enumerate() {
             let provinces: Vec<&str> = a.provinces.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
+            let mut sources: Vec<&str> = Vec::new();
+            for code in a
+                .sources
+                .iter()
+                .filter_map(|s| pb::LeadSource::try_from(*s).ok())
+                .map(crate::domain::source_code)
+            {
+                if !sources.contains(&code) {
+                    sources.push(code);
+                }
+            }
             sqlx::query(
-                "INSERT INTO assignees (employee_id, position, provinces, capacity, department_path) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO assignees (employee_id, position, provinces, sources, capacity, department_path) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(a.employee_id.trim())
             .bind(i as i64 + 1)
             .bind(serde_json::to_string(&provinces).unwrap_or_else(|_| "[]".into()))
+            .bind(serde_json::to_string(&sources).unwrap_or_else(|_| "[]".into()))
             .bind(i64::from(a.capacity))
             .bind(path)
             .execute(&mut *tx)

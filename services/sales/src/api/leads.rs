@@ -23,9 +23,9 @@ use crate::store::{self, LEAD_COLUMNS, LeadRow};
 pub const LEAD: &str = "crm.sales.v1.Lead";
 
 /// The owner that means the lead pool in CreateLead.
-const POOL: &str = "pool";
+pub(crate) const POOL: &str = "pool";
 /// The owner that means "whom the assignment rules pick" in CreateLead.
-const AUTO: &str = "auto";
+pub(crate) const AUTO: &str = "auto";
 
 const STATUS_CODES: &[&str] = &["new", "contacting", "qualified", "converted", "disqualified"];
 const SOURCE_CODES: &[&str] = &[
@@ -39,7 +39,7 @@ const SOURCE_CODES: &[&str] = &[
 ];
 
 /// What ListLeads filters may name.
-const LEAD_FILTER: &[FieldSpec] = &[
+pub(crate) const LEAD_FILTER: &[FieldSpec] = &[
     FieldSpec {
         name: "status",
         column: "l.status",
@@ -283,7 +283,7 @@ impl SalesApi {
             POOL => {}
             AUTO => {
                 let mut tx = self.db.begin_write().await?;
-                if let Some((owner, path)) = super::capture::pick_assignee(&mut tx, &row.province).await? {
+                if let Some((owner, path)) = super::capture::pick_assignee(&mut tx, &row.province, &row.source).await? {
                     row.owner_id = owner;
                     row.owner_department_path = path;
                 }

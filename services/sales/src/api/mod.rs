@@ -8,6 +8,7 @@
 //! - [`opportunities`]: opportunities, audit, status, stage history, activities.
 //! - [`projects`]: projects of won deals, maintenance records, copy to an opportunity.
 //! - [`reports`]: quotas, funnel, forecast, opportunity analysis.
+//! - [`transfer`]: lead import and export as CSV.
 
 pub mod capture;
 pub mod leads;
@@ -15,6 +16,7 @@ pub mod opportunities;
 pub mod pipelines;
 pub mod projects;
 pub mod reports;
+pub mod transfer;
 
 use std::sync::Arc;
 
@@ -149,10 +151,11 @@ impl SalesApi {
         if let Some(f) = &filter {
             q.push(" AND (").filter(f).push(")");
         }
+        // A row comparison, which both databases turn into one index range (the equivalent
+        // `a < x OR (a = x AND b < y)` makes PostgreSQL filter every row before the page).
         if let Some((at, id)) = after {
-            q.push(&format!(" AND ({a}.created_at < ")).int(at);
-            q.push(&format!(" OR ({a}.created_at = ")).int(at);
-            q.push(&format!(" AND {a}.id < ")).text(id).push("))");
+            q.push(&format!(" AND ({a}.created_at, {a}.id) < (")).int(at);
+            q.push(", ").text(id).push(")");
         }
         q.push(&format!(
             " ORDER BY {a}.created_at DESC, {a}.id DESC LIMIT {}",
@@ -210,7 +213,11 @@ pub(crate) fn check_date(field: &str, value: &str, required: bool, v: &mut crm_k
 /// Each RPC of the generated trait, handed to the method of the same name with the verified
 /// caller.
 macro_rules! rpcs {
-    (public: [$($pname:ident($preq:ty) -> $presp:ty;)*] signed_in: [$($name:ident($req:ty) -> $resp:ty;)*]) => {
+    (
+        public: [$($pname:ident($preq:ty) -> $presp:ty;)*]
+        signed_in: [$($name:ident($req:ty) -> $resp:ty;)*]
+        streaming: {$($streaming:item)*}
+    ) => {
         #[tonic::async_trait]
         impl SalesService for SalesApi {
             $(
@@ -224,6 +231,7 @@ macro_rules! rpcs {
                     Ok(Response::new(SalesApi::$name(self, &caller, request.into_inner()).await?))
                 }
             )*
+            $($streaming)*
         }
     };
 }
@@ -286,4 +294,25 @@ rpcs! {
     get_assignment_rules(pb::GetAssignmentRulesRequest) -> pb::GetAssignmentRulesResponse;
     update_assignment_rules(pb::UpdateAssignmentRulesRequest) -> pb::UpdateAssignmentRulesResponse;
     ]
+    streaming: {
+        async fn import_leads(
+            &self,
+            request: Request<tonic::Streaming<pb::ImportLeadsRequest>>,
+        ) -> std::result::Result<Response<pb::ImportLeadsResponse>, Status> {
+            let caller = Principal::of(&request)?;
+            Ok(Response::new(SalesApi::import_leads(self, &caller, request.into_inner()).await?))
+        }
+
+        type ExportLeadsStream =
+            tokio_stream::wrappers::ReceiverStream<std::result::Result<pb::ExportLeadsResponse, Status>>;
+
+        async fn export_leads(
+            &self,
+            request: Request<pb::ExportLeadsRequest>,
+        ) -> std::result::Result<Response<Self::ExportLeadsStream>, Status> {
+            let caller = Principal::of(&request)?;
+            let rx = SalesApi::export_leads(self, &caller, request.into_inner()).await?;
+            Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        }
+    }
 }

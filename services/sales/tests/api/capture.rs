@@ -111,6 +111,7 @@ async fn web_forms_capture_without_sign_in_and_the_rules_hand_leads_out() {
         employee_id: id.into(),
         provinces: provinces.iter().map(|p| (*p).to_string()).collect(),
         capacity,
+        sources: Vec::new(),
     };
     boss.update_assignment_rules(rules(
         pb::AssignmentMode::RoundRobin,

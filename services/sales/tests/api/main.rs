@@ -9,3 +9,4 @@ mod leads;
 mod opportunities;
 mod projects;
 mod reports;
+mod transfer;

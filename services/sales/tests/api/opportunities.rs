@@ -390,3 +390,90 @@ async fn activities_complete_in_order_freeze_and_back_fill() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deal_past_its_stage_limit_is_stuck_until_it_moves_or_closes() {
+    let app = spawn().await;
+    let pipeline = app.pipeline().await;
+    // The first default stage allows 14 days.
+    assert_eq!(pipeline.stages[0].time_limit_days, 14);
+    let customer_id = customer(&app, "alice", "Slow Ltd").await;
+    let mut alice = app.sales_as("alice").await;
+    let o = opportunity(
+        &mut alice,
+        &customer_id,
+        pb::Opportunity {
+            subject: "Slow deal".into(),
+            expected_amount: cny("100"),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(!o.stuck);
+    let get = |client: &mut Sales, id: String| {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_opportunity(pb::GetOpportunityRequest { id })
+                .await
+                .unwrap()
+                .into_inner()
+                .opportunity
+                .unwrap()
+        }
+    };
+    // The deal entered its stage 13 days ago: within the limit. Then 15 days ago: stuck.
+    let db = crm_kit::db::Db::connect(&app.sales_database_url, 1).await.unwrap();
+    let day: i64 = 86_400_000_000;
+    for (days, stuck) in [(13, false), (15, true)] {
+        sqlx::query("UPDATE opportunities SET stage_entered_at = $1 WHERE id = $2")
+            .bind(crm_kit::time::now_micros() - days * day)
+            .bind(&o.id)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            get(&mut alice, o.id.clone()).await.stuck,
+            stuck,
+            "{days} days in the stage"
+        );
+    }
+    // Moving on starts the clock of the next stage.
+    let current = get(&mut alice, o.id.clone()).await;
+    let moved = alice
+        .update_opportunity(pb::UpdateOpportunityRequest {
+            opportunity: Some(pb::Opportunity {
+                id: o.id.clone(),
+                stage_id: pipeline.stages[1].id.clone(),
+                etag: current.etag,
+                ..Default::default()
+            }),
+            update_mask: mask(&["stage_id"]),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .opportunity
+        .unwrap();
+    assert!(!moved.stuck);
+    // A closed deal is never stuck, however long ago its stage began.
+    sqlx::query("UPDATE opportunities SET stage_entered_at = $1 WHERE id = $2")
+        .bind(crm_kit::time::now_micros() - 400 * day)
+        .bind(&o.id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert!(get(&mut alice, o.id.clone()).await.stuck);
+    let lost = alice
+        .set_opportunity_status(pb::SetOpportunityStatusRequest {
+            id: o.id.clone(),
+            status: pb::OpportunityStatus::Lost as i32,
+            reason: "Went quiet".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .opportunity
+        .unwrap();
+    assert!(!lost.stuck);
+}
