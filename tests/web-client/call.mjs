@@ -27,11 +27,22 @@ function check(ok, what) {
 }
 
 async function signIn(baseUrl, password) {
-  const response = await fetch(`${baseUrl}/v1/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ login: "admin", password }),
-  });
+  // Sign-in is a public call, which the gateway limits per address: when the examples before
+  // this one used the budget up, wait as long as Retry-After says, as a browser client would.
+  let response;
+  for (let attempt = 1; ; attempt++) {
+    response = await fetch(`${baseUrl}/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ login: "admin", password }),
+    });
+    if (response.status !== 429 || attempt === 5) {
+      break;
+    }
+    const seconds = Number(response.headers.get("retry-after") ?? "1");
+    await response.text();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, seconds) * 1000));
+  }
   const body = await response.text();
   check(response.ok, `POST /v1/auth/login answered ${response.status}: ${body}`);
   const signedIn = JSON.parse(body);

@@ -43,6 +43,13 @@ pub struct SuiteConfig {
     /// Empty: no cross-origin calls.
     #[arg(long, env = "CRM_GATEWAY_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Calls per minute from one IP address to the gateway's public methods (sign-in, token
+    /// refresh, web-form capture); 0: no limit.
+    #[arg(long, env = "CRM_GATEWAY_PUBLIC_RATE_PER_MINUTE", default_value_t = 30.0)]
+    pub gateway_public_rate_per_minute: f64,
+    /// Bursts allowed on the gateway's public methods from one IP address.
+    #[arg(long, env = "CRM_GATEWAY_PUBLIC_BURST", default_value_t = 10.0)]
+    pub gateway_public_burst: f64,
     /// Log format.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
@@ -129,6 +136,8 @@ pub async fn run(
         .with_upstream("customers", format!("http://{}", dial(customers_addr)))
         .with_upstream("sales", format!("http://{}", dial(sales_addr)));
     gateway.cors_origins = config.cors_origins.clone();
+    gateway.public_rate_per_minute = config.gateway_public_rate_per_minute;
+    gateway.public_burst = config.gateway_public_burst;
     gateway.log_format = config.log_format;
     let gateway_task = spawn(
         "gateway",

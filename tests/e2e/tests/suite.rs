@@ -19,6 +19,8 @@ async fn the_suite_starts_serves_and_stops() {
         sales_addr: "127.0.0.1:0".parse().unwrap(),
         gateway_addr: "127.0.0.1:0".parse().unwrap(),
         cors_origins: Vec::new(),
+        gateway_public_rate_per_minute: 30.0,
+        gateway_public_burst: 10.0,
         log_format: crm_kit::config::LogFormat::Json,
         service_secret: None,
     };
