@@ -224,6 +224,16 @@ async fn download(route: &Route, mut stream: tonic::Streaming<Bytes>) -> Result<
         line.push(b'\n');
         Ok(Bytes::from(line))
     };
+    // A file download names itself in its first message (`file_name`, `content_type`).
+    let named = |name: &str| -> Option<String> {
+        let message = DynamicMessage::decode(route.method.output(), first.clone()?).ok()?;
+        let field = message.descriptor().get_field_by_name(name)?;
+        match message.get_field(&field).as_ref() {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        }
+    };
+    let (file_name, file_type) = (named("file_name"), named("content_type"));
     let head = tokio_stream::iter(first.map(Ok));
     let frames = head.chain(stream).map(move |item| {
         item.and_then(&convert).map(hyper::body::Frame::data).inspect_err(
@@ -234,15 +244,47 @@ async fn download(route: &Route, mut stream: tonic::Streaming<Bytes>) -> Result<
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(stream_content_type(route)),
+        file_type
+            .and_then(|t| HeaderValue::from_str(&t).ok())
+            .unwrap_or_else(|| HeaderValue::from_static(stream_content_type(route))),
     );
-    if stream_content_type(route).starts_with("text/csv") {
+    if let Some(name) = file_name {
+        // Always saved, never shown in the page: a stored HTML file must not run on this origin.
+        if let Ok(v) = HeaderValue::from_str(&content_disposition(&name)) {
+            headers.insert(header::CONTENT_DISPOSITION, v);
+        }
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    } else if stream_content_type(route).starts_with("text/csv") {
         let name = route.method.name().trim_start_matches("Export").to_ascii_lowercase();
         if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.csv\"")) {
             headers.insert(header::CONTENT_DISPOSITION, v);
         }
     }
     Ok(response)
+}
+
+/// `attachment` with the file's name: an ASCII fallback (`filename`) and the exact name in
+/// UTF-8 (`filename*`, RFC 6266 and RFC 8187).
+fn content_disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 /// Why an upload stopped early.

@@ -1,5 +1,6 @@
 //! REST through the gateway: sign-in, CRUD, errors as JSON with their details, limits, CORS,
-//! request ids, the OpenAPI document, health, CSV in and out, and mass assignment.
+//! request ids, the OpenAPI document, health, CSV in and out, files in and out, and mass
+//! assignment.
 
 use http::Method;
 use serde_json::json;
@@ -469,6 +470,118 @@ async fn csv_uploads_and_downloads_stream_through_rest() {
         .await
         .expect(400);
     assert_eq!(reply.detail("BadRequest")["fieldViolations"][0]["field"], "filter");
+}
+
+#[tokio::test]
+async fn project_documents_upload_and_download_as_files_through_rest() {
+    let system = start().await;
+    let alice = system.sales("alice");
+    let boss = system.manager();
+    let http = &system.http;
+    let customer = create_company(http, &alice, "Document Client Ltd").await;
+    let o = http
+        .json(
+            Method::POST,
+            "/v1/opportunities",
+            Some(&alice),
+            json!({"opportunity": {"subject": "Rollout", "customerId": customer["id"]}}),
+        )
+        .await
+        .expect(200)
+        .json()["opportunity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    http.json(
+        Method::POST,
+        &format!("/v1/opportunities/{o}:setStatus"),
+        Some(&alice),
+        json!({"status": "OPPORTUNITY_STATUS_WON"}),
+    )
+    .await
+    .expect(200);
+    http.json(
+        Method::POST,
+        &format!("/v1/opportunities/{o}:audit"),
+        Some(&boss),
+        json!({"audited": true}),
+    )
+    .await
+    .expect(200);
+    let project = http
+        .json(Method::POST, "/v1/projects", Some(&alice), json!({"opportunityId": o}))
+        .await
+        .expect(200)
+        .json()["project"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // 300 KiB of bytes that are not text, sent as the body; what it is, in the query.
+    let bytes: Vec<u8> = (0..300 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
+    let reply = http
+        .send(
+            Method::POST,
+            &format!(
+                "/v1/projects/{project}/documents?document.fileName=Vertrag%20M%C3%BCller.pdf\
+                 &document.contentType=application%2Fpdf&requestId=up-1"
+            ),
+            Some(&alice),
+            &[("content-type", "application/pdf")],
+            bytes.clone(),
+        )
+        .await
+        .expect(200);
+    let doc = reply.json()["document"].clone();
+    assert_eq!(doc["fileName"], "Vertrag Müller.pdf", "{doc}");
+    assert_eq!(doc["sizeBytes"], "307200");
+    assert_eq!(doc["projectId"], project.as_str());
+
+    let listed = http
+        .get(&format!("/v1/projects/{project}/documents"), Some(&alice))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(listed["documents"][0]["id"], doc["id"]);
+
+    // The download is the file: its bytes, type and name (never shown inline).
+    let id = doc["id"].as_str().unwrap();
+    let reply = http
+        .get(&format!("/v1/projectDocuments/{id}:download"), Some(&alice))
+        .await
+        .expect(200);
+    assert_eq!(reply.header("content-type"), Some("application/pdf"));
+    assert_eq!(
+        reply.header("content-disposition"),
+        Some("attachment; filename=\"Vertrag M_ller.pdf\"; filename*=UTF-8''Vertrag%20M%C3%BCller.pdf")
+    );
+    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    assert!(
+        reply.body.as_ref() == bytes.as_slice(),
+        "the download differs from the upload"
+    );
+
+    // Another salesperson gets a JSON 404, not the file.
+    let reply = http
+        .get(
+            &format!("/v1/projectDocuments/{id}:download"),
+            Some(&system.sales("bob")),
+        )
+        .await
+        .expect(404);
+    assert_eq!(reply.json()["error"]["status"], "NOT_FOUND");
+    http.send(
+        Method::DELETE,
+        &format!("/v1/projectDocuments/{id}"),
+        Some(&alice),
+        &[],
+        Vec::new(),
+    )
+    .await
+    .expect(200);
+    http.get(&format!("/v1/projectDocuments/{id}:download"), Some(&alice))
+        .await
+        .expect(404);
 }
 
 #[tokio::test]

@@ -67,6 +67,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0006_assign_by_source.sql"),
         only_on: None,
     },
+    Migration {
+        version: 7,
+        name: "project_documents",
+        sql: include_str!("../migrations/0007_project_documents_sqlite.sql"),
+        only_on: Some(crm_kit::db::Backend::Sqlite),
+    },
+    Migration {
+        version: 8,
+        name: "project_documents",
+        sql: include_str!("../migrations/0007_project_documents_postgres.sql"),
+        only_on: Some(crm_kit::db::Backend::Postgres),
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],
@@ -96,6 +108,9 @@ pub struct Config {
     /// Follow identity's event feed (handovers).
     #[arg(long, env = "CRM_FOLLOW_IDENTITY", default_value_t = true, action = clap::ArgAction::Set)]
     pub follow_identity: bool,
+    /// Largest project document accepted, in bytes.
+    #[arg(long, env = "CRM_SALES_MAX_DOCUMENT_BYTES", default_value_t = 20 * 1024 * 1024)]
+    pub max_document_bytes: usize,
 }
 
 impl Config {
@@ -110,6 +125,7 @@ impl Config {
             base_currency: "CNY".into(),
             forecast_snapshot_check_seconds: 3600,
             follow_identity: true,
+            max_document_bytes: 20 * 1024 * 1024,
         }
     }
 }

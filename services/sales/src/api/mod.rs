@@ -7,10 +7,12 @@
 //! - [`pipelines`]: pipelines and their stages (a default pipeline is seeded).
 //! - [`opportunities`]: opportunities, audit, status, stage history, activities.
 //! - [`projects`]: projects of won deals, maintenance records, copy to an opportunity.
+//! - [`documents`]: files kept with projects.
 //! - [`reports`]: quotas, funnel, forecast, opportunity analysis.
 //! - [`transfer`]: lead import and export as CSV.
 
 pub mod capture;
+pub mod documents;
 pub mod leads;
 pub mod opportunities;
 pub mod pipelines;
@@ -55,6 +57,8 @@ pub struct SalesApi {
     pub(crate) customers: Channel,
     pub(crate) tokens: Arc<PageTokens>,
     pub(crate) currency: String,
+    /// Largest project document accepted, in bytes.
+    pub(crate) max_document_bytes: usize,
 }
 
 impl std::fmt::Debug for SalesApi {
@@ -83,6 +87,7 @@ impl SalesApi {
             customers,
             tokens: Arc::new(PageTokens::new(config.service.page_token_secret.as_bytes())),
             currency,
+            max_document_bytes: config.max_document_bytes,
         })
     }
 
@@ -293,6 +298,8 @@ rpcs! {
     set_web_form_active(pb::SetWebFormActiveRequest) -> pb::SetWebFormActiveResponse;
     get_assignment_rules(pb::GetAssignmentRulesRequest) -> pb::GetAssignmentRulesResponse;
     update_assignment_rules(pb::UpdateAssignmentRulesRequest) -> pb::UpdateAssignmentRulesResponse;
+    list_project_documents(pb::ListProjectDocumentsRequest) -> pb::ListProjectDocumentsResponse;
+    delete_project_document(pb::DeleteProjectDocumentRequest) -> pb::DeleteProjectDocumentResponse;
     ]
     streaming: {
         async fn import_leads(
@@ -312,6 +319,27 @@ rpcs! {
         ) -> std::result::Result<Response<Self::ExportLeadsStream>, Status> {
             let caller = Principal::of(&request)?;
             let rx = SalesApi::export_leads(self, &caller, request.into_inner()).await?;
+            Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        }
+
+        async fn upload_project_document(
+            &self,
+            request: Request<tonic::Streaming<pb::UploadProjectDocumentRequest>>,
+        ) -> std::result::Result<Response<pb::UploadProjectDocumentResponse>, Status> {
+            let caller = Principal::of(&request)?;
+            Ok(Response::new(SalesApi::upload_project_document(self, &caller, request.into_inner()).await?))
+        }
+
+        type DownloadProjectDocumentStream = tokio_stream::wrappers::ReceiverStream<
+            std::result::Result<pb::DownloadProjectDocumentResponse, Status>,
+        >;
+
+        async fn download_project_document(
+            &self,
+            request: Request<pb::DownloadProjectDocumentRequest>,
+        ) -> std::result::Result<Response<Self::DownloadProjectDocumentStream>, Status> {
+            let caller = Principal::of(&request)?;
+            let rx = SalesApi::download_project_document(self, &caller, request.into_inner()).await?;
             Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
         }
     }

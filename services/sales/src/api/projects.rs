@@ -177,7 +177,7 @@ async fn save(conn: &mut AnyConnection, p: &ProjectRow, version: i64) -> Result<
 }
 
 impl SalesApi {
-    async fn visible_project(
+    pub(crate) async fn visible_project(
         &self,
         conn: &mut AnyConnection,
         caller: &Principal,
@@ -734,7 +734,7 @@ impl SalesApi {
     }
 }
 
-fn terminated(id: &str) -> Error {
+pub(crate) fn terminated(id: &str) -> Error {
     Error::precondition(
         "PROJECT_TERMINATED",
         format!("projects/{id}"),

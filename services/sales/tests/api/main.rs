@@ -3,6 +3,7 @@
 //! over gRPC.
 
 mod capture;
+mod documents;
 mod handover;
 mod helpers;
 mod leads;

@@ -254,22 +254,22 @@ async fn a_won_audited_deal_becomes_a_project_with_records_actuals_and_a_copy() 
     assert_eq!(row.actual_margin_percent, "33.33");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_project_without_actual_sales_has_an_empty_margin() {
-    let app = spawn().await;
-    let customer_id = customer(&app, "alice", "Zero Project Ltd").await;
-    let mut alice = app.sales_as("alice").await;
+/// A project of `owner`'s, made of a won opportunity `subject` (without amounts) that the
+/// manager audited.
+pub async fn won_project(app: &TestApp, owner: &str, subject: &str) -> pb::Project {
+    let customer_id = customer(app, owner, &format!("{subject} Ltd")).await;
+    let mut client = app.sales_as(owner).await;
     let mut boss = app.sales_as(MANAGER).await;
     let o = opportunity(
-        &mut alice,
+        &mut client,
         &customer_id,
         pb::Opportunity {
-            subject: "Free pilot".into(),
+            subject: subject.into(),
             ..Default::default()
         },
     )
     .await;
-    alice
+    client
         .set_opportunity_status(pb::SetOpportunityStatusRequest {
             id: o.id.clone(),
             status: pb::OpportunityStatus::Won as i32,
@@ -283,13 +283,23 @@ async fn a_project_without_actual_sales_has_an_empty_margin() {
     })
     .await
     .unwrap();
-    alice
+    client
         .create_project(pb::CreateProjectRequest {
             opportunity_id: o.id.clone(),
             ..Default::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner()
+        .project
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_without_actual_sales_has_an_empty_margin() {
+    let app = spawn().await;
+    let mut boss = app.sales_as(MANAGER).await;
+    won_project(&app, "alice", "Free pilot").await;
     let analysis = boss
         .get_project_analysis(pb::GetProjectAnalysisRequest {
             group_by: pb::AnalysisGrouping::Salesperson as i32,

@@ -1,0 +1,317 @@
+//! Project documents: stored whole or not at all, read back byte for byte in pieces,
+//! idempotent by request id, checked by field, scoped like their project, frozen with a
+//! terminated project.
+
+use crm_proto::sales as pb;
+use pb::upload_project_document_request::Part;
+use tonic::Code;
+
+use crate::helpers::*;
+use crate::projects::won_project;
+
+/// What the document is, as the first message of an upload.
+fn describe(project_id: &str, file_name: &str, request_id: &str) -> pb::UploadProjectDocumentRequest {
+    pb::UploadProjectDocumentRequest {
+        part: Some(Part::Document(pb::ProjectDocument {
+            project_id: project_id.into(),
+            file_name: file_name.into(),
+            content_type: "application/pdf".into(),
+            description: "Signed contract".into(),
+            ..Default::default()
+        })),
+        request_id: request_id.into(),
+    }
+}
+
+/// The bytes of an upload, 100 KiB a message.
+fn pieces(bytes: &[u8]) -> Vec<pb::UploadProjectDocumentRequest> {
+    bytes
+        .chunks(100 * 1024)
+        .map(|c| pb::UploadProjectDocumentRequest {
+            part: Some(Part::Content(c.to_vec())),
+            request_id: String::new(),
+        })
+        .collect()
+}
+
+async fn upload(
+    client: &mut Sales,
+    first: pb::UploadProjectDocumentRequest,
+    bytes: &[u8],
+) -> Result<pb::ProjectDocument, tonic::Status> {
+    let messages: Vec<_> = std::iter::once(first).chain(pieces(bytes)).collect();
+    client
+        .upload_project_document(tokio_stream::iter(messages))
+        .await
+        .map(|r| r.into_inner().document.unwrap())
+}
+
+/// The whole file and the first message's name and type.
+async fn download(client: &mut Sales, id: &str) -> Result<(Vec<u8>, String, String, i64), tonic::Status> {
+    let mut stream = client
+        .download_project_document(pb::DownloadProjectDocumentRequest { id: id.into() })
+        .await?
+        .into_inner();
+    let mut bytes = Vec::new();
+    let mut head = None;
+    while let Some(m) = stream.message().await? {
+        if head.is_none() {
+            head = Some((m.file_name.clone(), m.content_type.clone(), m.size_bytes));
+        } else {
+            assert!(m.file_name.is_empty(), "only the first message names the file");
+        }
+        bytes.extend_from_slice(&m.content);
+    }
+    let (name, ty, size) = head.unwrap_or_default();
+    Ok((bytes, name, ty, size))
+}
+
+async fn documents(client: &mut Sales, project_id: &str) -> Vec<pb::ProjectDocument> {
+    client
+        .list_project_documents(pb::ListProjectDocumentsRequest {
+            project_id: project_id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .documents
+}
+
+/// Rows in the document tables, counted directly.
+async fn stored(app: &TestApp) -> (i64, i64) {
+    let db = crm_kit::db::Db::connect(&app.sales_database_url, 1).await.unwrap();
+    let count = |table: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    (count("project_documents").await, count("project_document_pieces").await)
+}
+
+/// 600 KiB of varied bytes (every byte value, no pattern at piece boundaries).
+fn contract() -> Vec<u8> {
+    (0..600 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_is_stored_whole_and_read_back_byte_for_byte() {
+    let app = spawn().await;
+    let project = won_project(&app, "alice", "Rollout").await;
+    let mut alice = app.sales_as("alice").await;
+    let bytes = contract();
+
+    let doc = upload(&mut alice, describe(&project.id, "contract.pdf", "doc-1"), &bytes)
+        .await
+        .unwrap();
+    assert_eq!(doc.size_bytes, 600 * 1024);
+    assert_eq!(doc.file_name, "contract.pdf");
+    assert_eq!(doc.content_type, "application/pdf");
+    assert_eq!(doc.description, "Signed contract");
+    let digest: String = <sha2::Sha256 as sha2::Digest>::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(doc.sha256, digest);
+    // 600 KiB in pieces of 256 KiB.
+    assert_eq!(stored(&app).await, (1, 3));
+
+    let (back, name, ty, size) = download(&mut alice, &doc.id).await.unwrap();
+    assert!(back == bytes, "the download differs from the upload");
+    assert_eq!(
+        (name.as_str(), ty.as_str(), size),
+        ("contract.pdf", "application/pdf", 600 * 1024)
+    );
+
+    // A retry with the same id and bytes is the same document; other bytes under that id are
+    // refused; nothing more is stored either way.
+    let again = upload(&mut alice, describe(&project.id, "contract.pdf", "doc-1"), &bytes)
+        .await
+        .unwrap();
+    assert_eq!(again.id, doc.id);
+    assert_reason(
+        upload(
+            &mut alice,
+            describe(&project.id, "contract.pdf", "doc-1"),
+            b"other bytes",
+        )
+        .await,
+        Code::AlreadyExists,
+        "REQUEST_ID_REUSED",
+    );
+    assert_eq!(stored(&app).await, (1, 3));
+
+    // A second document (no type given) lists first, newest first.
+    let mut first = describe(&project.id, "Minutes 2026-12.txt", "");
+    if let Some(Part::Document(d)) = &mut first.part {
+        d.content_type.clear();
+    }
+    let notes = upload(&mut alice, first, b"kick-off held").await.unwrap();
+    assert_eq!(notes.content_type, "application/octet-stream");
+    let listed = documents(&mut alice, &project.id).await;
+    assert_eq!(
+        listed.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        [notes.id.as_str(), doc.id.as_str()]
+    );
+
+    // Deleting removes the document and its bytes.
+    alice
+        .delete_project_document(pb::DeleteProjectDocumentRequest { id: doc.id.clone() })
+        .await
+        .unwrap();
+    assert_eq!(download(&mut alice, &doc.id).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(stored(&app).await, (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_uploads_are_refused_by_field_and_store_nothing() {
+    let app = spawn().await;
+    let project = won_project(&app, "alice", "Refusals").await;
+    let mut alice = app.sales_as("alice").await;
+
+    assert_field(
+        upload(&mut alice, describe(&project.id, "", ""), b"x").await,
+        Code::InvalidArgument,
+        "document.file_name",
+    );
+    assert_field(
+        upload(&mut alice, describe(&project.id, "../../etc/passwd", ""), b"x").await,
+        Code::InvalidArgument,
+        "document.file_name",
+    );
+    let mut bad_type = describe(&project.id, "a.pdf", "");
+    if let Some(Part::Document(d)) = &mut bad_type.part {
+        d.content_type = "pdf".into();
+    }
+    assert_field(
+        upload(&mut alice, bad_type, b"x").await,
+        Code::InvalidArgument,
+        "document.content_type",
+    );
+    assert_field(
+        upload(&mut alice, describe(&project.id, "empty.pdf", ""), b"").await,
+        Code::InvalidArgument,
+        "content",
+    );
+    assert_field(
+        upload(&mut alice, describe("", "a.pdf", ""), b"x").await,
+        Code::InvalidArgument,
+        "document.project_id",
+    );
+    // Bytes before the description.
+    let bytes_first = pieces(b"x").remove(0);
+    assert_field(
+        upload(&mut alice, bytes_first, b"y").await,
+        Code::InvalidArgument,
+        "document",
+    );
+    // One byte over the limit (20 MiB by default).
+    let too_big = vec![7u8; 20 * 1024 * 1024 + 1];
+    assert_field(
+        upload(&mut alice, describe(&project.id, "huge.bin", ""), &too_big).await,
+        Code::InvalidArgument,
+        "content",
+    );
+    assert_eq!(
+        upload(&mut alice, describe("no-such-project", "a.pdf", ""), b"x")
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    assert_eq!(stored(&app).await, (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_off_midway_leaves_nothing_behind() {
+    let app = spawn().await;
+    let project = won_project(&app, "alice", "Cut off").await;
+    let alice = app.sales_as("alice").await;
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tx.send(describe(&project.id, "partial.pdf", "")).await.unwrap();
+    for piece in pieces(&contract()).into_iter().take(3) {
+        tx.send(piece).await.unwrap();
+    }
+    // The client goes away with the stream unfinished (a crash, a closed tab).
+    let mut client = alice.clone();
+    let call = tokio::spawn(async move {
+        client
+            .upload_project_document(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    call.abort();
+    let _ = call.await;
+    drop(tx);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(stored(&app).await, (0, 0));
+    assert!(documents(&mut alice.clone(), &project.id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_follow_their_projects_scope_and_freeze_with_it() {
+    let app = spawn().await;
+    let project = won_project(&app, "alice", "Scoped").await;
+    let mut alice = app.sales_as("alice").await;
+    let mut bob = app.sales_as("bob").await;
+    let mut boss = app.sales_as(MANAGER).await;
+    let doc = upload(&mut alice, describe(&project.id, "plan.pdf", ""), b"the plan")
+        .await
+        .unwrap();
+
+    // Another salesperson sees nothing of it, as if it did not exist.
+    assert_eq!(
+        bob.list_project_documents(pb::ListProjectDocumentsRequest {
+            project_id: project.id.clone(),
+        })
+        .await
+        .unwrap_err()
+        .code(),
+        Code::NotFound
+    );
+    assert_eq!(download(&mut bob, &doc.id).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        bob.delete_project_document(pb::DeleteProjectDocumentRequest { id: doc.id.clone() })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        upload(&mut bob, describe(&project.id, "mine.pdf", ""), b"x")
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    // The manager's scope covers the team.
+    assert_eq!(download(&mut boss, &doc.id).await.unwrap().0, b"the plan");
+
+    // A terminated project keeps its documents readable but takes no changes.
+    alice
+        .set_project_status(pb::SetProjectStatusRequest {
+            id: project.id.clone(),
+            status: pb::ProjectStatus::Terminated as i32,
+        })
+        .await
+        .unwrap();
+    assert_reason(
+        upload(&mut alice, describe(&project.id, "late.pdf", ""), b"x").await,
+        Code::FailedPrecondition,
+        "PROJECT_TERMINATED",
+    );
+    assert_reason(
+        alice
+            .delete_project_document(pb::DeleteProjectDocumentRequest { id: doc.id.clone() })
+            .await,
+        Code::FailedPrecondition,
+        "PROJECT_TERMINATED",
+    );
+    assert_eq!(download(&mut alice, &doc.id).await.unwrap().0, b"the plan");
+    assert_eq!(stored(&app).await, (1, 1));
+}
