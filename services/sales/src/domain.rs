@@ -227,6 +227,20 @@ pub fn valid_probability(p: i32) -> bool {
     (0..=100).contains(&p)
 }
 
+/// Whether a deal is stuck at `now`: open, in a stage with a time limit, and in it for longer
+/// than that limit allows.
+pub fn stuck(status: &str, time_limit_days: i64, stage_entered_at: i64, now: i64) -> bool {
+    status == "open" && time_limit_days > 0 && now - stage_entered_at > time_limit_days * crm_kit::time::DAY_MICROS
+}
+
+/// The SQL condition of [`stuck`] at `now`, over opportunities `o` joined to their stage `s`.
+pub fn stuck_sql(now: i64) -> String {
+    format!(
+        "o.status = 'open' AND s.time_limit_days > 0 AND o.stage_entered_at < {now} - s.time_limit_days * {}",
+        crm_kit::time::DAY_MICROS
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -369,7 +369,7 @@ mod tests {
             check_file_name("f", bad, &mut v);
             assert!(v.finish().is_err(), "{bad:?}");
         }
-        for bad in ["pdf", "application/", "/pdf", "text/pl ain", "a/b\n"] {
+        for bad in ["pdf", "application/", "/pdf", "text/pl ain", "a/\nb"] {
             let mut v = Violations::new();
             check_content_type("t", bad, &mut v);
             assert!(v.finish().is_err(), "{bad:?}");

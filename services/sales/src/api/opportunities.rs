@@ -103,7 +103,7 @@ const SERVER_OWNED: &[&str] = &[
 
 /// Whether an open opportunity has stayed longer in its stage than the stage allows.
 fn stuck(o: &OpportunityRow, now: i64) -> bool {
-    o.status == "open" && o.time_limit_days > 0 && now - o.stage_entered_at > o.time_limit_days * DAY_MICROS
+    domain::stuck(&o.status, o.time_limit_days, o.stage_entered_at, now)
 }
 
 /// The wire form of an opportunity at `now` (for the stuck flag).
@@ -418,23 +418,31 @@ impl SalesApi {
         caller: &Principal,
         req: pb::ListOpportunitiesRequest,
     ) -> Result<pb::ListOpportunitiesResponse> {
+        let now = now_micros();
+        let select = if req.stuck_only {
+            format!(
+                "SELECT {OPPORTUNITY_COLUMNS} FROM {OPPORTUNITY_FROM} WHERE {}",
+                domain::stuck_sql(now)
+            )
+        } else {
+            format!("SELECT {OPPORTUNITY_COLUMNS} FROM {OPPORTUNITY_FROM} WHERE 1 = 1")
+        };
         let (rows, next_page_token) = self
             .newest_first(
                 caller,
                 super::Listing {
-                    select: format!("SELECT {OPPORTUNITY_COLUMNS} FROM {OPPORTUNITY_FROM} WHERE 1 = 1"),
+                    select,
                     alias: "o",
                     scope: Some(OPPORTUNITY_SCOPE),
                     fields: OPPORTUNITY_FILTER,
                     filter: &req.filter,
-                    shape: "",
+                    shape: if req.stuck_only { "stuck" } else { "" },
                     page_size: req.page_size,
                     page_token: &req.page_token,
                 },
                 |o: &OpportunityRow| (o.created_at, o.id.clone()),
             )
             .await?;
-        let now = now_micros();
         Ok(pb::ListOpportunitiesResponse {
             opportunities: rows.iter().map(|o| opportunity_proto(o, now)).collect(),
             next_page_token,

@@ -31,10 +31,12 @@ struct Figures {
     planned_close_date: String,
     created_at: i64,
     closed_at: i64,
+    stage_entered_at: i64,
 }
 
 const FIGURES: &str = "SELECT o.id, o.customer_id, o.owner_id, o.stage_id, o.status, o.forecast_category, o.probability, \
-    o.expected_amount, o.expected_cost, o.planned_close_date, o.created_at, o.closed_at FROM opportunities o WHERE 1 = 1";
+    o.expected_amount, o.expected_cost, o.planned_close_date, o.created_at, o.closed_at, o.stage_entered_at \
+    FROM opportunities o WHERE 1 = 1";
 
 /// The microsecond bounds `[from, to)` of a date range (open ends: none).
 fn created_bounds(field: &str, r: Option<&pb::DateRange>, v: &mut Violations) -> (Option<i64>, Option<i64>) {
@@ -177,6 +179,7 @@ impl SalesApi {
             .await?;
         let currency = self.currency.as_str();
         let entered = rows.len() as i64;
+        let now = crm_kit::time::now_micros();
         let mut out = Vec::new();
         for s in &stages {
             let open: Vec<&Figures> = rows
@@ -199,6 +202,10 @@ impl SalesApi {
                         .sum(),
                 )),
                 reached_percent: percent_text(percent(reached_count, entered)),
+                stuck_count: open
+                    .iter()
+                    .filter(|r| domain::stuck(&r.status, s.time_limit_days, r.stage_entered_at, now))
+                    .count() as i64,
             });
         }
         let won: Vec<&Figures> = rows.iter().filter(|r| r.status == "won").collect();
@@ -450,6 +457,7 @@ impl SalesApi {
                 planned_close_date: String::new(),
                 created_at: p.created_at,
                 closed_at: 0,
+                stage_entered_at: 0,
             };
             let key = if by_customer { &p.customer_id } else { &p.owner_id };
             for g in [groups.entry(key.clone()).or_default(), &mut total] {

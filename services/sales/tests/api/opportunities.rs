@@ -425,6 +425,45 @@ async fn a_deal_past_its_stage_limit_is_stuck_until_it_moves_or_closes() {
     // The deal entered its stage 13 days ago: within the limit. Then 15 days ago: stuck.
     let db = crm_kit::db::Db::connect(&app.sales_database_url, 1).await.unwrap();
     let day: i64 = 86_400_000_000;
+    // A second deal in the same stage that stays fresh.
+    let fresh = opportunity(
+        &mut alice,
+        &customer_id,
+        pb::Opportunity {
+            subject: "Quick deal".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let stuck_list = |client: &mut Sales| {
+        let mut client = client.clone();
+        async move {
+            client
+                .list_opportunities(pb::ListOpportunitiesRequest {
+                    stuck_only: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .opportunities
+                .into_iter()
+                .map(|o| o.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let stuck_in_first_stage = |client: &mut Sales| {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_funnel(pb::GetFunnelRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+                .stages[0]
+                .stuck_count
+        }
+    };
     for (days, stuck) in [(13, false), (15, true)] {
         sqlx::query("UPDATE opportunities SET stage_entered_at = $1 WHERE id = $2")
             .bind(crm_kit::time::now_micros() - days * day)
@@ -437,7 +476,15 @@ async fn a_deal_past_its_stage_limit_is_stuck_until_it_moves_or_closes() {
             stuck,
             "{days} days in the stage"
         );
+        let expected: Vec<String> = if stuck { vec![o.id.clone()] } else { Vec::new() };
+        assert_eq!(stuck_list(&mut alice).await, expected, "{days} days in the stage");
+        assert_eq!(stuck_in_first_stage(&mut alice).await, i64::from(stuck));
     }
+    assert!(!get(&mut alice, fresh.id.clone()).await.stuck);
+    // The manager sees the team's stuck deals; another salesperson sees none of alice's.
+    let mut boss = app.sales_as(MANAGER).await;
+    assert_eq!(stuck_list(&mut boss).await, [o.id.clone()]);
+    assert!(stuck_list(&mut app.sales_as("bob").await).await.is_empty());
     // Moving on starts the clock of the next stage.
     let current = get(&mut alice, o.id.clone()).await;
     let moved = alice
@@ -456,6 +503,7 @@ async fn a_deal_past_its_stage_limit_is_stuck_until_it_moves_or_closes() {
         .opportunity
         .unwrap();
     assert!(!moved.stuck);
+    assert!(stuck_list(&mut alice).await.is_empty());
     // A closed deal is never stuck, however long ago its stage began.
     sqlx::query("UPDATE opportunities SET stage_entered_at = $1 WHERE id = $2")
         .bind(crm_kit::time::now_micros() - 400 * day)
