@@ -164,6 +164,7 @@ pub async fn run_gated(
             .collect(),
         routes: events.routes(tonic::service::Routes::new(server)),
         db: Some(db.clone()),
+        health_checks: events.health_checks(),
         auth: Some(gate),
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),

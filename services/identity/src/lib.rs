@@ -148,6 +148,7 @@ pub async fn run(
         grpc_services: vec![GRPC_SERVICE, crm_kit::events::FEED_SERVICE],
         routes: tonic::service::Routes::new(server).add_service(outbox.feed()),
         db: Some(db.clone()),
+        health_checks: Vec::new(),
         auth: Some(crm_kit::auth::Gate::Verify(verifier)),
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),

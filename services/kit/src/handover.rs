@@ -204,6 +204,7 @@ pub struct Wiring {
     outbox: crate::events::Outbox,
     handover: events_pb::handover_service_server::HandoverServiceServer<HandoverCounts<dyn Owner>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    health: Vec<(String, tokio::sync::watch::Receiver<bool>)>,
 }
 
 impl std::fmt::Debug for Wiring {
@@ -230,10 +231,15 @@ impl Wiring {
     ) -> Wiring {
         let (outbox, sequencer) = crate::events::Outbox::start(db.clone(), stopping.clone());
         let mut tasks = vec![sequencer];
+        let mut health = Vec::new();
         if follow_identity {
+            let mut follow = config.follow(service, IDENTITY_FEED, &config.identity_url, identity_types());
+            let (reporter, status) = crate::events::FeedHealth::new();
+            follow.health = Some(reporter);
+            health.push((Self::follower_health_name(IDENTITY_FEED), status));
             tasks.push(tokio::spawn(crate::events::follow(
                 db.clone(),
-                config.follow(service, IDENTITY_FEED, &config.identity_url, identity_types()),
+                follow,
                 Arc::new(IdentityEvents(owner.clone())),
                 stopping.clone(),
             )));
@@ -244,7 +250,19 @@ impl Wiring {
             outbox,
             handover,
             tasks,
+            health,
         }
+    }
+
+    /// The health entry of the follower of `feed`, e.g. `crm.events.follow.identity`.
+    pub fn follower_health_name(feed: &str) -> String {
+        format!("crm.events.follow.{feed}")
+    }
+
+    /// Health entries of the followers: NOT_SERVING while one cannot follow its feed (see
+    /// [`crate::serve::ServeSpec::health_checks`]).
+    pub fn health_checks(&self) -> Vec<(String, tokio::sync::watch::Receiver<bool>)> {
+        self.health.clone()
     }
 
     /// `routes` with the event feed and the handover count service added.

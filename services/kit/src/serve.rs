@@ -36,6 +36,10 @@ pub struct ServeSpec {
     pub routes: Routes,
     /// The database whose reachability health reports.
     pub db: Option<Db>,
+    /// More health entries, each under its own name, serving while its value is true: how
+    /// the service's background work fares (an event follower that cannot reach its feed),
+    /// which does not take the service itself out of rotation.
+    pub health_checks: Vec<(String, watch::Receiver<bool>)>,
     /// Verifies callers and checks each method's permission (see [`crate::auth`]). `None` only
     /// for a service not yet under access control.
     pub auth: Option<crate::auth::Gate>,
@@ -125,6 +129,36 @@ pub async fn serve(
         })
     });
 
+    // Each further check mirrors its value, until shutdown reports everything NOT_SERVING.
+    let check_names: Vec<String> = spec.health_checks.iter().map(|(n, _)| n.clone()).collect();
+    let check_tasks: Vec<tokio::task::JoinHandle<()>> = spec
+        .health_checks
+        .into_iter()
+        .map(|(name, mut rx)| {
+            let reporter = reporter.clone();
+            let mut stop = health_stop_tx.subscribe();
+            tokio::spawn(async move {
+                loop {
+                    let ok = *rx.borrow_and_update();
+                    if *stop.borrow() {
+                        return;
+                    }
+                    let status = if ok {
+                        ServingStatus::Serving
+                    } else {
+                        ServingStatus::NotServing
+                    };
+                    reporter.set_service_status(&name, status).await;
+                    tokio::select! {
+                        changed = rx.changed() => if changed.is_err() { return },
+                        _ = stop.changed() => return,
+                    }
+                    tracing::info!(check = %name, ok = *rx.borrow(), "health changed");
+                }
+            })
+        })
+        .collect();
+
     let routes = spec
         .routes
         .add_service(health)
@@ -143,6 +177,9 @@ pub async fn serve(
             let _ = health_stop_tx.send(true);
             for name in &names {
                 reporter.set_service_status(*name, ServingStatus::NotServing).await;
+            }
+            for name in &check_names {
+                reporter.set_service_status(name, ServingStatus::NotServing).await;
             }
             tokio::time::sleep(timings.drain_delay).await;
             let _ = closed_tx.send(());
@@ -176,6 +213,9 @@ pub async fn serve(
     };
     let _ = stop_background.send(true);
     if let Some(task) = health_task {
+        task.abort();
+    }
+    for task in check_tasks {
         task.abort();
     }
     tracing::info!(service = service_name, "stopped");

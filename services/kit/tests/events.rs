@@ -97,6 +97,7 @@ impl Producer {
                 grpc_services: vec![crm_kit::events::FEED_SERVICE],
                 routes: tonic::service::Routes::new(outbox.feed()),
                 db: Some(feed_db),
+                health_checks: Vec::new(),
                 auth: None,
                 request_timeout: None,
                 shutdown: crm_kit::serve::ShutdownTimings {
@@ -156,6 +157,7 @@ fn follow_spec(url: &str) -> Follow {
         min_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(400),
         lease_ttl: Duration::from_secs(2),
+        health: None,
     }
 }
 
@@ -270,8 +272,12 @@ async fn with_the_producer_down_the_consumer_retries_and_catches_up_when_it_retu
     let mut producer = Producer::start(database("down_producer").await, None).await;
     producer.publish("before").await;
     let consumer = database("down_consumer").await;
-    let follower = Follower::start(&consumer, follow_spec(&producer.url()));
+    let mut spec = follow_spec(&producer.url());
+    let (reporter, mut healthy) = crm_kit::events::FeedHealth::new();
+    spec.health = Some(reporter);
+    let follower = Follower::start(&consumer, spec);
     wait_for(&consumer, 1).await;
+    assert!(*healthy.borrow_and_update(), "following: healthy");
     let addr = producer.stop().await;
     // Committed while the producer's server is down.
     for i in 0..20 {
@@ -283,9 +289,11 @@ async fn with_the_producer_down_the_consumer_retries_and_catches_up_when_it_retu
         1,
         "nothing arrives while the producer is down"
     );
+    assert!(!*healthy.borrow_and_update(), "the feed is unreachable: unhealthy");
     let producer = Producer::start(producer.db.clone(), Some(addr)).await;
     let rows = wait_for(&consumer, 21).await;
     assert_eq!(rows.len(), 21);
+    assert!(*healthy.borrow(), "following again: healthy");
     producer.publish("after").await;
     wait_for(&consumer, 22).await;
     follower.stop().await;

@@ -188,6 +188,7 @@ pub async fn run(
             .collect(),
         routes: events.routes(tonic::service::Routes::new(server)),
         db: Some(db.clone()),
+        health_checks: events.health_checks(),
         auth: Some(crm_kit::auth::Gate::Verify(verifier)),
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),

@@ -110,6 +110,7 @@ pub async fn bench_latency(args: &Args, backend: &str, admin: Option<&str>) {
             grpc_services: vec![crm_kit::events::FEED_SERVICE],
             routes: tonic::service::Routes::new(outbox.feed()),
             db: Some(feed_db),
+            health_checks: Vec::new(),
             auth: None,
             request_timeout: None,
             shutdown: crm_kit::serve::ShutdownTimings {
@@ -132,6 +133,7 @@ pub async fn bench_latency(args: &Args, backend: &str, admin: Option<&str>) {
         min_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_secs(1),
         lease_ttl: Duration::from_secs(15),
+        health: None,
     };
     let follower = tokio::spawn(crm_kit::events::follow(
         consumer.clone(),

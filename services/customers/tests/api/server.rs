@@ -37,6 +37,61 @@ async fn health_reports_serving_for_the_service() {
     );
 }
 
+/// The follower of identity's feed has its own health entry: NOT_SERVING while identity is
+/// unreachable, while the service itself stays SERVING (it still serves its own data).
+#[tokio::test]
+async fn the_event_follower_reports_its_own_health() {
+    let app = spawn().await;
+    let channel = Channel::from_shared(app.server.endpoint())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    let follower = crm_kit::handover::Wiring::follower_health_name("identity");
+    assert_eq!(follower, "crm.events.follow.identity");
+    let status = |service: String| {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(HealthCheckRequest { service })
+                .await
+                .unwrap()
+                .into_inner()
+                .status
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let wait_until = |want: ServingStatus| {
+        let follower = follower.clone();
+        let status = status.clone();
+        async move {
+            while status(follower.clone()).await != want as i32 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the follower never became {want:?}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    wait_until(ServingStatus::Serving).await;
+    app.identity.server.stop().await;
+    wait_until(ServingStatus::NotServing).await;
+    assert_eq!(status(String::new()).await, ServingStatus::Serving as i32);
+    assert_eq!(
+        health
+            .check(HealthCheckRequest {
+                service: "crm.customers.v1.CustomersService".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status,
+        ServingStatus::Serving as i32
+    );
+}
+
 #[tokio::test]
 async fn reflection_lists_the_service() {
     use tonic_reflection::pb::v1::ServerReflectionRequest;

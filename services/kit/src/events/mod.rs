@@ -26,7 +26,7 @@ pub mod subscriber;
 pub use feed::Feed;
 pub use lease::Lease;
 pub use outbox::{Outbox, append, append_at, append_statement};
-pub use subscriber::{Follow, Handler, follow};
+pub use subscriber::{FeedHealth, Follow, Handler, follow};
 
 use crate::db::{Backend, Migration};
 

@@ -46,6 +46,36 @@ pub struct Follow {
     pub max_backoff: Duration,
     /// How long this replica's claim to follow lasts unless renewed.
     pub lease_ttl: Duration,
+    /// Where the follower says whether it is keeping up (for health); `None`: nowhere.
+    pub health: Option<FeedHealth>,
+}
+
+/// Whether a follower is keeping up: true while it follows its feed (or stands by because
+/// another replica follows it), false from a failure until it follows again. The service's
+/// health reports it under its own name (see [`crate::serve::ServeSpec::health_checks`]).
+#[derive(Debug, Clone)]
+pub struct FeedHealth(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl FeedHealth {
+    /// A reporter, healthy at first, and the receiver health reads.
+    pub fn new() -> (FeedHealth, tokio::sync::watch::Receiver<bool>) {
+        let (tx, rx) = tokio::sync::watch::channel(true);
+        (FeedHealth(Arc::new(tx)), rx)
+    }
+
+    fn set(&self, ok: bool) {
+        self.0.send_if_modified(|now| {
+            let changed = *now != ok;
+            *now = ok;
+            changed
+        });
+    }
+}
+
+fn report(follow: &Follow, ok: bool) {
+    if let Some(h) = &follow.health {
+        h.set(ok);
+    }
 }
 
 impl std::fmt::Debug for Follow {
@@ -69,6 +99,7 @@ impl Follow {
             min_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
             lease_ttl: Duration::from_secs(15),
+            health: None,
         }
     }
 }
@@ -86,6 +117,7 @@ pub async fn follow(db: Db, follow: Follow, handler: Arc<dyn Handler>, mut stopp
             Ok(true) => session(&db, &follow, handler.as_ref(), &lease, &mut stopping, &mut failures).await,
             Ok(false) => {
                 // Another replica follows; look again before its lease could run out.
+                report(&follow, true);
                 tokio::select! {
                     _ = stopping.wait() => break,
                     _ = tokio::time::sleep(follow.lease_ttl / 3) => continue,
@@ -97,6 +129,16 @@ pub async fn follow(db: Db, follow: Follow, handler: Arc<dyn Handler>, mut stopp
             Ok(()) => break,
             Err(e) => {
                 failures += 1;
+                // Handing the feed to another replica is no failure.
+                if !matches!(
+                    e,
+                    Error::Aborted {
+                        reason: "LEASE_LOST",
+                        ..
+                    }
+                ) {
+                    report(&follow, false);
+                }
                 let pause = backoff(&follow, failures);
                 tracing::warn!(
                     feed = %follow.feed,
@@ -170,6 +212,7 @@ async fn session(
         .into_inner();
     tracing::info!(feed = %follow.feed, after = cursor, "following event feed");
     *failures = 0;
+    report(follow, true);
     let mut renew = tokio::time::interval(lease.ttl() / 3);
     renew.tick().await;
     loop {
