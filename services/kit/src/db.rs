@@ -180,6 +180,12 @@ impl Db {
         self.commits.notified().await;
     }
 
+    /// Counts a write that committed outside a [`WriteTx`] (one autocommitted statement) as a
+    /// commit, so whatever waits in [`Db::committed`] (the outbox's sequencer) wakes at once.
+    pub fn wrote(&self) {
+        self.commits.notify_one();
+    }
+
     /// Applies the migrations not yet applied, each in its own transaction, in version order.
     pub fn migrate<'a>(
         &'a self,

@@ -651,6 +651,9 @@ impl CustomersApi {
                 k.record(&mut tx, &response).await?;
             }
             tx.commit().await?;
+        } else {
+            // One autocommitted statement: its event is numbered now, not at the next poll.
+            self.db.wrote();
         }
         Ok(response)
     }
