@@ -64,7 +64,6 @@ async fn the_event_follower_reports_its_own_health() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let wait_until = |want: ServingStatus| {
         let follower = follower.clone();
-        let status = status.clone();
         async move {
             while status(follower.clone()).await != want as i32 {
                 assert!(

@@ -483,7 +483,7 @@ async fn a_deal_past_its_stage_limit_is_stuck_until_it_moves_or_closes() {
     assert!(!get(&mut alice, fresh.id.clone()).await.stuck);
     // The manager sees the team's stuck deals; another salesperson sees none of alice's.
     let mut boss = app.sales_as(MANAGER).await;
-    assert_eq!(stuck_list(&mut boss).await, [o.id.clone()]);
+    assert_eq!(stuck_list(&mut boss).await, std::slice::from_ref(&o.id));
     assert!(stuck_list(&mut app.sales_as("bob").await).await.is_empty());
     // Moving on starts the clock of the next stage.
     let current = get(&mut alice, o.id.clone()).await;
