@@ -147,7 +147,13 @@ fn operation(route: &Route, operation_id: String, comments: &Comments, schemas: 
     }
     if let Some(body) = &route.body {
         let schema = if method.is_client_streaming() {
-            Some(("text/csv", json!({"type": "string", "format": "binary"})))
+            // The body is the file: CSV for an import, any file for an upload.
+            let file_type = if body.ends_with("csv_chunk") {
+                "text/csv"
+            } else {
+                "application/octet-stream"
+            };
+            Some((file_type, json!({"type": "string", "format": "binary"})))
         } else if body == "*" {
             Some(("application/json", schemas.reference(&input)))
         } else {

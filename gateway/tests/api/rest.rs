@@ -717,6 +717,18 @@ async fn limits_cors_request_ids_health_and_openapi() {
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/v1/customers/{id}"]["get"].is_object());
     assert!(doc["paths"]["/v1/auth/login"]["post"].is_object());
+    // Uploads take the file as the body: CSV for an import, any file for a document.
+    let body_type = |path: &str| {
+        doc["paths"][path]["post"]["requestBody"]["content"]
+            .as_object()
+            .map(|c| c.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert_eq!(body_type("/v1/leads:import"), ["text/csv"]);
+    assert_eq!(
+        body_type("/v1/projects/{document.project_id}/documents"),
+        ["application/octet-stream"]
+    );
 
     // A service going away is reported (the gateway itself stays ready: it still answers every
     // call, with a 503 for the ones that need that service).
