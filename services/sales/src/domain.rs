@@ -156,6 +156,26 @@ pub fn weighted(expected_amount: i64, probability: i64, currency: &str) -> i64 {
     to_storage(d).unwrap_or(0)
 }
 
+/// [`weighted`] as an SQL expression over integer columns `amount` and `probability`, so
+/// reports sum it in the database: `amount × probability ÷ 100`, rounded half away from zero
+/// to the currency's minor unit, in storage units. Integer division truncates towards zero in
+/// both PostgreSQL and SQLite, which the rounding builds on.
+pub fn weighted_sql(amount: &str, probability: &str, currency: &str) -> String {
+    let places = crm_kit::money::minor_units(currency)
+        .unwrap_or(2)
+        .min(crm_kit::money::STORAGE_SCALE);
+    // Storage units per minor unit, and the divisor that turns amount × probability into
+    // minor units.
+    let unit = 10i64.pow(crm_kit::money::STORAGE_SCALE - places);
+    let divisor = 100 * unit;
+    let half = divisor / 2;
+    format!(
+        "(CASE WHEN {amount} * {probability} >= 0 \
+         THEN (({amount} * {probability} + {half}) / {divisor}) * {unit} \
+         ELSE -(((-({amount} * {probability})) + {half}) / {divisor}) * {unit} END)"
+    )
+}
+
 /// `part ÷ whole × 100` to two places, or `None` when `whole` is zero.
 pub fn percent(part: i64, whole: i64) -> Option<Decimal> {
     if whole == 0 {

@@ -12,11 +12,13 @@
 //! is its own.
 //!
 //! The gateway, access-control and sign-in benchmarks are in [`front`]; event latency and the
-//! departure handover in [`events`]; the sales service's lead import and export in [`leads`].
+//! departure handover in [`events`]; the sales service's lead import and export in [`leads`], its
+//! reports over a large book of deals in [`reports`].
 
 mod events;
 mod front;
 mod leads;
+mod reports;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -59,7 +61,7 @@ struct Args {
     #[arg(long)]
     queries: Option<usize>,
     /// Which benchmarks run: create, import (import, search and pages), gateway, auth, signin,
-    /// events, handover, leads (lead import and export), or all.
+    /// events, handover, leads (lead import and export), reports (sales reports), or all.
     #[arg(long, default_value = "all")]
     only: String,
 }
@@ -675,6 +677,9 @@ async fn main() {
         }
         if matches!(args.only.as_str(), "all" | "leads") {
             leads::bench_import_export(&args, backend, admin).await;
+        }
+        if matches!(args.only.as_str(), "all" | "reports") {
+            reports::bench_reports(&args, backend, admin).await;
         }
     }
     if matches!(args.only.as_str(), "all" | "signin") {

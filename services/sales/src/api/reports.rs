@@ -16,27 +16,40 @@ use super::{OPPORTUNITY_SCOPE, SERVICE, SalesApi};
 use crate::domain::{self, money, percent, percent_text};
 use crate::store::{self, QuotaRow};
 
-/// The figures a report reads of one opportunity.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct Figures {
-    id: String,
-    customer_id: String,
-    owner_id: String,
-    stage_id: String,
-    status: String,
-    forecast_category: String,
-    probability: i64,
-    expected_amount: i64,
-    expected_cost: i64,
-    planned_close_date: String,
-    created_at: i64,
-    closed_at: i64,
-    stage_entered_at: i64,
+/// Sums over a group of opportunities, added up by the database (see [`tally_select`]).
+#[derive(Debug, Default, Clone, sqlx::FromRow)]
+struct Tally {
+    key: String,
+    count: i64,
+    cost: i64,
+    sales: i64,
+    weighted: i64,
+    won: i64,
+    lost: i64,
+    won_amount: i64,
+    won_cycle_micros: i64,
 }
 
-const FIGURES: &str = "SELECT o.id, o.customer_id, o.owner_id, o.stage_id, o.status, o.forecast_category, o.probability, \
-    o.expected_amount, o.expected_cost, o.planned_close_date, o.created_at, o.closed_at, o.stage_entered_at \
-    FROM opportunities o WHERE 1 = 1";
+/// `CAST(COALESCE(SUM(expr), 0) AS BIGINT)`: a sum both databases hand back as a 64-bit
+/// integer (PostgreSQL sums BIGINT as NUMERIC), zero over no rows.
+fn sum(expr: &str) -> String {
+    format!("CAST(COALESCE(SUM({expr}), 0) AS BIGINT)")
+}
+
+/// The SELECT list of a [`Tally`] of opportunities `o` grouped by `key`.
+fn tally_select(key: &str, currency: &str) -> String {
+    format!(
+        "SELECT {key} AS key, CAST(COUNT(*) AS BIGINT) AS count, {} AS cost, {} AS sales, {} AS weighted, \
+         {} AS won, {} AS lost, {} AS won_amount, {} AS won_cycle_micros",
+        sum("o.expected_cost"),
+        sum("o.expected_amount"),
+        sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
+        sum("CASE WHEN o.status = 'won' THEN 1 ELSE 0 END"),
+        sum("CASE WHEN o.status = 'lost' THEN 1 ELSE 0 END"),
+        sum("CASE WHEN o.status = 'won' THEN o.expected_amount ELSE 0 END"),
+        sum("CASE WHEN o.status = 'won' AND o.closed_at > o.created_at THEN o.closed_at - o.created_at ELSE 0 END"),
+    )
+}
 
 /// The microsecond bounds `[from, to)` of a date range (open ends: none).
 fn created_bounds(field: &str, r: Option<&pb::DateRange>, v: &mut Violations) -> (Option<i64>, Option<i64>) {
@@ -71,9 +84,13 @@ fn created_bounds(field: &str, r: Option<&pb::DateRange>, v: &mut Violations) ->
 }
 
 impl SalesApi {
-    /// The caller's opportunities (in scope) matching `extra`.
-    async fn figures(&self, caller: &Principal, extra: impl FnOnce(&mut SqlBuf)) -> Result<Vec<Figures>> {
-        let mut q = SqlBuf::new(FIGURES);
+    /// Runs an aggregate over the caller's opportunities (in scope): `select` up to its
+    /// `WHERE 1 = 1`, then `extra` adds conditions and the grouping.
+    async fn aggregate<T>(&self, caller: &Principal, select: &str, extra: impl FnOnce(&mut SqlBuf)) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let mut q = SqlBuf::new(select);
         if let Some(scope) = caller.scope_filter(SERVICE, OPPORTUNITY_SCOPE) {
             q.push(" AND ").filter(&scope);
         }
@@ -153,67 +170,94 @@ impl SalesApi {
             .await?
             .ok_or_else(|| Error::invalid("pipeline_id", "UNKNOWN_PIPELINE", "not a pipeline"))?;
         let stages = store::stages(&mut conn, &pipeline.id, false).await?;
-        // The furthest stage each opportunity of the period ever reached.
-        let mut reached = SqlBuf::new(
-            "SELECT v.opportunity_id, CAST(MAX(s.position) AS BIGINT) FROM stage_visits v JOIN stages s ON s.id = v.stage_id \
-             JOIN opportunities o ON o.id = v.opportunity_id WHERE o.pipeline_id = ",
-        );
-        reached.text(pipeline.id.clone());
-        if let Some(scope) = caller.scope_filter(SERVICE, OPPORTUNITY_SCOPE) {
-            reached.push(" AND ").filter(&scope);
-        }
-        push_bounds(&mut reached, from, to);
-        reached.push(" GROUP BY v.opportunity_id");
-        let furthest: BTreeMap<String, i64> = reached
-            .query_as::<(String, i64)>()
-            .fetch_all(&mut *conn)
+        drop(conn);
+        let currency = self.currency.as_str();
+        let now = now_micros();
+        let in_funnel = |q: &mut SqlBuf| {
+            q.push(" AND o.pipeline_id = ").text(pipeline.id.clone());
+            push_bounds(q, from, to);
+        };
+        // Deals of the period by status: how many entered, won and lost.
+        let by_status: Vec<(String, i64, i64)> = self
+            .aggregate(
+                caller,
+                &format!(
+                    "SELECT o.status, CAST(COUNT(*) AS BIGINT), {} FROM opportunities o WHERE 1 = 1",
+                    sum("o.expected_amount")
+                ),
+                |q| {
+                    in_funnel(q);
+                    q.push(" GROUP BY o.status");
+                },
+            )
+            .await?;
+        let status = |name: &str| {
+            by_status
+                .iter()
+                .find(|(s, ..)| s == name)
+                .map_or((0, 0), |(_, count, amount)| (*count, *amount))
+        };
+        let entered: i64 = by_status.iter().map(|(_, count, _)| count).sum();
+        let (won_count, won_amount) = status("won");
+        // The open deals standing in each stage, with their amounts and how many are stuck.
+        let open: BTreeMap<String, (i64, i64, i64, i64)> = self
+            .aggregate::<(String, i64, i64, i64, i64)>(
+                caller,
+                &format!(
+                    "SELECT o.stage_id, CAST(COUNT(*) AS BIGINT), {}, {}, {} \
+                     FROM opportunities o LEFT JOIN stages s ON s.id = o.stage_id WHERE o.status = 'open'",
+                    sum("o.expected_amount"),
+                    sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
+                    sum(&format!("CASE WHEN {} THEN 1 ELSE 0 END", domain::stuck_sql(now))),
+                ),
+                |q| {
+                    in_funnel(q);
+                    q.push(" GROUP BY o.stage_id");
+                },
+            )
             .await?
             .into_iter()
+            .map(|(stage, count, expected, weighted, stuck)| (stage, (count, expected, weighted, stuck)))
             .collect();
-        drop(conn);
-        let rows = self
-            .figures(caller, |q| {
-                q.push(" AND o.pipeline_id = ").text(pipeline.id.clone());
-                push_bounds(q, from, to);
-            })
+        // How many deals not won got furthest to each stage position (won ones reached every
+        // stage).
+        let furthest: Vec<(i64, i64)> = self
+            .aggregate(
+                caller,
+                "SELECT CAST(f.furthest AS BIGINT), CAST(COUNT(*) AS BIGINT) FROM (\
+                 SELECT v.opportunity_id, MAX(s.position) AS furthest FROM stage_visits v \
+                 JOIN stages s ON s.id = v.stage_id JOIN opportunities o ON o.id = v.opportunity_id \
+                 WHERE o.status <> 'won'",
+                |q| {
+                    in_funnel(q);
+                    q.push(" GROUP BY v.opportunity_id) f GROUP BY f.furthest");
+                },
+            )
             .await?;
-        let currency = self.currency.as_str();
-        let entered = rows.len() as i64;
-        let now = crm_kit::time::now_micros();
         let mut out = Vec::new();
         for s in &stages {
-            let open: Vec<&Figures> = rows
-                .iter()
-                .filter(|r| r.status == "open" && r.stage_id == s.id)
-                .collect();
-            let reached_count = rows
-                .iter()
-                .filter(|r| r.status == "won" || furthest.get(&r.id).is_some_and(|p| *p >= s.position))
-                .count() as i64;
+            let (count, expected, weighted, stuck) = open.get(&s.id).copied().unwrap_or_default();
+            let reached = won_count
+                + furthest
+                    .iter()
+                    .filter(|(position, _)| *position >= s.position)
+                    .map(|(_, n)| n)
+                    .sum::<i64>();
             out.push(pb::FunnelStage {
                 stage_id: s.id.clone(),
                 stage_name: s.name.clone(),
-                count: open.len() as i64,
-                expected_amount: Some(money(currency, open.iter().map(|r| r.expected_amount).sum())),
-                opportunity_amount: Some(money(
-                    currency,
-                    open.iter()
-                        .map(|r| domain::weighted(r.expected_amount, r.probability, currency))
-                        .sum(),
-                )),
-                reached_percent: percent_text(percent(reached_count, entered)),
-                stuck_count: open
-                    .iter()
-                    .filter(|r| domain::stuck(&r.status, s.time_limit_days, r.stage_entered_at, now))
-                    .count() as i64,
+                count,
+                expected_amount: Some(money(currency, expected)),
+                opportunity_amount: Some(money(currency, weighted)),
+                reached_percent: percent_text(percent(reached, entered)),
+                stuck_count: stuck,
             });
         }
-        let won: Vec<&Figures> = rows.iter().filter(|r| r.status == "won").collect();
         Ok(pb::GetFunnelResponse {
             stages: out,
-            won_count: won.len() as i64,
-            won_amount: Some(money(currency, won.iter().map(|r| r.expected_amount).sum())),
-            lost_count: rows.iter().filter(|r| r.status == "lost").count() as i64,
+            won_count,
+            won_amount: Some(money(currency, won_amount)),
+            lost_count: status("lost").0,
         })
     }
 
@@ -238,40 +282,47 @@ impl SalesApi {
         } else {
             (req.subject_id.trim().to_string(), req.department)
         };
-        let rows = self
-            .figures(caller, |q| {
-                q.push(" AND o.status IN ('open', 'won') AND o.planned_close_date <> ''");
-                if !range.from_date.trim().is_empty() {
-                    q.push(" AND o.planned_close_date >= ").text(range.from_date.trim());
-                }
-                if !range.to_date.trim().is_empty() {
-                    q.push(" AND o.planned_close_date <= ").text(range.to_date.trim());
-                }
-                if department {
-                    q.push(" AND o.owner_department_path LIKE ")
-                        .text(format!("%/{}/%", crm_kit::filter::like_escape(&subject)))
-                        .push(" ESCAPE '\\'");
-                } else {
-                    q.push(" AND o.owner_id = ").text(subject.clone());
-                }
-            })
-            .await?;
         let currency = self.currency.as_str();
+        // (close month, category) → (count, expected, weighted), summed by the database.
+        let months: Vec<(String, String, i64, i64, i64)> = self
+            .aggregate(
+                caller,
+                &format!(
+                    "SELECT SUBSTR(o.planned_close_date, 1, 7), \
+                     CASE WHEN o.status = 'won' THEN 'closed' ELSE o.forecast_category END, \
+                     CAST(COUNT(*) AS BIGINT), {}, {} FROM opportunities o \
+                     WHERE o.status IN ('open', 'won') AND o.planned_close_date <> ''",
+                    sum("o.expected_amount"),
+                    sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
+                ),
+                |q| {
+                    if !range.from_date.trim().is_empty() {
+                        q.push(" AND o.planned_close_date >= ").text(range.from_date.trim());
+                    }
+                    if !range.to_date.trim().is_empty() {
+                        q.push(" AND o.planned_close_date <= ").text(range.to_date.trim());
+                    }
+                    if department {
+                        q.push(" AND o.owner_department_path LIKE ")
+                            .text(format!("%/{}/%", crm_kit::filter::like_escape(&subject)))
+                            .push(" ESCAPE '\\'");
+                    } else {
+                        q.push(" AND o.owner_id = ").text(subject.clone());
+                    }
+                    q.push(" GROUP BY 1, 2");
+                },
+            )
+            .await?;
         // (period, category) → (count, expected, weighted)
         let mut cells: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
-        for r in &rows {
-            let Some(period) = domain::period_of(&r.planned_close_date, quarter) else {
+        for (month, category, count, expected, weighted) in months {
+            let Some(period) = domain::period_of(&format!("{month}-01"), quarter) else {
                 continue;
             };
-            let category = if r.status == "won" {
-                "closed".to_string()
-            } else {
-                r.forecast_category.clone()
-            };
             let cell = cells.entry((period, category)).or_default();
-            cell.0 += 1;
-            cell.1 += r.expected_amount;
-            cell.2 += domain::weighted(r.expected_amount, r.probability, currency);
+            cell.0 += count;
+            cell.1 += expected;
+            cell.2 += weighted;
         }
         let mut conn = self.conn().await?;
         let quotas = store::quotas(&mut conn, "").await?;
@@ -323,25 +374,29 @@ impl SalesApi {
         let (from, to) = created_bounds("period", req.period.as_ref(), &mut v);
         v.finish()?;
         let stage = req.stage_id.trim().to_string();
-        let rows = self
-            .figures(caller, |q| {
-                if !stage.is_empty() {
-                    q.push(" AND o.stage_id = ").text(stage.clone());
-                }
-                push_bounds(q, from, to);
-            })
-            .await?;
         let currency = self.currency.as_str();
-        let mut groups: BTreeMap<String, Tally> = BTreeMap::new();
+        let key = if by_customer { "o.customer_id" } else { "o.owner_id" };
+        let mut groups: Vec<Tally> = self
+            .aggregate(
+                caller,
+                &format!("{} FROM opportunities o WHERE 1 = 1", tally_select(key, currency)),
+                |q| {
+                    if !stage.is_empty() {
+                        q.push(" AND o.stage_id = ").text(stage.clone());
+                    }
+                    push_bounds(q, from, to);
+                    q.push(&format!(" GROUP BY {key}"));
+                },
+            )
+            .await?;
+        groups.sort_by(|a, b| a.key.cmp(&b.key));
         let mut total = Tally::default();
-        for r in &rows {
-            let key = if by_customer { &r.customer_id } else { &r.owner_id };
-            groups.entry(key.clone()).or_default().add(r, currency);
-            total.add(r, currency);
+        for g in &groups {
+            total.absorb(g);
         }
         Ok(pb::GetOpportunityAnalysisResponse {
-            rows: groups.into_iter().map(|(k, t)| t.row(k, currency)).collect(),
-            total: Some(total.row(String::new(), currency)),
+            rows: groups.iter().map(|t| t.row(currency)).collect(),
+            total: Some(total.row(currency)),
         })
     }
 }
@@ -423,9 +478,17 @@ impl SalesApi {
         let mut v = Violations::new();
         let (from, to) = created_bounds("period", req.period.as_ref(), &mut v);
         v.finish()?;
+        let currency = self.currency.as_str();
+        let key = if by_customer { "p.customer_id" } else { "p.owner_id" };
+        // A project's expected side is its opportunity's figures (it is neither won nor lost
+        // again here); the actual side is its own.
         let mut q = SqlBuf::new(&format!(
-            "SELECT {} FROM projects p WHERE 1 = 1",
-            super::projects::PROJECT_COLUMNS
+            "SELECT {key}, CAST(COUNT(*) AS BIGINT), {}, {}, {}, {}, {} FROM projects p WHERE 1 = 1",
+            sum("p.expected_cost"),
+            sum("p.expected_amount"),
+            sum(&domain::weighted_sql("p.expected_amount", "p.probability", currency)),
+            sum("p.actual_cost"),
+            sum("p.actual_sales"),
         ));
         if let Some(scope) = caller.scope_filter(SERVICE, super::projects::PROJECT_SCOPE) {
             q.push(" AND ").filter(&scope);
@@ -436,46 +499,35 @@ impl SalesApi {
         if let Some(t) = to {
             q.push(" AND p.created_at < ").int(t);
         }
+        q.push(&format!(" GROUP BY {key}"));
         let mut conn = self.conn().await?;
-        let projects: Vec<super::projects::ProjectRow> = store::fetch(&mut conn, &q).await?;
-        let currency = self.currency.as_str();
+        let sums: Vec<(String, i64, i64, i64, i64, i64, i64)> = store::fetch(&mut conn, &q).await?;
         let mut groups: BTreeMap<String, (Tally, i64, i64)> = BTreeMap::new();
         let mut total = (Tally::default(), 0i64, 0i64);
-        for p in &projects {
-            // A project's expected side is its opportunity's figures (it is neither won nor
-            // lost again here).
-            let figures = Figures {
-                id: p.id.clone(),
-                customer_id: p.customer_id.clone(),
-                owner_id: p.owner_id.clone(),
-                stage_id: p.stage_id.clone(),
-                status: "project".into(),
-                forecast_category: String::new(),
-                probability: p.probability,
-                expected_amount: p.expected_amount,
-                expected_cost: p.expected_cost,
-                planned_close_date: String::new(),
-                created_at: p.created_at,
-                closed_at: 0,
-                stage_entered_at: 0,
+        for (key, count, cost, sales, weighted, actual_cost, actual_sales) in sums {
+            let tally = Tally {
+                key: key.clone(),
+                count,
+                cost,
+                sales,
+                weighted,
+                ..Tally::default()
             };
-            let key = if by_customer { &p.customer_id } else { &p.owner_id };
-            for g in [groups.entry(key.clone()).or_default(), &mut total] {
-                g.0.add(&figures, currency);
-                g.1 += p.actual_cost;
-                g.2 += p.actual_sales;
-            }
+            total.0.absorb(&tally);
+            total.1 += actual_cost;
+            total.2 += actual_sales;
+            groups.insert(key, (tally, actual_cost, actual_sales));
         }
-        let row = |key: String, (tally, cost, sales): &(Tally, i64, i64)| pb::ProjectAnalysisRow {
-            expected: Some(tally.row(key, currency)),
+        let row = |(tally, cost, sales): &(Tally, i64, i64)| pb::ProjectAnalysisRow {
+            expected: Some(tally.row(currency)),
             actual_cost: Some(money(currency, *cost)),
             actual_sales: Some(money(currency, *sales)),
             actual_profit: Some(money(currency, sales - cost)),
             actual_margin_percent: percent_text(percent(sales - cost, *sales)),
         };
         Ok(pb::GetProjectAnalysisResponse {
-            rows: groups.iter().map(|(k, g)| row(k.clone(), g)).collect(),
-            total: Some(row(String::new(), &total)),
+            rows: groups.values().map(row).collect(),
+            total: Some(row(&total)),
         })
     }
 }
@@ -502,28 +554,21 @@ pub(crate) async fn snapshot_forecast(
     now: i64,
 ) -> Result<(String, i64)> {
     let week = week_of(now);
-    let rows: Vec<(String, String, String, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT o.owner_id, o.owner_department_path, o.planned_close_date, o.status, o.forecast_category, o.probability, \
-         o.expected_amount FROM opportunities o WHERE o.status IN ('open', 'won') AND o.planned_close_date <> ''",
-    )
+    let rows: Vec<(String, String, String, String, i64, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT o.owner_id, MAX(o.owner_department_path), SUBSTR(o.planned_close_date, 1, 7), \
+         CASE WHEN o.status = 'won' THEN 'closed' ELSE o.forecast_category END, CAST(COUNT(*) AS BIGINT), {}, {} \
+         FROM opportunities o WHERE o.status IN ('open', 'won') AND o.planned_close_date <> '' GROUP BY o.owner_id, 3, 4",
+        sum("o.expected_amount"),
+        sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
+    ))
     .fetch_all(&mut *conn)
     .await?;
     let mut cells: BTreeMap<SnapshotKey, SnapshotCell> = BTreeMap::new();
-    for (owner, path, date, status, category, probability, expected) in rows {
-        let Some(period) = domain::period_of(&date, false) else {
+    for (owner, path, month, category, count, expected, weighted) in rows {
+        let Some(period) = domain::period_of(&format!("{month}-01"), false) else {
             continue;
         };
-        let category = if status == "won" {
-            "closed".to_string()
-        } else {
-            category
-        };
-        let cell = cells
-            .entry((owner, period, category))
-            .or_insert_with(|| (path, 0, 0, 0));
-        cell.1 += 1;
-        cell.2 += expected;
-        cell.3 += domain::weighted(expected, probability, currency);
+        cells.insert((owner, period, category), (path, count, expected, weighted));
     }
     sqlx::query("DELETE FROM forecast_snapshots WHERE week = $1")
         .bind(&week)
@@ -632,43 +677,26 @@ impl SalesApi {
     }
 }
 
-/// Sums over a group of opportunities.
-#[derive(Debug, Default)]
-struct Tally {
-    count: i64,
-    cost: i64,
-    sales: i64,
-    weighted: i64,
-    won: i64,
-    lost: i64,
-    won_amount: i64,
-    won_cycle_micros: i64,
-}
-
 impl Tally {
-    fn add(&mut self, r: &Figures, currency: &str) {
-        self.count += 1;
-        self.cost += r.expected_cost;
-        self.sales += r.expected_amount;
-        self.weighted += domain::weighted(r.expected_amount, r.probability, currency);
-        match r.status.as_str() {
-            "won" => {
-                self.won += 1;
-                self.won_amount += r.expected_amount;
-                self.won_cycle_micros += (r.closed_at - r.created_at).max(0);
-            }
-            "lost" => self.lost += 1,
-            _ => {}
-        }
+    /// Adds another group's sums (for the total).
+    fn absorb(&mut self, other: &Tally) {
+        self.count += other.count;
+        self.cost += other.cost;
+        self.sales += other.sales;
+        self.weighted += other.weighted;
+        self.won += other.won;
+        self.lost += other.lost;
+        self.won_amount += other.won_amount;
+        self.won_cycle_micros += other.won_cycle_micros;
     }
 
     /// The report row, with the spec's formulas: profit = sales − cost, margin = profit ÷ sales
     /// × 100, opportunity profit = weighted − cost, its margin = that ÷ weighted × 100.
-    fn row(&self, key: String, currency: &str) -> pb::AnalysisRow {
+    fn row(&self, currency: &str) -> pb::AnalysisRow {
         let profit = self.sales - self.cost;
         let opportunity_profit = self.weighted - self.cost;
         pb::AnalysisRow {
-            key,
+            key: self.key.clone(),
             count: self.count,
             expected_cost: Some(money(currency, self.cost)),
             expected_sales: Some(money(currency, self.sales)),

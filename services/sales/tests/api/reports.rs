@@ -341,3 +341,66 @@ async fn weekly_snapshots_keep_how_the_forecast_stood() {
         .rows;
     assert!(none.is_empty());
 }
+
+/// The reports sum weighted amounts in the database: its expression gives, row for row, what
+/// the service computes (half away from zero, to the minor unit), on this backend, for
+/// currencies of 0, 2 and 3 decimals, negative amounts and every probability.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_weighs_amounts_exactly_as_the_service_does() {
+    let db = crm_kit::testing::fresh_database("weighted").await;
+    let db = crm_kit::db::Db::connect(&db.url, 1).await.unwrap();
+    sqlx::query("CREATE TABLE w (amount BIGINT NOT NULL, probability BIGINT NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // Amounts in storage units (4 places) around every rounding edge.
+    let mut amounts = vec![
+        0i64,
+        1,
+        49,
+        50,
+        51,
+        99,
+        100,
+        150,
+        250,
+        5_000,
+        12_345,
+        99_999_999,
+        123_456_789_012,
+    ];
+    amounts.extend((0..200).map(|i| i * 37 + 5));
+    amounts.extend(amounts.clone().into_iter().map(|a| -a));
+    let probabilities = [0i64, 1, 10, 25, 33, 50, 67, 75, 99, 100];
+    for chunk in amounts.chunks(50) {
+        let mut q = crm_kit::sql::SqlBuf::new("INSERT INTO w (amount, probability) VALUES ");
+        let mut first = true;
+        for a in chunk {
+            for p in probabilities {
+                q.push(if first { "(" } else { ", (" })
+                    .int(*a)
+                    .push(", ")
+                    .int(p)
+                    .push(")");
+                first = false;
+            }
+        }
+        q.query().execute(&db.pool).await.unwrap();
+    }
+    for currency in ["CNY", "JPY", "BHD"] {
+        let expr = crm_sales::domain::weighted_sql("amount", "probability", currency);
+        let rows: Vec<(i64, i64, i64)> =
+            sqlx::query_as(&format!("SELECT amount, probability, CAST({expr} AS BIGINT) FROM w"))
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(rows.len(), amounts.len() * probabilities.len());
+        for (amount, probability, in_sql) in rows {
+            assert_eq!(
+                in_sql,
+                crm_sales::domain::weighted(amount, probability, currency),
+                "{currency}: {amount} × {probability} %"
+            );
+        }
+    }
+}
