@@ -79,6 +79,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0007_project_documents_postgres.sql"),
         only_on: Some(crm_kit::db::Backend::Postgres),
     },
+    Migration {
+        version: 9,
+        name: "reached_position",
+        sql: include_str!("../migrations/0008_reached_position.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],

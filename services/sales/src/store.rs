@@ -449,6 +449,28 @@ async fn enter_stage(conn: &mut AnyConnection, opportunity_id: &str, stage_id: &
     .bind(stage_id)
     .bind(at)
     .bind(by)
+    .execute(&mut *conn)
+    .await?;
+    // The furthest stage reached only grows with moves.
+    sqlx::query(
+        "UPDATE opportunities SET reached_position = (SELECT s.position FROM stages s WHERE s.id = $1) \
+         WHERE id = $2 AND reached_position < (SELECT s.position FROM stages s WHERE s.id = $1)",
+    )
+    .bind(stage_id)
+    .bind(opportunity_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Recomputes the furthest stage each opportunity of `pipeline_id` reached, after its stages
+/// were renumbered.
+pub async fn recompute_reached(conn: &mut AnyConnection, pipeline_id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE opportunities SET reached_position = COALESCE((SELECT MAX(s.position) FROM stage_visits v \
+         JOIN stages s ON s.id = v.stage_id WHERE v.opportunity_id = opportunities.id), 0) WHERE pipeline_id = $1",
+    )
+    .bind(pipeline_id)
     .execute(conn)
     .await?;
     Ok(())

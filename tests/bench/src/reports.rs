@@ -26,7 +26,7 @@ const CATEGORIES: &[&str] = &["pipeline", "best_case", "commit", "omitted"];
 const ROUNDS: usize = 5;
 
 /// Writes `n` opportunities of 50 salespeople across the pipeline's stages, each with its
-/// stage visit, straight into the sales database.
+/// stage visit (and so how far it got), straight into the sales database.
 async fn seed(db: &Db, n: usize, department_path: &str) -> String {
     let stages: Vec<(String, String, i64, i64)> =
         sqlx::query_as("SELECT id, pipeline_id, position, probability FROM stages WHERE active = 1 ORDER BY position")
@@ -37,19 +37,19 @@ async fn seed(db: &Db, n: usize, department_path: &str) -> String {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let now = crm_kit::time::now_micros();
     let day = crm_kit::time::DAY_MICROS;
-    let per_statement = crm_kit::db::rows_per_statement_on(db.backend, 20);
+    let per_statement = crm_kit::db::rows_per_statement_on(db.backend, 21);
     let mut tx = db.pool.begin().await.expect("begin");
     for start in (0..n).step_by(per_statement) {
         let end = (start + per_statement).min(n);
         let mut opportunities = SqlBuf::new(
             "INSERT INTO opportunities (id, subject, customer_id, owner_id, owner_department_path, pipeline_id, stage_id, \
              probability, currency, expected_amount, expected_cost, planned_close_date, forecast_category, status, \
-             stage_entered_at, closed_at, created_at, created_by, updated_at, updated_by) VALUES ",
+             stage_entered_at, reached_position, closed_at, created_at, created_by, updated_at, updated_by) VALUES ",
         );
         let mut visits =
             SqlBuf::new("INSERT INTO stage_visits (id, opportunity_id, stage_id, entered_at, moved_by) VALUES ");
         for i in start..end {
-            let (stage, _, _, probability) = &stages[(rng.next() % stages.len() as u64) as usize];
+            let (stage, _, position, probability) = &stages[(rng.next() % stages.len() as u64) as usize];
             let status = rng.pick(STATUSES);
             let created = now - (rng.next() % 400) as i64 * day;
             let entered = created + (rng.next() % 30) as i64 * day;
@@ -77,6 +77,7 @@ async fn seed(db: &Db, n: usize, department_path: &str) -> String {
             opportunities.push(", ").text(rng.pick(CATEGORIES));
             opportunities.push(", ").text(status);
             opportunities.push(", ").int(entered);
+            opportunities.push(", ").int(*position);
             opportunities
                 .push(", ")
                 .int(if status == "open" { 0 } else { entered + day });

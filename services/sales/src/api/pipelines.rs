@@ -256,6 +256,15 @@ impl SalesApi {
                 )
                 .await?;
             }
+            // A stage that moved changes how far the deals that stood in it got.
+            let renumbered = src
+                .stages
+                .iter()
+                .enumerate()
+                .any(|(i, s)| current.iter().any(|c| c.id == s.id && c.position != i as i64 + 1));
+            if renumbered {
+                store::recompute_reached(&mut tx, &row.id).await?;
+            }
         }
         match store::touch_pipeline(&mut tx, &row.id, &row.name, row.version, now_micros()).await? {
             Some(true) => {}

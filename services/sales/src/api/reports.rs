@@ -173,76 +173,48 @@ impl SalesApi {
         drop(conn);
         let currency = self.currency.as_str();
         let now = now_micros();
-        let in_funnel = |q: &mut SqlBuf| {
-            q.push(" AND o.pipeline_id = ").text(pipeline.id.clone());
-            push_bounds(q, from, to);
-        };
-        // Deals of the period by status: how many entered, won and lost.
-        let by_status: Vec<(String, i64, i64)> = self
+        // One pass over the period's deals of the pipeline, by status, stage and how far
+        // they got: a few rows per stage, whatever the number of deals.
+        let cells: Vec<(String, String, i64, i64, i64, i64, i64)> = self
             .aggregate(
                 caller,
                 &format!(
-                    "SELECT o.status, CAST(COUNT(*) AS BIGINT), {} FROM opportunities o WHERE 1 = 1",
-                    sum("o.expected_amount")
-                ),
-                |q| {
-                    in_funnel(q);
-                    q.push(" GROUP BY o.status");
-                },
-            )
-            .await?;
-        let status = |name: &str| {
-            by_status
-                .iter()
-                .find(|(s, ..)| s == name)
-                .map_or((0, 0), |(_, count, amount)| (*count, *amount))
-        };
-        let entered: i64 = by_status.iter().map(|(_, count, _)| count).sum();
-        let (won_count, won_amount) = status("won");
-        // The open deals standing in each stage, with their amounts and how many are stuck.
-        let open: BTreeMap<String, (i64, i64, i64, i64)> = self
-            .aggregate::<(String, i64, i64, i64, i64)>(
-                caller,
-                &format!(
-                    "SELECT o.stage_id, CAST(COUNT(*) AS BIGINT), {}, {}, {} \
-                     FROM opportunities o LEFT JOIN stages s ON s.id = o.stage_id WHERE o.status = 'open'",
+                    "SELECT o.status, o.stage_id, CAST(o.reached_position AS BIGINT), CAST(COUNT(*) AS BIGINT), {}, {}, {} \
+                     FROM opportunities o LEFT JOIN stages s ON s.id = o.stage_id WHERE 1 = 1",
                     sum("o.expected_amount"),
                     sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
                     sum(&format!("CASE WHEN {} THEN 1 ELSE 0 END", domain::stuck_sql(now))),
                 ),
                 |q| {
-                    in_funnel(q);
-                    q.push(" GROUP BY o.stage_id");
-                },
-            )
-            .await?
-            .into_iter()
-            .map(|(stage, count, expected, weighted, stuck)| (stage, (count, expected, weighted, stuck)))
-            .collect();
-        // How many deals not won got furthest to each stage position (won ones reached every
-        // stage).
-        let furthest: Vec<(i64, i64)> = self
-            .aggregate(
-                caller,
-                "SELECT CAST(f.furthest AS BIGINT), CAST(COUNT(*) AS BIGINT) FROM (\
-                 SELECT v.opportunity_id, MAX(s.position) AS furthest FROM stage_visits v \
-                 JOIN stages s ON s.id = v.stage_id JOIN opportunities o ON o.id = v.opportunity_id \
-                 WHERE o.status <> 'won'",
-                |q| {
-                    in_funnel(q);
-                    q.push(" GROUP BY v.opportunity_id) f GROUP BY f.furthest");
+                    q.push(" AND o.pipeline_id = ").text(pipeline.id.clone());
+                    push_bounds(q, from, to);
+                    q.push(" GROUP BY o.status, o.stage_id, o.reached_position");
                 },
             )
             .await?;
+        let entered: i64 = cells.iter().map(|c| c.3).sum();
+        let of_status = |name: &str| {
+            cells
+                .iter()
+                .filter(|c| c.0 == name)
+                .fold((0, 0), |(n, amount), c| (n + c.3, amount + c.4))
+        };
+        let (won_count, won_amount) = of_status("won");
         let mut out = Vec::new();
         for s in &stages {
-            let (count, expected, weighted, stuck) = open.get(&s.id).copied().unwrap_or_default();
-            let reached = won_count
-                + furthest
-                    .iter()
-                    .filter(|(position, _)| *position >= s.position)
-                    .map(|(_, n)| n)
-                    .sum::<i64>();
+            let (mut count, mut expected, mut weighted, mut stuck) = (0, 0, 0, 0);
+            for c in cells.iter().filter(|c| c.0 == "open" && c.1 == s.id) {
+                count += c.3;
+                expected += c.4;
+                weighted += c.5;
+                stuck += c.6;
+            }
+            // Won deals reached every stage; the others as far as their history says.
+            let reached: i64 = cells
+                .iter()
+                .filter(|c| c.0 == "won" || c.2 >= s.position)
+                .map(|c| c.3)
+                .sum();
             out.push(pb::FunnelStage {
                 stage_id: s.id.clone(),
                 stage_name: s.name.clone(),
@@ -257,7 +229,7 @@ impl SalesApi {
             stages: out,
             won_count,
             won_amount: Some(money(currency, won_amount)),
-            lost_count: status("lost").0,
+            lost_count: of_status("lost").0,
         })
     }
 

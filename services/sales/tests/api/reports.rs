@@ -404,3 +404,89 @@ async fn the_database_weighs_amounts_exactly_as_the_service_does() {
         }
     }
 }
+
+/// How far a deal got is kept with the deal as it moves, and worked out again when the
+/// pipeline's stages are put in another order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_funnel_follows_moves_and_a_reordered_pipeline() {
+    let app = spawn().await;
+    let pipeline = app.pipeline().await;
+    let customer_id = customer(&app, "alice", "Funnel Order Ltd").await;
+    let mut alice = app.sales_as("alice").await;
+    let stage = |i: usize| pipeline.stages[i].id.clone();
+    opportunity(
+        &mut alice,
+        &customer_id,
+        pb::Opportunity {
+            subject: "stays".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    opportunity(
+        &mut alice,
+        &customer_id,
+        pb::Opportunity {
+            subject: "moves on".into(),
+            stage_id: stage(2),
+            ..Default::default()
+        },
+    )
+    .await;
+    let reached = |client: &mut Sales| {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_funnel(pb::GetFunnelRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+                .stages
+                .into_iter()
+                .map(|s| (s.stage_id, s.count, s.reached_percent))
+                .collect::<Vec<_>>()
+        }
+    };
+    let row = |i: usize, count: i64, percent: &str| (stage(i), count, percent.to_string());
+    assert_eq!(
+        reached(&mut alice).await,
+        [
+            row(0, 1, "100"),
+            row(1, 0, "50"),
+            row(2, 1, "50"),
+            row(3, 0, "0"),
+            row(4, 0, "0")
+        ]
+    );
+    // The third stage goes first. The deal made in it has stood only there (now the first
+    // place); the other stood in the old first stage (now the second place); nobody reached
+    // the old second stage (now third). Without working it out again, the moved deal would
+    // still count as far as the third place.
+    let mut boss = app.sales_as(MANAGER).await;
+    let mut stages = pipeline.stages.clone();
+    let third = stages.remove(2);
+    stages.insert(0, third);
+    boss.update_pipeline(pb::UpdatePipelineRequest {
+        pipeline: Some(pb::Pipeline {
+            id: pipeline.id.clone(),
+            stages,
+            etag: pipeline.etag.clone(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["stages".into()],
+        }),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        reached(&mut alice).await,
+        [
+            row(2, 1, "100"),
+            row(0, 1, "50"),
+            row(1, 0, "0"),
+            row(3, 0, "0"),
+            row(4, 0, "0")
+        ]
+    );
+}
