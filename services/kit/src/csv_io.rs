@@ -95,13 +95,14 @@ impl Upload {
         mut stream: tonic::Streaming<M>,
         chunk_of: fn(M) -> Option<Vec<u8>>,
     ) -> Upload {
-        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Chunk>(16);
         let (row_tx, rows) = mpsc::channel::<Parsed>(4);
         let parser = tokio::task::spawn_blocking(move || {
             let reader = ChunkReader {
                 rx: chunk_rx,
                 current: Vec::new(),
                 pos: 0,
+                ended: false,
             };
             parse(reader, fields, &mapping, batch.max(1), &row_tx);
         });
@@ -118,13 +119,16 @@ impl Upload {
                 };
                 let tx = chunk_tx.clone();
                 // The parser stopped reading (it gave up on the file): nothing more to feed.
-                if tokio::task::spawn_blocking(move || tx.send(bytes))
+                if tokio::task::spawn_blocking(move || tx.send(Chunk::Bytes(bytes)))
                     .await
                     .map_or(true, |r| r.is_err())
                 {
                     return Ok(());
                 }
             }
+            // Only a stream that ended cleanly is the end of the file; without this mark the
+            // parser takes the file as cut off (the `?` above returns without it).
+            let _ = tokio::task::spawn_blocking(move || chunk_tx.send(Chunk::End)).await;
             Ok(())
         });
         Upload { rows, parser, feeder }
@@ -133,6 +137,22 @@ impl Upload {
     /// The next header, batch or fatal error; `None` once the file is read.
     pub async fn next(&mut self) -> Option<Parsed> {
         self.rows.recv().await
+    }
+
+    /// The error for a [`Parsed::Fatal`] `message`: the stream's own failure when it broke off
+    /// (or carried a second options message), else MALFORMED_CSV on `csv_chunk`.
+    pub async fn fatal(self, message: String) -> Error {
+        drop(self.rows);
+        let mut feeder = self.feeder;
+        // A stream still sending is not waited for long: the file is refused either way.
+        match tokio::time::timeout(std::time::Duration::from_secs(1), &mut feeder).await {
+            Ok(Ok(Err(e))) => e,
+            Ok(_) => Error::invalid("csv_chunk", "MALFORMED_CSV", message),
+            Err(_) => {
+                feeder.abort();
+                Error::invalid("csv_chunk", "MALFORMED_CSV", message)
+            }
+        }
     }
 
     /// Waits for the stream and the parser to end; a broken stream or a second options
@@ -159,22 +179,41 @@ pub fn empty_file() -> Error {
     )
 }
 
-/// A `Read` over byte chunks arriving from the gRPC stream.
+/// What the feeder hands the parser.
+enum Chunk {
+    Bytes(Vec<u8>),
+    /// The stream ended cleanly: the end of the file.
+    End,
+}
+
+/// A `Read` over byte chunks arriving from the gRPC stream. The file ends at [`Chunk::End`];
+/// a stream that breaks off before it is a read error, so a cut-off upload never passes for a
+/// shorter file (its last, partly received rows are not imported).
 struct ChunkReader {
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    rx: std::sync::mpsc::Receiver<Chunk>,
     current: Vec<u8>,
     pos: usize,
+    ended: bool,
 }
 
 impl Read for ChunkReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.current.len() {
+            if self.ended {
+                return Ok(0);
+            }
             match self.rx.recv() {
-                Ok(chunk) => {
+                Ok(Chunk::Bytes(chunk)) => {
                     self.current = chunk;
                     self.pos = 0;
                 }
-                Err(_) => return Ok(0),
+                Ok(Chunk::End) => self.ended = true,
+                Err(_) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the upload broke off before the end of the file",
+                    ));
+                }
             }
         }
         let n = buf.len().min(self.current.len() - self.pos);
@@ -202,6 +241,10 @@ fn parse(
             let _ = tx.blocking_send(Parsed::Fatal(
                 "the file is empty; the first row must be the header".into(),
             ));
+            return;
+        }
+        Some(Err(e)) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+            let _ = tx.blocking_send(Parsed::Fatal(format!("the file was not received whole: {e}")));
             return;
         }
         Some(Err(e)) => {
@@ -235,6 +278,11 @@ fn parse(
     for (index, record) in records.enumerate() {
         let number = i64::try_from(index).unwrap_or(i64::MAX - 1) + 1;
         let row = match record {
+            // The upload broke off: the rows not yet handed over are dropped with it.
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                let _ = tx.blocking_send(Parsed::Fatal(format!("the file was not received whole: {e}")));
+                return;
+            }
             Err(e) => Row {
                 number,
                 values: HashMap::new(),
@@ -346,14 +394,18 @@ mod tests {
         let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(4);
         let (tx, mut rx) = mpsc::channel(16);
         chunk_tx
-            .send(b"\xef\xbb\xbfName,Town,Other\nAcme, Berlin ,x\n".to_vec())
+            .send(Chunk::Bytes(b"\xef\xbb\xbfName,Town,Other\nAcme, Berlin ,x\n".to_vec()))
             .unwrap();
-        chunk_tx.send(b"\n,,\nBeta,Rome\nGamma,Oslo,y\n".to_vec()).unwrap();
+        chunk_tx
+            .send(Chunk::Bytes(b"\n,,\nBeta,Rome\nGamma,Oslo,y\n".to_vec()))
+            .unwrap();
+        chunk_tx.send(Chunk::End).unwrap();
         drop(chunk_tx);
         let reader = ChunkReader {
             rx: chunk_rx,
             current: Vec::new(),
             pos: 0,
+            ended: false,
         };
         let mapping = HashMap::from([
             ("Name".to_string(), "name".to_string()),
@@ -378,6 +430,37 @@ mod tests {
         assert!(rows[0].problem.is_none());
         assert!(rows[1].problem.as_deref().unwrap_or("").contains("2 columns"));
         assert_eq!(rows[2].get("name"), "Gamma");
+    }
+
+    #[test]
+    fn a_file_cut_off_before_its_end_hands_over_only_whole_batches() {
+        const FIELDS: &[&str] = &["name"];
+        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(4);
+        let (tx, mut rx) = mpsc::channel(16);
+        // Two whole batches of two, then half a batch ending in half a row, and no end mark.
+        chunk_tx
+            .send(Chunk::Bytes(b"name\nA\nB\nC\nD\nE\nFirst half of a na".to_vec()))
+            .unwrap();
+        drop(chunk_tx);
+        let reader = ChunkReader {
+            rx: chunk_rx,
+            current: Vec::new(),
+            pos: 0,
+            ended: false,
+        };
+        parse(reader, FIELDS, &HashMap::new(), 2, &tx);
+        drop(tx);
+        let mut names = Vec::new();
+        let mut fatal = None;
+        while let Some(p) = rx.blocking_recv() {
+            match p {
+                Parsed::Header(_) => {}
+                Parsed::Rows(batch) => names.extend(batch.iter().map(|r| r.get("name").to_string())),
+                Parsed::Fatal(message) => fatal = Some(message),
+            }
+        }
+        assert_eq!(names, ["A", "B", "C", "D"], "E and the half row never pass for rows");
+        assert!(fatal.unwrap_or_default().contains("not received whole"));
     }
 
     #[test]

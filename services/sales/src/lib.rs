@@ -85,6 +85,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0008_reached_position.sql"),
         only_on: None,
     },
+    Migration {
+        version: 10,
+        name: "import_progress",
+        sql: include_str!("../migrations/0009_import_progress.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],

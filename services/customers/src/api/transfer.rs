@@ -356,7 +356,7 @@ impl CustomersApi {
         let mut in_flight: VecDeque<(tokio::task::JoinHandle<Result<Tally>>, HashSet<String>)> = VecDeque::new();
         while let Some(parsed) = upload.next().await {
             match parsed {
-                Parsed::Fatal(message) => return Err(Error::invalid("csv_chunk", "MALFORMED_CSV", message)),
+                Parsed::Fatal(message) => return Err(upload.fatal(message).await),
                 Parsed::Header(h) => {
                     if !h.contains_key("name") {
                         return Err(Error::invalid(

@@ -132,6 +132,27 @@ impl Tally {
     }
 }
 
+/// How many data rows an earlier, cut-off attempt of this import request wrote (0: none); the
+/// same request id with other options is refused.
+async fn progress(conn: &mut sqlx::AnyConnection, key: &RequestKey) -> Result<i64> {
+    let row: Option<(String, i64)> =
+        sqlx::query_as("SELECT fingerprint, rows_done FROM lead_import_progress WHERE scope = $1 AND request_id = $2")
+            .bind(&key.scope)
+            .bind(&key.request_id)
+            .fetch_optional(conn)
+            .await?;
+    match row {
+        None => Ok(0),
+        Some((fingerprint, _)) if fingerprint != key.fingerprint => Err(Error::AlreadyExists {
+            reason: "REQUEST_ID_REUSED",
+            message: "request_id was already used with a different request".into(),
+            metadata: [("request_id".to_string(), key.request_id.clone())].into(),
+            resource: None,
+        }),
+        Some((_, done)) => Ok(done),
+    }
+}
+
 /// The wire form of one export row, in the header's order.
 const EXPORT_HEADER: &[&str] = &[
     "id",
@@ -188,11 +209,15 @@ impl SalesApi {
         v.finish()?;
         let request_id = std::mem::take(&mut options.request_id);
         let key = RequestKey::new("ImportLeads", &caller.employee_id, &request_id, &options)?;
+        // With a request id, a retry of an import that was cut off writes only the rows its
+        // committed batches did not.
+        let mut rows_done = 0;
         if let Some(k) = &key {
             let mut conn = self.conn().await?;
             if let Some(done) = k.replay::<pb::ImportLeadsResponse>(&mut conn).await? {
                 return Ok(done);
             }
+            rows_done = progress(&mut conn, k).await?;
         }
         let owner = match options.owner_id.trim() {
             "" => Owner::Fixed {
@@ -229,7 +254,7 @@ impl SalesApi {
         let mut headers: Option<HashMap<&'static str, String>> = None;
         while let Some(parsed) = upload.next().await {
             match parsed {
-                Parsed::Fatal(message) => return Err(Error::invalid("csv_chunk", "MALFORMED_CSV", message)),
+                Parsed::Fatal(message) => return Err(upload.fatal(message).await),
                 Parsed::Header(h) => {
                     if !h.contains_key("company_name") {
                         return Err(Error::invalid(
@@ -248,12 +273,18 @@ impl SalesApi {
                     let mut good = Vec::with_capacity(rows.len());
                     for row in &rows {
                         match validate_row(row, default_source, &caller.employee_id, now, headers) {
-                            Ok(lead) => good.push(lead),
+                            // Written by an earlier attempt of this request: counted, not again.
+                            Ok(_) if row.number <= rows_done => tally.created += 1,
+                            Ok(lead) => {
+                                tally.created += 1;
+                                good.push(lead);
+                            }
                             Err(problems) => tally.fail(row.number, problems),
                         }
                     }
-                    self.import_batch(&owner, &mut good).await?;
-                    tally.created += i64::try_from(good.len()).unwrap_or(i64::MAX);
+                    let last = rows.last().map_or(0, |r| r.number);
+                    self.import_batch(&owner, &mut good, key.as_ref().map(|k| (k, last)))
+                        .await?;
                 }
             }
         }
@@ -275,6 +306,11 @@ impl SalesApi {
         if let Some(k) = &key {
             let mut tx = self.db.begin_write().await?;
             k.record(&mut tx, &response).await?;
+            sqlx::query("DELETE FROM lead_import_progress WHERE scope = $1 AND request_id = $2")
+                .bind(&k.scope)
+                .bind(&k.request_id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
         }
         tracing::info!(
@@ -285,8 +321,9 @@ impl SalesApi {
         Ok(response)
     }
 
-    /// Writes one batch of checked leads with their owners, in one transaction.
-    async fn import_batch(&self, owner: &Owner, leads: &mut [LeadRow]) -> Result<()> {
+    /// Writes one batch of checked leads with their owners, in one transaction, with (for a
+    /// request with an id) how far the file is written: through data row `last`.
+    async fn import_batch(&self, owner: &Owner, leads: &mut [LeadRow], done: Option<(&RequestKey, i64)>) -> Result<()> {
         if leads.is_empty() {
             return Ok(());
         }
@@ -310,6 +347,18 @@ impl SalesApi {
             }
         }
         store::insert_leads(&mut tx, leads).await?;
+        if let Some((k, last)) = done {
+            sqlx::query(
+                "INSERT INTO lead_import_progress (scope, request_id, fingerprint, rows_done) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (scope, request_id) DO UPDATE SET rows_done = excluded.rows_done",
+            )
+            .bind(&k.scope)
+            .bind(&k.request_id)
+            .bind(&k.fingerprint)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -386,3 +386,74 @@ async fn an_export_streams_the_callers_leads_or_the_pool_and_reads_back_in() {
             .all(|l| l.province == "广东" && l.contact_name.starts_with("Contact "))
     );
 }
+
+/// An upload that breaks off after its first batch was written, retried whole with the same
+/// request id: the rows written stay, the rows received only in part are not taken for the
+/// end of the file, the rest are written on the retry, and none is written twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_off_import_retried_with_its_request_id_writes_each_row_once() {
+    let app = spawn().await;
+    let mut alice = app.sales_as("alice").await;
+    let mut csv = String::from("company_name,contact_name\n");
+    let mut cut = 0;
+    for i in 0..1500 {
+        if i == 1200 {
+            cut = csv.len();
+        }
+        // One bad row in the part written first, one in the rest.
+        let company = if i == 10 || i == 1300 {
+            String::new()
+        } else {
+            format!("Resumed {i:04} Ltd")
+        };
+        csv.push_str(&format!("{company},Contact {i}\n"));
+    }
+    let mut opts = options("", &[]);
+    opts.request_id = "resume-1".into();
+    // (A first call, so the service has migrated its database before it is read directly.)
+    assert!(all_leads(&mut alice, false, "").await.is_empty());
+    let db = crm_kit::db::Db::connect(&app.sales_database_url, 1).await.unwrap();
+    let count = |sql: &'static str| {
+        let pool = db.pool.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+    };
+
+    // The first 1,200 rows and half of the next arrive, then the stream breaks (a message
+    // over the service's size limit).
+    let mut messages = vec![pb::ImportLeadsRequest {
+        part: Some(pb::import_leads_request::Part::Options(opts.clone())),
+    }];
+    for piece in csv.as_bytes()[..cut + 8].chunks(4096) {
+        messages.push(pb::ImportLeadsRequest {
+            part: Some(pb::import_leads_request::Part::CsvChunk(piece.to_vec())),
+        });
+    }
+    messages.push(pb::ImportLeadsRequest {
+        part: Some(pb::import_leads_request::Part::CsvChunk(vec![b'x'; 5 * 1024 * 1024])),
+    });
+    let broken = alice.import_leads(tokio_stream::iter(messages)).await;
+    assert_eq!(broken.unwrap_err().code(), Code::InvalidArgument);
+    // The first batch (rows 1-1,000, one of them bad) is kept; the rows after it, received
+    // only in part, are not imported as if the file ended there.
+    assert_eq!(count("SELECT CAST(COUNT(*) AS BIGINT) FROM leads").await, 999);
+    assert_eq!(
+        count("SELECT CAST(COUNT(*) AS BIGINT) FROM leads WHERE company_name LIKE 'Resumed 1%'").await,
+        0
+    );
+
+    // The retry sends the whole file again and answers as one whole import would have.
+    let done = import(&mut alice, opts.clone(), &csv, 64 * 1024).await.unwrap();
+    assert_eq!((done.created, done.failed), (1498, 2), "{:?}", done.errors);
+    assert_eq!(done.errors.iter().map(|e| e.row).collect::<Vec<_>>(), [11, 1301]);
+    assert_eq!(count("SELECT CAST(COUNT(*) AS BIGINT) FROM leads").await, 1498);
+    assert_eq!(
+        count("SELECT CAST(COUNT(DISTINCT company_name) AS BIGINT) FROM leads").await,
+        1498
+    );
+    // Once whole, the request answers from its record.
+    assert_eq!(import(&mut alice, opts, &csv, 64 * 1024).await.unwrap(), done);
+    assert_eq!(
+        count("SELECT CAST(COUNT(*) AS BIGINT) FROM lead_import_progress").await,
+        0
+    );
+}
