@@ -225,8 +225,11 @@ async fn download(route: &Route, mut stream: tonic::Streaming<Bytes>) -> Result<
         Ok(Bytes::from(line))
     };
     // A file download names itself in its first message (`file_name`, `content_type`).
+    let head_message = first
+        .clone()
+        .and_then(|bytes| DynamicMessage::decode(route.method.output(), bytes).ok());
     let named = |name: &str| -> Option<String> {
-        let message = DynamicMessage::decode(route.method.output(), first.clone()?).ok()?;
+        let message = head_message.as_ref()?;
         let field = message.descriptor().get_field_by_name(name)?;
         match message.get_field(&field).as_ref() {
             Value::String(s) if !s.is_empty() => Some(s.clone()),

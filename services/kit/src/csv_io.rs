@@ -42,14 +42,14 @@ pub enum Parsed {
     Fatal(String),
 }
 
-/// The first message of an import stream (its options), or a REQUIRED violation on
-/// `options` when the stream is empty.
-pub async fn first_message<M>(stream: &mut tonic::Streaming<M>) -> Result<M> {
+/// The first message of an upload stream (what `field` names: an import's options, a
+/// document's description), or a REQUIRED violation on `field` when the stream is empty.
+pub async fn first_message<M>(stream: &mut tonic::Streaming<M>, field: &str) -> Result<M> {
     stream
         .next()
         .await
-        .ok_or_else(|| Error::required("options"))?
-        .map_err(|e| Error::invalid("options", "STREAM_ERROR", e.message().to_string()))
+        .ok_or_else(|| Error::required(field))?
+        .map_err(|e| Error::invalid(field, "STREAM_ERROR", e.message().to_string()))
 }
 
 /// Adds an UNKNOWN_FIELD violation on `{field}[header]` for each mapping target that is not

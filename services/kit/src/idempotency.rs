@@ -62,6 +62,20 @@ impl RequestKey {
         }))
     }
 
+    /// ALREADY_EXISTS (REQUEST_ID_REUSED) unless `fingerprint`, stored by an earlier attempt
+    /// under this id, is this request's: the same id with a different request.
+    pub fn check(&self, fingerprint: &str) -> Result<()> {
+        if fingerprint == self.fingerprint {
+            return Ok(());
+        }
+        Err(Error::AlreadyExists {
+            reason: "REQUEST_ID_REUSED",
+            message: "request_id was already used with a different request".into(),
+            metadata: [("request_id".to_string(), self.request_id.clone())].into(),
+            resource: None,
+        })
+    }
+
     /// The stored response of an earlier attempt, if any.
     pub async fn replay<R: Message + Default>(&self, conn: &mut AnyConnection) -> Result<Option<R>> {
         let row: Option<(String, String)> =
@@ -73,14 +87,7 @@ impl RequestKey {
         let Some((fingerprint, response)) = row else {
             return Ok(None);
         };
-        if fingerprint != self.fingerprint {
-            return Err(Error::AlreadyExists {
-                reason: "REQUEST_ID_REUSED",
-                message: "request_id was already used with a different request".into(),
-                metadata: [("request_id".to_string(), self.request_id.clone())].into(),
-                resource: None,
-            });
-        }
+        self.check(&fingerprint)?;
         let bytes = STANDARD
             .decode(response)
             .map_err(|e| Error::Internal(format!("stored response is corrupt: {e}")))?;
@@ -113,6 +120,7 @@ impl RequestKey {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes` (digests as they are stored and shown).
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -285,7 +285,7 @@ impl CustomersApi {
         caller: &Principal,
         mut stream: tonic::Streaming<pb::ImportCustomersRequest>,
     ) -> Result<pb::ImportCustomersResponse> {
-        let first = csv_io::first_message(&mut stream).await?;
+        let first = csv_io::first_message(&mut stream, "options").await?;
         // An empty first message (a REST upload without options) means the default options.
         let mut options = match first.part {
             Some(pb::import_customers_request::Part::Options(options)) => options,

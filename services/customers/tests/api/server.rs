@@ -7,34 +7,51 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::helpers::spawn;
 
-#[tokio::test]
-async fn health_reports_serving_for_the_service() {
-    let app = spawn().await;
+/// A health client of the app's service.
+async fn health_of(app: &crate::helpers::TestApp) -> HealthClient<Channel> {
     let channel = Channel::from_shared(app.server.endpoint())
         .unwrap()
         .connect()
         .await
         .unwrap();
-    let mut health = HealthClient::new(channel);
+    HealthClient::new(channel)
+}
+
+/// The status health reports for `service`.
+async fn status(health: &mut HealthClient<Channel>, service: &str) -> Result<i32, tonic::Status> {
+    Ok(health
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await?
+        .into_inner()
+        .status)
+}
+
+#[tokio::test]
+async fn health_reports_serving_for_the_service() {
+    let app = spawn().await;
+    let mut health = health_of(&app).await;
     for service in ["", "crm.customers.v1.CustomersService"] {
-        let status = health
-            .check(HealthCheckRequest {
-                service: service.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status;
-        assert_eq!(status, ServingStatus::Serving as i32, "{service}");
+        assert_eq!(
+            status(&mut health, service).await.unwrap(),
+            ServingStatus::Serving as i32,
+            "{service}"
+        );
     }
     assert_eq!(
-        health
-            .check(HealthCheckRequest { service: "nope".into() })
-            .await
-            .unwrap_err()
-            .code(),
+        status(&mut health, "nope").await.unwrap_err().code(),
         tonic::Code::NotFound
     );
+}
+
+/// Waits (up to 20 s) until health reports `want` for `service`.
+async fn wait_for(health: &mut HealthClient<Channel>, service: &str, want: ServingStatus) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while status(health, service).await.unwrap() != want as i32 {
+        assert!(std::time::Instant::now() < deadline, "{service} never became {want:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// The follower of identity's feed has its own health entry: NOT_SERVING while identity is
@@ -42,53 +59,19 @@ async fn health_reports_serving_for_the_service() {
 #[tokio::test]
 async fn the_event_follower_reports_its_own_health() {
     let app = spawn().await;
-    let channel = Channel::from_shared(app.server.endpoint())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut health = HealthClient::new(channel);
+    let mut health = health_of(&app).await;
     let follower = crm_kit::handover::Wiring::follower_health_name("identity");
     assert_eq!(follower, "crm.events.follow.identity");
-    let status = |service: String| {
-        let mut health = health.clone();
-        async move {
-            health
-                .check(HealthCheckRequest { service })
-                .await
-                .unwrap()
-                .into_inner()
-                .status
-        }
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let wait_until = |want: ServingStatus| {
-        let follower = follower.clone();
-        async move {
-            while status(follower.clone()).await != want as i32 {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "the follower never became {want:?}"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        }
-    };
-    wait_until(ServingStatus::Serving).await;
+    wait_for(&mut health, &follower, ServingStatus::Serving).await;
     app.identity.server.stop().await;
-    wait_until(ServingStatus::NotServing).await;
-    assert_eq!(status(String::new()).await, ServingStatus::Serving as i32);
-    assert_eq!(
-        health
-            .check(HealthCheckRequest {
-                service: "crm.customers.v1.CustomersService".into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status,
-        ServingStatus::Serving as i32
-    );
+    wait_for(&mut health, &follower, ServingStatus::NotServing).await;
+    for service in ["", "crm.customers.v1.CustomersService"] {
+        assert_eq!(
+            status(&mut health, service).await.unwrap(),
+            ServingStatus::Serving as i32,
+            "{service}"
+        );
+    }
 }
 
 #[tokio::test]

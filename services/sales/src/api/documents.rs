@@ -84,10 +84,6 @@ fn check_content_type(field: &str, value: &str, v: &mut Violations) {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<DocumentRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {DOCUMENT_COLUMNS} FROM project_documents WHERE id = $1"
@@ -124,7 +120,7 @@ impl SalesApi {
         caller: &Principal,
         mut stream: tonic::Streaming<pb::UploadProjectDocumentRequest>,
     ) -> Result<pb::UploadProjectDocumentResponse> {
-        let first = crm_kit::csv_io::first_message(&mut stream).await?;
+        let first = crm_kit::csv_io::first_message(&mut stream, "document").await?;
         let Some(pb::upload_project_document_request::Part::Document(src)) = first.part else {
             return Err(Error::invalid(
                 "document",
@@ -179,7 +175,7 @@ impl SalesApi {
         if content.is_empty() {
             return Err(Error::invalid("content", "EMPTY", "the document has no bytes"));
         }
-        let sha256 = hex(&Sha256::digest(&content));
+        let sha256 = crm_kit::idempotency::hex(&Sha256::digest(&content));
 
         let now = now_micros();
         let content_type = match src.content_type.trim() {

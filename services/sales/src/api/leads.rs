@@ -216,7 +216,7 @@ pub(crate) fn validate_lead(src: &pb::Lead, row: &mut LeadRow, prefix: &str) -> 
     v.finish()
 }
 
-const EDITABLE: &[&str] = &[
+pub(crate) const EDITABLE: &[&str] = &[
     "company_name",
     "contact_name",
     "title",

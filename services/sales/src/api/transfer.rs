@@ -22,19 +22,8 @@ use super::{LEAD_SCOPE, Listing, SalesApi};
 use crate::domain;
 use crate::store::{self, LEAD_COLUMNS, LeadRow};
 
-/// Fields an import column can map to, in export order.
-pub const IMPORT_FIELDS: &[&str] = &[
-    "company_name",
-    "contact_name",
-    "title",
-    "phone",
-    "mobile",
-    "email",
-    "source",
-    "province",
-    "city",
-    "remark",
-];
+/// Fields an import column can map to, in export order: a lead's editable fields.
+pub const IMPORT_FIELDS: &[&str] = super::leads::EDITABLE;
 
 /// Rows per write batch (one transaction).
 const BATCH: usize = 1000;
@@ -143,13 +132,7 @@ async fn progress(conn: &mut sqlx::AnyConnection, key: &RequestKey) -> Result<i6
             .await?;
     match row {
         None => Ok(0),
-        Some((fingerprint, _)) if fingerprint != key.fingerprint => Err(Error::AlreadyExists {
-            reason: "REQUEST_ID_REUSED",
-            message: "request_id was already used with a different request".into(),
-            metadata: [("request_id".to_string(), key.request_id.clone())].into(),
-            resource: None,
-        }),
-        Some((_, done)) => Ok(done),
+        Some((fingerprint, done)) => key.check(&fingerprint).map(|()| done),
     }
 }
 
@@ -178,7 +161,7 @@ impl SalesApi {
         caller: &Principal,
         mut stream: tonic::Streaming<pb::ImportLeadsRequest>,
     ) -> Result<pb::ImportLeadsResponse> {
-        let first = csv_io::first_message(&mut stream).await?;
+        let first = csv_io::first_message(&mut stream, "options").await?;
         // An empty first message (a REST upload without options) means the default options.
         let mut options = match first.part {
             Some(pb::import_leads_request::Part::Options(options)) => options,
