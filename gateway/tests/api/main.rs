@@ -7,3 +7,4 @@ mod helpers;
 mod matrix;
 mod rest;
 mod scope;
+mod scope_matrix;

@@ -67,4 +67,37 @@ impl Directory {
             }
         }
     }
+
+    /// The path of department `department_id` (named by request field `field`), asked with the
+    /// caller's token.
+    pub async fn department_path(&self, caller: &Principal, field: &str, department_id: &str) -> Result<String> {
+        let request = caller.forward(id::ListDepartmentsRequest {})?;
+        let listed = IdentityServiceClient::new(self.channel.clone())
+            .list_departments(request)
+            .await;
+        match listed {
+            Ok(r) => r
+                .into_inner()
+                .departments
+                .into_iter()
+                .find(|d| d.id == department_id)
+                .map(|d| d.path)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        field,
+                        "UNKNOWN_DEPARTMENT",
+                        format!("{department_id} is not a department"),
+                    )
+                }),
+            Err(s) if s.code() == Code::PermissionDenied => Err(Error::PermissionDenied {
+                permission: "identity.department.read".into(),
+            }),
+            Err(s) => {
+                tracing::warn!(code = ?s.code(), message = %s.message(), "identity directory call failed");
+                Err(Error::Unavailable(
+                    "the employee directory is unavailable; retry".into(),
+                ))
+            }
+        }
+    }
 }

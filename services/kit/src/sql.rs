@@ -6,6 +6,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::{Query, QueryAs, QueryScalar};
 use sqlx::{Any, Arguments};
 
+use crate::auth::ReadScope;
 use crate::filter::{CompiledFilter, SqlValue};
 
 /// SQL text with its positional parameters, built piece by piece.
@@ -27,13 +28,42 @@ impl From<CompiledFilter> for SqlBuf {
 }
 
 impl SqlBuf {
-    /// Starts with `sql`.
+    /// Starts a statement that is not a read (writes, and the pieces of a combined
+    /// statement). A read starts from [`SqlBuf::read`], which carries the caller's scope.
     pub fn new(sql: &str) -> Self {
+        debug_assert!(
+            !sql.trim_start()
+                .get(..6)
+                .is_some_and(|w| w.eq_ignore_ascii_case("select")),
+            "a read starts from SqlBuf::read with a ReadScope: {sql}"
+        );
         SqlBuf {
             sql: sql.to_string(),
             params: Vec::new(),
             one_off: false,
         }
+    }
+
+    /// Starts a read: `select` (`SELECT ... FROM ...`, up to where `WHERE` would go) followed
+    /// by `WHERE` and the rows `scope` allows, so the read's own conditions follow as
+    /// `AND ...`.
+    pub fn read(select: &str, scope: &ReadScope) -> Self {
+        let mut q = SqlBuf {
+            sql: String::with_capacity(select.len() + 64),
+            params: Vec::new(),
+            one_off: false,
+        };
+        q.sql.push_str(select);
+        q.sql.push_str(" WHERE ");
+        match scope.predicate() {
+            Some(p) => {
+                q.filter(p);
+            }
+            None => {
+                q.sql.push_str("1 = 1");
+            }
+        }
+        q
     }
 
     /// Appends text.
@@ -62,21 +92,40 @@ impl SqlBuf {
         self
     }
 
-    /// Appends `(p1, p2, ...)` for a list of texts.
-    pub fn text_list<'a>(&mut self, items: impl IntoIterator<Item = &'a str>) -> &mut Self {
-        self.sql.push('(');
-        let mut first = true;
-        for s in items {
-            if !first {
+    /// Appends `column IN (p1, p2, ...)`, or a condition that is never true for an empty list
+    /// (SQL has no empty `IN` list, and `IN (NULL)` would hide that the list is empty).
+    pub fn in_texts<'a>(&mut self, column: &str, items: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        self.membership(column, "IN", "1 = 0", items)
+    }
+
+    /// Appends `column NOT IN (p1, p2, ...)`, or a condition that is always true for an empty
+    /// list (`NOT IN (NULL)` is never true: every row would drop out).
+    pub fn not_in_texts<'a>(&mut self, column: &str, items: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        self.membership(column, "NOT IN", "1 = 1", items)
+    }
+
+    fn membership<'a>(
+        &mut self,
+        column: &str,
+        op: &str,
+        when_empty: &str,
+        items: impl IntoIterator<Item = &'a str>,
+    ) -> &mut Self {
+        let mut items = items.into_iter().peekable();
+        if items.peek().is_none() {
+            self.sql.push_str(when_empty);
+            return self;
+        }
+        self.sql.push_str(column);
+        self.sql.push(' ');
+        self.sql.push_str(op);
+        self.sql.push_str(" (");
+        for (i, s) in items.enumerate() {
+            if i > 0 {
                 self.sql.push_str(", ");
             }
-            first = false;
             let p = self.param(SqlValue::Text(s.to_string()));
             self.sql.push_str(&p);
-        }
-        if first {
-            // An empty IN list is a syntax error; a NULL never matches.
-            self.sql.push_str("NULL");
         }
         self.sql.push(')');
         self
@@ -168,16 +217,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn empty_lists_are_never_and_always() {
+        let mut q = SqlBuf::new("UPDATE t SET a = 1 WHERE ");
+        q.in_texts("x", []).push(" AND ").not_in_texts("y", []);
+        assert_eq!(q.sql, "UPDATE t SET a = 1 WHERE 1 = 0 AND 1 = 1");
+        let mut q = SqlBuf::new("");
+        q.in_texts("x", ["a", "b"]).push(" AND ").not_in_texts("y", ["c"]);
+        assert_eq!(q.sql, "x IN ($1, $2) AND y NOT IN ($3)");
+        assert_eq!(q.params.len(), 3);
+    }
+
+    #[test]
+    fn reads_start_from_their_scope() {
+        let q = SqlBuf::read("SELECT a FROM t", &ReadScope::everything("test"));
+        assert_eq!(q.sql, "SELECT a FROM t WHERE 1 = 1");
+    }
+
+    #[test]
     fn renumbering_shifts_every_placeholder_once() {
-        let mut q = SqlBuf::new("SELECT ");
+        let mut q = SqlBuf::new("VALUES ");
         q.text("a").push(", ").int(2);
         let params: Vec<SqlValue> = (1..=11).map(SqlValue::Int).collect();
         q.push(" WHERE x IN ($1, $10, $11, $2) AND y = '$' AND z = $");
-        let appended = q.sql.split_off("SELECT $1, $2".len());
+        let appended = q.sql.split_off("VALUES $1, $2".len());
         q.push_renumbered(&appended, &params);
         assert_eq!(
             q.sql,
-            "SELECT $1, $2 WHERE x IN ($3, $12, $13, $4) AND y = '$' AND z = $"
+            "VALUES $1, $2 WHERE x IN ($3, $12, $13, $4) AND y = '$' AND z = $"
         );
         assert_eq!(q.params.len(), 13);
     }

@@ -91,6 +91,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0009_import_progress.sql"),
         only_on: None,
     },
+    Migration {
+        version: 11,
+        name: "quota_departments",
+        sql: include_str!("../migrations/0010_quota_departments.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],

@@ -639,15 +639,18 @@ pub struct QuotaRow {
     pub is_department: i64,
     pub currency: String,
     pub amount: i64,
+    /// The department path of the employee, or of the department, the quota is set for.
+    pub subject_department_path: String,
 }
 
 /// Sets a quota.
 pub async fn upsert_quota(conn: &mut AnyConnection, q: &QuotaRow, now: i64, actor: &str) -> Result<()> {
     sqlx::query(
-        "INSERT INTO quotas (period, subject_id, is_department, currency, amount, updated_at, updated_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (period, subject_id, is_department) DO UPDATE SET \
+        "INSERT INTO quotas (period, subject_id, is_department, currency, amount, updated_at, updated_by, \
+         subject_department_path) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (period, subject_id, is_department) DO UPDATE SET \
          currency = excluded.currency, amount = excluded.amount, updated_at = excluded.updated_at, \
-         updated_by = excluded.updated_by",
+         updated_by = excluded.updated_by, subject_department_path = excluded.subject_department_path",
     )
     .bind(&q.period)
     .bind(&q.subject_id)
@@ -656,18 +659,20 @@ pub async fn upsert_quota(conn: &mut AnyConnection, q: &QuotaRow, now: i64, acto
     .bind(q.amount)
     .bind(now)
     .bind(actor)
+    .bind(&q.subject_department_path)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Quotas whose period starts with `prefix`.
-pub async fn quotas(conn: &mut AnyConnection, prefix: &str) -> Result<Vec<QuotaRow>> {
-    Ok(sqlx::query_as(
-        "SELECT period, subject_id, is_department, currency, amount FROM quotas WHERE period LIKE $1 ESCAPE '\\' \
-         ORDER BY period, is_department, subject_id",
-    )
-    .bind(format!("{}%", crm_kit::filter::like_escape(prefix)))
-    .fetch_all(conn)
-    .await?)
+/// Quotas in `scope` whose period starts with `prefix`.
+pub async fn quotas(conn: &mut AnyConnection, scope: &crm_kit::auth::ReadScope, prefix: &str) -> Result<Vec<QuotaRow>> {
+    let mut q = SqlBuf::read(
+        "SELECT q.period, q.subject_id, q.is_department, q.currency, q.amount, q.subject_department_path FROM quotas q",
+        scope,
+    );
+    q.push(" AND q.period LIKE ")
+        .text(format!("{}%", crm_kit::filter::like_escape(prefix)))
+        .push(" ESCAPE '\\' ORDER BY q.period, q.is_department, q.subject_id");
+    fetch(conn, &q).await
 }

@@ -321,16 +321,13 @@ pub fn page_sql(
 ) -> Result<(SqlBuf, impl Fn(&CustomerRow) -> CustomerCursor + use<>)> {
     let (key, desc) = parse_order(&q.order_by)?;
     let filter = compile_filter(&q.filter)?;
-    let mut sql = SqlBuf::new(&format!("SELECT {} FROM customers c WHERE 1 = 1", store::COLUMNS));
+    let mut sql = SqlBuf::read(&format!("SELECT {} FROM customers c", store::COLUMNS), &scope(caller));
     if !q.show_deleted {
         sql.push(" AND c.deleted_at IS NULL");
     }
     search::push_predicate(&mut sql, &q.query, on);
     if let Some(f) = &filter {
         sql.push(" AND ").filter(f);
-    }
-    if let Some(s) = scope(caller) {
-        sql.push(" AND ").filter(&s);
     }
     if let Some(c) = cursor {
         let value = if key.text {

@@ -22,9 +22,8 @@ pub mod transfer;
 
 use std::sync::Arc;
 
-use crm_kit::auth::{Principal, Scope, ScopeColumns};
+use crm_kit::auth::{Principal, ReadScope, Scope, ScopeColumns, ScopeRule};
 use crm_kit::db::Db;
-use crm_kit::filter::CompiledFilter;
 use crm_kit::paging::PageTokens;
 use crm_kit::{Error, Result};
 use sqlx::AnyConnection;
@@ -81,25 +80,28 @@ pub fn is_manager(caller: &Principal) -> bool {
 
 /// Whether the caller may see the public pool.
 fn sees_pool(caller: &Principal) -> bool {
-    caller.has_permission("customers.pool.read") || caller.has_permission("customers.pool.claim")
+    POOL_READERS.iter().any(|p| caller.has_permission(p))
 }
 
-/// The caller's data scope as a predicate on customers `c`, or None for everything: their own
-/// customers and those they collaborate on, their department's or department tree's when their
-/// scope says so, and the public pool when they may claim from it.
-pub fn scope(caller: &Principal) -> Option<CompiledFilter> {
-    let mut filter = caller.scope_filter(
-        SERVICE,
-        ScopeColumns {
-            owner: "c.owner_id",
-            owner_department_path: "c.owner_department_path",
-            collaborator: Some(COLLABORATES),
-        },
-    )?;
-    if sees_pool(caller) {
-        filter.sql = format!("(c.owner_id = '' OR {})", filter.sql);
-    }
-    Some(filter)
+/// How customers `c` are scoped: their own customers and those they collaborate on, their
+/// department's or department tree's when their scope says so, and the public pool when they
+/// may see or claim from it.
+pub const CUSTOMER_SCOPE: ScopeRule = ScopeRule {
+    service: SERVICE,
+    columns: ScopeColumns {
+        owner: "c.owner_id",
+        owner_department_path: "c.owner_department_path",
+        collaborator: Some(COLLABORATES),
+    },
+    unowned_visible_to: POOL_READERS,
+};
+
+/// The permissions that show the public pool.
+const POOL_READERS: &[&str] = &["customers.pool.read", "customers.pool.claim"];
+
+/// The customers `c` the caller may see.
+pub fn scope(caller: &Principal) -> ReadScope {
+    ReadScope::of(caller, &CUSTOMER_SCOPE)
 }
 
 /// Whether a customer is within the caller's scope.

@@ -580,7 +580,7 @@ impl CustomersApi {
             &mut conn,
             &policy,
             horizon,
-            scope(caller).as_ref(),
+            &scope(caller),
             after.as_deref().unwrap_or(""),
             limit + 1,
         )
@@ -608,16 +608,18 @@ impl CustomersApi {
         })
     }
 
-    /// Applies the reclaim rules in batches; each batch is one transaction, and each customer
+    /// Applies the reclaim rules in batches to the customers in the caller's scope (everyone's
+    /// for the service's own periodic run); each batch is one transaction, and each customer
     /// moves only if it is still owned by the same person (a follow-up racing the job wins).
     pub async fn reclaim_due(&self, caller: &Principal, dry_run: bool) -> Result<Vec<pb::ReclaimCandidate>> {
+        let in_scope = scope(caller);
         let mut out = Vec::new();
         let mut after = String::new();
         loop {
             let mut tx = self.db.begin_write().await?;
             let policy = load_policy(&mut tx).await?;
             let now = now_micros();
-            let rows = ownership::reclaim_candidates(&mut tx, &policy, now, None, &after, 500).await?;
+            let rows = ownership::reclaim_candidates(&mut tx, &policy, now, &in_scope, &after, 500).await?;
             let Some(last) = rows.last() else { break };
             after = last.id.clone();
             let mut moved = Vec::new();

@@ -10,7 +10,7 @@ use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
 use serde::{Deserialize, Serialize};
 
-use super::{CustomersApi, convert, decode_token, page_size};
+use super::{CustomersApi, convert, decode_token, page_size, scope};
 use crate::store::SqlBuf;
 use crate::store::contacts::ContactRow;
 use crate::store::customers::{self as store, CustomerRow};
@@ -83,7 +83,9 @@ impl CustomersApi {
         let now = now_micros();
         let today = local_day_start(now, offset);
 
-        let mut q = SqlBuf::new("");
+        // The team's list is the caller's scope (owned customers only); the caller's own list is
+        // within it too.
+        let reach = scope(caller);
         let owner_predicate = |q: &mut SqlBuf| {
             if req.team {
                 q.push(" AND c.owner_id <> ''");
@@ -94,10 +96,14 @@ impl CustomersApi {
         if kind == pb::ReminderKind::BirthdaysThisWeek {
             let day_index = (today + i64::from(offset) * 60_000_000).div_euclid(DAY_MICROS);
             let week = week_month_days(day_index);
-            q.push("SELECT k.id, k.customer_id, k.name, k.title, k.department, k.mobile, k.phone, k.email, k.im_handles, k.birthday, \
-                    k.is_primary, k.remark, k.created_at, k.created_by, k.updated_at, k.updated_by, k.version, k.birthday_md \
-                    FROM contacts k JOIN customers c ON c.id = k.customer_id WHERE c.deleted_at IS NULL AND k.birthday_md IN ");
-            q.text_list(week.iter().map(String::as_str));
+            let mut q = SqlBuf::read(
+                "SELECT k.id, k.customer_id, k.name, k.title, k.department, k.mobile, k.phone, k.email, k.im_handles, k.birthday, \
+                 k.is_primary, k.remark, k.created_at, k.created_by, k.updated_at, k.updated_by, k.version, k.birthday_md \
+                 FROM contacts k JOIN customers c ON c.id = k.customer_id",
+                &reach,
+            );
+            q.push(" AND c.deleted_at IS NULL AND ")
+                .in_texts("k.birthday_md", week.iter().map(String::as_str));
             owner_predicate(&mut q);
             if let Some(c) = &cursor {
                 let s = q.param(SqlValue::Text(c.s.clone()));
@@ -151,10 +157,8 @@ impl CustomersApi {
             pb::ReminderKind::NoOrder => "(CASE WHEN c.last_order_at > 0 THEN c.last_order_at ELSE c.created_at END)",
             _ => "c.next_follow_up_at",
         };
-        q.push(&format!(
-            "SELECT {} FROM customers c WHERE c.deleted_at IS NULL",
-            store::COLUMNS
-        ));
+        let mut q = SqlBuf::read(&format!("SELECT {} FROM customers c", store::COLUMNS), &reach);
+        q.push(" AND c.deleted_at IS NULL");
         owner_predicate(&mut q);
         match kind {
             pb::ReminderKind::Today => {

@@ -1,6 +1,7 @@
 //! Contacts: the people at a customer; exactly one primary when there are any.
 
 use crm_kit::Result;
+use crm_kit::auth::ReadScope;
 use sqlx::AnyConnection;
 
 /// A stored contact.
@@ -64,8 +65,9 @@ pub async fn primaries(conn: &mut AnyConnection, customer_ids: &[&str]) -> Resul
     if customer_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = super::SqlBuf::new(&format!("{SELECT} WHERE is_primary = 1 AND customer_id IN "));
-    q.text_list(customer_ids.iter().copied());
+    let mut q = super::SqlBuf::read(SELECT, &ReadScope::everything("contacts of customers read in scope"));
+    q.push(" AND is_primary = 1 AND ")
+        .in_texts("customer_id", customer_ids.iter().copied());
     Ok(q.query_as().fetch_all(conn).await?)
 }
 

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crm_kit::Result;
+use crm_kit::auth::ReadScope;
 use crm_kit::db::{Backend, backend};
 use crm_kit::money::Money;
 use sqlx::any::AnyRow;
@@ -170,8 +171,11 @@ pub async fn load_many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<C
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = SqlBuf::new(&format!("SELECT {COLUMNS} FROM customers c WHERE c.id IN "));
-    q.text_list(ids.iter().map(String::as_str));
+    let mut q = SqlBuf::read(
+        &format!("SELECT {COLUMNS} FROM customers c"),
+        &ReadScope::everything("customers picked by a scoped read"),
+    );
+    q.push(" AND ").in_texts("c.id", ids.iter().map(String::as_str));
     let rows = q.query().fetch_all(conn).await?;
     Ok(rows
         .iter()
@@ -354,8 +358,12 @@ pub async fn collaborators(conn: &mut AnyConnection, ids: &[&str]) -> Result<Has
     if ids.is_empty() {
         return Ok(out);
     }
-    let mut q = SqlBuf::new("SELECT customer_id, employee_id FROM customer_collaborators WHERE customer_id IN ");
-    q.text_list(ids.iter().copied())
+    let mut q = SqlBuf::read(
+        "SELECT customer_id, employee_id FROM customer_collaborators",
+        &ReadScope::everything("collaborators of customers read in scope"),
+    );
+    q.push(" AND ")
+        .in_texts("customer_id", ids.iter().copied())
         .push(" ORDER BY customer_id, employee_id");
     let rows: Vec<(String, String)> = q.query_as().fetch_all(conn).await?;
     for (c, e) in rows {
@@ -548,16 +556,22 @@ pub async fn colliding(
 ) -> Result<Vec<CustomerRow>> {
     let per_statement = crm_kit::db::rows_per_statement(conn, 1);
     let mut found: Vec<CustomerRow> = Vec::new();
-    for (values, predicate) in [
-        (name_keys, "c.kind = 'company' AND c.name_key IN "),
-        (tax_ids, "c.tax_id <> '' AND c.tax_id IN "),
-        (mobiles, "c.kind = 'individual' AND c.mobile <> '' AND c.mobile IN "),
+    for (values, predicate, column) in [
+        (name_keys, "c.kind = 'company'", "c.name_key"),
+        (tax_ids, "c.tax_id <> ''", "c.tax_id"),
+        (mobiles, "c.kind = 'individual' AND c.mobile <> ''", "c.mobile"),
     ] {
         for chunk in values.chunks(per_statement) {
-            let mut q = SqlBuf::new(&format!(
-                "SELECT {COLUMNS} FROM customers c WHERE c.deleted_at IS NULL AND {predicate}"
-            ));
-            q.text_list(chunk.iter().copied());
+            // Duplicates are looked for across the whole company: a salesperson must hear that
+            // someone else already has the customer (the error names only its name and owner).
+            let mut q = SqlBuf::read(
+                &format!("SELECT {COLUMNS} FROM customers c"),
+                &ReadScope::everything("duplicate detection spans every owner"),
+            );
+            q.push(" AND c.deleted_at IS NULL AND ")
+                .push(predicate)
+                .push(" AND ")
+                .in_texts(column, chunk.iter().copied());
             for row in fetch(conn, &q).await? {
                 if !found.iter().any(|f| f.id == row.id) {
                     found.push(row);

@@ -2,6 +2,7 @@
 //! last/next follow-up times they move.
 
 use crm_kit::Result;
+use crm_kit::auth::ReadScope;
 use sqlx::AnyConnection;
 
 /// A stored follow-up.
@@ -112,10 +113,12 @@ pub async fn comments(conn: &mut AnyConnection, follow_up_ids: &[&str]) -> Resul
     if follow_up_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = super::SqlBuf::new(
-        "SELECT id, follow_up_id, author_id, text, created_at FROM follow_up_comments WHERE follow_up_id IN ",
+    let mut q = super::SqlBuf::read(
+        "SELECT id, follow_up_id, author_id, text, created_at FROM follow_up_comments",
+        &ReadScope::everything("comments of follow-ups read in scope"),
     );
-    q.text_list(follow_up_ids.iter().copied())
+    q.push(" AND ")
+        .in_texts("follow_up_id", follow_up_ids.iter().copied())
         .push(" ORDER BY created_at, id");
     Ok(q.query_as().fetch_all(conn).await?)
 }

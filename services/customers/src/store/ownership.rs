@@ -175,7 +175,7 @@ pub fn push_reclaim_predicate(q: &mut SqlBuf, policy: &PoolPolicy, horizon: i64)
                 q.push("c.level_code = ").text(l);
             }
             None => {
-                q.push("c.level_code NOT IN ").text_list(ruled.iter().copied());
+                q.not_in_texts("c.level_code", ruled.iter().copied());
             }
         }
         q.push(" AND (");
@@ -216,16 +216,13 @@ pub async fn reclaim_candidates(
     conn: &mut AnyConnection,
     policy: &PoolPolicy,
     horizon: i64,
-    scope: Option<&crm_kit::filter::CompiledFilter>,
+    scope: &crm_kit::auth::ReadScope,
     after_id: &str,
     limit: i64,
 ) -> Result<Vec<CustomerRow>> {
-    let mut q = SqlBuf::new(&format!("SELECT {COLUMNS} FROM customers c WHERE c.id > "));
-    q.text(after_id);
+    let mut q = SqlBuf::read(&format!("SELECT {COLUMNS} FROM customers c"), scope);
+    q.push(" AND c.id > ").text(after_id);
     push_reclaim_predicate(&mut q, policy, horizon);
-    if let Some(s) = scope {
-        q.push(" AND ").filter(s);
-    }
     q.push(" ORDER BY c.id LIMIT ").int(limit);
     super::customers::fetch(conn, &q).await
 }

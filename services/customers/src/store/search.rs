@@ -230,6 +230,10 @@ pub fn push_predicate(q: &mut SqlBuf, query: &str, on: Backend) -> bool {
     true
 }
 
+/// Close-match candidates come from every owner's customers, as exact duplicates do.
+const DUPLICATE_SEARCH: crm_kit::auth::ReadScope =
+    crm_kit::auth::ReadScope::everything("duplicate detection spans every owner");
+
 /// Customers sharing the most name bigrams with `key` (candidates for close matches).
 pub async fn similar_candidates(conn: &mut AnyConnection, key: &str, limit: i64) -> Result<Vec<String>> {
     let grams = names::index_grams(&[key]);
@@ -237,7 +241,8 @@ pub async fn similar_candidates(conn: &mut AnyConnection, key: &str, limit: i64)
         return Ok(Vec::new());
     }
     if backend(conn) == Backend::Postgres {
-        let mut q = SqlBuf::new("SELECT c.id FROM customers c WHERE c.grams && CAST(");
+        let mut q = SqlBuf::read("SELECT c.id FROM customers c", &DUPLICATE_SEARCH);
+        q.push(" AND c.grams && CAST(");
         let wanted = q.param(crm_kit::filter::SqlValue::Text(array_literal(&grams)));
         q.push(&format!(
             "{wanted} AS BIGINT[]) ORDER BY (SELECT COUNT(*) FROM unnest(c.grams) AS g(v) \
@@ -246,7 +251,8 @@ pub async fn similar_candidates(conn: &mut AnyConnection, key: &str, limit: i64)
         .int(limit);
         return Ok(q.scalar::<String>().fetch_all(conn).await?);
     }
-    let mut q = SqlBuf::new("SELECT g.customer_id FROM customer_grams g WHERE g.gram IN (");
+    let mut q = SqlBuf::read("SELECT g.customer_id FROM customer_grams g", &DUPLICATE_SEARCH);
+    q.push(" AND g.gram IN (");
     for (i, gram) in grams.iter().enumerate() {
         if i > 0 {
             q.push(", ");

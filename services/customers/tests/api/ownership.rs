@@ -399,3 +399,45 @@ async fn reclaim_returns_neglected_customers_except_locked_ones() {
         assert_eq!(c.owner_id, "alice");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reclaim_works_under_the_policy_as_it_ships() {
+    // The shipped policy: the default rule alone (90 days without a follow-up), no level rules.
+    let app = spawn().await;
+    let mut manager = app.manager().await;
+    let policy = manager
+        .get_pool_policy(pb::GetPoolPolicyRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert!(policy.level_rules.is_empty(), "{policy:?}");
+    assert_eq!(policy.default_rule.as_ref().unwrap().no_follow_up_days, 90);
+    let mut alice = app.sales("alice").await;
+    let neglected = create(&mut alice, company("Shipped Policy Ltd")).await;
+
+    // Due within 120 days: listed as a candidate.
+    let soon = alice
+        .list_reclaim_candidates(pb::ListReclaimCandidatesRequest {
+            within_days: 120,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .candidates;
+    let ids: Vec<String> = soon.iter().map(|c| c.customer.clone().unwrap().id).collect();
+    assert_eq!(ids, vec![neglected.id.clone()]);
+    assert_eq!(soon[0].rule, "no_follow_up");
+
+    // After 91 days without a follow-up the run reclaims it.
+    crate::helpers::age_ownership(&app.database_url, 91).await;
+    let run = manager
+        .run_reclaim(pb::RunReclaimRequest { dry_run: false })
+        .await
+        .unwrap()
+        .into_inner();
+    let reclaimed: Vec<String> = run.reclaimed.iter().map(|c| c.customer.clone().unwrap().id).collect();
+    assert_eq!(reclaimed, vec![neglected.id.clone()]);
+}

@@ -123,6 +123,52 @@ pub struct Principal {
     pub token: String,
 }
 
+/// How one kind of record is scoped: the service whose data scope applies, where its rows keep
+/// their owner, and who sees rows nobody owns (a public pool).
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeRule {
+    /// The service name in data scopes (`customers`, `sales`).
+    pub service: &'static str,
+    pub columns: ScopeColumns<'static>,
+    /// Holders of any of these permissions also see rows whose owner is empty (the pool);
+    /// empty: unowned rows are in scope only for callers who see everything.
+    pub unowned_visible_to: &'static [&'static str],
+}
+
+/// Which rows a read may return: the caller's data scope over one kind of record, or every row
+/// when that is written on purpose ([`ReadScope::everything`]). Every read query starts from one
+/// ([`crate::sql::SqlBuf::read`]), so a read cannot leave the scope out by forgetting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadScope {
+    predicate: Option<CompiledFilter>,
+}
+
+impl ReadScope {
+    /// The rows under `rule` that `caller` may see.
+    pub fn of(caller: &Principal, rule: &ScopeRule) -> ReadScope {
+        let predicate = caller.scope_filter(rule.service, rule.columns).map(|mut filter| {
+            if rule.unowned_visible_to.iter().any(|p| caller.has_permission(p)) {
+                filter.sql = format!("({} = '' OR {})", rule.columns.owner, filter.sql);
+            }
+            filter
+        });
+        ReadScope { predicate }
+    }
+
+    /// Every row, whoever asks. Only for a service's own work (reclaim runs, event consumers,
+    /// handovers) and for rows picked by an earlier scoped read or checked one by one
+    /// (`why` says which, for the reader of the call).
+    pub const fn everything(why: &'static str) -> ReadScope {
+        let _ = why;
+        ReadScope { predicate: None }
+    }
+
+    /// The SQL condition (placeholders from `$1`), or `None` when every row is in scope.
+    pub fn predicate(&self) -> Option<&CompiledFilter> {
+        self.predicate.as_ref()
+    }
+}
+
 /// Where a table keeps what scope predicates look at.
 #[derive(Debug, Clone, Copy)]
 pub struct ScopeColumns<'a> {
@@ -217,8 +263,8 @@ impl Principal {
 
     /// The SQL condition selecting the rows of `service` the caller may see (placeholders from
     /// `$1`), or `None` when the caller sees every row. Own rows and rows the caller
-    /// collaborates on are always in scope.
-    pub fn scope_filter(&self, service: &str, columns: ScopeColumns<'_>) -> Option<CompiledFilter> {
+    /// collaborates on are always in scope. Reads take it through [`ReadScope::of`].
+    fn scope_filter(&self, service: &str, columns: ScopeColumns<'_>) -> Option<CompiledFilter> {
         let scope = self.scope(service);
         if scope == Scope::All {
             return None;
@@ -305,6 +351,20 @@ mod tests {
             collaborator: Some("EXISTS (SELECT 1 FROM x WHERE x.employee_id = $1)"),
         };
         assert_eq!(ann(Scope::All).scope_filter("customers", cols), None);
+        let rule = ScopeRule {
+            service: "customers",
+            columns: cols,
+            unowned_visible_to: &["customers.customer.read"],
+        };
+        let pooled = ReadScope::of(&ann(Scope::Own), &rule);
+        assert!(
+            pooled
+                .predicate()
+                .unwrap()
+                .sql
+                .starts_with("(c.owner_id = '' OR (c.owner_id = $1")
+        );
+        assert_eq!(ReadScope::of(&ann(Scope::All), &rule), ReadScope::everything("test"));
         let own = ann(Scope::Own).scope_filter("customers", cols).unwrap();
         assert_eq!(
             own.sql,

@@ -4,6 +4,7 @@
 //! optionally an opportunity.
 
 use crm_kit::auth::Principal;
+use crm_kit::auth::ReadScope;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::RequestKey;
@@ -243,6 +244,16 @@ const SERVER_OWNED: &[&str] = &[
     "etag",
 ];
 
+/// The leads a list or export may show: the pool is open to everyone who may list leads, the
+/// rest is the caller's scope.
+pub(crate) fn lead_list_scope(caller: &Principal, pool: bool) -> ReadScope {
+    if pool {
+        ReadScope::everything("the lead pool is open to every salesperson")
+    } else {
+        ReadScope::of(caller, &LEAD_SCOPE)
+    }
+}
+
 impl SalesApi {
     /// A live lead the caller may see (pooled leads are visible to anyone who may claim), or
     /// NOT_FOUND.
@@ -340,11 +351,11 @@ impl SalesApi {
         };
         let (rows, next_page_token) = self
             .newest_first(
-                caller,
                 super::Listing {
-                    select: format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.deleted_at IS NULL AND {own}"),
+                    select: format!("SELECT {LEAD_COLUMNS} FROM leads l"),
+                    conditions: format!("l.deleted_at IS NULL AND {own}"),
                     alias: "l",
-                    scope: (!req.pool).then_some(LEAD_SCOPE),
+                    scope: lead_list_scope(caller, req.pool),
                     fields: LEAD_FILTER,
                     filter: &req.filter,
                     shape: own,

@@ -22,7 +22,7 @@ pub mod transfer;
 
 use std::sync::Arc;
 
-use crm_kit::auth::{Principal, ScopeColumns};
+use crm_kit::auth::{Principal, ReadScope, ScopeColumns, ScopeRule};
 use crm_kit::db::Db;
 use crm_kit::directory::Directory;
 use crm_kit::paging::PageTokens;
@@ -35,19 +35,33 @@ use tonic::{Request, Response, Status};
 /// The service name in permissions and data scopes.
 pub const SERVICE: &str = "sales";
 
-/// Where leads keep what scope predicates look at.
-pub const LEAD_SCOPE: ScopeColumns<'static> = ScopeColumns {
-    owner: "l.owner_id",
-    owner_department_path: "l.owner_department_path",
-    collaborator: None,
-};
+/// How a sales record is scoped by its owner columns.
+const fn owned_by(owner: &'static str, owner_department_path: &'static str) -> ScopeRule {
+    ScopeRule {
+        service: SERVICE,
+        columns: ScopeColumns {
+            owner,
+            owner_department_path,
+            collaborator: None,
+        },
+        unowned_visible_to: &[],
+    }
+}
 
-/// Where opportunities keep what scope predicates look at.
-pub const OPPORTUNITY_SCOPE: ScopeColumns<'static> = ScopeColumns {
-    owner: "o.owner_id",
-    owner_department_path: "o.owner_department_path",
-    collaborator: None,
-};
+/// How leads `l` are scoped (the pool is listed on its own).
+pub const LEAD_SCOPE: ScopeRule = owned_by("l.owner_id", "l.owner_department_path");
+
+/// How opportunities `o` are scoped.
+pub const OPPORTUNITY_SCOPE: ScopeRule = owned_by("o.owner_id", "o.owner_department_path");
+
+/// How projects `p` are scoped.
+pub const PROJECT_SCOPE: ScopeRule = owned_by("p.owner_id", "p.owner_department_path");
+
+/// How weekly forecast snapshots `f` are scoped.
+pub const SNAPSHOT_SCOPE: ScopeRule = owned_by("f.owner_id", "f.owner_department_path");
+
+/// How quotas `q` are scoped: by the employee they are set for, or the department's own path.
+pub const QUOTA_SCOPE: ScopeRule = owned_by("q.subject_id", "q.subject_department_path");
 
 /// The sales service's state, shared by every call.
 #[derive(Clone)]
@@ -113,12 +127,14 @@ impl SalesApi {
 
 /// A list newest first: `{alias}.created_at DESC, {alias}.id DESC`, keyset-paged.
 pub(crate) struct Listing<'a> {
-    /// `SELECT ... FROM ... WHERE <the list's own conditions>`.
+    /// `SELECT ... FROM ...`, up to where `WHERE` would go.
     pub select: String,
+    /// The list's own conditions (`1 = 1` for none).
+    pub conditions: String,
     /// The table alias holding `created_at` and `id`.
     pub alias: &'a str,
-    /// The caller's data scope on these columns (`None`: no scope applies, as in the pool).
-    pub scope: Option<ScopeColumns<'a>>,
+    /// The rows the caller may see.
+    pub scope: ReadScope,
     /// What the request's `filter` may name.
     pub fields: &'a [crm_kit::filter::FieldSpec],
     pub filter: &'a str,
@@ -133,7 +149,6 @@ impl SalesApi {
     /// row's `(created_at, id)`.
     pub(crate) async fn newest_first<T>(
         &self,
-        caller: &Principal,
         listing: Listing<'_>,
         key: impl Fn(&T) -> (i64, String),
     ) -> Result<(Vec<T>, String)>
@@ -149,10 +164,8 @@ impl SalesApi {
         };
         let filter = crm_kit::filter::compile(listing.fields, listing.filter, 1)?;
         let a = listing.alias;
-        let mut q = crm_kit::sql::SqlBuf::new(&listing.select);
-        if let Some(scope) = listing.scope.and_then(|columns| caller.scope_filter(SERVICE, columns)) {
-            q.push(" AND ").filter(&scope);
-        }
+        let mut q = crm_kit::sql::SqlBuf::read(&listing.select, &listing.scope);
+        q.push(" AND ").push(&listing.conditions);
         if let Some(f) = &filter {
             q.push(" AND (").filter(f).push(")");
         }

@@ -3,6 +3,7 @@
 //! in order, freeze once complete and back-fill the opportunity.
 
 use crm_kit::auth::Principal;
+use crm_kit::auth::ReadScope;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::RequestKey;
@@ -419,21 +420,18 @@ impl SalesApi {
         req: pb::ListOpportunitiesRequest,
     ) -> Result<pb::ListOpportunitiesResponse> {
         let now = now_micros();
-        let select = if req.stuck_only {
-            format!(
-                "SELECT {OPPORTUNITY_COLUMNS} FROM {OPPORTUNITY_FROM} WHERE {}",
-                domain::stuck_sql(now)
-            )
+        let conditions = if req.stuck_only {
+            domain::stuck_sql(now)
         } else {
-            format!("SELECT {OPPORTUNITY_COLUMNS} FROM {OPPORTUNITY_FROM} WHERE 1 = 1")
+            "1 = 1".into()
         };
         let (rows, next_page_token) = self
             .newest_first(
-                caller,
                 super::Listing {
-                    select,
+                    select: format!("SELECT {OPPORTUNITY_COLUMNS} FROM {OPPORTUNITY_FROM}"),
+                    conditions,
                     alias: "o",
-                    scope: Some(OPPORTUNITY_SCOPE),
+                    scope: ReadScope::of(caller, &OPPORTUNITY_SCOPE),
                     fields: OPPORTUNITY_FILTER,
                     filter: &req.filter,
                     shape: if req.stuck_only { "stuck" } else { "" },

@@ -4,6 +4,7 @@
 //! can be copied into a new opportunity when the customer asks for more.
 
 use crm_kit::auth::Principal;
+use crm_kit::auth::ReadScope;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::RequestKey;
@@ -22,11 +23,7 @@ pub const PROJECT: &str = "crm.sales.v1.Project";
 const RECORD: &str = "crm.sales.v1.MaintenanceRecord";
 
 /// Where projects keep what scope predicates look at.
-pub const PROJECT_SCOPE: crm_kit::auth::ScopeColumns<'static> = crm_kit::auth::ScopeColumns {
-    owner: "p.owner_id",
-    owner_department_path: "p.owner_department_path",
-    collaborator: None,
-};
+pub use super::PROJECT_SCOPE;
 
 const PROJECT_FILTER: &[FieldSpec] = &[
     FieldSpec {
@@ -327,11 +324,11 @@ impl SalesApi {
     ) -> Result<pb::ListProjectsResponse> {
         let (rows, next_page_token) = self
             .newest_first(
-                caller,
                 super::Listing {
-                    select: format!("SELECT {PROJECT_COLUMNS} FROM projects p WHERE 1 = 1"),
+                    select: format!("SELECT {PROJECT_COLUMNS} FROM projects p"),
+                    conditions: "1 = 1".into(),
                     alias: "p",
-                    scope: Some(PROJECT_SCOPE),
+                    scope: ReadScope::of(caller, &PROJECT_SCOPE),
                     fields: PROJECT_FILTER,
                     filter: &req.filter,
                     shape: "",

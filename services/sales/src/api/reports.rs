@@ -12,9 +12,10 @@ use crm_kit::time::{DAY_MICROS, now_micros};
 use crm_kit::{Error, Result};
 use crm_proto::sales as pb;
 
-use super::{OPPORTUNITY_SCOPE, SERVICE, SalesApi};
+use super::{OPPORTUNITY_SCOPE, SalesApi};
 use crate::domain::{self, money, percent, percent_text};
 use crate::store::{self, QuotaRow};
+use crm_kit::auth::ReadScope;
 
 /// Sums over a group of opportunities, added up by the database (see [`tally_select`]).
 #[derive(Debug, Default, Clone, sqlx::FromRow)]
@@ -84,16 +85,13 @@ fn created_bounds(field: &str, r: Option<&pb::DateRange>, v: &mut Violations) ->
 }
 
 impl SalesApi {
-    /// Runs an aggregate over the caller's opportunities (in scope): `select` up to its
-    /// `WHERE 1 = 1`, then `extra` adds conditions and the grouping.
+    /// Runs an aggregate over the caller's opportunities (in scope): `select` up to where
+    /// `WHERE` would go, then `extra` adds conditions (`AND ...`) and the grouping.
     async fn aggregate<T>(&self, caller: &Principal, select: &str, extra: impl FnOnce(&mut SqlBuf)) -> Result<Vec<T>>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
-        let mut q = SqlBuf::new(select);
-        if let Some(scope) = caller.scope_filter(SERVICE, OPPORTUNITY_SCOPE) {
-            q.push(" AND ").filter(&scope);
-        }
+        let mut q = SqlBuf::read(select, &ReadScope::of(caller, &OPPORTUNITY_SCOPE));
         extra(&mut q);
         let mut conn = self.conn().await?;
         store::fetch(&mut conn, &q).await
@@ -138,12 +136,31 @@ impl SalesApi {
             }
         };
         v.finish()?;
+        let subject_id = src.subject_id.trim().to_string();
+        // A quota is set for an active employee or a department within the caller's scope.
+        let subject_department_path = if src.department {
+            let path = self
+                .directory
+                .department_path(caller, "quota.subject_id", &subject_id)
+                .await?;
+            if !caller.covers(super::SERVICE, "", &path) {
+                return Err(Error::invalid(
+                    "quota.subject_id",
+                    "OUT_OF_SCOPE",
+                    format!("{subject_id} is outside your data scope"),
+                ));
+            }
+            path
+        } else {
+            self.owner_path(caller, "quota.subject_id", &subject_id).await?
+        };
         let row = QuotaRow {
             period: src.period.trim().to_string(),
-            subject_id: src.subject_id.trim().to_string(),
+            subject_id,
             is_department: i64::from(src.department),
             currency: self.currency.clone(),
             amount,
+            subject_department_path,
         };
         let mut tx = self.db.begin_write().await?;
         store::upsert_quota(&mut tx, &row, now_micros(), &caller.employee_id).await?;
@@ -153,9 +170,10 @@ impl SalesApi {
         })
     }
 
-    pub async fn list_quotas(&self, _caller: &Principal, req: pb::ListQuotasRequest) -> Result<pb::ListQuotasResponse> {
+    pub async fn list_quotas(&self, caller: &Principal, req: pb::ListQuotasRequest) -> Result<pb::ListQuotasResponse> {
         let mut conn = self.conn().await?;
-        let quotas = store::quotas(&mut conn, req.period_prefix.trim()).await?;
+        let scope = ReadScope::of(caller, &super::QUOTA_SCOPE);
+        let quotas = store::quotas(&mut conn, &scope, req.period_prefix.trim()).await?;
         Ok(pb::ListQuotasResponse {
             quotas: quotas.iter().map(quota_proto).collect(),
         })
@@ -180,7 +198,7 @@ impl SalesApi {
                 caller,
                 &format!(
                     "SELECT o.status, o.stage_id, CAST(o.reached_position AS BIGINT), CAST(COUNT(*) AS BIGINT), {}, {}, {} \
-                     FROM opportunities o LEFT JOIN stages s ON s.id = o.stage_id WHERE 1 = 1",
+                     FROM opportunities o LEFT JOIN stages s ON s.id = o.stage_id",
                     sum("o.expected_amount"),
                     sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
                     sum(&format!("CASE WHEN {} THEN 1 ELSE 0 END", domain::stuck_sql(now))),
@@ -262,12 +280,12 @@ impl SalesApi {
                 &format!(
                     "SELECT SUBSTR(o.planned_close_date, 1, 7), \
                      CASE WHEN o.status = 'won' THEN 'closed' ELSE o.forecast_category END, \
-                     CAST(COUNT(*) AS BIGINT), {}, {} FROM opportunities o \
-                     WHERE o.status IN ('open', 'won') AND o.planned_close_date <> ''",
+                     CAST(COUNT(*) AS BIGINT), {}, {} FROM opportunities o",
                     sum("o.expected_amount"),
                     sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
                 ),
                 |q| {
+                    q.push(" AND o.status IN ('open', 'won') AND o.planned_close_date <> ''");
                     if !range.from_date.trim().is_empty() {
                         q.push(" AND o.planned_close_date >= ").text(range.from_date.trim());
                     }
@@ -297,7 +315,7 @@ impl SalesApi {
             cell.2 += weighted;
         }
         let mut conn = self.conn().await?;
-        let quotas = store::quotas(&mut conn, "").await?;
+        let quotas = store::quotas(&mut conn, &ReadScope::of(caller, &super::QUOTA_SCOPE), "").await?;
         let mut totals: BTreeMap<String, i64> = BTreeMap::new();
         let mut out = Vec::new();
         for ((period, category), (count, expected, weighted)) in &cells {
@@ -351,7 +369,7 @@ impl SalesApi {
         let mut groups: Vec<Tally> = self
             .aggregate(
                 caller,
-                &format!("{} FROM opportunities o WHERE 1 = 1", tally_select(key, currency)),
+                &format!("{} FROM opportunities o", tally_select(key, currency)),
                 |q| {
                     if !stage.is_empty() {
                         q.push(" AND o.stage_id = ").text(stage.clone());
@@ -389,15 +407,16 @@ impl SalesApi {
         let mut v = Violations::new();
         let (from, to) = created_bounds("period", req.period.as_ref(), &mut v);
         v.finish()?;
-        let mut q = SqlBuf::new(&format!(
-            "SELECT {key}, CAST(COUNT(*) AS BIGINT), \
+        let mut q = SqlBuf::read(
+            &format!(
+                "SELECT {key}, CAST(COUNT(*) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN l.status = 'converted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN l.status = 'disqualified' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM leads l WHERE l.deleted_at IS NULL AND l.owner_id <> ''"
-        ));
-        if let Some(scope) = caller.scope_filter(SERVICE, super::LEAD_SCOPE) {
-            q.push(" AND ").filter(&scope);
-        }
+             FROM leads l"
+            ),
+            &ReadScope::of(caller, &super::LEAD_SCOPE),
+        );
+        q.push(" AND l.deleted_at IS NULL AND l.owner_id <> ''");
         if let Some(f) = from {
             q.push(" AND l.created_at >= ").int(f);
         }
@@ -454,17 +473,17 @@ impl SalesApi {
         let key = if by_customer { "p.customer_id" } else { "p.owner_id" };
         // A project's expected side is its opportunity's figures (it is neither won nor lost
         // again here); the actual side is its own.
-        let mut q = SqlBuf::new(&format!(
-            "SELECT {key}, CAST(COUNT(*) AS BIGINT), {}, {}, {}, {}, {} FROM projects p WHERE 1 = 1",
-            sum("p.expected_cost"),
-            sum("p.expected_amount"),
-            sum(&domain::weighted_sql("p.expected_amount", "p.probability", currency)),
-            sum("p.actual_cost"),
-            sum("p.actual_sales"),
-        ));
-        if let Some(scope) = caller.scope_filter(SERVICE, super::projects::PROJECT_SCOPE) {
-            q.push(" AND ").filter(&scope);
-        }
+        let mut q = SqlBuf::read(
+            &format!(
+                "SELECT {key}, CAST(COUNT(*) AS BIGINT), {}, {}, {}, {}, {} FROM projects p",
+                sum("p.expected_cost"),
+                sum("p.expected_amount"),
+                sum(&domain::weighted_sql("p.expected_amount", "p.probability", currency)),
+                sum("p.actual_cost"),
+                sum("p.actual_sales"),
+            ),
+            &ReadScope::of(caller, &super::PROJECT_SCOPE),
+        );
         if let Some(f) = from {
             q.push(" AND p.created_at >= ").int(f);
         }
@@ -600,18 +619,11 @@ impl SalesApi {
         caller: &Principal,
         req: pb::ListForecastSnapshotsRequest,
     ) -> Result<pb::ListForecastSnapshotsResponse> {
-        let mut q = SqlBuf::new(
+        let mut q = SqlBuf::read(
             "SELECT f.week, f.period, f.category, CAST(SUM(f.opportunity_count) AS BIGINT), \
-             CAST(SUM(f.expected_amount) AS BIGINT), CAST(SUM(f.weighted_amount) AS BIGINT) FROM forecast_snapshots f WHERE 1 = 1",
+             CAST(SUM(f.expected_amount) AS BIGINT), CAST(SUM(f.weighted_amount) AS BIGINT) FROM forecast_snapshots f",
+            &ReadScope::of(caller, &super::SNAPSHOT_SCOPE),
         );
-        let scope = crm_kit::auth::ScopeColumns {
-            owner: "f.owner_id",
-            owner_department_path: "f.owner_department_path",
-            collaborator: None,
-        };
-        if let Some(filter) = caller.scope_filter(SERVICE, scope) {
-            q.push(" AND ").filter(&filter);
-        }
         let subject = req.subject_id.trim();
         if !subject.is_empty() {
             if req.department {

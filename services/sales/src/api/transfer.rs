@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use super::capture::Assigner;
 use super::leads::{LEAD_FILTER, new_lead, validate_lead};
-use super::{LEAD_SCOPE, Listing, SalesApi};
+use super::{Listing, SalesApi};
 use crate::domain;
 use crate::store::{self, LEAD_COLUMNS, LeadRow};
 
@@ -381,11 +381,11 @@ impl SalesApi {
         loop {
             let (rows, next) = self
                 .newest_first(
-                    caller,
                     Listing {
-                        select: format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.deleted_at IS NULL AND {own}"),
+                        select: format!("SELECT {LEAD_COLUMNS} FROM leads l"),
+                        conditions: format!("l.deleted_at IS NULL AND {own}"),
                         alias: "l",
-                        scope: (!req.pool).then_some(LEAD_SCOPE),
+                        scope: super::leads::lead_list_scope(caller, req.pool),
                         fields: LEAD_FILTER,
                         filter: &req.filter,
                         shape: own,
