@@ -52,15 +52,18 @@ pub async fn mark_deactivated(conn: &mut AnyConnection, employee_id: &str, at: i
     Ok(())
 }
 
-/// The statement of [`require_active`] on PostgreSQL, for a caller that folds it into a larger
-/// one: `$1` is the employee; it returns one row whose `deactivated_at` is 0 while the employee
-/// is active. The row is locked FOR SHARE (writes for one owner do not wait for each other; a
-/// handover waits for them, and they for it). A row inserted by the same statement is not
-/// visible to its own `SELECT`, hence the `COALESCE`.
-pub const ACTIVE_GUARD_POSTGRES: &str = "WITH i AS (INSERT INTO employee_guards (employee_id) VALUES ($1) \
+/// [`require_active`] on PostgreSQL as common table expressions, for a caller that folds the
+/// check into a larger statement: `$1` is the employee, and [`ACTIVE_GUARD_HOLDS`] is the
+/// condition true while they are active. The guard row is locked FOR SHARE: writes for one
+/// owner do not wait for each other, a handover waits for them and they for it. A row inserted
+/// by the same statement is not visible to its own `SELECT`, hence the `COALESCE`.
+pub const ACTIVE_GUARD_CTES: &str = "employee_guard_new AS (INSERT INTO employee_guards (employee_id) VALUES ($1) \
      ON CONFLICT DO NOTHING RETURNING deactivated_at), \
-     s AS (SELECT deactivated_at FROM employee_guards WHERE employee_id = $1 FOR SHARE) \
-     SELECT COALESCE((SELECT deactivated_at FROM i), (SELECT deactivated_at FROM s), 0) AS deactivated_at";
+     employee_guard_held AS (SELECT deactivated_at FROM employee_guards WHERE employee_id = $1 FOR SHARE)";
+
+/// The condition over [`ACTIVE_GUARD_CTES`] that holds while the employee is active.
+pub const ACTIVE_GUARD_HOLDS: &str = "COALESCE((SELECT deactivated_at FROM employee_guard_new), \
+     (SELECT deactivated_at FROM employee_guard_held), 0) = 0";
 
 /// Refuses, inside the write's transaction and before it writes, to give a record to
 /// `employee_id` (named by request field `field`) once the service has heard they left: a
@@ -68,15 +71,27 @@ pub const ACTIVE_GUARD_POSTGRES: &str = "WITH i AS (INSERT INTO employee_guards 
 /// UNAUTHENTICATED (`ACCOUNT_DEACTIVATED`). Call it first in the transaction, before rows of
 /// the employee are touched, so a handover running alongside cannot deadlock with it.
 pub async fn require_active(conn: &mut AnyConnection, caller: &str, field: &str, employee_id: &str) -> Result<()> {
+    if active_guarded(conn, employee_id).await? {
+        Ok(())
+    } else {
+        Err(inactive(caller, field, employee_id))
+    }
+}
+
+/// [`require_active`] as a yes or no: whether `employee_id` may be given a record (for work
+/// handed out by rules, which goes to the pool instead).
+pub async fn active_guarded(conn: &mut AnyConnection, employee_id: &str) -> Result<bool> {
     if employee_id.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let deactivated_at: i64 = match crate::db::backend(conn) {
         crate::db::Backend::Postgres => {
-            sqlx::query_scalar(ACTIVE_GUARD_POSTGRES)
-                .bind(employee_id)
-                .fetch_one(conn)
-                .await?
+            sqlx::query_scalar(&format!(
+                "WITH {ACTIVE_GUARD_CTES} SELECT CAST(CASE WHEN {ACTIVE_GUARD_HOLDS} THEN 0 ELSE 1 END AS BIGINT)"
+            ))
+            .bind(employee_id)
+            .fetch_one(conn)
+            .await?
         }
         // SQLite: the write transaction holds the database's write lock, so a read is enough
         // (the row is still inserted, so PostgreSQL and SQLite keep the same rows).
@@ -91,11 +106,7 @@ pub async fn require_active(conn: &mut AnyConnection, caller: &str, field: &str,
                 .await?
         }
     };
-    if deactivated_at == 0 {
-        Ok(())
-    } else {
-        Err(inactive(caller, field, employee_id))
-    }
+    Ok(deactivated_at == 0)
 }
 
 /// Whether the service has heard `employee_id` left (a plain read, for naming why a guarded
