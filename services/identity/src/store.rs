@@ -607,10 +607,12 @@ pub async fn revocations_since(conn: &mut AnyConnection, since: i64) -> Result<V
 
 /// When the tokens of `employee_id` were last revoked (microseconds), if ever.
 pub async fn revoked_at(conn: &mut AnyConnection, employee_id: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT revoked_at FROM revocations WHERE employee_id = $1")
-        .bind(employee_id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT revoked_at FROM revocations WHERE employee_id = $1")
+            .bind(employee_id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// A stored signing key.

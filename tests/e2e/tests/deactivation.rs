@@ -21,7 +21,11 @@ const ADMIN_PASSWORD: &str = "e2e-admin-password";
 const BOUND: Duration = Duration::from_secs(30);
 
 async fn channel(addr: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
 }
 
 fn with_token(token: &str) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
@@ -98,7 +102,8 @@ async fn a_deactivated_employees_token_is_refused_everywhere_within_seconds() {
         (services[0].1, services[1].1, services[2].1, services[3].1);
 
     let (admin_token, admin) = sign_in(identity_addr, "admin", ADMIN_PASSWORD).await;
-    let mut identity_admin = IdentityServiceClient::with_interceptor(channel(identity_addr).await, with_token(&admin_token));
+    let mut identity_admin =
+        IdentityServiceClient::with_interceptor(channel(identity_addr).await, with_token(&admin_token));
     for login in ["leaver", "heir"] {
         identity_admin
             .create_employee(id::CreateEmployeeRequest {
@@ -120,8 +125,7 @@ async fn a_deactivated_employees_token_is_refused_everywhere_within_seconds() {
     let mut identity = IdentityServiceClient::with_interceptor(channel(identity_addr).await, with_token(&token));
     let mut customers = CustomersServiceClient::with_interceptor(channel(customers_addr).await, with_token(&token));
     let mut sales = SalesServiceClient::with_interceptor(channel(sales_addr).await, with_token(&token));
-    let mut through_gateway =
-        CustomersServiceClient::with_interceptor(channel(gateway_addr).await, with_token(&token));
+    let mut through_gateway = CustomersServiceClient::with_interceptor(channel(gateway_addr).await, with_token(&token));
     let get = |path: &str| {
         format!("GET {path} HTTP/1.1\r\nHost: crm\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
     };
@@ -167,20 +171,29 @@ async fn a_deactivated_employees_token_is_refused_everywhere_within_seconds() {
     let mut probe = async |i: usize, n: usize| -> bool {
         let what = PROBES[i];
         match i {
-            0 => refused_grpc(what, identity.get_current_employee(id::GetCurrentEmployeeRequest {}).await),
-            1 => refused_grpc(what, customers.list_customers(cpb::ListCustomersRequest::default()).await),
+            0 => refused_grpc(
+                what,
+                identity.get_current_employee(id::GetCurrentEmployeeRequest {}).await,
+            ),
+            1 => refused_grpc(
+                what,
+                customers.list_customers(cpb::ListCustomersRequest::default()).await,
+            ),
             2 => refused_grpc(what, customers.create_customer(create_customer(n, "gRPC")).await),
             3 => refused_grpc(what, sales.list_leads(spb::ListLeadsRequest::default()).await),
             4 => refused_grpc(what, sales.create_lead(create_lead(n)).await),
             5 => refused_http(what, &http(gateway_addr, &get("/v1/me")).await),
             6 => refused_http(what, &http(gateway_addr, &get("/v1/customers")).await),
             7 => refused_http(what, &http(gateway_addr, &post_customer(n)).await),
-            _ => refused_grpc(what, through_gateway.create_customer(create_customer(n, "gateway")).await),
+            _ => refused_grpc(
+                what,
+                through_gateway.create_customer(create_customer(n, "gateway")).await,
+            ),
         }
     };
-    for i in 0..PROBES.len() {
+    for (i, what) in PROBES.iter().enumerate() {
         n += 1;
-        assert!(!probe(i, n).await, "{} works before the deactivation", PROBES[i]);
+        assert!(!probe(i, n).await, "{what} works before the deactivation");
     }
 
     identity_admin
@@ -194,18 +207,22 @@ async fn a_deactivated_employees_token_is_refused_everywhere_within_seconds() {
     let deactivated = Instant::now();
     let mut refused: [Option<Duration>; PROBES.len()] = [None; PROBES.len()];
     while refused.iter().any(Option::is_none) {
-        for i in 0..PROBES.len() {
-            if refused[i].is_none() {
+        for (i, at) in refused.iter_mut().enumerate() {
+            if at.is_none() {
                 n += 1;
                 if probe(i, n).await {
-                    refused[i] = Some(deactivated.elapsed());
+                    *at = Some(deactivated.elapsed());
                 }
             }
         }
         assert!(
             deactivated.elapsed() < BOUND,
             "still accepted after {BOUND:?}: {:?}",
-            PROBES.iter().zip(&refused).filter(|(_, r)| r.is_none()).collect::<Vec<_>>()
+            PROBES
+                .iter()
+                .zip(&refused)
+                .filter(|(_, r)| r.is_none())
+                .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -214,13 +231,14 @@ async fn a_deactivated_employees_token_is_refused_everywhere_within_seconds() {
         println!("  {:>6.3}  {what}", at.expect("refused").as_secs_f64());
     }
     // Once refused, refused for good.
-    for i in 0..PROBES.len() {
+    for (i, what) in PROBES.iter().enumerate() {
         n += 1;
-        assert!(probe(i, n).await, "{} stays refused", PROBES[i]);
+        assert!(probe(i, n).await, "{what} stays refused");
     }
 
     // Whatever the leaver wrote in those seconds is the successor's, not left behind.
-    let mut customers_admin = CustomersServiceClient::with_interceptor(channel(customers_addr).await, with_token(&admin_token));
+    let mut customers_admin =
+        CustomersServiceClient::with_interceptor(channel(customers_addr).await, with_token(&admin_token));
     let mut sales_admin = SalesServiceClient::with_interceptor(channel(sales_addr).await, with_token(&admin_token));
     let left_customers = customers_admin
         .list_customers(cpb::ListCustomersRequest {
@@ -252,7 +270,10 @@ async fn a_deactivated_employees_token_is_refused_everywhere_within_seconds() {
         .unwrap()
         .into_inner()
         .customers;
-    assert!(heirs.len() >= 3, "the leaver's customers went to the successor: {heirs:?}");
+    assert!(
+        heirs.len() >= 3,
+        "the leaver's customers went to the successor: {heirs:?}"
+    );
 
     stop_tx.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(30), suite)

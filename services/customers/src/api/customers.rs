@@ -548,10 +548,7 @@ impl CustomersApi {
                     guard.push(" AND ").push_renumbered(&references.sql, &references.params);
                 }
                 let mut prelude = SqlBuf::new("");
-                prelude.push_renumbered(
-                    crm_kit::handover::ACTIVE_GUARD_CTES,
-                    &[SqlValue::Text(owner.clone())],
-                );
+                prelude.push_renumbered(crm_kit::handover::ACTIVE_GUARD_CTES, &[SqlValue::Text(owner.clone())]);
                 Some((prelude, guard))
             }
         };

@@ -56,10 +56,16 @@ async fn a_leavers_token_is_refused_within_a_poll_writes_included() {
                 break deactivated.elapsed();
             }
         }
-        assert!(deactivated.elapsed() < Duration::from_secs(30), "still accepted after 30 s");
+        assert!(
+            deactivated.elapsed() < Duration::from_secs(30),
+            "still accepted after 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    println!("customers refused the leaver's token {:.3} s after DeactivateEmployee returned", refused.as_secs_f64());
+    println!(
+        "customers refused the leaver's token {:.3} s after DeactivateEmployee returned",
+        refused.as_secs_f64()
+    );
     assert_deactivated(alice.create_customer(create_for("After Leaving Ltd", "", "")).await);
     bob.list_customers(pb::ListCustomersRequest::default())
         .await

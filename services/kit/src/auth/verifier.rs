@@ -523,7 +523,10 @@ mod tests {
             deactivated: false,
         }]));
         verifier.refresh_revocations().await;
-        assert_eq!(verifier.verify(&old).await, Err(VerifyError::Refused(TokenError::Revoked)));
+        assert_eq!(
+            verifier.verify(&old).await,
+            Err(VerifyError::Refused(TokenError::Revoked))
+        );
         // Revocations lifted (aged out): accepted again.
         keys.set_revocations(Ok(vec![]));
         verifier.refresh_revocations().await;

@@ -48,10 +48,16 @@ async fn a_leavers_token_is_refused_within_a_poll_writes_included() {
             assert_deactivated::<()>(Err(status));
             break deactivated.elapsed();
         }
-        assert!(deactivated.elapsed() < Duration::from_secs(30), "still accepted after 30 s");
+        assert!(
+            deactivated.elapsed() < Duration::from_secs(30),
+            "still accepted after 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    println!("sales refused the leaver's token {:.3} s after DeactivateEmployee returned", refused.as_secs_f64());
+    println!(
+        "sales refused the leaver's token {:.3} s after DeactivateEmployee returned",
+        refused.as_secs_f64()
+    );
     assert_deactivated(alice.create_lead(new_lead("After Leaving Ltd", "")).await);
     app.sales_as("bob")
         .await
