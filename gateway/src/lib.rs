@@ -106,6 +106,10 @@ pub struct Config {
     /// On shutdown: the most seconds in-flight requests get to finish.
     #[arg(long, env = "CRM_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
+    /// Milliseconds between two polls of identity's token revocations (a deactivated
+    /// employee's tokens are refused here at most about this long after the deactivation).
+    #[arg(long, env = "CRM_REVOCATION_POLL_MS", default_value_t = 1000)]
+    pub revocation_poll_ms: u64,
     /// Log format.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
@@ -128,6 +132,7 @@ impl Config {
             cors_origins: Vec::new(),
             trust_forwarded_for: false,
             shutdown_grace_seconds: 20,
+            revocation_poll_ms: 1000,
             log_format: LogFormat::Auto,
         }
     }
@@ -252,9 +257,14 @@ pub(crate) fn rate_limited(what: &str, wait: Duration) -> tonic::Status {
 }
 
 /// Methods services call on each other directly and the gateway never forwards: the event
-/// feeds and handover counts (`crm.events.v1`), and service tokens, which are issued against
-/// the shared service secret and have no business on the internet-facing port.
-pub const INTERNAL: &[&str] = &["/crm.events.v1.", "/crm.identity.v1.IdentityService/IssueServiceToken"];
+/// feeds and handover counts (`crm.events.v1`), service tokens, which are issued against
+/// the shared service secret and have no business on the internet-facing port, and the token
+/// revocations verifiers poll (who was deactivated lately is not the internet's business).
+pub const INTERNAL: &[&str] = &[
+    "/crm.events.v1.",
+    "/crm.identity.v1.IdentityService/IssueServiceToken",
+    "/crm.identity.v1.IdentityService/ListRevocations",
+];
 
 /// Whether a gRPC path is internal (see [`INTERNAL`]).
 pub fn is_internal(path: &str) -> bool {

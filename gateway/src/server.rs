@@ -35,11 +35,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> crm_kit::Result<()> {
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    let poll = Duration::from_millis(config.revocation_poll_ms.max(10));
     let gateway = Arc::new(Gateway::new(config)?);
     {
         let gateway = gateway.clone();
         tokio::spawn(async move { gateway.verifier.prefetch().await });
     }
+    // Kept until the gateway stops: a deactivated employee's tokens are refused within a poll.
+    let _revocations = gateway.verifier.watch_revocations(poll);
     let addr = listener
         .local_addr()
         .map_err(|e| crm_kit::Error::Internal(e.to_string()))?;

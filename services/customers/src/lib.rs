@@ -63,6 +63,7 @@ pub const MIGRATIONS: &[Migration] = &[
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],
     crm_kit::events::MIGRATIONS[2],
+    crm_kit::handover::MIGRATION,
 ];
 
 /// Settings of the customers service.
@@ -120,6 +121,8 @@ pub async fn run(
 ) -> crm_kit::Result<()> {
     let verifier = crm_kit::auth::Verifier::from_identity(&config.service.identity_url)?;
     verifier.prefetch().await;
+    // Kept while the service serves: a deactivated employee's tokens are refused within a poll.
+    let _revocations = verifier.watch_revocations(config.service.revocation_poll());
     run_gated(config, listener, shutdown, crm_kit::auth::Gate::Verify(verifier)).await
 }
 

@@ -27,6 +27,9 @@ const EMPLOYEE: &str = "crm.identity.v1.Employee";
 const DEPARTMENT: &str = "crm.identity.v1.Department";
 const ROLE: &str = "crm.identity.v1.Role";
 
+/// The reason of a revocation by a password reset.
+const PASSWORD_RESET: &str = "password_reset";
+
 /// Failed sign-ins in a row that lock an account.
 pub const LOCK_AFTER_FAILURES: i64 = 5;
 /// How long a locked account stays locked.
@@ -438,11 +441,17 @@ impl IdentityApi {
             .map(|d| d.path)
             .unwrap_or_default();
         let now_s = crm_kit::time::now_seconds();
+        // Verifiers refuse tokens issued at or before the second of a revocation: a token
+        // issued later in that same second (a reset password's first sign-in) says the next.
+        let issued_at = match store::revoked_at(conn, &e.id).await? {
+            Some(at) => now_s.max(at.div_euclid(1_000_000) + 1),
+            None => now_s,
+        };
         let claims = Claims {
             iss: crm_kit::auth::ISSUER.into(),
             aud: vec![crm_kit::auth::AUDIENCE.into()],
             sub: e.id.clone(),
-            iat: now_s,
+            iat: issued_at,
             nbf: now_s,
             exp: now_s + self.access_ttl_seconds,
             jti: crm_kit::new_id(),
@@ -594,6 +603,35 @@ impl IdentityApi {
             issuer: crm_kit::auth::ISSUER.into(),
             audience: crm_kit::auth::AUDIENCE.into(),
         })
+    }
+
+    async fn list_revocations(&self) -> Result<pb::ListRevocationsResponse> {
+        let mut conn = self.conn().await?;
+        let revocations = keys::revocations(&mut conn).await?;
+        Ok(pb::ListRevocationsResponse {
+            revocations: revocations
+                .into_iter()
+                .map(|r| pb::Revocation {
+                    employee_id: r.employee_id,
+                    revoke_time: Some(prost_types::Timestamp {
+                        seconds: r.before,
+                        nanos: 0,
+                    }),
+                    reason: if r.deactivated {
+                        crm_kit::auth::DEACTIVATED.into()
+                    } else {
+                        PASSWORD_RESET.into()
+                    },
+                })
+                .collect(),
+        })
+    }
+
+    /// Puts a revocation committed here in force in this replica's own verifier at once.
+    async fn revocations_changed(&self) {
+        if let Some(verifier) = &self.verifier {
+            verifier.refresh_revocations().await;
+        }
     }
 
     async fn rotate(&self, caller: &Principal) -> Result<pb::RotateSigningKeyResponse> {
@@ -1062,6 +1100,7 @@ impl IdentityApi {
             return Err(not_active());
         }
         store::revoke_employee_tokens(&mut tx, &e.id, now).await?;
+        store::revoke_access(&mut tx, &e.id, now, crm_kit::auth::DEACTIVATED).await?;
         let handover_id = crm_kit::new_id();
         let successor_department_path = self.department_path(&mut tx, &successor.department_id).await?;
         crm_kit::events::append_at(
@@ -1080,6 +1119,7 @@ impl IdentityApi {
         let stored = self.load_employee(&mut tx, "id", &e.id).await?;
         let roles = store::role_ids_of(&mut tx, &e.id).await?;
         tx.commit().await?;
+        self.revocations_changed().await;
         tracing::info!(employee = %e.id, successor = %successor.id, handover = %handover_id, by = %caller.employee_id, "employee deactivated");
         Ok(pb::DeactivateEmployeeResponse {
             employee: Some(employee_proto(&stored, roles, now)),
@@ -1144,7 +1184,13 @@ impl IdentityApi {
         let mut tx = self.db.begin_write().await?;
         store::set_password(&mut tx, &e.id, &hash, now, &caller.employee_id).await?;
         store::revoke_employee_tokens(&mut tx, &e.id, now).await?;
+        // Whoever held the old password may hold a token too: it stops working everywhere.
+        // (A deactivated employee's deactivation stays the reason their tokens are refused.)
+        if e.status == store::ACTIVE {
+            store::revoke_access(&mut tx, &e.id, now, PASSWORD_RESET).await?;
+        }
         tx.commit().await?;
+        self.revocations_changed().await;
         tracing::info!(employee = %e.id, by = %caller.employee_id, "password reset");
         Ok(pb::ResetPasswordResponse {})
     }
@@ -1595,6 +1641,13 @@ impl IdentityService for IdentityApi {
         _request: Request<pb::GetKeySetRequest>,
     ) -> Result<Response<pb::GetKeySetResponse>, Status> {
         Ok(Response::new(self.key_set().await?))
+    }
+
+    async fn list_revocations(
+        &self,
+        _request: Request<pb::ListRevocationsRequest>,
+    ) -> Result<Response<pb::ListRevocationsResponse>, Status> {
+        Ok(Response::new(self.list_revocations().await?))
     }
 
     async fn rotate_signing_key(

@@ -79,7 +79,25 @@ pub async fn current(conn: &mut sqlx::AnyConnection) -> Result<(String, SigningK
     Ok((row.kid, key))
 }
 
-/// Identity's own verifier key source: the published keys, read from its database.
+/// How long a revocation is listed: longer than any access token lives.
+pub const REVOCATIONS_KEPT_MICROS: i64 = RETIRED_KEPT_MICROS;
+
+/// The revocations `ListRevocations` publishes: those recent enough that a token they void may
+/// not have expired yet.
+pub async fn revocations(conn: &mut sqlx::AnyConnection) -> Result<Vec<crm_kit::auth::Revocation>> {
+    let rows = store::revocations_since(conn, crm_kit::time::now_micros() - REVOCATIONS_KEPT_MICROS).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crm_kit::auth::Revocation {
+            employee_id: r.employee_id,
+            before: r.revoked_at.div_euclid(1_000_000),
+            deactivated: r.reason == crm_kit::auth::DEACTIVATED,
+        })
+        .collect())
+}
+
+/// Identity's own verifier source: the published keys and the revocations, read from its
+/// database.
 #[derive(Debug, Clone)]
 pub struct DbKeys(pub Db);
 
@@ -94,6 +112,13 @@ impl crm_kit::auth::KeySource for DbKeys {
                 .into_iter()
                 .filter_map(|k| token::decode_public_key(&k.public_key).map(|p| (k.kid, p)))
                 .collect())
+        })
+    }
+
+    fn revocations(&self) -> crm_kit::auth::FetchingRevocations<'_> {
+        Box::pin(async move {
+            let mut conn = self.0.pool.acquire().await.map_err(|e| e.to_string())?;
+            revocations(&mut conn).await.map_err(|e| e.to_string())
         })
     }
 }

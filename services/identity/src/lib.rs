@@ -40,6 +40,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0001_init.sql"),
         only_on: None,
     },
+    Migration {
+        version: 2,
+        name: "revocations",
+        sql: include_str!("../migrations/0002_revocations.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],
@@ -135,8 +141,11 @@ pub async fn run(
         );
     }
 
+    // Identity checks its own revocations straight from its database (each replica sees every
+    // other's within a poll; the one that deactivates refreshes at once).
     let verifier = crm_kit::auth::Verifier::new(keys::DbKeys(db.clone()));
     verifier.prefetch().await;
+    let _revocations = verifier.watch_revocations(config.service.revocation_poll());
     let api = api::IdentityApi::new(db.clone(), &config).with_verifier(verifier.clone());
     let (stop_tx, stopping): (_, Stopping) = Stopping::new();
     let (outbox, sequencer) = crm_kit::events::Outbox::start(db.clone(), stopping);

@@ -572,6 +572,49 @@ pub async fn revoke_employee_tokens(conn: &mut AnyConnection, employee_id: &str,
     Ok(())
 }
 
+/// Voids every access token of `employee_id` issued until `at` (microseconds), for `reason`
+/// (`deactivated`, `password_reset`); a later revocation replaces an earlier one.
+pub async fn revoke_access(conn: &mut AnyConnection, employee_id: &str, at: i64, reason: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO revocations (employee_id, revoked_at, reason) VALUES ($1, $2, $3) \
+         ON CONFLICT (employee_id) DO UPDATE SET revoked_at = excluded.revoked_at, reason = excluded.reason",
+    )
+    .bind(employee_id)
+    .bind(at)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A revocation: whose tokens, issued until when (microseconds), why.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RevocationRow {
+    pub employee_id: String,
+    pub revoked_at: i64,
+    pub reason: String,
+}
+
+/// The revocations made after `since` (microseconds).
+pub async fn revocations_since(conn: &mut AnyConnection, since: i64) -> Result<Vec<RevocationRow>> {
+    Ok(sqlx::query_as(
+        "SELECT employee_id, revoked_at, reason FROM revocations WHERE revoked_at > $1 ORDER BY employee_id",
+    )
+    .bind(since)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// When the tokens of `employee_id` were last revoked (microseconds), if ever.
+pub async fn revoked_at(conn: &mut AnyConnection, employee_id: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT revoked_at FROM revocations WHERE employee_id = $1")
+            .bind(employee_id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
 /// A stored signing key.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KeyRow {

@@ -744,6 +744,34 @@ async fn deactivation_revokes_refresh_tokens_at_once_and_refuses_sign_in() {
         .expect("employee");
     assert_eq!(done.status, pb::EmployeeStatus::Deactivated as i32);
 
+    // The leaver's unexpired access token is refused at once here (identity's verifier reads
+    // its own revocations), and listed for every other verifier.
+    assert_reason(
+        app.client(&sam_tokens.access_token)
+            .get_current_employee(pb::GetCurrentEmployeeRequest {})
+            .await,
+        Code::Unauthenticated,
+        "ACCOUNT_DEACTIVATED",
+    );
+    let revocations = app
+        .anonymous()
+        .list_revocations(pb::ListRevocationsRequest {})
+        .await
+        .expect("revocations")
+        .into_inner()
+        .revocations;
+    assert_eq!(revocations.len(), 1, "{revocations:?}");
+    assert_eq!(revocations[0].employee_id, sam.id);
+    assert_eq!(revocations[0].reason, "deactivated");
+    let issued_at = token_claims(&sam_tokens.access_token).iat;
+    assert!(revocations[0].revoke_time.as_ref().expect("revoke time").seconds >= issued_at);
+    // Everyone else's tokens still work.
+    admin
+        .client
+        .get_current_employee(pb::GetCurrentEmployeeRequest {})
+        .await
+        .expect("the administrator's token works");
+
     assert_reason(
         app.anonymous()
             .refresh_token(pb::RefreshTokenRequest {
@@ -779,6 +807,46 @@ async fn deactivation_revokes_refresh_tokens_at_once_and_refuses_sign_in() {
     );
 }
 
+#[tokio::test]
+async fn a_password_reset_voids_the_old_tokens_and_the_new_sign_in_works() {
+    let app = spawn().await;
+    let mut admin = app.admin().await;
+    let sales = create_department(&mut admin.client, "Sales", "").await;
+    let sam = create_employee(&mut admin.client, "sam", &sales.id, &["salesperson"]).await;
+    let old = app.tokens("sam", PASSWORD).await;
+    let mut sam_client = app.client(&old.access_token);
+    sam_client
+        .get_current_employee(pb::GetCurrentEmployeeRequest {})
+        .await
+        .expect("works before the reset");
+    admin
+        .client
+        .reset_password(pb::ResetPasswordRequest {
+            id: sam.id.clone(),
+            new_password: "a-new-password-2".into(),
+        })
+        .await
+        .expect("reset");
+    assert_reason(
+        sam_client.get_current_employee(pb::GetCurrentEmployeeRequest {}).await,
+        Code::Unauthenticated,
+        "TOKEN_REVOKED",
+    );
+    // Signed in again (within the same second, too), the new token works.
+    let new = app.tokens("sam", "a-new-password-2").await;
+    assert!(token_claims(&new.access_token).iat > token_claims(&old.access_token).iat);
+    app.client(&new.access_token)
+        .get_current_employee(pb::GetCurrentEmployeeRequest {})
+        .await
+        .expect("the new sign-in's token works");
+}
+
+/// The claims of a token, unverified (the test's own).
+fn token_claims(access_token: &str) -> Claims {
+    let payload = access_token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("claims")
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. Authorization
 // ---------------------------------------------------------------------------------------------
@@ -796,11 +864,12 @@ async fn every_protected_method_needs_a_token_and_a_salesperson_lacks_admin_perm
         BTreeSet::from([
             "/crm.identity.v1.IdentityService/GetKeySet",
             "/crm.identity.v1.IdentityService/IssueServiceToken",
+            "/crm.identity.v1.IdentityService/ListRevocations",
             "/crm.identity.v1.IdentityService/RefreshToken",
             "/crm.identity.v1.IdentityService/SignIn",
             "/crm.identity.v1.IdentityService/SignOut",
         ]),
-        "only sign-in, refresh, sign-out, the key set and service tokens (against the service secret) are public"
+        "only sign-in, refresh, sign-out, the key set, the revocations and service tokens (against the service secret) are public"
     );
     let protected: Vec<&str> = methods.iter().filter(|m| !m.public).map(|m| m.path).collect();
     assert!(protected.len() >= 18, "{protected:?}");

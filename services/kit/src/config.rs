@@ -67,6 +67,11 @@ pub struct ServiceConfig {
     /// another replica (or the restarted one) takes over within this time.
     #[arg(long, env = "CRM_EVENT_LEASE_SECONDS", default_value_t = 15)]
     pub event_lease_seconds: u64,
+    /// Milliseconds between two polls of identity's token revocations: a deactivated
+    /// employee's unexpired tokens are refused here at most about this long after identity
+    /// commits the deactivation.
+    #[arg(long, env = "CRM_REVOCATION_POLL_MS", default_value_t = 1000)]
+    pub revocation_poll_ms: u64,
 }
 
 /// The service secret of a laptop install when none is set. The suite replaces it with a
@@ -96,7 +101,13 @@ impl ServiceConfig {
             identity_url: "http://127.0.0.1:50051".into(),
             service_secret: DEV_SERVICE_SECRET.into(),
             event_lease_seconds: 15,
+            revocation_poll_ms: 1000,
         }
+    }
+
+    /// How often the token verifier polls identity's revocations.
+    pub fn revocation_poll(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.revocation_poll_ms.max(10))
     }
 
     /// The listen address, or 127.0.0.1 on the service's default port.

@@ -3,6 +3,14 @@
 //! `EmployeeMoved` / `DepartmentMoved` (records follow their owner into the new department's
 //! scope); a service implements [`Owner`] for its records and gets the event handler
 //! ([`IdentityEvents`]) and the dry-run count service ([`HandoverCounts`]) from here.
+//!
+//! A leaver's records must not be left behind by a write racing the handover (the leaver's
+//! token is refused everywhere within seconds, but not at once, and an assignment may name them
+//! before the service has heard of the departure). So the service keeps who has left
+//! (`employee_guards`, written in the handover's own transaction, first), and every write that
+//! gives a record an owner calls [`require_active`] inside its transaction before it writes:
+//! the write either commits before the handover (which then moves the record too) or sees the
+//! departure and is refused.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,6 +25,108 @@ use crate::db::Db;
 use crate::events::{Event, Handler, payload};
 use crate::filter::like_escape;
 use crate::{Error, Result};
+
+/// The table of employees a service has heard have left, guarding writes that give records
+/// an owner (see the module documentation).
+pub const MIGRATION: crate::db::Migration = crate::db::Migration {
+    version: 1_000_005,
+    name: "kit_employee_guards",
+    sql: "CREATE TABLE employee_guards (\n    employee_id TEXT PRIMARY KEY,\n    \
+          -- When the employee was deactivated (microseconds); 0 while active.\n    \
+          deactivated_at BIGINT NOT NULL DEFAULT 0\n);\n",
+    only_on: None,
+};
+
+/// Records inside the handover's transaction, before any record moves, that `employee_id` has
+/// left. On PostgreSQL the row lock waits for the writes that checked the employee (see
+/// [`require_active`]) to commit, so the handover that follows sees their records.
+pub async fn mark_deactivated(conn: &mut AnyConnection, employee_id: &str, at: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO employee_guards (employee_id, deactivated_at) VALUES ($1, $2) \
+         ON CONFLICT (employee_id) DO UPDATE SET deactivated_at = excluded.deactivated_at",
+    )
+    .bind(employee_id)
+    .bind(at.max(1))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// [`require_active`] on PostgreSQL as common table expressions, for a caller that folds the
+/// check into a larger statement: `$1` is the employee, and [`ACTIVE_GUARD_HOLDS`] is the
+/// condition true while they are active. The guard row is locked FOR SHARE: writes for one
+/// owner do not wait for each other, a handover waits for them and they for it. A row inserted
+/// by the same statement is not visible to its own `SELECT`, hence the `COALESCE`.
+pub const ACTIVE_GUARD_CTES: &str = "employee_guard_new AS (INSERT INTO employee_guards (employee_id) VALUES ($1) \
+     ON CONFLICT DO NOTHING RETURNING deactivated_at), \
+     employee_guard_held AS (SELECT deactivated_at FROM employee_guards WHERE employee_id = $1 FOR SHARE)";
+
+/// The condition over [`ACTIVE_GUARD_CTES`] that holds while the employee is active.
+pub const ACTIVE_GUARD_HOLDS: &str = "COALESCE((SELECT deactivated_at FROM employee_guard_new), \
+     (SELECT deactivated_at FROM employee_guard_held), 0) = 0";
+
+/// Refuses, inside the write's transaction and before it writes, to give a record to
+/// `employee_id` (named by request field `field`) once the service has heard they left: a
+/// request naming someone else is INVALID_ARGUMENT (`INACTIVE_EMPLOYEE`), the caller themself
+/// UNAUTHENTICATED (`ACCOUNT_DEACTIVATED`). Call it first in the transaction, before rows of
+/// the employee are touched, so a handover running alongside cannot deadlock with it.
+pub async fn require_active(conn: &mut AnyConnection, caller: &str, field: &str, employee_id: &str) -> Result<()> {
+    if active_guarded(conn, employee_id).await? {
+        Ok(())
+    } else {
+        Err(inactive(caller, field, employee_id))
+    }
+}
+
+/// [`require_active`] as a yes or no: whether `employee_id` may be given a record (for work
+/// handed out by rules, which goes to the pool instead).
+pub async fn active_guarded(conn: &mut AnyConnection, employee_id: &str) -> Result<bool> {
+    if employee_id.is_empty() {
+        return Ok(true);
+    }
+    let deactivated_at: i64 = match crate::db::backend(conn) {
+        crate::db::Backend::Postgres => {
+            sqlx::query_scalar(&format!(
+                "WITH {ACTIVE_GUARD_CTES} SELECT CAST(CASE WHEN {ACTIVE_GUARD_HOLDS} THEN 0 ELSE 1 END AS BIGINT)"
+            ))
+            .bind(employee_id)
+            .fetch_one(conn)
+            .await?
+        }
+        // SQLite: the write transaction holds the database's write lock, so a read is enough
+        // (the row is still inserted, so PostgreSQL and SQLite keep the same rows).
+        crate::db::Backend::Sqlite => {
+            sqlx::query("INSERT INTO employee_guards (employee_id) VALUES ($1) ON CONFLICT DO NOTHING")
+                .bind(employee_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query_scalar("SELECT deactivated_at FROM employee_guards WHERE employee_id = $1")
+                .bind(employee_id)
+                .fetch_one(conn)
+                .await?
+        }
+    };
+    Ok(deactivated_at == 0)
+}
+
+/// Whether the service has heard `employee_id` left (a plain read, for naming why a guarded
+/// write did not happen).
+pub async fn is_deactivated(conn: &mut AnyConnection, employee_id: &str) -> Result<bool> {
+    let at: Option<i64> = sqlx::query_scalar("SELECT deactivated_at FROM employee_guards WHERE employee_id = $1")
+        .bind(employee_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(at.is_some_and(|t| t != 0))
+}
+
+/// The refusal of a record given to `employee_id` who has left.
+pub fn inactive(caller: &str, field: &str, employee_id: &str) -> Error {
+    if caller == employee_id {
+        Error::unauthenticated("ACCOUNT_DEACTIVATED", "the account is deactivated")
+    } else {
+        Error::invalid(field, "INACTIVE_EMPLOYEE", format!("{employee_id} is deactivated"))
+    }
+}
 
 /// The name identity's feed cursor is kept under.
 pub const IDENTITY_FEED: &str = "identity";
@@ -96,6 +206,14 @@ impl<O: Owner + ?Sized> Handler for IdentityEvents<O> {
             let t = event.r#type.as_str();
             let (id, from, to, path, by) = if t == identity_pb::EmployeeDeactivated::full_name() {
                 let e: identity_pb::EmployeeDeactivated = payload(event)?;
+                // First: from here on no write gives the leaver a record, and the writes that
+                // did are committed before the handover below looks for the leaver's records.
+                let at = event
+                    .occurred_at
+                    .as_ref()
+                    .and_then(|t| crate::time::from_proto("occurred_at", t).ok())
+                    .unwrap_or(now);
+                mark_deactivated(conn, &e.employee_id, at).await?;
                 self.0.employee_deactivated(conn, &e.employee_id).await?;
                 (
                     e.handover_id,

@@ -101,6 +101,7 @@ pub const MIGRATIONS: &[Migration] = &[
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],
     crm_kit::events::MIGRATIONS[2],
+    crm_kit::handover::MIGRATION,
 ];
 
 /// Settings of the sales service.
@@ -168,6 +169,8 @@ pub async fn run(
 
     let verifier = crm_kit::auth::Verifier::from_identity(&config.service.identity_url)?;
     verifier.prefetch().await;
+    // Kept while the service serves: a deactivated employee's tokens are refused within a poll.
+    let _revocations = verifier.watch_revocations(config.service.revocation_poll());
     let api = api::SalesApi::new(db.clone(), &config)?;
     let (stop_tx, stopping) = Stopping::new();
     let events = crm_kit::handover::Wiring::start(

@@ -56,8 +56,19 @@ pub async fn insert_lead(conn: &mut AnyConnection, l: &LeadRow) -> Result<()> {
     insert_leads(conn, std::slice::from_ref(l)).await
 }
 
-/// Inserts new leads, many rows per statement.
+/// Inserts new leads, many rows per statement. None may belong to an employee who has left
+/// (see `crm_kit::handover::require_active`; the one creating them is `created_by`).
 pub async fn insert_leads(conn: &mut AnyConnection, rows: &[LeadRow]) -> Result<()> {
+    let mut owners: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|l| !l.owner_id.is_empty())
+        .map(|l| (l.owner_id.as_str(), l.created_by.as_str()))
+        .collect();
+    owners.sort_unstable();
+    owners.dedup_by_key(|(owner, _)| *owner);
+    for (owner, by) in owners {
+        crm_kit::handover::require_active(conn, by, "owner_id", owner).await?;
+    }
     for chunk in rows.chunks(crm_kit::db::rows_per_statement(conn, 18)) {
         let mut q = SqlBuf::new(
             "INSERT INTO leads (id, company_name, contact_name, title, phone, mobile, email, source, province, city, \
@@ -352,6 +363,8 @@ pub async fn opportunity(conn: &mut AnyConnection, id: &str) -> Result<Option<Op
 
 /// Inserts an opportunity and opens its first stage visit.
 pub async fn insert_opportunity(conn: &mut AnyConnection, o: &OpportunityRow) -> Result<()> {
+    // Never for an employee who has left (the lead's owner, for a converted lead).
+    crm_kit::handover::require_active(conn, &o.created_by, "owner_id", &o.owner_id).await?;
     sqlx::query(
         "INSERT INTO opportunities (id, subject, customer_id, contact_id, owner_id, owner_department_path, pipeline_id, \
          stage_id, probability, currency, expected_amount, expected_cost, start_date, planned_close_date, \

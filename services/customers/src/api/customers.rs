@@ -522,23 +522,32 @@ impl CustomersApi {
         {
             return Ok(done);
         }
-        // Without a transaction the reference checks travel inside the write (one round trip);
-        // only when they fail are they run one by one to name the field.
+        // Without a transaction the owner's and the reference checks travel inside the write
+        // (one round trip); only when they fail are they run one by one to name the field.
         let guard = match !one_statement {
             true => {
+                crm_kit::handover::require_active(conn, &caller.employee_id, "owner_id", &owner).await?;
                 let mut v = Violations::new();
                 check_references(conn, &fields, None, &mut v).await?;
                 v.finish()?;
                 None
             }
-            false => catalog::references_guard(
-                &fields
-                    .dictionary_codes()
-                    .into_iter()
-                    .map(|(d, _, c)| (d, c))
-                    .collect::<Vec<_>>(),
-                &fields.category_id,
-            ),
+            false => {
+                let mut guard = SqlBuf::new(crm_kit::handover::ACTIVE_GUARD_HOLDS);
+                if let Some(references) = catalog::references_guard(
+                    &fields
+                        .dictionary_codes()
+                        .into_iter()
+                        .map(|(d, _, c)| (d, c))
+                        .collect::<Vec<_>>(),
+                    &fields.category_id,
+                ) {
+                    guard.push(" AND ").push_renumbered(&references.sql, &references.params);
+                }
+                let mut prelude = SqlBuf::new("");
+                prelude.push_renumbered(crm_kit::handover::ACTIVE_GUARD_CTES, &[SqlValue::Text(owner.clone())]);
+                Some((prelude, guard))
+            }
         };
         // Duplicates are found by the insert itself: every duplicate rule is a unique index,
         // so a probe first would only add a round trip (and could not stop a concurrent twin).
@@ -608,12 +617,15 @@ impl CustomersApi {
             .1,
         ));
         let written = match &guard {
-            Some(guard) => crate::store::execute_guarded(conn, guard, &writes).await,
+            Some((prelude, guard)) => crate::store::execute_guarded(conn, Some(prelude), guard, &writes).await,
             None => crate::store::execute_together(conn, &writes).await.map(|()| true),
         };
         match written.map_err(InsertError::from) {
             Ok(true) => {}
             Ok(false) => {
+                if crm_kit::handover::is_deactivated(conn, &owner).await? {
+                    return Err(crm_kit::handover::inactive(&caller.employee_id, "owner_id", &owner));
+                }
                 let mut v = Violations::new();
                 check_references(conn, &row.fields, None, &mut v).await?;
                 v.finish()?;

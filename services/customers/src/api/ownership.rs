@@ -146,6 +146,7 @@ impl CustomersApi {
             ));
         }
         let now = now_micros();
+        crm_kit::handover::require_active(&mut tx, &caller.employee_id, "owner_id", &to).await?;
         ownership::guard_owner(&mut tx, &to, now).await?;
         let updated = self
             .apply_move(
@@ -212,6 +213,7 @@ impl CustomersApi {
             ));
         }
         let now = now_micros();
+        crm_kit::handover::require_active(&mut tx, &caller.employee_id, "to_owner_id", &to).await?;
         ownership::guard_owner(&mut tx, &to, now).await?;
         let updated = self
             .apply_move(
@@ -309,6 +311,8 @@ impl CustomersApi {
             return Ok(done);
         }
         let now = now_micros();
+        // A leaver claims nothing (their token may still be in its last seconds).
+        crm_kit::handover::require_active(&mut tx, &caller.employee_id, "id", &caller.employee_id).await?;
         // Serialise this claimant's ownership changes before counting against the caps.
         ownership::guard_owner(&mut tx, &caller.employee_id, now).await?;
         // Pool customers are visible to everyone, so a claim looks the customer up regardless
@@ -438,6 +442,12 @@ impl CustomersApi {
             .await?
             .remove(&row.id)
             .unwrap_or_default();
+        // Nobody who has left becomes a collaborator.
+        for (i, id) in ids.iter().enumerate() {
+            if !before.contains(id) {
+                crm_kit::handover::require_active(&mut tx, "", &format!("collaborator_ids[{i}]"), id).await?;
+            }
+        }
         let now = now_micros();
         ownership::set_collaborators(&mut tx, &row.id, &ids).await?;
         if before != ids {

@@ -512,6 +512,8 @@ impl CustomersApi {
             .filter(|m| !m.is_empty())
             .collect();
         let mut tx = self.db.begin_write().await?;
+        // Imported customers belong to the caller, who must not have left meanwhile.
+        crm_kit::handover::require_active(&mut tx, &caller.employee_id, "owner_id", &caller.employee_id).await?;
         let existing = store::colliding(
             &mut tx,
             &name_keys.iter().map(String::as_str).collect::<Vec<_>>(),

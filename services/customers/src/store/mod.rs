@@ -51,13 +51,20 @@ pub async fn execute_together(conn: &mut AnyConnection, statements: &[SqlBuf]) -
 /// whether it held. PostgreSQL only: one statement whose first CTE evaluates the guard and whose
 /// inserts take their rows from `VALUES` only when it held, so the check and the writes are one
 /// round trip. Every statement must be a plain `INSERT INTO t (columns) VALUES (...), ...`.
+/// `prelude` (common table expressions, e.g. the kit's owner guard) comes first, and `guard`
+/// may name its tables.
 pub async fn execute_guarded(
     conn: &mut AnyConnection,
+    prelude: Option<&SqlBuf>,
     guard: &SqlBuf,
     statements: &[SqlBuf],
 ) -> Result<bool, sqlx::Error> {
     debug_assert_eq!(crm_kit::db::backend(conn), crm_kit::db::Backend::Postgres);
-    let mut combined = SqlBuf::new("WITH g AS (SELECT 1 AS ok WHERE ");
+    let mut combined = SqlBuf::new("WITH ");
+    if let Some(prelude) = prelude {
+        combined.push_renumbered(&prelude.sql, &prelude.params).push(", ");
+    }
+    combined.push("g AS (SELECT 1 AS ok WHERE ");
     combined.push_renumbered(&guard.sql, &guard.params);
     combined.push(")");
     for (i, statement) in statements.iter().enumerate() {

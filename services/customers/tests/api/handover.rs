@@ -20,6 +20,11 @@ pub struct Pair {
 }
 
 pub async fn start_pair() -> Pair {
+    start_pair_polling(Duration::from_secs(1)).await
+}
+
+/// [`start_pair`] with customers polling identity's token revocations every `poll`.
+pub async fn start_pair_polling(poll: Duration) -> Pair {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let customers_url = format!("http://{}", listener.local_addr().expect("addr"));
     let identity = TestIdentity::start_with_peers(&fresh_database("identity").await, vec![customers_url]).await;
@@ -34,6 +39,7 @@ pub async fn start_pair() -> Pair {
     config.service.identity_url = identity.url();
     config.service.db_max_connections = 8;
     config.reclaim_interval_seconds = 0;
+    config.service.revocation_poll_ms = u64::try_from(poll.as_millis()).unwrap_or(u64::MAX);
     let customers = TestServer::start_on(listener, move |listener, shutdown| async move {
         crm_customers::run(config, listener, shutdown)
             .await

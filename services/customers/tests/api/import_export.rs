@@ -5,7 +5,7 @@ use tokio_stream::StreamExt;
 
 use crate::helpers::{Client, company, create, list_all, spawn};
 
-async fn import(
+pub(crate) async fn import(
     client: &mut Client,
     options: pb::ImportOptions,
     csv: &str,

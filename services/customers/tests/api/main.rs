@@ -6,6 +6,7 @@ mod access;
 mod bad_input;
 mod catalog;
 mod customers;
+mod deactivation;
 mod duplicates;
 mod follow_ups;
 mod handover;

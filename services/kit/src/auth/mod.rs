@@ -18,7 +18,10 @@ use std::collections::BTreeMap;
 
 pub use credentials::ServiceCredentials;
 pub use layer::{AuthLayer, AuthService, bearer};
-pub use verifier::{Fetched, Fetching, KeySource, StaticKeys, Verifier};
+pub use verifier::{
+    DEACTIVATED, DEFAULT_REVOCATION_POLL, Fetched, FetchedRevocations, Fetching, FetchingRevocations, KeySource,
+    Revocation, RevocationWatch, StaticKeys, Verifier,
+};
 
 use crate::filter::{CompiledFilter, SqlValue, like_escape};
 

@@ -110,6 +110,30 @@ pub enum TokenError {
     WrongIssuer,
     #[error("the token is meant for someone else")]
     WrongAudience,
+    /// Its employee was deactivated after it was issued.
+    #[error("the account is deactivated")]
+    AccountDeactivated,
+    /// Identity revoked every token of its employee issued until then (a password reset).
+    #[error("the token was revoked; sign in again")]
+    Revoked,
+}
+
+impl TokenError {
+    /// The `ErrorInfo` reason of the refusal.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenError::Malformed => "MALFORMED_TOKEN",
+            TokenError::UnsupportedAlgorithm(_) => "UNSUPPORTED_ALGORITHM",
+            TokenError::UnknownKey(_) => "UNKNOWN_SIGNING_KEY",
+            TokenError::BadSignature => "BAD_SIGNATURE",
+            TokenError::Expired => "TOKEN_EXPIRED",
+            TokenError::NotYetValid => "TOKEN_NOT_YET_VALID",
+            TokenError::WrongIssuer => "WRONG_ISSUER",
+            TokenError::WrongAudience => "WRONG_AUDIENCE",
+            TokenError::AccountDeactivated => "ACCOUNT_DEACTIVATED",
+            TokenError::Revoked => "TOKEN_REVOKED",
+        }
+    }
 }
 
 /// Signs `claims` with `key`, naming it `kid` in the header.

@@ -1,5 +1,8 @@
 //! Verifies access tokens with the identity service's public keys, cached and refetched when a
-//! token names a key not seen yet (after a rotation).
+//! token names a key not seen yet (after a rotation), and refuses the tokens identity has
+//! revoked although they have not expired (a deactivated employee's): the revocations are polled
+//! in the background ([`Verifier::watch_revocations`]) and checked on every call, cached tokens
+//! included.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,27 +21,67 @@ pub type Fetched = Result<Vec<(String, VerifyingKey)>, String>;
 /// A key fetch in progress.
 pub type Fetching<'a> = Pin<Box<dyn Future<Output = Fetched> + Send + 'a>>;
 
-/// Where public keys come from.
+/// One employee's revoked tokens: those issued at or before `before` (seconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub employee_id: String,
+    pub before: i64,
+    /// The employee was deactivated (else their tokens were revoked, e.g. by a password reset).
+    pub deactivated: bool,
+}
+
+/// Revocations, or why they could not be fetched.
+pub type FetchedRevocations = Result<Vec<Revocation>, String>;
+
+/// A revocation fetch in progress.
+pub type FetchingRevocations<'a> = Pin<Box<dyn Future<Output = FetchedRevocations> + Send + 'a>>;
+
+/// Where public keys and revocations come from.
 pub trait KeySource: Send + Sync + 'static {
     /// Every key that may verify a token now, by `kid`.
     fn fetch(&self) -> Fetching<'_>;
+
+    /// Every revocation still in force (a source without any has none).
+    fn revocations(&self) -> FetchingRevocations<'_> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
-/// Keys held in memory: the identity service's own view of its keys, and tests.
+/// Keys and revocations held in memory (tests).
 #[derive(Debug, Clone, Default)]
-pub struct StaticKeys(Arc<RwLock<Vec<(String, VerifyingKey)>>>);
+pub struct StaticKeys {
+    keys: Arc<RwLock<Vec<(String, VerifyingKey)>>>,
+    /// The revocations, and the error fetching them gives instead when set.
+    revocations: Arc<RwLock<(Vec<Revocation>, Option<String>)>>,
+}
 
 impl StaticKeys {
     /// Replaces the keys.
     pub fn set(&self, keys: Vec<(String, VerifyingKey)>) {
-        *self.0.write().expect("keys lock") = keys;
+        *self.keys.write().expect("keys lock") = keys;
+    }
+
+    /// Replaces the revocations, or makes fetching them fail with `Err`.
+    pub fn set_revocations(&self, revocations: Result<Vec<Revocation>, String>) {
+        *self.revocations.write().expect("revocations lock") = match revocations {
+            Ok(list) => (list, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
     }
 }
 
 impl KeySource for StaticKeys {
     fn fetch(&self) -> Fetching<'_> {
-        let keys = self.0.read().expect("keys lock").clone();
+        let keys = self.keys.read().expect("keys lock").clone();
         Box::pin(async move { Ok(keys) })
+    }
+
+    fn revocations(&self) -> FetchingRevocations<'_> {
+        let fetched = match &*self.revocations.read().expect("revocations lock") {
+            (_, Some(e)) => Err(e.clone()),
+            (list, None) => Ok(list.clone()),
+        };
+        Box::pin(async move { fetched })
     }
 }
 
@@ -65,6 +108,51 @@ impl KeySource for IdentityKeys {
                 .collect())
         })
     }
+
+    fn revocations(&self) -> FetchingRevocations<'_> {
+        Box::pin(async move {
+            let mut client =
+                crm_proto::identity::identity_service_client::IdentityServiceClient::new(self.channel.clone());
+            let list = client
+                .list_revocations(crm_proto::identity::ListRevocationsRequest {})
+                .await
+                .map_err(|s| format!("identity revocations: {}", s.message()))?
+                .into_inner();
+            Ok(list
+                .revocations
+                .into_iter()
+                .map(|r| Revocation {
+                    before: r.revoke_time.map_or(0, |t| t.seconds),
+                    deactivated: r.reason == DEACTIVATED,
+                    employee_id: r.employee_id,
+                })
+                .collect())
+        })
+    }
+}
+
+/// The reason identity gives a deactivation's revocation.
+pub const DEACTIVATED: &str = "deactivated";
+
+/// How often a verifier asks identity for revocations unless configured otherwise.
+pub const DEFAULT_REVOCATION_POLL: Duration = Duration::from_secs(1);
+
+/// The last revocations fetched, by employee.
+#[derive(Debug, Default)]
+struct Revocations {
+    by_employee: HashMap<String, (i64, bool)>,
+    /// The last fetch failed (logged once until one succeeds again).
+    failing: bool,
+}
+
+/// The background task polling a verifier's revocations; dropping it stops the task.
+#[derive(Debug)]
+pub struct RevocationWatch(tokio::task::JoinHandle<()>);
+
+impl Drop for RevocationWatch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Why a call could not be authenticated.
@@ -83,7 +171,8 @@ pub struct Verifier {
     /// Tokens verified already, with the second they stop being accepted: a client sends the
     /// same token on every call for its lifetime, and a signature check costs more than the
     /// call's own work. Only verified tokens get in; the map is emptied when it is full.
-    verified: std::sync::Mutex<HashMap<String, (Principal, i64)>>,
+    verified: std::sync::Mutex<HashMap<String, Verified>>,
+    revocations: RwLock<Revocations>,
     expect: Expectations,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -94,6 +183,15 @@ impl std::fmt::Debug for Verifier {
             .field("expect", &self.expect)
             .finish_non_exhaustive()
     }
+}
+
+/// A token verified already.
+#[derive(Debug, Clone)]
+struct Verified {
+    principal: Principal,
+    /// When it stops being accepted (expiry plus leeway).
+    until: i64,
+    issued_at: i64,
 }
 
 /// How many verified tokens are remembered (about one per signed-in employee).
@@ -110,6 +208,7 @@ impl Verifier {
             source: Box::new(source),
             keys: RwLock::new(HashMap::new()),
             verified: std::sync::Mutex::new(HashMap::new()),
+            revocations: RwLock::new(Revocations::default()),
             expect: Expectations {
                 issuer: super::ISSUER.into(),
                 audience: super::AUDIENCE.into(),
@@ -128,11 +227,72 @@ impl Verifier {
         Ok(Verifier::new(IdentityKeys { channel }))
     }
 
-    /// Fetches the keys now (at start-up, so the first call does not wait). Failure is logged,
-    /// not fatal: identity may start later.
+    /// Fetches the keys and revocations now (at start-up, so the first call does not wait).
+    /// Failure is logged, not fatal: identity may start later.
     pub async fn prefetch(&self) {
         if let Err(e) = self.refresh(true).await {
             tracing::warn!(error = %e, "signing keys not fetched yet");
+        }
+        self.refresh_revocations().await;
+    }
+
+    /// Fetches the revocations and puts them in force, tokens already verified included. When
+    /// they cannot be fetched the last ones known stay in force (and the failure is logged).
+    pub async fn refresh_revocations(&self) {
+        let fetched = self.source.revocations().await;
+        let mut held = self.revocations.write().expect("revocations lock");
+        match fetched {
+            Ok(list) => {
+                if held.failing {
+                    tracing::info!(revocations = list.len(), "token revocations fetched again");
+                }
+                held.failing = false;
+                held.by_employee = list
+                    .into_iter()
+                    .map(|r| (r.employee_id, (r.before, r.deactivated)))
+                    .collect();
+            }
+            Err(e) => {
+                if !held.failing {
+                    tracing::warn!(
+                        error = %e,
+                        revocations = held.by_employee.len(),
+                        "token revocations cannot be fetched; the last ones known stay in force"
+                    );
+                }
+                held.failing = true;
+            }
+        }
+    }
+
+    /// Polls the revocations every `every` until the returned watch is dropped (a service keeps
+    /// it for as long as it serves).
+    pub fn watch_revocations(self: &Arc<Self>, every: Duration) -> RevocationWatch {
+        let verifier = Arc::downgrade(self);
+        let every = every.max(Duration::from_millis(10));
+        RevocationWatch(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(verifier) = verifier.upgrade() else {
+                    return;
+                };
+                verifier.refresh_revocations().await;
+            }
+        }))
+    }
+
+    /// Why a token of `employee_id` issued at `issued_at` is refused although it verifies.
+    fn revoked(&self, employee_id: &str, issued_at: i64) -> Option<TokenError> {
+        let held = self.revocations.read().expect("revocations lock");
+        match held.by_employee.get(employee_id) {
+            Some(&(before, deactivated)) if issued_at <= before => Some(if deactivated {
+                TokenError::AccountDeactivated
+            } else {
+                TokenError::Revoked
+            }),
+            _ => None,
         }
     }
 
@@ -171,10 +331,14 @@ impl Verifier {
     /// fetches the key set once more before it is refused.
     pub async fn verify(&self, bearer: &str) -> Result<Principal, VerifyError> {
         let now = crate::time::now_seconds();
-        if let Some((principal, until)) = self.verified.lock().expect("verified lock").get(bearer)
-            && now < *until
+        let cached = self.verified.lock().expect("verified lock").get(bearer).cloned();
+        if let Some(v) = cached
+            && now < v.until
         {
-            return Ok(principal.clone());
+            if let Some(why) = self.revoked(&v.principal.employee_id, v.issued_at) {
+                return Err(VerifyError::Refused(why));
+            }
+            return Ok(v.principal);
         }
         let claims = match self.check(bearer) {
             Err(TokenError::UnknownKey(_)) => {
@@ -184,13 +348,24 @@ impl Verifier {
             other => other,
         }
         .map_err(VerifyError::Refused)?;
+        if let Some(why) = self.revoked(&claims.sub, claims.iat) {
+            return Err(VerifyError::Refused(why));
+        }
         let until = claims.exp + token::LEEWAY_SECONDS;
+        let issued_at = claims.iat;
         let principal = Principal::from_claims(claims, bearer.to_string());
         let mut verified = self.verified.lock().expect("verified lock");
         if verified.len() >= VERIFIED_CAPACITY {
             verified.clear();
         }
-        verified.insert(bearer.to_string(), (principal.clone(), until));
+        verified.insert(
+            bearer.to_string(),
+            Verified {
+                principal: principal.clone(),
+                until,
+                issued_at,
+            },
+        );
         Ok(principal)
     }
 }
@@ -218,7 +393,7 @@ impl Verifier {
             Ok(p) => p,
             Err(VerifyError::Refused(why)) => {
                 tracing::info!(reason = %why, "token refused");
-                return Err(tonic::Status::unauthenticated(why.to_string()));
+                return Err(crate::Error::unauthenticated(why.reason(), why.to_string()).into());
             }
             Err(VerifyError::KeysUnavailable(e)) => {
                 tracing::warn!(error = %e, "cannot verify tokens: signing keys unavailable");
@@ -284,5 +459,77 @@ mod tests {
             verifier.verify(&expired).await,
             Err(VerifyError::Refused(TokenError::Expired))
         );
+    }
+
+    #[tokio::test]
+    async fn revoked_tokens_are_refused_cached_or_not_and_later_ones_pass() {
+        let key = token::generate_key();
+        let keys = StaticKeys::default();
+        keys.set(vec![("k1".into(), key.verifying_key())]);
+        let verifier = Verifier::new(keys.clone());
+        let now = crate::time::now_seconds();
+        let old = token::sign(&claims(600), "k1", &key);
+        let mut cached = claims(600);
+        cached.jti = "cached".into();
+        let cached = token::sign(&cached, "k1", &key);
+        assert!(verifier.verify(&cached).await.is_ok(), "verified and remembered");
+        let mut later = claims(600);
+        later.iat = now + 1;
+        let later = token::sign(&later, "k1", &key);
+
+        keys.set_revocations(Ok(vec![Revocation {
+            employee_id: "ann".into(),
+            before: now,
+            deactivated: true,
+        }]));
+        // Not in force until fetched.
+        assert!(verifier.verify(&cached).await.is_ok());
+        let _watch = verifier.watch_revocations(Duration::from_millis(20));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while verifier.verify(&cached).await.is_ok() {
+            assert!(Instant::now() < deadline, "the watch puts revocations in force");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let refused = VerifyError::Refused(TokenError::AccountDeactivated);
+        assert_eq!(verifier.verify(&cached).await, Err(refused.clone()));
+        assert_eq!(verifier.verify(&old).await, Err(refused.clone()));
+        // A token issued after the revocation works.
+        assert_eq!(verifier.verify(&later).await.map(|p| p.employee_id), Ok("ann".into()));
+
+        // The answer on the wire: UNAUTHENTICATED with the reason.
+        let access = crm_proto::MethodAccess {
+            path: "/x/Y",
+            permission: "",
+            public: false,
+        };
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::AUTHORIZATION, format!("Bearer {old}").parse().unwrap());
+        let status = verifier.authorize(&access, &headers).await.expect_err("refused");
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        assert_eq!(status.message(), "the account is deactivated");
+        assert!(
+            String::from_utf8_lossy(status.details()).contains("ACCOUNT_DEACTIVATED"),
+            "the ErrorInfo reason is in the details"
+        );
+
+        // Identity unreachable: the last known revocations stay in force.
+        keys.set_revocations(Err("identity is down".into()));
+        verifier.refresh_revocations().await;
+        assert_eq!(verifier.verify(&old).await, Err(refused));
+        // A password reset's revocation says so.
+        keys.set_revocations(Ok(vec![Revocation {
+            employee_id: "ann".into(),
+            before: now,
+            deactivated: false,
+        }]));
+        verifier.refresh_revocations().await;
+        assert_eq!(
+            verifier.verify(&old).await,
+            Err(VerifyError::Refused(TokenError::Revoked))
+        );
+        // Revocations lifted (aged out): accepted again.
+        keys.set_revocations(Ok(vec![]));
+        verifier.refresh_revocations().await;
+        assert!(verifier.verify(&old).await.is_ok());
     }
 }

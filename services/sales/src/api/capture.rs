@@ -172,7 +172,23 @@ pub(crate) async fn pick_assignee(
     let mut rules = Assigner::load(conn).await?;
     let picked = rules.pick(province, source);
     rules.save(conn).await?;
-    Ok(picked)
+    only_active(conn, picked).await
+}
+
+/// `picked`, unless they have left (the rules lose a leaver when the departure is applied, but
+/// a pick may race it): then nobody, and the lead waits in the pool.
+pub(crate) async fn only_active(
+    conn: &mut AnyConnection,
+    picked: Option<(String, String)>,
+) -> Result<Option<(String, String)>> {
+    match picked {
+        Some((id, path)) if crm_kit::handover::active_guarded(conn, &id).await? => Ok(Some((id, path))),
+        Some((id, _)) => {
+            tracing::info!(employee = %id, "the assignment rules picked an employee who has left; the lead waits in the pool");
+            Ok(None)
+        }
+        None => Ok(None),
+    }
 }
 
 impl SalesApi {
@@ -421,6 +437,16 @@ impl SalesApi {
             .bind(&caller.employee_id)
             .execute(&mut *tx)
             .await?;
+        // Identity said they were active; one who has left since must not rejoin the rules.
+        for (i, a) in rules.assignees.iter().enumerate() {
+            crm_kit::handover::require_active(
+                &mut tx,
+                &caller.employee_id,
+                &format!("rules.assignees[{i}].employee_id"),
+                a.employee_id.trim(),
+            )
+            .await?;
+        }
         sqlx::query("DELETE FROM assignees").execute(&mut *tx).await?;
         for (i, (a, path)) in rules.assignees.iter().zip(paths).enumerate() {
             let provinces: Vec<&str> = a.provinces.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();

@@ -429,6 +429,9 @@ impl SalesApi {
         expect_pool: Option<bool>,
     ) -> Result<LeadRow> {
         let mut tx = self.db.begin_write().await?;
+        // Nobody who has left takes the lead (the caller themself included), checked first.
+        let field = if to == caller.employee_id { "id" } else { "owner_id" };
+        crm_kit::handover::require_active(&mut tx, &caller.employee_id, field, to).await?;
         let mut row = self.visible_lead(&mut tx, caller, "id", id).await?;
         if row.status == "converted" {
             return Err(converted(&row.id));

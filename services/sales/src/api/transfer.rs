@@ -320,8 +320,21 @@ impl SalesApi {
             }
             Owner::Rules => {
                 let mut rules = Assigner::load(&mut tx).await?;
+                let mut active: HashMap<String, bool> = HashMap::new();
                 for lead in leads.iter_mut() {
-                    if let Some((id, path)) = rules.pick(&lead.province, &lead.source) {
+                    let Some((id, path)) = rules.pick(&lead.province, &lead.source) else {
+                        continue;
+                    };
+                    // One who has left meanwhile gets nothing; the lead waits in the pool.
+                    let ok = match active.get(&id) {
+                        Some(ok) => *ok,
+                        None => {
+                            let ok = crm_kit::handover::active_guarded(&mut tx, &id).await?;
+                            active.insert(id.clone(), ok);
+                            ok
+                        }
+                    };
+                    if ok {
                         lead.owner_id = id;
                         lead.owner_department_path = path;
                     }

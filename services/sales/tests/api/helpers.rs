@@ -32,6 +32,11 @@ async fn listener() -> (tokio::net::TcpListener, String) {
 }
 
 pub async fn spawn() -> TestApp {
+    spawn_polling(std::time::Duration::from_secs(1)).await
+}
+
+/// [`spawn`] with sales polling identity's token revocations every `poll`.
+pub async fn spawn_polling(poll: std::time::Duration) -> TestApp {
     let (customers_listener, customers_url) = listener().await;
     let (sales_listener, sales_url) = listener().await;
     let identity = TestIdentity::start_with_peers(
@@ -63,6 +68,7 @@ pub async fn spawn() -> TestApp {
     config.service.identity_url = identity.url();
     config.service.db_max_connections = 4;
     config.customers_url = customers_url;
+    config.service.revocation_poll_ms = u64::try_from(poll.as_millis()).unwrap_or(u64::MAX);
     let sales = TestServer::start_on(sales_listener, move |listener, shutdown| async move {
         crm_sales::run(config, listener, shutdown).await.expect("sales runs");
     })

@@ -3,6 +3,7 @@
 //! over gRPC.
 
 mod capture;
+mod deactivation;
 mod documents;
 mod handover;
 mod helpers;

@@ -19,7 +19,7 @@ fn options(owner: &str, mapping: &[(&str, &str)]) -> pb::ImportLeadsOptions {
 }
 
 /// Imports `csv` sent in pieces of `chunk` bytes after the options.
-async fn import(
+pub(crate) async fn import(
     client: &mut Sales,
     options: pb::ImportLeadsOptions,
     csv: &str,
