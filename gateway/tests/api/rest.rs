@@ -544,6 +544,64 @@ async fn project_documents_upload_and_download_as_files_through_rest() {
         .json();
     assert_eq!(listed["documents"][0]["id"], doc["id"]);
 
+    // A digest declared in the query is checked against the bytes; the size comes from the
+    // Content-Length.
+    let upload_path =
+        |sha256: &str| format!("/v1/projects/{project}/documents?document.fileName=again.pdf&declared.sha256={sha256}");
+    let reply = http
+        .send(
+            Method::POST,
+            &upload_path(&"0".repeat(64)),
+            Some(&alice),
+            &[("content-type", "application/pdf")],
+            bytes.clone(),
+        )
+        .await
+        .expect(400);
+    assert_eq!(
+        violation(&reply),
+        ("declared.sha256".into(), "DECLARED_SHA256_MISMATCH".into())
+    );
+    http.send(
+        Method::POST,
+        &upload_path(doc["sha256"].as_str().unwrap()),
+        Some(&alice),
+        &[("content-type", "application/pdf")],
+        bytes.clone(),
+    )
+    .await
+    .expect(200);
+    // A body that breaks off before its Content-Length: nothing is stored.
+    {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let address = system.http_base().trim_start_matches("http://").to_string();
+        let mut tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+        let head = format!(
+            "POST /v1/projects/{project}/documents?document.fileName=cut.pdf HTTP/1.1\r\nhost: gateway\r\n\
+             authorization: Bearer {alice}\r\ncontent-type: application/pdf\r\ncontent-length: {}\r\n\r\n",
+            bytes.len()
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        tcp.write_all(&bytes[..100 * 1024]).await.unwrap();
+        tcp.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tcp.read_to_end(&mut answer).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let listed = http
+        .get(&format!("/v1/projects/{project}/documents"), Some(&alice))
+        .await
+        .expect(200)
+        .json();
+    let names: Vec<&str> = listed["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["fileName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(!names.contains(&"cut.pdf"), "{names:?}");
+
     // The download is the file: its bytes, type and name (never shown inline).
     let id = doc["id"].as_str().unwrap();
     let reply = http
