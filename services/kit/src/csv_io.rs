@@ -5,7 +5,9 @@
 //! An import RPC's first message carries its options (or nothing, for the defaults); every
 //! later message carries the next bytes of the file. [`first_message`] takes the options,
 //! [`Upload::start`] parses the rest. The service validates each [`Row`] as its create RPC
-//! would, keeps the good ones and reports each bad one by row, column and reason.
+//! would, keeps the good ones and reports each bad one by row, column and reason. What the
+//! first message declares is coming (size, SHA-256) is checked by [`Declared`], for CSV
+//! imports and file uploads alike: a stream can end cleanly although its sender went away.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -153,7 +155,7 @@ impl Declared {
 
 fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
     let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
+    if bytes.len() != 64 || !bytes.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
     let mut out = [0u8; 32];
@@ -675,6 +677,10 @@ mod tests {
         );
         assert_eq!(
             violation(declared(None, "abc").map(drop)),
+            ("options.declared.sha256".into(), "MALFORMED")
+        );
+        assert_eq!(
+            violation(declared(None, &format!("+{}", &sha[1..])).map(drop)),
             ("options.declared.sha256".into(), "MALFORMED")
         );
     }
