@@ -77,7 +77,10 @@ async fn call(
         if declared.is_some_and(|n| n > gateway.config.max_upload_bytes) {
             return Err(too_large("upload", gateway.config.max_upload_bytes));
         }
-        let first = transcode::request(route, vars, query, b"")?;
+        let mut first = transcode::request(route, vars, query, b"")?;
+        if let Some(size) = declared {
+            declare_size(&mut first, size);
+        }
         return upload(gateway, route, first, &parts.headers, body, caller).await;
     }
     let limit = gateway.config.max_body_bytes;
@@ -290,6 +293,44 @@ fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+/// The message type in which an upload's first message declares what is coming.
+const UPLOAD_DECLARATION: &str = "crm.common.v1.UploadDeclaration";
+
+/// Declares `size` (the request's Content-Length) in the first message of an upload, in its
+/// `crm.common.v1.UploadDeclaration` field (at the top, or in a message field such as an
+/// import's `options`), unless the caller declared a size itself. The service then stores
+/// the upload only when exactly that many bytes reached it: a stream to it can end cleanly
+/// although the HTTP body broke off.
+fn declare_size(first: &mut DynamicMessage, size: u64) {
+    let input = first.descriptor();
+    let is_declaration = |f: &prost_reflect::FieldDescriptor| {
+        !f.is_list() && !f.is_map() && matches!(f.kind(), Kind::Message(m) if m.full_name() == UPLOAD_DECLARATION)
+    };
+    let mut path = input.fields().find(is_declaration).map(|f| vec![f]);
+    if path.is_none() {
+        path = input.fields().find_map(|outer| match outer.kind() {
+            Kind::Message(m) if !outer.is_list() && !outer.is_map() => {
+                m.fields().find(is_declaration).map(|inner| vec![outer.clone(), inner])
+            }
+            _ => None,
+        });
+    }
+    let Some(path) = path else { return };
+    let mut target = first;
+    for field in &path {
+        target = match target.get_field_mut(field) {
+            Value::Message(m) => m,
+            _ => return,
+        };
+    }
+    let Some(size_field) = target.descriptor().get_field_by_name("size_bytes") else {
+        return;
+    };
+    if !target.has_field(&size_field) {
+        target.set_field(&size_field, Value::I64(i64::try_from(size).unwrap_or(i64::MAX)));
+    }
+}
+
 /// Why an upload stopped early.
 enum Aborted {
     TooLarge,
@@ -328,15 +369,17 @@ async fn upload(
         let mut buffer = BytesMut::new();
         let mut total = 0u64;
         while let Some(frame) = body.frame().await {
+            // On a failure the stream to the service is kept open until the call is dropped
+            // (which cancels it there): ending it would read as the end of the file.
             let Ok(frame) = frame else {
                 let _ = abort_tx.send(Aborted::Broken);
-                return;
+                return std::future::pending::<()>().await;
             };
             let Ok(data) = frame.into_data() else { continue };
             total += data.len() as u64;
             if total > max {
                 let _ = abort_tx.send(Aborted::TooLarge);
-                return;
+                return std::future::pending::<()>().await;
             }
             buffer.extend_from_slice(&data);
             if buffer.len() >= UPLOAD_CHUNK && tx.send(chunk(buffer.split().freeze())).await.is_err() {
@@ -366,6 +409,8 @@ async fn upload(
             });
         }
     };
+    // The service answered, possibly before the whole body was read (it refused the upload).
+    reader.abort();
     let response = result?.into_inner();
     unary_reply(route, response)
 }
@@ -406,4 +451,40 @@ fn is_too_large(status: &Status) -> bool {
         && status
             .get_details_error_info()
             .is_some_and(|i| i.reason == "REQUEST_TOO_LARGE")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::Routes;
+    use prost_reflect::DescriptorPool;
+
+    fn first_message(path: &str, query: &str) -> DynamicMessage {
+        let pool = DescriptorPool::decode(crm_proto::FILE_DESCRIPTOR_SET).unwrap();
+        let routes = Routes::from_pool(&pool).unwrap();
+        let (route, vars) = routes.find(&http::Method::POST, path).expect("route");
+        let mut first = transcode::request(route, &vars, Some(query), b"").unwrap();
+        declare_size(&mut first, 307_200);
+        first
+    }
+
+    #[test]
+    fn a_rest_upload_declares_its_content_length_in_the_first_message() {
+        let json = transcode::to_json(&first_message("/v1/projects/p-1/documents", "document.fileName=a.pdf")).unwrap();
+        assert_eq!(json["declared"]["sizeBytes"], "307200", "{json}");
+        assert_eq!(json["document"]["fileName"], "a.pdf");
+        let json = transcode::to_json(&first_message("/v1/customers:import", "")).unwrap();
+        assert_eq!(json["options"]["declared"]["sizeBytes"], "307200", "{json}");
+        let json = transcode::to_json(&first_message("/v1/leads:import", "options.ownerId=pool")).unwrap();
+        assert_eq!(json["options"]["declared"]["sizeBytes"], "307200", "{json}");
+        assert_eq!(json["options"]["ownerId"], "pool");
+        // A size the caller declared is kept (and checked by the service).
+        let json = transcode::to_json(&first_message(
+            "/v1/projects/p-1/documents",
+            "declared.sizeBytes=5&declared.sha256=ab",
+        ))
+        .unwrap();
+        assert_eq!(json["declared"]["sizeBytes"], "5");
+        assert_eq!(json["declared"]["sha256"], "ab");
+    }
 }

@@ -66,7 +66,7 @@ pub fn request(
         }
     };
     for (field, value) in vars {
-        set_text(&mut message, field, value, false).map_err(|e| Error::invalid(field.clone(), "MALFORMED", e))?;
+        set_text(&mut message, field, value, false)?;
     }
     if let Some(query) = query.filter(|q| !q.is_empty()) {
         let path_fields: Vec<&str> = route.template.variables().collect();
@@ -77,40 +77,58 @@ pub fn request(
                 query_decode(value).ok_or_else(|| Error::invalid(key.clone(), "MALFORMED", "bad percent-encoding"))?;
             if route.body.as_deref() == Some("*") {
                 return Err(Error::invalid(
-                    key,
+                    proto_path(&input, &key),
                     "UNEXPECTED",
                     "this call takes its fields in the JSON body, not the query string",
                 ));
             }
             if path_fields.contains(&key.as_str()) {
-                return Err(Error::invalid(key, "UNEXPECTED", "is given by the path"));
+                return Err(Error::invalid(
+                    proto_path(&input, &key),
+                    "UNEXPECTED",
+                    "is given by the path",
+                ));
             }
             if let Some(b) = route.body.as_deref()
                 && (key == b || key.starts_with(&format!("{b}.")))
                 && !route.method.is_client_streaming()
             {
-                return Err(Error::invalid(key, "UNEXPECTED", "is given by the body"));
+                return Err(Error::invalid(
+                    proto_path(&input, &key),
+                    "UNEXPECTED",
+                    "is given by the body",
+                ));
             }
-            set_text(&mut message, &key, &value, true).map_err(|e| Error::invalid(key.clone(), "MALFORMED", e))?;
+            set_text(&mut message, &key, &value, true)?;
         }
     }
     Ok(message)
 }
 
-/// A message of type `descriptor` from a JSON document (empty: the default message).
+/// A message of type `descriptor` from a JSON document (empty: the default message). A value
+/// that does not decode is named by its field path in the request, as the services name
+/// fields (`customer.kind`, `customer.tags[1]`); a document that is not JSON at all is named
+/// `what`.
 pub fn from_json(descriptor: &MessageDescriptor, body: &[u8], what: &str) -> Result<DynamicMessage, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(DynamicMessage::new(descriptor.clone()));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let message = DynamicMessage::deserialize_with_options(descriptor.clone(), &mut de, &DeserializeOptions::new())
-        .map_err(|e| {
-            Error::invalid(
-                what,
-                "MALFORMED",
-                format!("is not valid JSON for {}: {e}", descriptor.name()),
-            )
-        })?;
+    let mut track = serde_path_to_error::Track::new();
+    let decoded = DynamicMessage::deserialize_with_options(
+        descriptor.clone(),
+        serde_path_to_error::Deserializer::new(&mut de, &mut track),
+        &DeserializeOptions::new(),
+    );
+    let message = match decoded {
+        Ok(message) => message,
+        Err(e) if e.is_data() => {
+            // Only a failure needs the document as a tree: to name an unknown field.
+            let json = serde_json::from_slice(body).ok();
+            return Err(violation(descriptor, &track.path(), json.as_ref(), e, what));
+        }
+        Err(e) => return Err(Error::invalid(what, "MALFORMED", format!("is not JSON: {e}"))),
+    };
     de.end()
         .map_err(|e| Error::invalid(what, "MALFORMED", format!("has trailing text: {e}")))?;
     Ok(message)
@@ -119,14 +137,143 @@ pub fn from_json(descriptor: &MessageDescriptor, body: &[u8], what: &str) -> Res
 /// The value of one field from a JSON document (the body of a `body: "<field>"` rule).
 fn field_from_json(field: &FieldDescriptor, body: &[u8]) -> Result<Value, Error> {
     let name = field.name().to_string();
-    // Parse through a one-field wrapper message so every kind uses the same JSON mapping.
+    // Parse through a one-field wrapper message so every kind uses the same JSON mapping; the
+    // wrapper's key makes every failing path start with the field's proto name.
     let json: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| Error::invalid("body", "MALFORMED", format!("is not JSON: {e}")))?;
-    let wrapper = serde_json::json!({ name.clone(): json });
+    let wrapper = serde_json::json!({ name: json });
     let parent = field.parent_message().clone();
-    let message = DynamicMessage::deserialize_with_options(parent.clone(), wrapper, &DeserializeOptions::new())
-        .map_err(|e| Error::invalid("body", "MALFORMED", format!("is not valid JSON for {name}: {e}")))?;
+    let mut track = serde_path_to_error::Track::new();
+    let message = DynamicMessage::deserialize_with_options(
+        parent.clone(),
+        serde_path_to_error::Deserializer::new(&wrapper, &mut track),
+        &DeserializeOptions::new(),
+    )
+    .map_err(|e| violation(&parent, &track.path(), Some(&wrapper), e, "body"))?;
     Ok(message.get_field(field).into_owned())
+}
+
+/// Where a JSON path leads in a message: a message's fields, a list's elements, a map's
+/// values, or a value whose JSON form is not made of fields (well-known types such as
+/// `Struct`, `Timestamp`, `Any`; scalars).
+enum Place {
+    Message(MessageDescriptor),
+    List(Kind),
+    Map(Kind),
+    Opaque,
+}
+
+impl Place {
+    fn of_kind(kind: Kind) -> Place {
+        match kind {
+            Kind::Message(m) if !m.full_name().starts_with("google.protobuf.") => Place::Message(m),
+            _ => Place::Opaque,
+        }
+    }
+
+    fn of_field(field: &FieldDescriptor) -> Place {
+        if field.is_map() {
+            match field.kind() {
+                Kind::Message(entry) => Place::Map(entry.map_entry_value_field().kind()),
+                _ => Place::Opaque,
+            }
+        } else if field.is_list() {
+            Place::List(field.kind())
+        } else {
+            Place::of_kind(field.kind())
+        }
+    }
+}
+
+/// The INVALID_ARGUMENT for a value that did not decode at `path` (a path through the JSON
+/// document, in JSON or proto names) of a `descriptor` message: the field named by its proto
+/// path, dotted, with list indexes and map keys in brackets, as the services' violations name
+/// them. The failure of an object as a whole is named by its first unknown key, when it has
+/// one (the decoder reports unknown fields at their parent).
+fn violation(
+    descriptor: &MessageDescriptor,
+    path: &serde_path_to_error::Path,
+    json: Option<&serde_json::Value>,
+    error: impl std::fmt::Display,
+    root: &str,
+) -> Error {
+    use serde_path_to_error::Segment;
+    let mut field = String::new();
+    let mut place = Place::Message(descriptor.clone());
+    let mut node = json;
+    for segment in path {
+        match segment {
+            Segment::Map { key } => {
+                node = node.and_then(|n| n.get(key));
+                place = match place {
+                    Place::Message(m) => match m.get_field_by_json_name(key).or_else(|| m.get_field_by_name(key)) {
+                        Some(f) => {
+                            push_name(&mut field, f.name());
+                            Place::of_field(&f)
+                        }
+                        None => {
+                            push_name(&mut field, key);
+                            Place::Opaque
+                        }
+                    },
+                    Place::Map(kind) => {
+                        field.push_str(&format!("[{key}]"));
+                        Place::of_kind(kind)
+                    }
+                    Place::List(_) | Place::Opaque => {
+                        push_name(&mut field, key);
+                        Place::Opaque
+                    }
+                };
+            }
+            Segment::Seq { index } => {
+                node = node.and_then(|n| n.get(index));
+                field.push_str(&format!("[{index}]"));
+                place = match place {
+                    Place::List(kind) => Place::of_kind(kind),
+                    _ => Place::Opaque,
+                };
+            }
+            Segment::Enum { .. } | Segment::Unknown => place = Place::Opaque,
+        }
+    }
+    if let (Place::Message(m), Some(serde_json::Value::Object(object))) = (&place, node)
+        && let Some(key) = object
+            .keys()
+            .find(|k| m.get_field_by_json_name(k).is_none() && m.get_field_by_name(k).is_none())
+    {
+        push_name(&mut field, key);
+        return Error::invalid(field, "UNKNOWN_FIELD", format!("{} has no field {key}", m.name()));
+    }
+    if field.is_empty() {
+        field = root.to_string();
+    }
+    Error::invalid(field, "MALFORMED", error.to_string())
+}
+
+fn push_name(path: &mut String, name: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(name);
+}
+
+/// The proto path of a dotted field path given in JSON or proto names (a query parameter or
+/// path variable), as far as it names fields; the rest is kept as written.
+fn proto_path(message: &MessageDescriptor, path: &str) -> String {
+    let mut out = String::new();
+    let mut current = Some(message.clone());
+    for name in path.split('.') {
+        let field = current
+            .as_ref()
+            .and_then(|m| m.get_field_by_name(name).or_else(|| m.get_field_by_json_name(name)));
+        push_name(&mut out, field.as_ref().map_or(name, |f| f.name()));
+        current = field.and_then(|f| match Place::of_field(&f) {
+            Place::Message(m) => Some(m),
+            _ => None,
+        });
+    }
+    out
 }
 
 /// `application/x-www-form-urlencoded` decoding of one query key or value.
@@ -135,32 +282,39 @@ fn query_decode(text: &str) -> Option<String> {
 }
 
 /// Sets the field at `path` from its text form (path variables and query parameters).
-/// Repeated fields take one value per occurrence when `append`.
-fn set_text(message: &mut DynamicMessage, path: &str, text: &str, append: bool) -> Result<(), String> {
-    let fields = field_path(&message.descriptor(), path)?;
-    let (last, parents) = fields.split_last().ok_or("empty field path")?;
+/// Repeated fields take one value per occurrence when `append`. A failure names the field by
+/// its proto path, an element of a repeated field by its index (`ids[2]`).
+fn set_text(message: &mut DynamicMessage, path: &str, text: &str, append: bool) -> Result<(), Error> {
+    let descriptor = message.descriptor();
+    let named = proto_path(&descriptor, path);
+    let bad = |e: String| Error::invalid(named.clone(), "MALFORMED", e);
+    let fields = field_path(&descriptor, path).map_err(bad)?;
+    let (last, parents) = fields.split_last().ok_or_else(|| bad("empty field path".into()))?;
     let mut target = message;
     for parent in parents {
         let value = target.get_field_mut(parent);
         target = match value {
             Value::Message(m) => m,
-            _ => return Err(format!("{path}: {} is not a message", parent.name())),
+            _ => return Err(bad(format!("{path}: {} is not a message", parent.name()))),
         };
     }
     if last.is_map() {
-        return Err(format!("{path}: map fields cannot be set from the URL; use the body"));
+        return Err(bad(format!(
+            "{path}: map fields cannot be set from the URL; use the body"
+        )));
     }
-    let value = parse_text(last, text)?;
     if last.is_list() {
         if !append {
-            return Err(format!("{path}: a repeated field cannot be a path variable"));
+            return Err(bad(format!("{path}: a repeated field cannot be a path variable")));
         }
-        match target.get_field_mut(last) {
-            Value::List(items) => items.push(value),
-            _ => return Err(format!("{path}: not a list")),
-        }
+        let Value::List(items) = target.get_field_mut(last) else {
+            return Err(bad(format!("{path}: not a list")));
+        };
+        let value =
+            parse_text(last, text).map_err(|e| Error::invalid(format!("{named}[{}]", items.len()), "MALFORMED", e))?;
+        items.push(value);
     } else {
-        target.set_field(last, value);
+        target.set_field(last, parse_text(last, text).map_err(bad)?);
     }
     Ok(())
 }
@@ -315,32 +469,130 @@ mod tests {
         assert_eq!(json["query"], "a b");
     }
 
+    /// The field and reason of the one violation of `err`.
+    fn named(err: &Error) -> (&str, &str) {
+        match err {
+            Error::InvalidArgument(v) if v.len() == 1 => (v[0].field.as_str(), v[0].reason),
+            other => panic!("not one field violation: {other:?}"),
+        }
+    }
+
     #[test]
     fn bad_input_names_the_field() {
         let err = build(http::Method::GET, "/v1/customers", Some("pageSize=ten"), "").unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidArgument(v) if v[0].field == "pageSize"),
-            "{err:?}"
-        );
+        assert_eq!(named(&err), ("page_size", "MALFORMED"));
         let err = build(http::Method::GET, "/v1/customers", Some("nope=1"), "").unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidArgument(v) if v[0].field == "nope"),
-            "{err:?}"
-        );
+        assert_eq!(named(&err).0, "nope");
         let err = build(http::Method::POST, "/v1/customers", None, r#"{"name": 5"#).unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidArgument(v) if v[0].field == "body"),
-            "{err:?}"
-        );
-        let err = build(http::Method::POST, "/v1/customers", Some("name=x"), "{}").unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidArgument(v) if v[0].field == "name"),
-            "{err:?}"
-        );
+        assert_eq!(named(&err), ("body", "MALFORMED"));
+        let err = build(http::Method::POST, "/v1/customers", None, r#"{} {}"#).unwrap_err();
+        assert_eq!(named(&err), ("body", "MALFORMED"));
+        let err = build(http::Method::POST, "/v1/customers", Some("requestId=x"), "{}").unwrap_err();
+        assert_eq!(named(&err), ("request_id", "UNEXPECTED"));
         let err = build(http::Method::GET, "/v1/customers/c-1", None, "{}").unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidArgument(v) if v[0].field == "body"),
-            "{err:?}"
+        assert_eq!(named(&err).0, "body");
+    }
+
+    #[test]
+    fn a_body_value_that_does_not_decode_is_named_by_its_proto_path() {
+        let post = |body: &str| build(http::Method::POST, "/v1/customers", None, body).unwrap_err();
+        // Body `*`: JSON names and proto names alike lead to the proto path.
+        for (body, field) in [
+            (r#"{"customer": {"kind": "CUSTOMER_KIND_ROBOT"}}"#, "customer.kind"),
+            (r#"{"customer": {"name": 5}}"#, "customer.name"),
+            (r#"{"customer": "Acme"}"#, "customer"),
+            (
+                r#"{"customer": {"region": {"province": ["x"]}}}"#,
+                "customer.region.province",
+            ),
+            (r#"{"customer": {"levelCode": {}}}"#, "customer.level_code"),
+            (r#"{"customer": {"tags": ["a", "b", 3]}}"#, "customer.tags[2]"),
+            (
+                r#"{"customer": {"customFields": {"colour": 5}}}"#,
+                "customer.custom_fields[colour]",
+            ),
+            (
+                r#"{"customer": {"primaryContact": {"imHandles": [{"network": "x"}, {"handle": true}]}}}"#,
+                "customer.primary_contact.im_handles[1].handle",
+            ),
+            (r#"{"requestId": 7}"#, "request_id"),
+        ] {
+            assert_eq!(named(&post(body)), (field, "MALFORMED"), "{body}");
+        }
+        // An unknown field is named where it is, not at its parent.
+        let err = post(r#"{"customer": {"name": "A", "colour": "red"}}"#);
+        assert_eq!(named(&err), ("customer.colour", "UNKNOWN_FIELD"));
+        let err = post(r#"{"customer": {"primaryContact": {"imHandles": [{"net": "x"}]}}}"#);
+        assert_eq!(
+            named(&err),
+            ("customer.primary_contact.im_handles[0].net", "UNKNOWN_FIELD")
         );
+
+        // Body of a sub-field: the path starts at that field.
+        let err = build(
+            http::Method::PATCH,
+            "/v1/customers/c-1",
+            None,
+            r#"{"kind": "CUSTOMER_KIND_ROBOT"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(named(&err), ("customer.kind", "MALFORMED"));
+        let err = build(
+            http::Method::PUT,
+            "/v1/poolPolicy",
+            None,
+            r#"{"levelRules": [{"levelCode": "A"}, {"ownedCap": "many"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(named(&err), ("policy.level_rules[1].owned_cap", "MALFORMED"));
+        let err = build(http::Method::PUT, "/v1/poolPolicy", None, r#"{"lockCap": 1, "x": 2}"#).unwrap_err();
+        assert_eq!(named(&err), ("policy.x", "UNKNOWN_FIELD"));
+        let err = build(http::Method::PUT, "/v1/poolPolicy", None, r#"[1]"#).unwrap_err();
+        assert_eq!(named(&err), ("policy", "MALFORMED"));
+    }
+
+    #[test]
+    fn a_query_or_path_value_that_does_not_decode_is_named_by_its_proto_path() {
+        let err = build(http::Method::GET, "/v1/customers", Some("showDeleted=maybe"), "").unwrap_err();
+        assert_eq!(named(&err), ("show_deleted", "MALFORMED"));
+        let err = build(
+            http::Method::POST,
+            "/v1/customers:import",
+            Some("options.mode=IMPORT_MODE_SOMETIMES"),
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(named(&err), ("options.mode", "MALFORMED"));
+        let err = build(
+            http::Method::PATCH,
+            "/v1/customers/c-1",
+            Some("customer.levelCode=A"),
+            "{}",
+        )
+        .unwrap_err();
+        assert_eq!(named(&err), ("customer.level_code", "UNEXPECTED"));
+        // Path variables and query keys resolve to proto paths the same way.
+        let input = routes()
+            .find(&http::Method::GET, "/v1/customers")
+            .unwrap()
+            .0
+            .method
+            .input();
+        assert_eq!(proto_path(&input, "pageSize"), "page_size");
+        assert_eq!(proto_path(&input, "page_size"), "page_size");
+        assert_eq!(proto_path(&input, "pageSize.more"), "page_size.more");
+        let mut message = DynamicMessage::new(
+            routes()
+                .find(&http::Method::PATCH, "/v1/customers/c-1")
+                .unwrap()
+                .0
+                .method
+                .input(),
+        );
+        let err = set_text(&mut message, "customer.kind", "CUSTOMER_KIND_ROBOT", false).unwrap_err();
+        assert_eq!(named(&err), ("customer.kind", "MALFORMED"));
+        set_text(&mut message, "customer.tags", "a", true).unwrap();
+        let err = set_text(&mut message, "customer.tags", "b", false).unwrap_err();
+        assert_eq!(named(&err).0, "customer.tags");
     }
 }

@@ -209,7 +209,7 @@ async fn crud_errors_and_details_map_to_http() {
         .get("/v1/customers?pageSize=many", Some(&alice))
         .await
         .expect(400);
-    assert_eq!(reply.detail("BadRequest")["fieldViolations"][0]["field"], "pageSize");
+    assert_eq!(reply.detail("BadRequest")["fieldViolations"][0]["field"], "page_size");
     let reply = system
         .http
         .get("/v1/customers?shoeSize=9", Some(&alice))
@@ -544,6 +544,64 @@ async fn project_documents_upload_and_download_as_files_through_rest() {
         .json();
     assert_eq!(listed["documents"][0]["id"], doc["id"]);
 
+    // A digest declared in the query is checked against the bytes; the size comes from the
+    // Content-Length.
+    let upload_path =
+        |sha256: &str| format!("/v1/projects/{project}/documents?document.fileName=again.pdf&declared.sha256={sha256}");
+    let reply = http
+        .send(
+            Method::POST,
+            &upload_path(&"0".repeat(64)),
+            Some(&alice),
+            &[("content-type", "application/pdf")],
+            bytes.clone(),
+        )
+        .await
+        .expect(400);
+    assert_eq!(
+        violation(&reply),
+        ("declared.sha256".into(), "DECLARED_SHA256_MISMATCH".into())
+    );
+    http.send(
+        Method::POST,
+        &upload_path(doc["sha256"].as_str().unwrap()),
+        Some(&alice),
+        &[("content-type", "application/pdf")],
+        bytes.clone(),
+    )
+    .await
+    .expect(200);
+    // A body that breaks off before its Content-Length: nothing is stored.
+    {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let address = system.http_base().trim_start_matches("http://").to_string();
+        let mut tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+        let head = format!(
+            "POST /v1/projects/{project}/documents?document.fileName=cut.pdf HTTP/1.1\r\nhost: gateway\r\n\
+             authorization: Bearer {alice}\r\ncontent-type: application/pdf\r\ncontent-length: {}\r\n\r\n",
+            bytes.len()
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        tcp.write_all(&bytes[..100 * 1024]).await.unwrap();
+        tcp.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tcp.read_to_end(&mut answer).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let listed = http
+        .get(&format!("/v1/projects/{project}/documents"), Some(&alice))
+        .await
+        .expect(200)
+        .json();
+    let names: Vec<&str> = listed["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["fileName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(!names.contains(&"cut.pdf"), "{names:?}");
+
     // The download is the file: its bytes, type and name (never shown inline).
     let id = doc["id"].as_str().unwrap();
     let reply = http
@@ -740,4 +798,159 @@ async fn limits_cors_request_ids_health_and_openapi() {
     assert_eq!(ready["services"]["customers"], "UNREACHABLE");
     let reply = http.get("/v1/customers", Some(&late)).await.expect(503);
     assert_eq!(reply.json()["error"]["status"], "UNAVAILABLE");
+}
+
+/// The first field violation of a 400 answer: its field and reason.
+fn violation(reply: &crate::helpers::Reply) -> (String, String) {
+    let bad = reply.detail("BadRequest");
+    let first = &bad["fieldViolations"][0];
+    (
+        first["field"].as_str().unwrap_or_default().to_string(),
+        first["reason"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn json_that_does_not_decode_is_named_by_its_field_path_as_grpc_names_it() {
+    let system = start().await;
+    let alice = system.sales("alice");
+
+    // An unknown enum value over REST names the field gRPC names for a bad kind.
+    let reply = system
+        .http
+        .json(
+            Method::POST,
+            "/v1/customers",
+            Some(&alice),
+            json!({"customer": {"kind": "CUSTOMER_KIND_ROBOT", "name": "Robot Ltd"}}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(violation(&reply), ("customer.kind".into(), "MALFORMED".into()));
+    let mut grpc =
+        crm_proto::customers::customers_service_client::CustomersServiceClient::connect(system.customers.endpoint())
+            .await
+            .expect("customers");
+    let mut request = tonic::Request::new(crm_proto::customers::CreateCustomerRequest {
+        customer: Some(crm_proto::customers::Customer {
+            kind: 99,
+            name: "Robot Ltd".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {alice}").parse().unwrap());
+    let status = grpc.create_customer(request).await.expect_err("kind 99 is refused");
+    use tonic_types::StatusExt as _;
+    let fields: Vec<String> = status
+        .get_details_bad_request()
+        .expect("BadRequest")
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    assert_eq!(fields, ["customer.kind"], "over gRPC");
+
+    // A wrong type, a bad nested field, a bad element of a repeated field (and of a repeated
+    // message), an unknown field: each named where it is, in proto names.
+    for (body, field, reason) in [
+        (
+            json!({"customer": {"kind": "CUSTOMER_KIND_COMPANY", "name": 42}}),
+            "customer.name",
+            "MALFORMED",
+        ),
+        (
+            json!({"customer": {"kind": "CUSTOMER_KIND_COMPANY", "name": "N", "region": {"city": {"name": "x"}}}}),
+            "customer.region.city",
+            "MALFORMED",
+        ),
+        (
+            json!({"customer": {"kind": "CUSTOMER_KIND_COMPANY", "name": "N", "levelCode": ["A"]}}),
+            "customer.level_code",
+            "MALFORMED",
+        ),
+        (
+            json!({"customer": {"kind": "CUSTOMER_KIND_COMPANY", "name": "N", "tags": ["vip", 7]}}),
+            "customer.tags[1]",
+            "MALFORMED",
+        ),
+        (
+            json!({"customer": {"name": "N", "primaryContact": {"name": "Li", "imHandles": [{"network": "wechat", "handle": 1}]}}}),
+            "customer.primary_contact.im_handles[0].handle",
+            "MALFORMED",
+        ),
+        (
+            json!({"customer": {"name": "N", "colour": "red"}}),
+            "customer.colour",
+            "UNKNOWN_FIELD",
+        ),
+    ] {
+        let reply = system
+            .http
+            .json(Method::POST, "/v1/customers", Some(&alice), body.clone())
+            .await
+            .expect(400);
+        assert_eq!(violation(&reply), (field.into(), reason.into()), "{body}");
+    }
+
+    // A body that is one field of the request: the path starts at that field.
+    let id = create_company(&system.http, &alice, "Patched Ltd").await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let reply = system
+        .http
+        .json(
+            Method::PATCH,
+            &format!("/v1/customers/{id}?updateMask=kind"),
+            Some(&alice),
+            json!({"kind": "CUSTOMER_KIND_ROBOT"}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(violation(&reply), ("customer.kind".into(), "MALFORMED".into()));
+    let reply = system
+        .http
+        .json(
+            Method::PUT,
+            "/v1/poolPolicy",
+            Some(&system.manager()),
+            json!({"levelRules": [{"levelCode": "A", "ownedCap": 5}, {"levelCode": "B", "ownedCap": "lots"}]}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(
+        violation(&reply),
+        ("policy.level_rules[1].owned_cap".into(), "MALFORMED".into())
+    );
+
+    // Query parameters, in JSON names or proto names, are named in proto names.
+    for query in ["pageSize=ten", "page_size=ten"] {
+        let reply = system
+            .http
+            .get(&format!("/v1/customers?{query}"), Some(&alice))
+            .await
+            .expect(400);
+        assert_eq!(violation(&reply), ("page_size".into(), "MALFORMED".into()), "{query}");
+    }
+    let reply = system
+        .http
+        .get("/v1/customers?showDeleted=perhaps", Some(&alice))
+        .await
+        .expect(400);
+    assert_eq!(violation(&reply), ("show_deleted".into(), "MALFORMED".into()));
+    let reply = system
+        .http
+        .send(
+            Method::POST,
+            "/v1/customers:import?options.mode=IMPORT_MODE_SOMETIMES",
+            Some(&alice),
+            &[("content-type", "text/csv")],
+            "name,kind\nA,company\n",
+        )
+        .await
+        .expect(400);
+    assert_eq!(violation(&reply), ("options.mode".into(), "MALFORMED".into()));
 }

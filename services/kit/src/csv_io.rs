@@ -5,11 +5,15 @@
 //! An import RPC's first message carries its options (or nothing, for the defaults); every
 //! later message carries the next bytes of the file. [`first_message`] takes the options,
 //! [`Upload::start`] parses the rest. The service validates each [`Row`] as its create RPC
-//! would, keeps the good ones and reports each bad one by row, column and reason.
+//! would, keeps the good ones and reports each bad one by row, column and reason. What the
+//! first message declares is coming (size, SHA-256) is checked by [`Declared`], for CSV
+//! imports and file uploads alike: a stream can end cleanly although its sender went away.
 
 use std::collections::HashMap;
 use std::io::Read;
 
+use crm_proto::common::UploadDeclaration;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
@@ -52,6 +56,116 @@ pub async fn first_message<M>(stream: &mut tonic::Streaming<M>, field: &str) -> 
         .map_err(|e| Error::invalid(field, "STREAM_ERROR", e.message().to_string()))
 }
 
+/// What an upload's first message declares is coming (`crm.common.v1.UploadDeclaration`), and
+/// the check of what arrived against it. A stream can end cleanly although its sender went
+/// away midway, so only a declared size and digest tell a whole file from one cut off.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    /// The declaration's field path, e.g. `options.declared`.
+    field: String,
+    size: Option<u64>,
+    sha256: Option<[u8; 32]>,
+    received: u64,
+    digest: Sha256,
+}
+
+impl Declared {
+    /// Reads the declaration at `field` (unset: nothing declared, nothing checked); a negative
+    /// size or a digest that is not 64 hex digits is a violation.
+    pub fn parse(field: &str, declaration: Option<&UploadDeclaration>, v: &mut Violations) -> Declared {
+        let mut declared = Declared {
+            field: field.to_string(),
+            size: None,
+            sha256: None,
+            received: 0,
+            digest: Sha256::new(),
+        };
+        let Some(d) = declaration else { return declared };
+        if let Some(size) = d.size_bytes {
+            match u64::try_from(size) {
+                Ok(size) => declared.size = Some(size),
+                Err(_) => v.add(format!("{field}.size_bytes"), "OUT_OF_RANGE", "must not be negative"),
+            }
+        }
+        let hex = d.sha256.trim();
+        if !hex.is_empty() {
+            match parse_sha256(hex) {
+                Some(digest) => declared.sha256 = Some(digest),
+                None => v.add(
+                    format!("{field}.sha256"),
+                    "MALFORMED",
+                    "must be the SHA-256 of the file as 64 hex digits",
+                ),
+            }
+        }
+        declared
+    }
+
+    /// The declared size, if any.
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// Counts the next bytes; more than the declared size fails at once.
+    pub fn receive(&mut self, bytes: &[u8]) -> Result<()> {
+        self.received += bytes.len() as u64;
+        if let Some(size) = self.size
+            && self.received > size
+        {
+            return Err(self.size_mismatch(format!(
+                "{size} bytes were declared but more arrived; nothing of the extra is kept"
+            )));
+        }
+        if self.sha256.is_some() {
+            self.digest.update(bytes);
+        }
+        Ok(())
+    }
+
+    /// At the stream's clean end: Ok when what arrived is what was declared.
+    pub fn finish(self) -> Result<()> {
+        if let Some(size) = self.size
+            && self.received != size
+        {
+            let received = self.received;
+            return Err(self.size_mismatch(format!(
+                "{size} bytes were declared but the stream ended after {received}: the upload was cut off"
+            )));
+        }
+        if let Some(expected) = self.sha256 {
+            let got: [u8; 32] = self.digest.finalize().into();
+            if got != expected {
+                return Err(Error::invalid(
+                    format!("{}.sha256", self.field),
+                    "DECLARED_SHA256_MISMATCH",
+                    format!(
+                        "the bytes received have SHA-256 {}, not the one declared",
+                        crate::idempotency::hex(&got)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn size_mismatch(&self, message: String) -> Error {
+        Error::invalid(format!("{}.size_bytes", self.field), "DECLARED_SIZE_MISMATCH", message)
+    }
+}
+
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 || !bytes.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        let text = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Adds an UNKNOWN_FIELD violation on `{field}[header]` for each mapping target that is not
 /// one of `fields`.
 pub fn check_mapping(field: &str, mapping: &HashMap<String, String>, fields: &[&str], v: &mut Violations) {
@@ -87,13 +201,15 @@ impl Upload {
     /// (CSV header → field; empty: headers are field names); columns mapping to nothing are
     /// ignored. `chunk_of` takes the bytes out of one message, or `None` for a message that
     /// is not a chunk (a second options message), which fails the upload. Rows come in
-    /// batches of `batch`.
+    /// batches of `batch`. The file ends only where what arrived matches `declared`: the
+    /// last batch is handed over after that check, the earlier ones as they are read.
     pub fn start<M: Send + 'static>(
         fields: &'static [&'static str],
         mapping: HashMap<String, String>,
         batch: usize,
         mut stream: tonic::Streaming<M>,
         chunk_of: fn(M) -> Option<Vec<u8>>,
+        mut declared: Declared,
     ) -> Upload {
         let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Chunk>(16);
         let (row_tx, rows) = mpsc::channel::<Parsed>(4);
@@ -117,6 +233,7 @@ impl Upload {
                         "only the first message may carry options",
                     ));
                 };
+                declared.receive(&bytes)?;
                 let tx = chunk_tx.clone();
                 // The parser stopped reading (it gave up on the file): nothing more to feed.
                 if tokio::task::spawn_blocking(move || tx.send(Chunk::Bytes(bytes)))
@@ -126,8 +243,10 @@ impl Upload {
                     return Ok(());
                 }
             }
-            // Only a stream that ended cleanly is the end of the file; without this mark the
-            // parser takes the file as cut off (the `?` above returns without it).
+            // Only a stream that ended cleanly with what was declared is the end of the file;
+            // without this mark the parser takes the file as cut off (the `?`s return
+            // without it).
+            declared.finish()?;
             let _ = tokio::task::spawn_blocking(move || chunk_tx.send(Chunk::End)).await;
             Ok(())
         });
@@ -274,6 +393,8 @@ fn parse(
     if tx.blocking_send(Parsed::Header(names)).is_err() {
         return;
     }
+    // A full batch is handed over only once a row after it is read, so the last batch of
+    // the file always waits for its end (where a declared size and digest are checked).
     let mut batch = Vec::with_capacity(batch_size);
     for (index, record) in records.enumerate() {
         let number = i64::try_from(index).unwrap_or(i64::MAX - 1) + 1;
@@ -316,10 +437,10 @@ fn parse(
                 }
             }
         };
-        batch.push(row);
         if batch.len() == batch_size && tx.blocking_send(Parsed::Rows(std::mem::take(&mut batch))).is_err() {
             return;
         }
+        batch.push(row);
     }
     if !batch.is_empty() {
         let _ = tx.blocking_send(Parsed::Rows(batch));
@@ -461,6 +582,107 @@ mod tests {
         }
         assert_eq!(names, ["A", "B", "C", "D"], "E and the half row never pass for rows");
         assert!(fatal.unwrap_or_default().contains("not received whole"));
+    }
+
+    #[test]
+    fn the_last_batch_waits_for_the_end_of_the_file_even_when_it_is_full() {
+        const FIELDS: &[&str] = &["name"];
+        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(4);
+        let (tx, mut rx) = mpsc::channel(16);
+        // Two whole batches of two, every row complete, but no end mark: the stream was cut
+        // off (or did not match its declaration), so the second batch is not handed over.
+        chunk_tx.send(Chunk::Bytes(b"name\nA\nB\nC\nD\n".to_vec())).unwrap();
+        drop(chunk_tx);
+        let reader = ChunkReader {
+            rx: chunk_rx,
+            current: Vec::new(),
+            pos: 0,
+            ended: false,
+        };
+        parse(reader, FIELDS, &HashMap::new(), 2, &tx);
+        drop(tx);
+        let mut batches = Vec::new();
+        let mut fatal = false;
+        while let Some(p) = rx.blocking_recv() {
+            match p {
+                Parsed::Header(_) => {}
+                Parsed::Rows(batch) => {
+                    batches.push(batch.iter().map(|r| r.get("name").to_string()).collect::<Vec<_>>())
+                }
+                Parsed::Fatal(_) => fatal = true,
+            }
+        }
+        assert_eq!(batches, [["A", "B"]]);
+        assert!(fatal);
+    }
+
+    fn declared(size: Option<i64>, sha256: &str) -> std::result::Result<Declared, Error> {
+        let mut v = Violations::new();
+        let d = Declared::parse(
+            "options.declared",
+            Some(&UploadDeclaration {
+                size_bytes: size,
+                sha256: sha256.to_string(),
+            }),
+            &mut v,
+        );
+        v.finish().map(|()| d)
+    }
+
+    fn violation(result: Result<()>) -> (String, &'static str) {
+        match result {
+            Err(Error::InvalidArgument(v)) => (v[0].field.clone(), v[0].reason),
+            other => panic!("not a violation: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn what_arrives_is_checked_against_what_was_declared() {
+        let file = b"name\nAcme\n";
+        let sha = crate::idempotency::hex(&Sha256::digest(file));
+        // Exactly what was declared, in any pieces.
+        let mut d = declared(Some(file.len() as i64), &sha).unwrap();
+        d.receive(&file[..3]).unwrap();
+        d.receive(&file[3..]).unwrap();
+        d.finish().unwrap();
+        // Nothing declared: nothing checked.
+        let mut v = Violations::new();
+        let mut d = Declared::parse("declared", None, &mut v);
+        d.receive(b"anything").unwrap();
+        d.finish().unwrap();
+        // Cut off: the clean end comes too early.
+        let mut d = declared(Some(file.len() as i64), &sha).unwrap();
+        d.receive(&file[..4]).unwrap();
+        assert_eq!(
+            violation(d.finish()),
+            ("options.declared.size_bytes".into(), "DECLARED_SIZE_MISMATCH")
+        );
+        // Longer than declared: refused as the extra bytes arrive.
+        let mut d = declared(Some(4), "").unwrap();
+        assert_eq!(
+            violation(d.receive(file)),
+            ("options.declared.size_bytes".into(), "DECLARED_SIZE_MISMATCH")
+        );
+        // The right size, other bytes.
+        let mut d = declared(Some(file.len() as i64), &sha.to_uppercase()).unwrap();
+        d.receive(b"name\nAcmf\n").unwrap();
+        assert_eq!(
+            violation(d.finish()),
+            ("options.declared.sha256".into(), "DECLARED_SHA256_MISMATCH")
+        );
+        // Declarations that cannot be right.
+        assert_eq!(
+            violation(declared(Some(-1), "").map(drop)),
+            ("options.declared.size_bytes".into(), "OUT_OF_RANGE")
+        );
+        assert_eq!(
+            violation(declared(None, "abc").map(drop)),
+            ("options.declared.sha256".into(), "MALFORMED")
+        );
+        assert_eq!(
+            violation(declared(None, &format!("+{}", &sha[1..])).map(drop)),
+            ("options.declared.sha256".into(), "MALFORMED")
+        );
     }
 
     #[test]

@@ -325,6 +325,7 @@ impl CustomersApi {
         };
         let mapping: HashMap<String, String> = options.column_mapping.clone().into_iter().collect();
         csv_io::check_mapping("options.column_mapping", &mapping, IMPORT_FIELDS, &mut v);
+        let declared = csv_io::Declared::parse("options.declared", options.declared.as_ref(), &mut v);
         let request_id = std::mem::take(&mut options.request_id);
         let key = RequestKey::new("ImportCustomers", &caller.employee_id, &request_id, &options)?;
         v.finish()?;
@@ -345,6 +346,7 @@ impl CustomersApi {
                 Some(pb::import_customers_request::Part::CsvChunk(bytes)) => Some(bytes),
                 _ => None,
             },
+            declared,
         );
         let mut tally = Tally::default();
         let mut headers: HashMap<&'static str, String> = HashMap::new();

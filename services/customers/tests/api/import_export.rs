@@ -276,3 +276,59 @@ async fn export_streams_the_callers_view_as_csv() {
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn a_declared_import_is_kept_only_when_what_arrived_is_what_was_declared() {
+    use sha2::Digest as _;
+    use tonic_types::StatusExt as _;
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    let mut csv = String::from("name,kind\n");
+    for i in 0..1000 {
+        csv.push_str(&format!("Declared Customer {i:04},company\n"));
+    }
+    let declared = |csv: &str| pb::ImportOptions {
+        declared: Some(crm_proto::common::UploadDeclaration {
+            size_bytes: Some(i64::try_from(csv.len()).unwrap()),
+            sha256: crm_kit::idempotency::hex(&sha2::Sha256::digest(csv.as_bytes())),
+        }),
+        ..Default::default()
+    };
+    let violation = |status: tonic::Status| {
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        let bad = status.get_details_bad_request().expect("BadRequest");
+        (
+            bad.field_violations[0].field.clone(),
+            bad.field_violations[0].reason.clone(),
+        )
+    };
+
+    // A stream that ends cleanly after 600 whole rows of a declared 1,000: refused, nothing
+    // kept (the batch is the last one, written only once the end matches).
+    let cut = csv.match_indices('\n').nth(600).unwrap().0 + 1;
+    let status = import(&mut alice, declared(&csv), &csv[..cut], 4096).await.unwrap_err();
+    assert_eq!(
+        violation(status),
+        ("options.declared.size_bytes".into(), "DECLARED_SIZE_MISMATCH".into())
+    );
+    // Exactly a full batch of whole rows, declared as more: refused too.
+    let mut longer = csv.clone();
+    longer.push_str("One More Ltd,company\n");
+    let status = import(&mut alice, declared(&longer), &csv, 4096).await.unwrap_err();
+    assert_eq!(
+        violation(status),
+        ("options.declared.size_bytes".into(), "DECLARED_SIZE_MISMATCH".into())
+    );
+    // The declared size with other bytes.
+    let altered = csv.replacen("0999", "0998", 1);
+    let status = import(&mut alice, declared(&csv), &altered, 4096).await.unwrap_err();
+    assert_eq!(
+        violation(status),
+        ("options.declared.sha256".into(), "DECLARED_SHA256_MISMATCH".into())
+    );
+    assert!(list_all(&mut alice, "", "", "", 100).await.is_empty());
+
+    // What was declared arrives: every row kept.
+    let done = import(&mut alice, declared(&csv), &csv, 4096).await.unwrap();
+    assert_eq!(done.created, 1000, "{:?}", done.errors);
+}

@@ -4,6 +4,7 @@
 //! server stream whose first message names the file.
 
 use crm_kit::auth::Principal;
+use crm_kit::csv_io::Declared;
 use crm_kit::errors::Violations;
 use crm_kit::idempotency::RequestKey;
 use crm_kit::time::now_micros;
@@ -135,6 +136,15 @@ impl SalesApi {
         check_file_name("document.file_name", &src.file_name, &mut v);
         check_content_type("document.content_type", &src.content_type, &mut v);
         check_text("document.description", &src.description, false, 2000, &mut v);
+        let mut declared = Declared::parse("declared", first.declared.as_ref(), &mut v);
+        let max = self.max_document_bytes;
+        if declared.size().is_some_and(|size| size > max as u64) {
+            v.add(
+                "declared.size_bytes",
+                "TOO_LARGE",
+                format!("a document may be at most {max} bytes"),
+            );
+        }
         v.finish()?;
         // The project is checked before the bytes are read, so a wrong id fails fast.
         {
@@ -147,7 +157,6 @@ impl SalesApi {
             }
         }
 
-        let max = self.max_document_bytes;
         let mut content = Vec::new();
         while let Some(message) = stream.next().await {
             let message = message.map_err(|e| Error::invalid("content", "STREAM_ERROR", e.message().to_string()))?;
@@ -160,6 +169,7 @@ impl SalesApi {
                             format!("a document may be at most {max} bytes"),
                         ));
                     }
+                    declared.receive(&bytes)?;
                     content.extend_from_slice(&bytes);
                 }
                 Some(pb::upload_project_document_request::Part::Document(_)) => {
@@ -172,6 +182,9 @@ impl SalesApi {
                 None => {}
             }
         }
+        // A stream can end cleanly although its sender went away midway: only what was
+        // declared tells a whole document from one cut off.
+        declared.finish()?;
         if content.is_empty() {
             return Err(Error::invalid("content", "EMPTY", "the document has no bytes"));
         }

@@ -189,6 +189,7 @@ impl SalesApi {
         };
         let mapping: HashMap<String, String> = options.column_mapping.clone().into_iter().collect();
         csv_io::check_mapping("options.column_mapping", &mapping, IMPORT_FIELDS, &mut v);
+        let declared = csv_io::Declared::parse("options.declared", options.declared.as_ref(), &mut v);
         v.finish()?;
         let request_id = std::mem::take(&mut options.request_id);
         let key = RequestKey::new("ImportLeads", &caller.employee_id, &request_id, &options)?;
@@ -232,6 +233,7 @@ impl SalesApi {
                 Some(pb::import_leads_request::Part::CsvChunk(bytes)) => Some(bytes),
                 _ => None,
             },
+            declared,
         );
         let mut tally = Tally::default();
         let mut headers: Option<HashMap<&'static str, String>> = None;

@@ -20,7 +20,29 @@ fn describe(project_id: &str, file_name: &str, request_id: &str) -> pb::UploadPr
             ..Default::default()
         })),
         request_id: request_id.into(),
+        declared: None,
     }
+}
+
+/// `first` declaring `bytes` (their size and SHA-256) as what follows.
+fn declaring(mut first: pb::UploadProjectDocumentRequest, bytes: &[u8]) -> pb::UploadProjectDocumentRequest {
+    use sha2::Digest as _;
+    first.declared = Some(crm_proto::common::UploadDeclaration {
+        size_bytes: Some(i64::try_from(bytes.len()).unwrap()),
+        sha256: crm_kit::idempotency::hex(&sha2::Sha256::digest(bytes)),
+    });
+    first
+}
+
+/// The field and reason of the first violation of an INVALID_ARGUMENT.
+fn violation(status: &tonic::Status) -> (String, String) {
+    use tonic_types::StatusExt as _;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let bad = status.get_details_bad_request().expect("BadRequest");
+    (
+        bad.field_violations[0].field.clone(),
+        bad.field_violations[0].reason.clone(),
+    )
 }
 
 /// The bytes of an upload, 100 KiB a message.
@@ -29,7 +51,7 @@ fn pieces(bytes: &[u8]) -> Vec<pb::UploadProjectDocumentRequest> {
         .chunks(100 * 1024)
         .map(|c| pb::UploadProjectDocumentRequest {
             part: Some(Part::Content(c.to_vec())),
-            request_id: String::new(),
+            ..Default::default()
         })
         .collect()
 }
@@ -231,13 +253,32 @@ async fn bad_uploads_are_refused_by_field_and_store_nothing() {
 async fn an_upload_cut_off_midway_leaves_nothing_behind() {
     let app = spawn().await;
     let project = won_project(&app, "alice", "Cut off").await;
-    let alice = app.sales_as("alice").await;
+    let mut alice = app.sales_as("alice").await;
+    let contract = contract();
+    let first = declaring(describe(&project.id, "partial.pdf", ""), &contract);
+
+    // The client goes away after half the file, and its stream still ends cleanly (as a
+    // stream can when the sender's task is aborted): the declared size tells.
+    let messages: Vec<_> = std::iter::once(first.clone())
+        .chain(pieces(&contract).into_iter().take(3))
+        .collect();
+    let status = alice
+        .upload_project_document(tokio_stream::iter(messages))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violation(&status),
+        ("declared.size_bytes".into(), "DECLARED_SIZE_MISMATCH".into())
+    );
+    assert_eq!(stored(&app).await, (0, 0));
+
+    // The same with the client's task aborted midway: whether the stream is cancelled or ends
+    // cleanly, nothing is stored.
     let (tx, rx) = tokio::sync::mpsc::channel(16);
-    tx.send(describe(&project.id, "partial.pdf", "")).await.unwrap();
-    for piece in pieces(&contract()).into_iter().take(3) {
+    tx.send(first.clone()).await.unwrap();
+    for piece in pieces(&contract).into_iter().take(3) {
         tx.send(piece).await.unwrap();
     }
-    // The client goes away with the stream unfinished (a crash, a closed tab).
     let mut client = alice.clone();
     let call = tokio::spawn(async move {
         client
@@ -250,7 +291,40 @@ async fn an_upload_cut_off_midway_leaves_nothing_behind() {
     drop(tx);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(stored(&app).await, (0, 0));
-    assert!(documents(&mut alice.clone(), &project.id).await.is_empty());
+
+    // The whole size but other bytes: the digest tells.
+    let mut altered = contract.clone();
+    altered[1000] ^= 1;
+    let status = upload(&mut alice, first.clone(), &altered).await.unwrap_err();
+    assert_eq!(
+        violation(&status),
+        ("declared.sha256".into(), "DECLARED_SHA256_MISMATCH".into())
+    );
+    // More than declared.
+    let mut longer = contract.clone();
+    longer.push(0);
+    let status = upload(&mut alice, first.clone(), &longer).await.unwrap_err();
+    assert_eq!(
+        violation(&status),
+        ("declared.size_bytes".into(), "DECLARED_SIZE_MISMATCH".into())
+    );
+    // Declarations that cannot be right are refused before any byte is read.
+    let mut bad = first.clone();
+    bad.declared.as_mut().unwrap().sha256 = "not a digest".into();
+    let status = upload(&mut alice, bad, &contract).await.unwrap_err();
+    assert_eq!(violation(&status), ("declared.sha256".into(), "MALFORMED".into()));
+    let mut bad = first.clone();
+    bad.declared.as_mut().unwrap().size_bytes = Some(1 << 40);
+    let status = upload(&mut alice, bad, &contract).await.unwrap_err();
+    assert_eq!(violation(&status), ("declared.size_bytes".into(), "TOO_LARGE".into()));
+    assert_eq!(stored(&app).await, (0, 0));
+    assert!(documents(&mut alice, &project.id).await.is_empty());
+
+    // What was declared arrives: stored, with the declared digest.
+    let doc = upload(&mut alice, first.clone(), &contract).await.unwrap();
+    assert_eq!(doc.sha256, first.declared.unwrap().sha256);
+    assert_eq!(doc.size_bytes, 600 * 1024);
+    assert_eq!(stored(&app).await.0, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -457,3 +457,75 @@ async fn a_cut_off_import_retried_with_its_request_id_writes_each_row_once() {
         0
     );
 }
+
+/// `options` declaring `csv` (its size and SHA-256) as the file that follows.
+fn declaring(mut options: pb::ImportLeadsOptions, csv: &str) -> pb::ImportLeadsOptions {
+    use sha2::Digest as _;
+    options.declared = Some(crm_proto::common::UploadDeclaration {
+        size_bytes: Some(i64::try_from(csv.len()).unwrap()),
+        sha256: crm_kit::idempotency::hex(&sha2::Sha256::digest(csv.as_bytes())),
+    });
+    options
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_import_that_ends_short_fails_before_its_last_batch_is_written() {
+    use tonic_types::StatusExt as _;
+    let app = spawn().await;
+    let mut alice = app.sales_as("alice").await;
+    let mut csv = String::from("company_name,contact_name\n");
+    let mut boundaries = Vec::new();
+    for i in 0..2500 {
+        if i % 500 == 0 {
+            boundaries.push(csv.len());
+        }
+        csv.push_str(&format!("Declared {i:04} Ltd,Contact {i}\n"));
+    }
+    let (at_1000, at_1500) = (boundaries[2], boundaries[3]);
+    let mut opts = declaring(options("", &[]), &csv);
+    opts.request_id = "declared-1".into();
+    let field = |status: tonic::Status| {
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        let bad = status.get_details_bad_request().expect("BadRequest");
+        (
+            bad.field_violations[0].field.clone(),
+            bad.field_violations[0].reason.clone(),
+        )
+    };
+    let size_mismatch = (
+        "options.declared.size_bytes".to_string(),
+        "DECLARED_SIZE_MISMATCH".to_string(),
+    );
+
+    // Exactly one batch of whole rows arrives and the stream ends cleanly: without the
+    // declaration that would read as a file of 1,000 rows. The batch is the last one, so it
+    // waits for the end, and the end does not match: nothing is written.
+    let short = import(&mut alice, opts.clone(), &csv[..at_1000], 4096).await;
+    assert_eq!(field(short.unwrap_err()), size_mismatch);
+    assert!(all_leads(&mut alice, false, "").await.is_empty());
+
+    // A longer part: the first batch is written as it arrives and stays written; the batch
+    // after it is not.
+    let short = import(&mut alice, opts.clone(), &csv[..at_1500], 4096).await;
+    assert_eq!(field(short.unwrap_err()), size_mismatch);
+    assert_eq!(all_leads(&mut alice, false, "").await.len(), 1000);
+
+    // Other bytes of the same size: refused at the end by the digest.
+    let altered = csv.replacen("Declared 2499", "Declared 2498", 1);
+    let status = import(&mut alice, opts.clone(), &altered, 64 * 1024).await.unwrap_err();
+    assert_eq!(
+        field(status),
+        (
+            "options.declared.sha256".to_string(),
+            "DECLARED_SHA256_MISMATCH".to_string()
+        )
+    );
+    assert_eq!(all_leads(&mut alice, false, "").await.len(), 2000);
+
+    // The retry of the declared file with its request id writes the rest, each row once.
+    let done = import(&mut alice, opts.clone(), &csv, 64 * 1024).await.unwrap();
+    assert_eq!((done.created, done.failed), (2500, 0), "{:?}", done.errors);
+    let leads = all_leads(&mut alice, false, "").await;
+    let names: std::collections::HashSet<_> = leads.iter().map(|l| l.company_name.clone()).collect();
+    assert_eq!((leads.len(), names.len()), (2500, 2500));
+}
