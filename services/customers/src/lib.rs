@@ -144,6 +144,13 @@ pub async fn run_gated(
     let url = config.service.database_url_or("customers");
     let db = Db::connect(&url, config.service.db_max_connections).await?;
     db.migrate(MIGRATIONS).await?;
+    if let Some(done) = store::rekey::run(&db, config.default_phone_region).await? {
+        tracing::info!(
+            customers = done.customers,
+            kept_old_key = done.kept_old_key.len(),
+            "rebuilt name keys, phones and search"
+        );
+    }
 
     let api = api::CustomersApi::new(db.clone(), &config)?;
     let (stop_tx, stopping) = Stopping::new();

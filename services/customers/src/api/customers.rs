@@ -916,12 +916,15 @@ impl CustomersApi {
         }
         let mut close: Vec<(f64, CustomerRow)> = Vec::new();
         if !key.is_empty() {
-            let ids = search::similar_candidates(&mut conn, &key, 200).await?;
+            // Candidates share the most bigrams with the name's core; the score reads both names.
+            let texts = names::candidate_texts(&name);
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let ids = search::similar_candidates(&mut conn, &texts, 200).await?;
             for row in store::load_many(&mut conn, &ids).await? {
                 if row.deleted_at.is_some() || seen.contains(&row.id) {
                     continue;
                 }
-                let sim = names::similarity(&key, &row.name_key);
+                let sim = names::similarity(&name, &row.fields.name);
                 if sim >= names::CLOSE_MATCH_THRESHOLD {
                     close.push((sim, row));
                 }

@@ -239,9 +239,9 @@ pub fn push_predicate(q: &mut SqlBuf, query: &str, on: Backend) -> bool {
     true
 }
 
-/// Customers sharing the most name bigrams with `key` (candidates for close matches).
-pub async fn similar_candidates(conn: &mut AnyConnection, key: &str, limit: i64) -> Result<Vec<String>> {
-    let grams = names::index_grams(&[key]);
+/// Customers sharing the most bigrams with `texts` (candidates for close matches).
+pub async fn similar_candidates(conn: &mut AnyConnection, texts: &[&str], limit: i64) -> Result<Vec<String>> {
+    let grams = names::index_grams(texts);
     if grams.is_empty() {
         return Ok(Vec::new());
     }
