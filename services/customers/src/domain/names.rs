@@ -571,15 +571,12 @@ pub fn core_of(name: &str) -> Core {
     while let Some(rest) = strip_region_suffix(core).filter(|r| long_enough(r)) {
         core = rest;
     }
-    loop {
-        let Some(rest) = INDUSTRY_WORDS
-            .iter()
-            .filter_map(|w| core.strip_suffix(w))
-            .filter(|r| long_enough(r))
-            .min_by_key(|r| r.len())
-        else {
-            break;
-        };
+    while let Some(rest) = INDUSTRY_WORDS
+        .iter()
+        .filter_map(|w| core.strip_suffix(w))
+        .filter(|r| long_enough(r))
+        .min_by_key(|r| r.len())
+    {
         core = rest;
     }
     while let Some(rest) = strip_region_prefix(core).filter(|r| long_enough(r)) {

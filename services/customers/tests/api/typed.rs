@@ -219,7 +219,7 @@ async fn a_name_in_traditional_characters_is_the_same_customer() {
             .into_iter()
             .map(|c| c.id)
             .collect();
-        assert_eq!(ids, [id.clone()], "search {query}");
+        assert_eq!(ids, std::slice::from_ref(id), "search {query}");
     }
 }
 
@@ -300,7 +300,7 @@ async fn keys_stored_under_the_old_rules_are_rebuilt_at_start() {
         .into_iter()
         .map(|c| c.id)
         .collect();
-    assert_eq!(ids, [huawei.id.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&huawei.id));
     let got = alice
         .get_customer(pb::GetCustomerRequest { id: person.id.clone() })
         .await
