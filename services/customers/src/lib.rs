@@ -59,6 +59,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0004_owner_department.sql"),
         only_on: None,
     },
+    Migration {
+        version: 5,
+        name: "phones_as_typed",
+        sql: include_str!("../migrations/0005_phones_as_typed.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],
@@ -89,6 +95,10 @@ pub struct Config {
     /// Follow identity's event feed (handovers, employee and department moves).
     #[arg(long, env = "CRM_FOLLOW_IDENTITY", default_value_t = true, action = clap::ArgAction::Set)]
     pub follow_identity: bool,
+    /// The business's country (ISO 3166 code): phone numbers typed without a country code are
+    /// read as its numbers.
+    #[arg(long, env = "CRM_DEFAULT_PHONE_REGION", default_value = "CN")]
+    pub default_phone_region: crm_kit::phone::PhoneRegion,
 }
 
 impl Config {
@@ -102,6 +112,7 @@ impl Config {
             utc_offset_minutes: 480,
             reclaim_interval_seconds: 3600,
             follow_identity: true,
+            default_phone_region: crm_kit::phone::PhoneRegion::CN,
         }
     }
 }
@@ -136,6 +147,13 @@ pub async fn run_gated(
     let url = config.service.database_url_or("customers");
     let db = Db::connect(&url, config.service.db_max_connections).await?;
     db.migrate(MIGRATIONS).await?;
+    if let Some(done) = store::rekey::run(&db, config.default_phone_region).await? {
+        tracing::info!(
+            customers = done.customers,
+            kept_old_key = done.kept_old_key.len(),
+            "rebuilt name keys, phones and search"
+        );
+    }
 
     let api = api::CustomersApi::new(db.clone(), &config)?;
     let (stop_tx, stopping) = Stopping::new();

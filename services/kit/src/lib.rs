@@ -7,6 +7,7 @@
 //! - [`serve`]: a tonic server with health, reflection, tracing, limits and graceful shutdown.
 //! - [`errors`]: the one mapping from domain failures to `tonic::Status` with google.rpc details.
 //! - [`money`]: exact decimals between the wire (strings) and storage (scaled integers).
+//! - [`phone`]: phone numbers as typed, read by libphonenumber's rules and normalised to E.164.
 //! - [`paging`]: opaque, tamper-checked keyset page tokens and page-size rules.
 //! - [`sql`]: SQL with positional parameters, built piece by piece.
 //! - [`filter`]: an AIP-160 subset compiled to SQL through a column allow-list.
@@ -36,6 +37,7 @@ pub mod handover;
 pub mod idempotency;
 pub mod money;
 pub mod paging;
+pub mod phone;
 pub mod serve;
 pub mod sql;
 pub mod telemetry;

@@ -130,6 +130,10 @@ pub struct Config {
     /// Largest project document accepted, in bytes.
     #[arg(long, env = "CRM_SALES_MAX_DOCUMENT_BYTES", default_value_t = 20 * 1024 * 1024)]
     pub max_document_bytes: usize,
+    /// The business's country (ISO 3166 code): lead phones typed without a country code are
+    /// read as its numbers, as the customers service reads them.
+    #[arg(long, env = "CRM_DEFAULT_PHONE_REGION", default_value = "CN")]
+    pub default_phone_region: crm_kit::phone::PhoneRegion,
 }
 
 impl Config {
@@ -145,6 +149,7 @@ impl Config {
             forecast_snapshot_check_seconds: 3600,
             follow_identity: true,
             max_document_bytes: 20 * 1024 * 1024,
+            default_phone_region: crm_kit::phone::PhoneRegion::CN,
         }
     }
 }

@@ -57,6 +57,10 @@ pub struct SuiteConfig {
     /// when unset.
     #[arg(long, env = "CRM_SERVICE_SECRET", hide_env_values = true)]
     pub service_secret: Option<String>,
+    /// The business's country (ISO 3166 code): phone numbers typed without a country code are
+    /// read as its numbers by customers and sales alike.
+    #[arg(long, env = "CRM_DEFAULT_PHONE_REGION", default_value = "CN")]
+    pub default_phone_region: crm_kit::phone::PhoneRegion,
 }
 
 /// The running services and where they listen, in the order they started (the gateway last).
@@ -114,6 +118,7 @@ pub async fn run(
     customers.service.identity_url = format!("http://{}", dial(identity_addr));
     customers.service.listen = Some(customers_addr);
     customers.service.service_secret = service_secret.clone();
+    customers.default_phone_region = config.default_phone_region;
     let customers_task = spawn(
         "customers",
         &exited_tx,
@@ -124,6 +129,7 @@ pub async fn run(
     sales.service.identity_url = format!("http://{}", dial(identity_addr));
     sales.service.listen = Some(sales_addr);
     sales.service.service_secret = service_secret.clone();
+    sales.default_phone_region = config.default_phone_region;
     sales.customers_url = format!("http://{}", dial(customers_addr));
     let sales_task = spawn(
         "sales",

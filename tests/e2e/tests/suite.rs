@@ -23,6 +23,7 @@ async fn the_suite_starts_serves_and_stops() {
         gateway_public_burst: 10.0,
         log_format: crm_kit::config::LogFormat::Json,
         service_secret: None,
+        default_phone_region: crm_kit::phone::PhoneRegion::CN,
     };
     let (addr_tx, addr_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();

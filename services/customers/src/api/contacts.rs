@@ -11,7 +11,9 @@ use crm_proto::customers as pb;
 use sqlx::AnyConnection;
 
 use super::{CustomersApi, check_etag, convert, may_manage, visible_customer};
-use crate::domain::contact_info::{parse_email, parse_mobile, parse_phone};
+use crm_kit::phone::{Phone, PhoneRegion, parse_mobile, parse_phone};
+
+use crate::domain::contact_info::parse_email;
 use crate::domain::{optional_date, optional_text, required_text};
 use crate::store::contacts::{self as store, ContactRow};
 use crate::store::{customers, history, search};
@@ -40,7 +42,14 @@ fn optional<T: Default>(v: &mut Violations, value: &str, parse: impl FnOnce(&str
     }
 }
 
-fn apply(target: &mut ContactRow, src: &pb::Contact, prefix: &str, paths: &[&str], v: &mut Violations) {
+fn apply(
+    target: &mut ContactRow,
+    src: &pb::Contact,
+    prefix: &str,
+    paths: &[&str],
+    region: PhoneRegion,
+    v: &mut Violations,
+) {
     for path in paths {
         let field = format!("{prefix}.{path}");
         let field = field.as_str();
@@ -48,8 +57,14 @@ fn apply(target: &mut ContactRow, src: &pb::Contact, prefix: &str, paths: &[&str
             "name" => target.name = v.take(required_text(field, &src.name, 100)).unwrap_or_default(),
             "title" => target.title = v.take(optional_text(field, &src.title, 100)).unwrap_or_default(),
             "department" => target.department = v.take(optional_text(field, &src.department, 100)).unwrap_or_default(),
-            "mobile" => target.mobile = optional(v, &src.mobile, |s| parse_mobile(field, s)),
-            "phone" => target.phone = optional(v, &src.phone, |s| parse_phone(field, s)),
+            "mobile" => {
+                let p: Phone = optional(v, &src.mobile, |s| parse_mobile(field, s, region));
+                (target.mobile, target.mobile_typed) = (p.normalized, p.typed);
+            }
+            "phone" => {
+                let p: Phone = optional(v, &src.phone, |s| parse_phone(field, s, region));
+                (target.phone, target.phone_typed) = (p.normalized, p.typed);
+            }
             "email" => target.email = optional(v, &src.email, |s| parse_email(field, s)),
             "im_handles" => {
                 if src.im_handles.len() > 10 {
@@ -80,7 +95,7 @@ fn apply(target: &mut ContactRow, src: &pb::Contact, prefix: &str, paths: &[&str
 }
 
 /// A new contact from the wire (customer id, audit and id are filled by the caller).
-pub fn contact_from_proto(src: &pb::Contact, prefix: &str, v: &mut Violations) -> ContactRow {
+pub fn contact_from_proto(src: &pb::Contact, prefix: &str, region: PhoneRegion, v: &mut Violations) -> ContactRow {
     let mut row = ContactRow {
         id: crm_kit::new_id(),
         customer_id: String::new(),
@@ -88,7 +103,9 @@ pub fn contact_from_proto(src: &pb::Contact, prefix: &str, v: &mut Violations) -
         title: String::new(),
         department: String::new(),
         mobile: String::new(),
+        mobile_typed: String::new(),
         phone: String::new(),
+        phone_typed: String::new(),
         email: String::new(),
         im_handles: "[]".into(),
         birthday: String::new(),
@@ -100,7 +117,7 @@ pub fn contact_from_proto(src: &pb::Contact, prefix: &str, v: &mut Violations) -
         updated_by: String::new(),
         version: 1,
     };
-    apply(&mut row, src, prefix, CONTACT_PATHS, v);
+    apply(&mut row, src, prefix, CONTACT_PATHS, region, v);
     row
 }
 
@@ -137,7 +154,7 @@ impl CustomersApi {
             return Err(Error::required("contact"));
         };
         let mut v = Violations::new();
-        let mut row = contact_from_proto(src, "contact", &mut v);
+        let mut row = contact_from_proto(src, "contact", self.phone_region, &mut v);
         if src.customer_id.trim().is_empty() {
             v.add("contact.customer_id", "REQUIRED", "is required");
         }
@@ -246,7 +263,7 @@ impl CustomersApi {
         check_etag("contact.etag", &src.etag, current.version, "contact")?;
         let mut row = current.clone();
         let mut v = Violations::new();
-        apply(&mut row, src, "contact", &ok_paths, &mut v);
+        apply(&mut row, src, "contact", &ok_paths, self.phone_region, &mut v);
         if current.is_primary == 1 && row.is_primary == 0 {
             v.add(
                 "contact.is_primary",

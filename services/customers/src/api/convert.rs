@@ -10,6 +10,7 @@ use crm_proto::customers as pb;
 use sqlx::AnyConnection;
 
 use crate::domain::codes;
+use crate::domain::customer::shown;
 use crate::store::catalog::{CategoryRow, EntryRow, SavedFilterRow};
 use crate::store::contacts::ContactRow;
 use crate::store::customers::CustomerRow;
@@ -35,8 +36,10 @@ pub fn customer(row: &CustomerRow, collaborators: Vec<String>, primary: Option<&
             district: f.district.clone(),
         }),
         address: f.address.clone(),
-        phone: f.phone.clone(),
-        mobile: f.mobile.clone(),
+        phone: shown(&f.phone_typed, &f.phone),
+        mobile: shown(&f.mobile_typed, &f.mobile),
+        normalized_phone: f.phone.clone(),
+        normalized_mobile: f.mobile.clone(),
         email: f.email.clone(),
         gender: codes::gender_of(f.gender) as i32,
         birthday: f.birthday.clone(),
@@ -99,8 +102,10 @@ pub fn contact(c: &ContactRow) -> pb::Contact {
         name: c.name.clone(),
         title: c.title.clone(),
         department: c.department.clone(),
-        mobile: c.mobile.clone(),
-        phone: c.phone.clone(),
+        mobile: shown(&c.mobile_typed, &c.mobile),
+        phone: shown(&c.phone_typed, &c.phone),
+        normalized_mobile: c.mobile.clone(),
+        normalized_phone: c.phone.clone(),
         email: c.email.clone(),
         im_handles: serde_json::from_str::<Vec<(String, String)>>(&c.im_handles)
             .unwrap_or_default()

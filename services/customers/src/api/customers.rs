@@ -457,8 +457,13 @@ pub async fn check_references(
 }
 
 /// A new contact parsed from the wire.
-pub fn parse_contact(src: &pb::Contact, prefix: &str, v: &mut Violations) -> crate::store::contacts::ContactRow {
-    super::contacts::contact_from_proto(src, prefix, v)
+pub fn parse_contact(
+    src: &pb::Contact,
+    prefix: &str,
+    region: crm_kit::phone::PhoneRegion,
+    v: &mut Violations,
+) -> crate::store::contacts::ContactRow {
+    super::contacts::contact_from_proto(src, prefix, region, v)
 }
 
 impl CustomersApi {
@@ -474,13 +479,13 @@ impl CustomersApi {
             return Err(Error::required("customer"));
         };
         let mut v = Violations::new();
-        let fields = CustomerFields::from_create(src, &mut v);
+        let fields = CustomerFields::from_create(src, self.phone_region, &mut v);
         fields.check_whole(&mut v);
         let contact = src
             .primary_contact
             .as_ref()
             .filter(|c| !c.name.trim().is_empty() || !c.mobile.is_empty() || !c.phone.is_empty() || !c.email.is_empty())
-            .map(|c| parse_contact(c, "customer.primary_contact", &mut v));
+            .map(|c| parse_contact(c, "customer.primary_contact", self.phone_region, &mut v));
         let owner = req.owner_id.trim().to_string();
         let owner = if owner.is_empty() {
             caller.employee_id.clone()
@@ -755,7 +760,7 @@ impl CustomersApi {
         check_etag("customer.etag", &src.etag, current.version, "customer")?;
         let mut fields = current.fields.clone();
         let mut v = Violations::new();
-        fields.apply(src, &paths, &mut v);
+        fields.apply(src, &paths, self.phone_region, &mut v);
         fields.check_whole(&mut v);
         check_references(&mut tx, &fields, Some(&current.fields), &mut v).await?;
         v.finish()?;
@@ -868,8 +873,9 @@ impl CustomersApi {
         let phone = if req.phone.trim().is_empty() {
             String::new()
         } else {
-            v.take(contact_info::parse_phone("phone", &req.phone))
+            v.take(crm_kit::phone::parse_phone("phone", &req.phone, self.phone_region))
                 .unwrap_or_default()
+                .normalized
         };
         let email = if req.email.trim().is_empty() {
             String::new()
@@ -899,11 +905,10 @@ impl CustomersApi {
         let key = names::name_key(&name);
         let mut exact: Vec<pb::DuplicateMatch> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mobile = contact_info::parse_mobile("phone", &req.phone).unwrap_or_default();
-        let probes: [(&'static str, &str, pb::DuplicateMatchKind); 6] = [
+        // Phones and mobiles are compared in E.164, however either was typed.
+        let probes: [(&'static str, &str, pb::DuplicateMatchKind); 5] = [
             ("name_key", key.as_str(), pb::DuplicateMatchKind::Name),
             ("tax_id", tax_id.as_str(), pb::DuplicateMatchKind::TaxId),
-            ("mobile", mobile.as_str(), pb::DuplicateMatchKind::Mobile),
             ("phone", phone.as_str(), pb::DuplicateMatchKind::Phone),
             ("mobile", phone.as_str(), pb::DuplicateMatchKind::Mobile),
             ("email", email.as_str(), pb::DuplicateMatchKind::Email),
@@ -920,12 +925,15 @@ impl CustomersApi {
         }
         let mut close: Vec<(f64, CustomerRow)> = Vec::new();
         if !key.is_empty() {
-            let ids = search::similar_candidates(&mut conn, &key, 200).await?;
+            // Candidates share the most bigrams with the name's core; the score reads both names.
+            let texts = names::candidate_texts(&name);
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let ids = search::similar_candidates(&mut conn, &texts, 200).await?;
             for row in store::load_many(&mut conn, &ids).await? {
                 if row.deleted_at.is_some() || seen.contains(&row.id) {
                     continue;
                 }
-                let sim = names::similarity(&key, &row.name_key);
+                let sim = names::similarity(&name, &row.fields.name);
                 if sim >= names::CLOSE_MATCH_THRESHOLD {
                     close.push((sim, row));
                 }

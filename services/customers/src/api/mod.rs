@@ -37,6 +37,8 @@ pub struct CustomersApi {
     pub(crate) directory: directory::Directory,
     pub(crate) tokens: Arc<PageTokens>,
     pub(crate) utc_offset_minutes: i32,
+    /// The country of phone numbers written without a country code.
+    pub(crate) phone_region: crm_kit::phone::PhoneRegion,
 }
 
 impl std::fmt::Debug for CustomersApi {
@@ -56,6 +58,7 @@ impl CustomersApi {
             directory: directory::Directory::new(&config.service.identity_url)?,
             tokens: Arc::new(PageTokens::new(config.service.page_token_secret.as_bytes())),
             utc_offset_minutes: config.utc_offset_minutes,
+            phone_region: config.default_phone_region,
         })
     }
 

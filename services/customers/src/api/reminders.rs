@@ -97,9 +97,9 @@ impl CustomersApi {
             let day_index = (today + i64::from(offset) * 60_000_000).div_euclid(DAY_MICROS);
             let week = week_month_days(day_index);
             let mut q = SqlBuf::read(
-                "SELECT k.id, k.customer_id, k.name, k.title, k.department, k.mobile, k.phone, k.email, k.im_handles, k.birthday, \
-                 k.is_primary, k.remark, k.created_at, k.created_by, k.updated_at, k.updated_by, k.version, k.birthday_md \
-                 FROM contacts k JOIN customers c ON c.id = k.customer_id",
+                "SELECT k.id, k.customer_id, k.name, k.title, k.department, k.mobile, k.mobile_typed, k.phone, k.phone_typed, \
+                 k.email, k.im_handles, k.birthday, k.is_primary, k.remark, k.created_at, k.created_by, k.updated_at, \
+                 k.updated_by, k.version, k.birthday_md FROM contacts k JOIN customers c ON c.id = k.customer_id",
                 &reach,
             );
             q.push(" AND c.deleted_at IS NULL AND ")

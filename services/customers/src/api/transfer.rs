@@ -144,6 +144,7 @@ fn validate_row(
     default_kind: &'static str,
     refs: &References,
     headers: &HashMap<&'static str, String>,
+    region: crm_kit::phone::PhoneRegion,
 ) -> std::result::Result<GoodRow, Vec<(String, String)>> {
     let column = |field: &str| headers.get(field).cloned().unwrap_or_else(|| field.to_string());
     if let Some(p) = &row.problem {
@@ -205,7 +206,7 @@ fn validate_row(
         ..Default::default()
     };
     let mut v = Violations::new();
-    let fields = CustomerFields::from_create(&src, &mut v);
+    let fields = CustomerFields::from_create(&src, region, &mut v);
     fields.check_whole(&mut v);
     let has_contact = [
         "contact.name",
@@ -225,7 +226,7 @@ fn validate_row(
             email: get("contact.email").into(),
             ..Default::default()
         };
-        super::contacts::contact_from_proto(&c, "contact", &mut v)
+        super::contacts::contact_from_proto(&c, "contact", region, &mut v)
     });
     if let Err(Error::InvalidArgument(list)) = v.finish() {
         for FieldViolation { field, description, .. } in list {
@@ -372,7 +373,7 @@ impl CustomersApi {
                 Parsed::Rows(rows) => {
                     let mut good = Vec::with_capacity(rows.len());
                     for row in &rows {
-                        match validate_row(row, default_kind, &refs, &headers) {
+                        match validate_row(row, default_kind, &refs, &headers, self.phone_region) {
                             Ok(g) => good.push(g),
                             Err(errors) => {
                                 tally.failed += 1;
@@ -788,8 +789,14 @@ fn merge_present(target: &mut CustomerFields, src: &CustomerFields, present: &[&
             "status" => target.status = src.status,
             "category_id" => target.category_id.clone_from(&src.category_id),
             "scale" => target.scale.clone_from(&src.scale),
-            "phone" => target.phone.clone_from(&src.phone),
-            "mobile" => target.mobile.clone_from(&src.mobile),
+            "phone" => {
+                target.phone.clone_from(&src.phone);
+                target.phone_typed.clone_from(&src.phone_typed);
+            }
+            "mobile" => {
+                target.mobile.clone_from(&src.mobile);
+                target.mobile_typed.clone_from(&src.mobile_typed);
+            }
             "email" => target.email.clone_from(&src.email),
             "website" => target.website.clone_from(&src.website),
             "address" => target.address.clone_from(&src.address),

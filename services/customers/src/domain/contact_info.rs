@@ -1,87 +1,11 @@
 //! Parsers for contact details: each returns the normalised form that is stored and compared,
-//! or an error that names the field and the rule.
+//! or an error that names the field and the rule. Phone numbers are the kit's
+//! ([`crm_kit::phone`]), shared with the sales service's leads.
 
 use crm_kit::{Error, Result};
 
 fn malformed(field: &str, rule: &str) -> Error {
     Error::invalid(field, "MALFORMED", rule.to_string())
-}
-
-/// Any phone number (landline or mobile): digits with optional `+`, separators and an
-/// extension ("ext 12", "x12", "转12"). Stored as `+digits` or `digits`, plus `;ext=N`.
-pub fn parse_phone(field: &str, s: &str) -> Result<String> {
-    const RULE: &str =
-        "must be a phone number: 5 to 20 digits, optionally with +, spaces, '-', '.', parentheses and an extension";
-    let s = s.trim();
-    let lower = s.to_lowercase();
-    if lower.len() != s.len() {
-        // Only ASCII and 转 are expected; other text cannot be a phone number.
-        return Err(malformed(field, RULE));
-    }
-    let (main, ext) = ["转", "ext.", "ext", "x", "#"]
-        .iter()
-        .find_map(|m| lower.find(m).map(|i| (&s[..i], Some(&lower[i + m.len()..]))))
-        .unwrap_or((s, None));
-    let ext = match ext {
-        Some(e) => {
-            let e = e.trim();
-            if e.is_empty() || e.len() > 8 || !e.chars().all(|c| c.is_ascii_digit()) {
-                return Err(malformed(field, RULE));
-            }
-            Some(e.to_string())
-        }
-        None => None,
-    };
-    let main = main.trim();
-    let plus = main.starts_with('+');
-    let body = if plus { &main[1..] } else { main };
-    if !body
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'))
-    {
-        return Err(malformed(field, RULE));
-    }
-    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
-    if !(5..=20).contains(&digits.len()) {
-        return Err(malformed(field, RULE));
-    }
-    let mut out = if plus { format!("+{digits}") } else { digits };
-    if let Some(e) = ext {
-        out.push_str(";ext=");
-        out.push_str(&e);
-    }
-    Ok(out)
-}
-
-/// A mobile number: mainland China (11 digits starting 1[3-9], optionally with +86/0086/86)
-/// is stored as its 11 digits; any other must be international (`+` or `00`, 8 to 15 digits)
-/// and is stored as `+digits`.
-pub fn parse_mobile(field: &str, s: &str) -> Result<String> {
-    const RULE: &str = "must be a mobile number: 11 digits starting with 1, or + and 8 to 15 digits";
-    let s = s.trim();
-    let plus = s.starts_with('+');
-    let body = if plus { &s[1..] } else { s };
-    if body.is_empty() || !body.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-')) {
-        return Err(malformed(field, RULE));
-    }
-    let mut digits: String = body.chars().filter(char::is_ascii_digit).collect();
-    let international = plus || digits.starts_with("00");
-    if digits.starts_with("00") {
-        digits.drain(..2);
-    }
-    let chinese = |d: &str| d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9');
-    if let Some(rest) = digits.strip_prefix("86")
-        && chinese(rest)
-    {
-        return Ok(rest.to_string());
-    }
-    if !international && chinese(&digits) {
-        return Ok(digits);
-    }
-    if international && (8..=15).contains(&digits.len()) {
-        return Ok(format!("+{digits}"));
-    }
-    Err(malformed(field, RULE))
 }
 
 /// An email address; the domain is lower-cased.
@@ -212,32 +136,6 @@ pub fn parse_coordinate(field: &str, s: &str, max_abs: f64) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn phones() {
-        assert_eq!(parse_phone("p", "0755-8888 1234").unwrap(), "075588881234");
-        assert_eq!(parse_phone("p", "+34 (91) 123.45.67").unwrap(), "+34911234567");
-        assert_eq!(
-            parse_phone("p", "0755-88881234 转 802").unwrap(),
-            "075588881234;ext=802"
-        );
-        assert_eq!(parse_phone("p", "555 1234 ext 12").unwrap(), "5551234;ext=12");
-        for bad in ["call me", "12", "+", "123456789012345678901", "555-1234 ext", "12a45"] {
-            assert!(parse_phone("p", bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn mobiles() {
-        assert_eq!(parse_mobile("m", "138 0013 8000").unwrap(), "13800138000");
-        assert_eq!(parse_mobile("m", "+86 138-0013-8000").unwrap(), "13800138000");
-        assert_eq!(parse_mobile("m", "008613800138000").unwrap(), "13800138000");
-        assert_eq!(parse_mobile("m", "8613800138000").unwrap(), "13800138000");
-        assert_eq!(parse_mobile("m", "+34 612 345 678").unwrap(), "+34612345678");
-        for bad in ["12345", "12800138000", "612345678", "+12", "abc", ""] {
-            assert!(parse_mobile("m", bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn emails() {

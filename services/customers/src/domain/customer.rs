@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use crm_kit::errors::Violations;
 use crm_kit::money::Money;
+use crm_kit::phone::{Phone, PhoneRegion, parse_mobile, parse_phone};
 use crm_proto::customers as pb;
 
 use super::codes;
-use super::contact_info::{parse_email, parse_mobile, parse_phone, parse_tax_id, parse_website};
+use super::contact_info::{parse_email, parse_tax_id, parse_website};
 use super::{optional_date, optional_text, required_text};
 
 /// Longest customer name.
@@ -83,8 +84,12 @@ pub struct CustomerFields {
     pub city: String,
     pub district: String,
     pub address: String,
+    /// The phone in E.164 (matched for duplicates), and as typed (shown).
     pub phone: String,
+    pub phone_typed: String,
+    /// The mobile in E.164 (unique among individuals), and as typed.
     pub mobile: String,
+    pub mobile_typed: String,
     pub email: String,
     pub gender: &'static str,
     pub birthday: String,
@@ -114,7 +119,7 @@ fn optional<T: Default>(v: &mut Violations, value: &str, parse: impl FnOnce(&str
 
 impl CustomerFields {
     /// Fields of a new customer: every path from `src`.
-    pub fn from_create(src: &pb::Customer, v: &mut Violations) -> CustomerFields {
+    pub fn from_create(src: &pb::Customer, region: PhoneRegion, v: &mut Violations) -> CustomerFields {
         let mut f = CustomerFields {
             kind: "company",
             status: "potential",
@@ -131,12 +136,13 @@ impl CustomerFields {
             .copied()
             .filter(|p| *p != "kind" && !p.starts_with("region."))
             .collect();
-        f.apply(src, &paths, v);
+        f.apply(src, &paths, region, v);
         f
     }
 
     /// Applies the mask's paths from `src` onto these fields.
-    pub fn apply(&mut self, src: &pb::Customer, paths: &[&str], v: &mut Violations) {
+    /// Numbers without a country code are read as numbers of `region`.
+    pub fn apply(&mut self, src: &pb::Customer, paths: &[&str], phones: PhoneRegion, v: &mut Violations) {
         let region = src.region.clone().unwrap_or_default();
         for path in paths {
             let field = format!("customer.{path}");
@@ -164,8 +170,14 @@ impl CustomerFields {
                 "region.city" => self.city = text(v, field, &region.city, 100),
                 "region.district" => self.district = text(v, field, &region.district, 100),
                 "address" => self.address = text(v, field, &src.address, 500),
-                "phone" => self.phone = optional(v, &src.phone, |s| parse_phone(field, s)),
-                "mobile" => self.mobile = optional(v, &src.mobile, |s| parse_mobile(field, s)),
+                "phone" => {
+                    let p: Phone = optional(v, &src.phone, |s| parse_phone(field, s, phones));
+                    (self.phone, self.phone_typed) = (p.normalized, p.typed);
+                }
+                "mobile" => {
+                    let p: Phone = optional(v, &src.mobile, |s| parse_mobile(field, s, phones));
+                    (self.mobile, self.mobile_typed) = (p.normalized, p.typed);
+                }
                 "email" => self.email = optional(v, &src.email, |s| parse_email(field, s)),
                 "gender" => {
                     if let Some(g) = v.take(codes::parse_gender(field, src.gender)) {
@@ -280,8 +292,8 @@ impl CustomerFields {
             ("region.city", self.city.clone()),
             ("region.district", self.district.clone()),
             ("address", self.address.clone()),
-            ("phone", self.phone.clone()),
-            ("mobile", self.mobile.clone()),
+            ("phone", shown(&self.phone_typed, &self.phone)),
+            ("mobile", shown(&self.mobile_typed, &self.mobile)),
             ("email", self.email.clone()),
             ("gender", self.gender.to_string()),
             ("birthday", self.birthday.clone()),
@@ -331,6 +343,16 @@ impl CustomerFields {
     }
 }
 
+/// A number as shown: as typed, or the stored form for a number saved before the typed text
+/// was kept.
+pub fn shown(typed: &str, normalized: &str) -> String {
+    if typed.is_empty() {
+        normalized.to_string()
+    } else {
+        typed.to_string()
+    }
+}
+
 /// Splits a mask into editable paths, refusing server-owned and unknown ones.
 pub fn mask_paths<'a>(paths: &'a [String], v: &mut Violations) -> Vec<&'a str> {
     crm_kit::update::mask_paths(paths, EDITABLE_PATHS, SERVER_OWNED_PATHS, "Customer", v)
@@ -354,7 +376,7 @@ mod tests {
         src.email = "not-an-email".into();
         src.kind = 9;
         let mut v = Violations::new();
-        let f = CustomerFields::from_create(&src, &mut v);
+        let f = CustomerFields::from_create(&src, PhoneRegion::CN, &mut v);
         f.check_whole(&mut v);
         let err = v.finish().unwrap_err();
         let crm_kit::Error::InvalidArgument(list) = err else {
@@ -382,7 +404,7 @@ mod tests {
     #[test]
     fn diff_lists_changed_fields_only() {
         let mut v = Violations::new();
-        let a = CustomerFields::from_create(&company("Acme"), &mut v);
+        let a = CustomerFields::from_create(&company("Acme"), PhoneRegion::CN, &mut v);
         let mut b = a.clone();
         b.city = "Shenzhen".into();
         b.tags = vec!["vip".into()];

@@ -12,8 +12,11 @@ pub struct ContactRow {
     pub name: String,
     pub title: String,
     pub department: String,
+    /// Mobile and phone in E.164, and as typed (empty for numbers saved before it was kept).
     pub mobile: String,
+    pub mobile_typed: String,
     pub phone: String,
+    pub phone_typed: String,
     pub email: String,
     pub im_handles: String,
     pub birthday: String,
@@ -39,7 +42,7 @@ impl ContactRow {
     }
 }
 
-const SELECT: &str = "SELECT id, customer_id, name, title, department, mobile, phone, email, im_handles, birthday, \
+const SELECT: &str = "SELECT id, customer_id, name, title, department, mobile, mobile_typed, phone, phone_typed, email, im_handles, birthday, \
     is_primary, remark, created_at, created_by, updated_at, updated_by, version FROM contacts";
 
 /// One contact.
@@ -106,8 +109,8 @@ pub async fn ensure_primary(conn: &mut AnyConnection, customer_id: &str) -> Resu
 pub async fn insert(conn: &mut AnyConnection, c: &ContactRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO contacts (id, customer_id, name, title, department, mobile, phone, email, im_handles, birthday, birthday_md, \
-         is_primary, remark, created_at, created_by, updated_at, updated_by, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1)",
+         is_primary, remark, created_at, created_by, updated_at, updated_by, version, mobile_typed, phone_typed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19)",
     )
     .bind(&c.id)
     .bind(&c.customer_id)
@@ -126,6 +129,8 @@ pub async fn insert(conn: &mut AnyConnection, c: &ContactRow) -> Result<()> {
     .bind(&c.created_by)
     .bind(c.updated_at)
     .bind(&c.updated_by)
+    .bind(&c.mobile_typed)
+    .bind(&c.phone_typed)
     .execute(conn)
     .await?;
     Ok(())
@@ -135,8 +140,8 @@ pub async fn insert(conn: &mut AnyConnection, c: &ContactRow) -> Result<()> {
 pub async fn update(conn: &mut AnyConnection, c: &ContactRow, expected_version: i64) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE contacts SET name = $1, title = $2, department = $3, mobile = $4, phone = $5, email = $6, im_handles = $7, \
-         birthday = $8, birthday_md = $9, is_primary = $10, remark = $11, updated_at = $12, updated_by = $13, version = version + 1 \
-         WHERE id = $14 AND version = $15",
+         birthday = $8, birthday_md = $9, is_primary = $10, remark = $11, updated_at = $12, updated_by = $13, version = version + 1, \
+         mobile_typed = $16, phone_typed = $17 WHERE id = $14 AND version = $15",
     )
     .bind(&c.name)
     .bind(&c.title)
@@ -153,6 +158,8 @@ pub async fn update(conn: &mut AnyConnection, c: &ContactRow, expected_version: 
     .bind(&c.updated_by)
     .bind(&c.id)
     .bind(expected_version)
+    .bind(&c.mobile_typed)
+    .bind(&c.phone_typed)
     .execute(conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -178,10 +185,10 @@ pub async fn insert_many(conn: &mut AnyConnection, rows: &[ContactRow]) -> Resul
 /// The multi-row statements of [`insert_many`].
 pub fn insert_statements(on: crm_kit::db::Backend, rows: &[ContactRow]) -> Vec<super::SqlBuf> {
     let mut statements = Vec::new();
-    for chunk in rows.chunks(crm_kit::db::rows_per_statement_on(on, 17)) {
+    for chunk in rows.chunks(crm_kit::db::rows_per_statement_on(on, 19)) {
         let mut q = super::SqlBuf::new(
-            "INSERT INTO contacts (id, customer_id, name, title, department, mobile, phone, email, im_handles, birthday, birthday_md, \
-             is_primary, remark, created_at, created_by, updated_at, updated_by, version) VALUES ",
+            "INSERT INTO contacts (id, customer_id, name, title, department, mobile, mobile_typed, phone, phone_typed, email, \
+             im_handles, birthday, birthday_md, is_primary, remark, created_at, created_by, updated_at, updated_by, version) VALUES ",
         );
         for (i, c) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" });
@@ -192,7 +199,9 @@ pub fn insert_statements(on: crm_kit::db::Backend, rows: &[ContactRow]) -> Vec<s
                 &c.title,
                 &c.department,
                 &c.mobile,
+                &c.mobile_typed,
                 &c.phone,
+                &c.phone_typed,
                 &c.email,
                 &c.im_handles,
                 &c.birthday,

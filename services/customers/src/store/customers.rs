@@ -20,7 +20,8 @@ pub const COLUMNS: &str = "c.id, c.kind, c.name, c.name_key, c.short_name, c.tax
     c.id_number, c.category_id, c.type_code, c.level_code, c.source_code, c.status, c.credit_currency, c.credit_limit, \
     c.remark, c.tags, c.custom_fields, c.owner_id, c.owner_department_path, c.owned_since, c.reclaim_locked, c.last_follow_up_at, \
     c.next_follow_up_at, c.last_order_at, c.totals_currency, c.total_ordered, c.receivable_balance, c.payable_balance, \
-    c.order_count, c.created_at, c.created_by, c.updated_at, c.updated_by, c.version, c.deleted_at";
+    c.order_count, c.created_at, c.created_by, c.updated_at, c.updated_by, c.version, c.deleted_at, c.phone_typed, \
+    c.mobile_typed";
 
 /// One stored customer.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +75,9 @@ impl CustomerRow {
             district: r.try_get("district")?,
             address: r.try_get("address")?,
             phone: r.try_get("phone")?,
+            phone_typed: r.try_get("phone_typed")?,
             mobile: r.try_get("mobile")?,
+            mobile_typed: r.try_get("mobile_typed")?,
             email: r.try_get("email")?,
             gender: static_code(&["male", "female", "other"], &r.try_get::<String, _>("gender")?),
             birthday: r.try_get("birthday")?,
@@ -198,8 +201,8 @@ pub async fn update_fields(
          scale = $7, website = $8, country = $9, province = $10, city = $11, district = $12, address = $13, phone = $14, \
          mobile = $15, email = $16, gender = $17, birthday = $18, id_number = $19, category_id = $20, type_code = $21, \
          level_code = $22, source_code = $23, status = $24, credit_currency = $25, credit_limit = $26, remark = $27, \
-         tags = $28, custom_fields = $29, updated_at = $30, updated_by = $31, version = version + 1 \
-         WHERE id = $32 AND version = $33 AND deleted_at IS NULL",
+         tags = $28, custom_fields = $29, updated_at = $30, updated_by = $31, version = version + 1, \
+         phone_typed = $34, mobile_typed = $35 WHERE id = $32 AND version = $33 AND deleted_at IS NULL",
     )
     .bind(f.kind)
     .bind(&f.name)
@@ -234,6 +237,8 @@ pub async fn update_fields(
     .bind(actor)
     .bind(id)
     .bind(expected_version)
+    .bind(&f.phone_typed)
+    .bind(&f.mobile_typed)
     .execute(conn)
     .await;
     match result {
@@ -465,14 +470,15 @@ pub async fn insert(
 /// rows (the bigrams in the row's array on PostgreSQL), then on SQLite the gram rows.
 pub fn insert_statements(on: Backend, rows: &[CustomerRow], search: &[SearchEntry]) -> Result<Vec<SqlBuf>> {
     let postgres = on == Backend::Postgres;
-    let per_statement = crm_kit::db::rows_per_statement_on(on, 39);
+    let per_statement = crm_kit::db::rows_per_statement_on(on, 41);
     let mut statements = Vec::new();
     for (chunk, entries) in rows.chunks(per_statement).zip(search.chunks(per_statement)) {
         let mut q = SqlBuf::new(&format!(
             "INSERT INTO customers (id, kind, name, name_key, short_name, tax_id, industry_code, scale, website, country, \
              province, city, district, address, phone, mobile, email, gender, birthday, id_number, category_id, type_code, \
              level_code, source_code, status, credit_currency, credit_limit, remark, tags, custom_fields, owner_id, \
-             owner_department_path, owned_since, created_at, created_by, updated_at, updated_by, version, search_text{}) VALUES ",
+             owner_department_path, owned_since, created_at, created_by, updated_at, updated_by, version, search_text, \
+             phone_typed, mobile_typed{}) VALUES ",
             if postgres { ", grams" } else { "" }
         ));
         for (i, (row, entry)) in chunk.iter().zip(entries).enumerate() {
@@ -529,6 +535,8 @@ pub fn insert_statements(on: Backend, rows: &[CustomerRow], search: &[SearchEntr
             q.push(", ").int(row.updated_at);
             q.push(", ").text(row.updated_by.clone());
             q.push(", 1, ").text(entry.text.clone());
+            q.push(", ").text(f.phone_typed.clone());
+            q.push(", ").text(f.mobile_typed.clone());
             if postgres {
                 q.push(", CAST(").text(entry.grams_literal()).push(" AS BIGINT[])");
             }

@@ -4,6 +4,7 @@
 //!
 //! - [`customers`]: customer rows, duplicates, lists and keyset pages, soft delete, merge.
 //! - [`search`]: the portable fuzzy-search index (hashed bigrams + verified substring).
+//! - [`rekey`]: rebuilds derived keys (name keys, E.164 phones, search) when their rules change.
 //! - [`history`]: field-level changes and owner changes.
 //! - [`ownership`]: owner guards, caps, cooldowns, locks, collaborators, reclaim candidates.
 //! - [`catalog`]: categories, dictionaries, settings, saved filters.
@@ -15,6 +16,7 @@ pub mod customers;
 pub mod follow_ups;
 pub mod history;
 pub mod ownership;
+pub mod rekey;
 pub mod search;
 
 use sqlx::AnyConnection;

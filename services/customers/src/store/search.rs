@@ -26,14 +26,11 @@ pub struct SearchTexts {
 impl SearchTexts {
     /// The texts of a customer's fields and its primary contact (create, import).
     pub fn of(fields: &CustomerFields, contact: Option<&ContactRow>) -> SearchTexts {
-        let mut texts = vec![
-            fields.name.clone(),
-            fields.short_name.clone(),
-            fields.phone.clone(),
-            fields.mobile.clone(),
-        ];
+        let mut texts = vec![fields.name.clone(), fields.short_name.clone()];
+        texts.extend(phone_texts(&[&fields.phone, &fields.mobile]));
         if let Some(c) = contact {
-            texts.extend([c.name.clone(), c.mobile.clone(), c.phone.clone()]);
+            texts.push(c.name.clone());
+            texts.extend(phone_texts(&[&c.mobile, &c.phone]));
         }
         texts.retain(|t| !t.is_empty());
         SearchTexts { texts }
@@ -107,12 +104,24 @@ pub async fn texts_of(conn: &mut AnyConnection, customer_id: &str) -> Result<Sea
             .bind(customer_id)
             .fetch_all(&mut *conn)
             .await?;
-    let mut texts = vec![name, short_name, phone, mobile];
+    let mut texts = vec![name, short_name];
+    texts.extend(phone_texts(&[&phone, &mobile]));
     for (n, m, p) in contacts {
-        texts.extend([n, m, p]);
+        texts.push(n);
+        texts.extend(phone_texts(&[&m, &p]));
     }
     texts.retain(|t| !t.is_empty());
     Ok(SearchTexts { texts })
+}
+
+/// The searchable forms of stored (E.164) numbers: the international and the national digits,
+/// so a fragment typed either way is found (`0755 8888`, `+86 755 8888`, `0013 8000`).
+fn phone_texts(numbers: &[&str]) -> Vec<String> {
+    numbers
+        .iter()
+        .filter(|n| !n.is_empty())
+        .flat_map(|n| crm_kit::phone::search_forms(n))
+        .collect()
 }
 
 /// Rebuilds the search data of one customer after its name, phones or contacts changed.
@@ -234,9 +243,9 @@ pub fn push_predicate(q: &mut SqlBuf, query: &str, on: Backend) -> bool {
 const DUPLICATE_SEARCH: crm_kit::auth::ReadScope =
     crm_kit::auth::ReadScope::everything("duplicate detection spans every owner");
 
-/// Customers sharing the most name bigrams with `key` (candidates for close matches).
-pub async fn similar_candidates(conn: &mut AnyConnection, key: &str, limit: i64) -> Result<Vec<String>> {
-    let grams = names::index_grams(&[key]);
+/// Customers sharing the most bigrams with `texts` (candidates for close matches).
+pub async fn similar_candidates(conn: &mut AnyConnection, texts: &[&str], limit: i64) -> Result<Vec<String>> {
+    let grams = names::index_grams(texts);
     if grams.is_empty() {
         return Ok(Vec::new());
     }

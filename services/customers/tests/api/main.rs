@@ -14,3 +14,4 @@ mod helpers;
 mod import_export;
 mod ownership;
 mod server;
+mod typed;

@@ -223,7 +223,7 @@ impl SalesApi {
             ));
         };
         let mut row = new_lead(&format!("webform:{}", form.id), now_micros());
-        validate_lead(&src, &mut row, "")?;
+        validate_lead(&src, &mut row, "", self.phone_region)?;
         if let Some((owner, path)) = pick_assignee(&mut tx, &row.province, &row.source).await? {
             row.owner_id = owner;
             row.owner_department_path = path;

@@ -8,6 +8,7 @@ use crm_kit::auth::ReadScope;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::RequestKey;
+use crm_kit::phone::{PhoneRegion, parse_mobile, parse_phone};
 use crm_kit::time::now_micros;
 use crm_kit::update::{check_etag, etag, mask_paths};
 use crm_kit::{Error, Result};
@@ -107,7 +108,16 @@ pub(crate) fn lead_proto(l: &LeadRow) -> pb::Lead {
 }
 
 /// Checks and copies the editable fields named in `paths` from `src` onto `row`.
-fn apply_fields(src: &pb::Lead, paths: &[&str], row: &mut LeadRow, v: &mut Violations, prefix: &str) {
+/// Phones are read as the customers service reads them (the kit's parser, numbers without a
+/// country code in `region`), so a lead that is accepted converts; the lead keeps them as typed.
+fn apply_fields(
+    src: &pb::Lead,
+    paths: &[&str],
+    row: &mut LeadRow,
+    v: &mut Violations,
+    prefix: &str,
+    region: PhoneRegion,
+) {
     let named = |p: &str| {
         if prefix.is_empty() {
             p.to_string()
@@ -133,8 +143,13 @@ fn apply_fields(src: &pb::Lead, paths: &[&str], row: &mut LeadRow, v: &mut Viola
             "phone" | "mobile" => {
                 let value = if *p == "phone" { &src.phone } else { &src.mobile };
                 let t = value.trim();
-                if t.chars().count() > 30 || t.chars().any(|c| !(c.is_ascii_digit() || "+-() ".contains(c))) {
-                    v.add(&field, "MALFORMED", "digits, spaces and + - ( ) only, at most 30");
+                if !t.is_empty() {
+                    let parsed = if *p == "phone" {
+                        parse_phone(&field, t, region)
+                    } else {
+                        parse_mobile(&field, t, region)
+                    };
+                    v.take(parsed);
                 }
                 if *p == "phone" {
                     row.phone = t.to_string();
@@ -211,9 +226,9 @@ pub(crate) fn new_lead(created_by: &str, now: i64) -> LeadRow {
 
 /// Checks every editable field of `src` and copies it onto `row`; violations name fields
 /// under `prefix` (`lead.company_name`), or bare when `prefix` is empty.
-pub(crate) fn validate_lead(src: &pb::Lead, row: &mut LeadRow, prefix: &str) -> Result<()> {
+pub(crate) fn validate_lead(src: &pb::Lead, row: &mut LeadRow, prefix: &str, region: PhoneRegion) -> Result<()> {
     let mut v = Violations::new();
-    apply_fields(src, EDITABLE, row, &mut v, prefix);
+    apply_fields(src, EDITABLE, row, &mut v, prefix, region);
     v.finish()
 }
 
@@ -285,7 +300,7 @@ impl SalesApi {
             return Err(Error::required("lead"));
         };
         let mut row = new_lead(&caller.employee_id, now_micros());
-        validate_lead(src, &mut row, "lead")?;
+        validate_lead(src, &mut row, "lead", self.phone_region)?;
         match req.owner_id.trim() {
             "" => {
                 row.owner_id = caller.employee_id.clone();
@@ -392,7 +407,7 @@ impl SalesApi {
         }
         let version = row.version;
         let mut v = Violations::new();
-        apply_fields(src, &paths, &mut row, &mut v, "lead");
+        apply_fields(src, &paths, &mut row, &mut v, "lead", self.phone_region);
         v.finish()?;
         row.updated_at = now_micros();
         row.updated_by = caller.employee_id.clone();

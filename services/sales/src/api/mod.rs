@@ -73,6 +73,8 @@ pub struct SalesApi {
     pub(crate) currency: String,
     /// Largest project document accepted, in bytes.
     pub(crate) max_document_bytes: usize,
+    /// The country of phone numbers written without a country code.
+    pub(crate) phone_region: crm_kit::phone::PhoneRegion,
 }
 
 impl std::fmt::Debug for SalesApi {
@@ -99,6 +101,7 @@ impl SalesApi {
             db,
             directory: Directory::new(&config.service.identity_url)?,
             customers,
+            phone_region: config.default_phone_region,
             tokens: Arc::new(PageTokens::new(config.service.page_token_secret.as_bytes())),
             currency,
             max_document_bytes: config.max_document_bytes,

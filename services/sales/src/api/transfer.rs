@@ -62,6 +62,7 @@ fn validate_row(
     created_by: &str,
     now: i64,
     headers: &HashMap<&'static str, String>,
+    region: crm_kit::phone::PhoneRegion,
 ) -> std::result::Result<LeadRow, Vec<(String, String)>> {
     let column = |field: &str| headers.get(field).cloned().unwrap_or_else(|| field.to_string());
     if let Some(p) = &row.problem {
@@ -94,7 +95,7 @@ fn validate_row(
         ..Default::default()
     };
     let mut lead = new_lead(created_by, now);
-    if let Err(Error::InvalidArgument(list)) = validate_lead(&src, &mut lead, "") {
+    if let Err(Error::InvalidArgument(list)) = validate_lead(&src, &mut lead, "", region) {
         for FieldViolation { field, description, .. } in list {
             errors.push((column(&field), description));
         }
@@ -257,7 +258,14 @@ impl SalesApi {
                     let now = now_micros();
                     let mut good = Vec::with_capacity(rows.len());
                     for row in &rows {
-                        match validate_row(row, default_source, &caller.employee_id, now, headers) {
+                        match validate_row(
+                            row,
+                            default_source,
+                            &caller.employee_id,
+                            now,
+                            headers,
+                            self.phone_region,
+                        ) {
                             // Written by an earlier attempt of this request: counted, not again.
                             Ok(_) if row.number <= rows_done => tally.created += 1,
                             Ok(lead) => {

@@ -417,3 +417,62 @@ async fn follow_ups_move_a_new_lead_to_contacting_and_set_its_times() {
         .await;
     assert_eq!(refused.unwrap_err().code(), Code::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lead_phones_are_read_as_the_customers_service_reads_them() {
+    let app = spawn().await;
+    let mut alice = app.sales_as("alice").await;
+    let typed = pb::Lead {
+        mobile: "１３６ ００１１ ２２３３".into(),
+        phone: "（0755）2666 8888".into(),
+        ..lead("Typed Phones Ltd")
+    };
+    let l = create_lead(&mut alice, typed, "").await;
+    assert_eq!(
+        (l.mobile.as_str(), l.phone.as_str()),
+        ("１３６ ００１１ ２２３３", "（0755）2666 8888")
+    );
+    // A landline is no mobile, here as in the customers service.
+    let status = assert_field(
+        alice
+            .create_lead(pb::CreateLeadRequest {
+                lead: Some(pb::Lead {
+                    mobile: "010 6552 9988".into(),
+                    ..lead("Landline Ltd")
+                }),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        "lead.mobile",
+    );
+    assert!(status.message().contains("not a mobile"), "{status:?}");
+
+    alice
+        .set_lead_status(pb::SetLeadStatusRequest {
+            id: l.id.clone(),
+            status: pb::LeadStatus::Qualified as i32,
+            reason: String::new(),
+        })
+        .await
+        .unwrap();
+    let converted = alice
+        .convert_lead(pb::ConvertLeadRequest {
+            id: l.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("a lead with typed phones converts")
+        .into_inner();
+    let mut customers = app.customers_as("alice").await;
+    let contacts = customers
+        .list_contacts(cpb::ListContactsRequest {
+            customer_id: converted.customer_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .contacts;
+    assert_eq!(contacts[0].mobile, "１３６ ００１１ ２２３３");
+    assert_eq!(contacts[0].normalized_mobile, "+8613600112233");
+}
