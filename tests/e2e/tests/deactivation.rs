@@ -85,6 +85,7 @@ async fn a_deactivated_employees_token_is_refused_everywhere_within_seconds() {
         gateway_public_burst: 10.0,
         log_format: crm_kit::config::LogFormat::Json,
         service_secret: None,
+        default_phone_region: crm_kit::phone::PhoneRegion::CN,
     };
     let (addr_tx, addr_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
