@@ -5,7 +5,6 @@
 use std::convert::Infallible;
 
 use http::{HeaderValue, Request, Response, header};
-use hyper::body::Incoming;
 use tonic::Status;
 use tonic::body::Body;
 use tower::{Layer, ServiceExt};
@@ -24,7 +23,11 @@ const FORWARDED: &[header::HeaderName] = &[
 const FORWARDED_GRPC: &[&str] = &["grpc-timeout", "grpc-encoding", "grpc-accept-encoding"];
 
 /// Serves one gRPC or gRPC-Web request.
-pub async fn serve(gateway: std::sync::Arc<Gateway>, req: Request<Incoming>, caller: Caller) -> Response<Body> {
+pub async fn serve(
+    gateway: std::sync::Arc<Gateway>,
+    req: Request<crate::connections::RequestBody>,
+    caller: Caller,
+) -> Response<Body> {
     let forward = tower::service_fn(move |req: Request<Body>| {
         let gateway = gateway.clone();
         let caller = caller.clone();

@@ -24,6 +24,7 @@ pub mod routes;
 pub mod transcode;
 pub mod upstream;
 
+mod connections;
 mod grpc;
 mod server;
 
@@ -106,6 +107,39 @@ pub struct Config {
     /// On shutdown: the most seconds in-flight requests get to finish.
     #[arg(long, env = "CRM_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
+    /// Seconds a new connection gets to send its first bytes, and an HTTP/1.1 request to send
+    /// its whole head; also how long an HTTP/1.1 connection waits for its next request.
+    #[arg(long, env = "CRM_GATEWAY_HEADER_TIMEOUT_SECONDS", default_value_t = 15)]
+    pub header_timeout_seconds: u64,
+    /// Seconds a JSON request body gets to arrive whole, and an upload between two pieces;
+    /// past it the request is answered 408 and the connection closed.
+    #[arg(long, env = "CRM_GATEWAY_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub body_timeout_seconds: u64,
+    /// Seconds a connection with no request in progress stays open (HTTP/2: then GOAWAY).
+    #[arg(long, env = "CRM_GATEWAY_IDLE_TIMEOUT_SECONDS", default_value_t = 120)]
+    pub idle_timeout_seconds: u64,
+    /// Seconds a response may wait on a client that reads nothing before the connection is
+    /// closed (a slow or stalled reader holds no buffers longer).
+    #[arg(long, env = "CRM_GATEWAY_SEND_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub send_timeout_seconds: u64,
+    /// Most connections open at once; more are closed as they are accepted (also kept below
+    /// the process's open-file limit).
+    #[arg(long, env = "CRM_GATEWAY_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Most connections open at once from one peer address; 0: no limit. Not applied with
+    /// `--trust-forwarded-for`, where the peer is the load balancer.
+    #[arg(long, env = "CRM_GATEWAY_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
+    /// Seconds between HTTP/2 pings on a connection; a peer that does not answer one within
+    /// as long again is disconnected. 0: no pings.
+    #[arg(long, env = "CRM_GATEWAY_H2_KEEPALIVE_SECONDS", default_value_t = 20)]
+    pub h2_keepalive_seconds: u64,
+    /// Most concurrent HTTP/2 streams (calls) on one connection.
+    #[arg(long, env = "CRM_GATEWAY_H2_MAX_STREAMS", default_value_t = 100)]
+    pub h2_max_concurrent_streams: u32,
+    /// Largest request head (request line and headers, HTTP/1.1; header list, HTTP/2), in bytes.
+    #[arg(long, env = "CRM_GATEWAY_MAX_HEADER_BYTES", default_value_t = 64 * 1024)]
+    pub max_header_bytes: usize,
     /// Milliseconds between two polls of identity's token revocations (a deactivated
     /// employee's tokens are refused here at most about this long after the deactivation).
     #[arg(long, env = "CRM_REVOCATION_POLL_MS", default_value_t = 1000)]
@@ -132,6 +166,15 @@ impl Config {
             cors_origins: Vec::new(),
             trust_forwarded_for: false,
             shutdown_grace_seconds: 20,
+            header_timeout_seconds: 15,
+            body_timeout_seconds: 30,
+            idle_timeout_seconds: 120,
+            send_timeout_seconds: 60,
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
+            h2_keepalive_seconds: 20,
+            h2_max_concurrent_streams: 100,
+            max_header_bytes: 64 * 1024,
             revocation_poll_ms: 1000,
             log_format: LogFormat::Auto,
         }
@@ -240,6 +283,11 @@ impl Gateway {
         Ok(principal)
     }
 
+    /// How long a request body may take (see [`Config::body_timeout_seconds`]).
+    fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.body_timeout_seconds.max(1))
+    }
+
     /// The upstream timeout of unary calls.
     fn upstream_timeout(&self) -> Duration {
         Duration::from_secs(self.config.upstream_timeout_seconds.max(1))
@@ -265,6 +313,11 @@ pub const INTERNAL: &[&str] = &[
     "/crm.identity.v1.IdentityService/IssueServiceToken",
     "/crm.identity.v1.IdentityService/ListRevocations",
 ];
+
+/// With the `testing` feature, a request carrying this header makes the gateway's handler
+/// panic (so tests can see a panic answered 500/INTERNAL and logged).
+#[cfg(feature = "testing")]
+pub const TEST_PANIC_HEADER: &str = "x-crm-test-panic";
 
 /// Whether a gRPC path is internal (see [`INTERNAL`]).
 pub fn is_internal(path: &str) -> bool {

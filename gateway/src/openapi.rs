@@ -127,7 +127,13 @@ fn operation(route: &Route, operation_id: String, comments: &Comments, schemas: 
             .ok()
             .and_then(|f| f.last().map(|f| schemas.field(f)))
             .unwrap_or_else(|| json!({"type": "string"}));
-        parameters.push(json!({"name": field, "in": "path", "required": true, "schema": schema}));
+        parameters.push(json!({
+            "name": crate::routes::parameter_name(field),
+            "in": "path",
+            "required": true,
+            "schema": schema,
+            "description": format!("The request field `{field}`."),
+        }));
     }
     if route.body.as_deref() != Some("*") {
         let skip: BTreeSet<String> = path_fields
@@ -230,6 +236,10 @@ fn query_parameters(
                 let mut p = json!({"name": name, "in": "query", "schema": schemas.field(&field)});
                 if let Some(d) = schemas.description(&field) {
                     p["description"] = json!(d);
+                }
+                // Required only where every enclosing message is sent: at the top level.
+                if depth == 0 && field_behaviors(&field).iter().any(|b| b == "REQUIRED") {
+                    p["required"] = json!(true);
                 }
                 out.push(p);
             }

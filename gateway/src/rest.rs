@@ -6,13 +6,13 @@ use std::str::FromStr;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use prost::Message as _;
 use prost_reflect::{DynamicMessage, Kind, ReflectMessage, Value};
 use tokio_stream::StreamExt;
 use tonic::Status;
 use tonic::body::Body;
 
+use crate::connections::RequestBody;
 use crate::routes::Route;
 use crate::server::{Employee, json};
 use crate::upstream::{RawCodec, client, unreachable};
@@ -22,7 +22,7 @@ use crate::{Caller, Gateway, transcode};
 const UPLOAD_CHUNK: usize = 64 * 1024;
 
 /// Serves one REST request.
-pub async fn serve(gateway: &Gateway, req: Request<Incoming>, caller: &Caller) -> Response<Body> {
+pub async fn serve(gateway: &Gateway, req: Request<RequestBody>, caller: &Caller) -> Response<Body> {
     let path = req.uri().path().to_string();
     let (route, vars) = match gateway.routes.find(req.method(), &path) {
         Ok(found) => found,
@@ -64,7 +64,7 @@ async fn call(
     route: &Route,
     vars: &[(String, String)],
     parts: http::request::Parts,
-    body: Incoming,
+    body: RequestBody,
     caller: &Caller,
 ) -> Result<Response<Body>, Status> {
     let query = parts.uri.query();
@@ -87,14 +87,15 @@ async fn call(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large("body", limit as u64));
     }
-    let bytes = http_body_util::Limited::new(body, limit)
-        .collect()
+    let within = gateway.body_timeout();
+    let bytes = tokio::time::timeout(within, http_body_util::Limited::new(body, limit).collect())
         .await
+        .map_err(|_| body_timed_out(within))?
         .map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
                 too_large("body", limit as u64)
             } else {
-                Status::cancelled("the request body was not received in full")
+                broken_body(&*e)
             }
         })?
         .to_bytes();
@@ -334,7 +335,8 @@ fn declare_size(first: &mut DynamicMessage, size: u64) {
 /// Why an upload stopped early.
 enum Aborted {
     TooLarge,
-    Broken,
+    /// The body broke off, was malformed or stalled: the status to answer.
+    Broken(Status),
 }
 
 /// Streams a request body into a client-streaming method: the message built from the query
@@ -344,7 +346,7 @@ async fn upload(
     route: &Route,
     first: DynamicMessage,
     headers: &http::HeaderMap,
-    mut body: Incoming,
+    mut body: RequestBody,
     caller: &Caller,
 ) -> Result<Response<Body>, Status> {
     let input = route.method.input();
@@ -360,6 +362,7 @@ async fn upload(
         .await
         .map_err(|_| Status::internal("upload channel closed"))?;
     let max = gateway.config.max_upload_bytes;
+    let within = gateway.body_timeout();
     let reader = tokio::spawn(async move {
         let chunk = |data: Bytes| {
             let mut m = DynamicMessage::new(input.clone());
@@ -368,12 +371,20 @@ async fn upload(
         };
         let mut buffer = BytesMut::new();
         let mut total = 0u64;
-        while let Some(frame) = body.frame().await {
+        loop {
             // On a failure the stream to the service is kept open until the call is dropped
             // (which cancels it there): ending it would read as the end of the file.
-            let Ok(frame) = frame else {
-                let _ = abort_tx.send(Aborted::Broken);
-                return std::future::pending::<()>().await;
+            let frame = match tokio::time::timeout(within, body.frame()).await {
+                Ok(Some(Ok(frame))) => frame,
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    let _ = abort_tx.send(Aborted::Broken(broken_body(&e)));
+                    return std::future::pending::<()>().await;
+                }
+                Err(_) => {
+                    let _ = abort_tx.send(Aborted::Broken(body_timed_out(within)));
+                    return std::future::pending::<()>().await;
+                }
             };
             let Ok(data) = frame.into_data() else { continue };
             total += data.len() as u64;
@@ -405,7 +416,7 @@ async fn upload(
             reader.abort();
             return Err(match reason {
                 Aborted::TooLarge => too_large("upload", max),
-                Aborted::Broken => Status::cancelled("the upload was not received in full"),
+                Aborted::Broken(status) => status,
             });
         }
     };
@@ -413,6 +424,44 @@ async fn upload(
     reader.abort();
     let response = result?.into_inner();
     unary_reply(route, response)
+}
+
+/// The reason of a request whose body stalled (answered 408).
+const BODY_TIMEOUT: &str = "BODY_TIMEOUT";
+
+fn body_timed_out(within: std::time::Duration) -> Status {
+    use tonic_types::{ErrorDetails, StatusExt as _};
+    Status::with_error_details(
+        tonic::Code::DeadlineExceeded,
+        format!(
+            "the request body did not arrive within {} s; the connection is closed",
+            within.as_secs()
+        ),
+        ErrorDetails::with_error_info(
+            BODY_TIMEOUT,
+            crm_kit::errors::ERROR_DOMAIN,
+            std::collections::HashMap::new(),
+        ),
+    )
+}
+
+/// Why a request body could not be read: malformed (chunked encoding that does not parse:
+/// 400, the client's fault), or the client went away (CANCELLED; nobody hears it).
+fn broken_body(e: &(dyn std::error::Error + 'static)) -> Status {
+    let mut source = Some(e);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
+            )
+        {
+            return crm_kit::Error::invalid("body", "MALFORMED_BODY", format!("the request body is malformed: {io}"))
+                .into();
+        }
+        source = e.source();
+    }
+    Status::cancelled("the request body was not received in full")
 }
 
 fn too_large(what: &str, limit: u64) -> Status {
@@ -426,12 +475,19 @@ fn too_large(what: &str, limit: u64) -> Status {
 
 /// The JSON error response for `status`.
 pub fn problem(gateway: &Gateway, status: &Status, caller: &Caller) -> Response<Body> {
-    let http = if is_too_large(status) {
-        StatusCode::PAYLOAD_TOO_LARGE
-    } else {
-        crate::problem::http_status(status.code())
+    let http = match reason(status).as_deref() {
+        Some("REQUEST_TOO_LARGE") if status.code() == tonic::Code::ResourceExhausted => StatusCode::PAYLOAD_TOO_LARGE,
+        Some(BODY_TIMEOUT) => StatusCode::REQUEST_TIMEOUT,
+        _ => crate::problem::http_status(status.code()),
     };
-    problem_as(gateway, status, caller, http)
+    let mut response = problem_as(gateway, status, caller, http);
+    if http == StatusCode::REQUEST_TIMEOUT {
+        // The rest of the body may still come: the connection cannot carry another request.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 fn problem_as(gateway: &Gateway, status: &Status, caller: &Caller, http: StatusCode) -> Response<Body> {
@@ -445,12 +501,10 @@ fn problem_as(gateway: &Gateway, status: &Status, caller: &Caller, http: StatusC
     response
 }
 
-fn is_too_large(status: &Status) -> bool {
+/// The ErrorInfo reason of a status, when it has one.
+fn reason(status: &Status) -> Option<String> {
     use tonic_types::StatusExt as _;
-    status.code() == tonic::Code::ResourceExhausted
-        && status
-            .get_details_error_info()
-            .is_some_and(|i| i.reason == "REQUEST_TOO_LARGE")
+    status.get_details_error_info().map(|i| i.reason)
 }
 
 #[cfg(test)]

@@ -119,7 +119,8 @@ impl Template {
         (at == segments.len()).then_some(bound)
     }
 
-    /// The template in OpenAPI's path syntax: `/v1/customers/{id}:assign`.
+    /// The template in OpenAPI's path syntax: `/v1/customers/{id}:assign`, with each
+    /// variable under its [`parameter_name`] (`{customer_id}` for the field `customer.id`).
     pub fn openapi_path(&self) -> String {
         let mut out = String::new();
         for part in &self.parts {
@@ -128,7 +129,7 @@ impl Template {
                 Part::Segment(s) => out.push_str(&segment_text(s)),
                 Part::Variable(v) => {
                     out.push('{');
-                    out.push_str(&v.field);
+                    out.push_str(&parameter_name(&v.field));
                     out.push('}');
                 }
             }
@@ -158,6 +159,13 @@ impl Template {
             .count();
         (self.verb.is_some(), literals, self.parts.len())
     }
+}
+
+/// The name of the path parameter that fills `field`: the field path with `_` for `.`
+/// (`customer.id` → `customer_id`), since common tools build paths with a format string in
+/// which a dotted name reads as an attribute.
+pub fn parameter_name(field: &str) -> String {
+    field.replace('.', "_")
 }
 
 fn segment(text: &str) -> Segment {
@@ -397,7 +405,12 @@ mod tests {
         let t = Template::parse("/v1/dictionaries/{entry.dictionary}/entries/{entry.code}").unwrap();
         assert_eq!(
             t.openapi_path(),
-            "/v1/dictionaries/{entry.dictionary}/entries/{entry.code}"
+            "/v1/dictionaries/{entry_dictionary}/entries/{entry_code}"
+        );
+        assert_eq!(
+            t.variables().collect::<Vec<_>>(),
+            ["entry.dictionary", "entry.code"],
+            "the router still fills the dotted fields"
         );
         let t = Template::parse("/v1/customers/{id}:merge").unwrap();
         assert_eq!(t.openapi_path(), "/v1/customers/{id}:merge");

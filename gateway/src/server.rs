@@ -1,6 +1,8 @@
 //! The HTTP server: HTTP/1.1 and HTTP/2 on one port, and what every request goes through
 //! (request id, span, CORS, the per-IP limit, the access log) before it is routed to REST,
-//! gRPC/gRPC-Web, health or the OpenAPI document.
+//! gRPC/gRPC-Web, health or the OpenAPI document. Connections are held to caps and timeouts
+//! (see `connections`), a panic in a handler is answered 500/INTERNAL, a request refused
+//! before its body was read does not leave its connection in doubt, and a shutdown drains.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,11 +13,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpListener;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
 use tonic::body::Body;
 use tracing::Instrument;
 
+use crate::connections::{Activity, Admission, CatchPanic, Connections, Phase, RequestBody, Tracked, Watched};
 use crate::{Caller, Config, DEFAULT_PORT, Gateway};
 
 /// Binds the configured address and serves until `shutdown` completes.
@@ -27,8 +30,22 @@ pub async fn run_standalone(config: Config, shutdown: impl Future<Output = ()> +
     run(config, listener, shutdown).await
 }
 
-/// Serves on `listener` until `shutdown` completes; then stops accepting and gives in-flight
-/// requests the grace period to finish.
+/// Descriptors kept free for what is not a client connection: the channels to the services,
+/// files, the listener itself.
+const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// The timeouts a connection is held to.
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    /// For the first bytes of a connection.
+    first_bytes: Duration,
+    /// For a connection with no request in progress.
+    idle: Duration,
+    /// For a write the client does not read.
+    send: Duration,
+}
+
+/// Serves on `listener` until `shutdown` completes; then drains (see [`drain`]).
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -36,6 +53,32 @@ pub async fn run(
 ) -> crm_kit::Result<()> {
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let poll = Duration::from_millis(config.revocation_poll_ms.max(10));
+    let descriptors = crate::limits::raise_descriptor_limit();
+    let mut max_connections = config.max_connections;
+    if let Some(limit) = descriptors {
+        let room = usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS).max(16)).unwrap_or(usize::MAX);
+        if room < max_connections {
+            tracing::warn!(
+                configured = max_connections,
+                open_file_limit = limit,
+                allowed = room,
+                "the open-file limit allows fewer connections than configured"
+            );
+            max_connections = room;
+        }
+    }
+    let per_ip = if config.trust_forwarded_for {
+        0
+    } else {
+        config.max_connections_per_ip
+    };
+    let connections = Connections::new(max_connections, per_ip);
+    let timeouts = Timeouts {
+        first_bytes: Duration::from_secs(config.header_timeout_seconds.max(1)),
+        idle: Duration::from_secs(config.idle_timeout_seconds.max(1)),
+        send: Duration::from_secs(config.send_timeout_seconds.max(1)),
+    };
+    let builder = Arc::new(builder(&config));
     let gateway = Arc::new(Gateway::new(config)?);
     {
         let gateway = gateway.clone();
@@ -46,66 +89,269 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .map_err(|e| crm_kit::Error::Internal(e.to_string()))?;
-    tracing::info!(%addr, routes = gateway.routes.all().count(), "gateway serving REST, gRPC-Web and gRPC");
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
+    tracing::info!(
+        %addr,
+        routes = gateway.routes.all().count(),
+        max_connections,
+        max_connections_per_ip = per_ip,
+        open_file_limit = descriptors.unwrap_or(0),
+        "gateway serving REST, gRPC-Web and gRPC"
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    let accept = |accepted: std::io::Result<(TcpStream, SocketAddr)>, tasks: &mut tokio::task::JoinSet<()>| {
+        let (stream, peer) = match accepted {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                return false;
+            }
+        };
+        let Some(admission) = connections.admit(peer.ip()) else {
+            // Refused as cheaply as it came: closed at once, before a byte is read.
+            tracing::debug!(%peer, open = connections.open(), "connection refused: over the connection caps");
+            return true;
         };
         let _ = stream.set_nodelay(true);
-        let gateway = gateway.clone();
-        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let gateway = gateway.clone();
-            async move { Ok::<_, Infallible>(handle(gateway, req, peer).await) }
-        });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn.into_owned());
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection closed with an error");
+        tasks.spawn(connection(
+            builder.clone(),
+            gateway.clone(),
+            connections.clone(),
+            stream,
+            peer,
+            admission,
+            timeouts,
+        ));
+        true
+    };
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                if !accept(accepted, &mut tasks) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             }
-        });
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            () = &mut shutdown => break,
+        }
     }
-    tracing::info!("gateway shutting down: draining in-flight requests");
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(grace) => tracing::warn!("grace period over; abandoning unfinished requests"),
+    // Draining: accepted requests finish; the listener stays open, so that a request arriving
+    // meanwhile is answered 503 (and its client tries elsewhere) instead of waiting unanswered
+    // in the backlog and being reset when the listener closes.
+    tracing::info!(
+        in_flight = connections.in_flight(),
+        "gateway shutting down: draining in-flight requests"
+    );
+    connections.enter(Phase::Draining);
+    let deadline = tokio::time::Instant::now() + grace;
+    let finished = loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                if !accept(accepted, &mut tasks) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            () = connections.requests_done() => break true,
+            () = tokio::time::sleep_until(deadline) => break false,
+        }
+    };
+    if !finished {
+        tracing::warn!(
+            in_flight = connections.in_flight(),
+            "grace period over; abandoning unfinished requests"
+        );
     }
+    drop(listener);
+    connections.enter(Phase::Stopping);
+    // Idle HTTP/1.1 connections close now, HTTP/2 ones after their GOAWAY.
+    let closing = tokio::time::Instant::now() + Duration::from_secs(1);
+    let _ = tokio::time::timeout_at(closing.max(deadline), connections.connections_closed()).await;
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// HTTP/1.1 and HTTP/2 with the configured limits.
+fn builder(config: &Config) -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(config.header_timeout_seconds.max(1)))
+        .max_buf_size(config.max_header_bytes.max(8192));
+    let keepalive = (config.h2_keepalive_seconds > 0).then(|| Duration::from_secs(config.h2_keepalive_seconds));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(keepalive)
+        .keep_alive_timeout(keepalive.unwrap_or(Duration::from_secs(20)))
+        .max_concurrent_streams(config.h2_max_concurrent_streams.max(1))
+        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
+/// Serves one connection and holds it to its timeouts: the first bytes within the header
+/// timeout, no longer idle than the idle timeout, no write stuck longer than the send timeout,
+/// and closes it as the shutdown proceeds.
+async fn connection(
+    builder: Arc<hyper_util::server::conn::auto::Builder<TokioExecutor>>,
+    gateway: Arc<Gateway>,
+    connections: Arc<Connections>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    admission: Admission,
+    timeouts: Timeouts,
+) {
+    let _admission = admission;
+    let activity = Activity::new(&connections);
+    let service = {
+        let activity = activity.clone();
+        let connections = connections.clone();
+        hyper::service::service_fn(move |req: Request<Incoming>| {
+            let gateway = gateway.clone();
+            let request = activity.request();
+            if req.version() == http::Version::HTTP_2 {
+                activity.h2.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            let draining = connections.phase() != Phase::Serving;
+            let activity = activity.clone();
+            async move {
+                let response = handle(gateway, req, peer, draining, &activity).await;
+                Ok::<_, Infallible>(response.map(|body| Body::new(Tracked::new(body, request))))
+            }
+        })
+    };
+    let io = TokioIo::new(Watched::new(stream, activity.clone()));
+    let conn = builder.serve_connection_with_upgrades(io, service);
+    tokio::pin!(conn);
+    let mut phase = connections.watch_phase();
+    let opened = tokio::time::Instant::now();
+    let mut closing = false;
+    let check = Duration::from_millis(250).min(timeouts.first_bytes);
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, %peer, "connection closed with an error");
+                }
+                return;
+            }
+            changed = phase.changed(), if !closing => {
+                let now = if changed.is_err() { Phase::Stopping } else { *phase.borrow_and_update() };
+                // HTTP/2 learns of a drain from GOAWAY, which tells the client which calls
+                // were taken; an HTTP/1.1 connection is kept to answer 503 until the stop.
+                if now == Phase::Stopping || activity.h2.load(std::sync::atomic::Ordering::Relaxed) {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+            () = tokio::time::sleep(check) => {
+                if !activity.read_any.load(std::sync::atomic::Ordering::Relaxed) && opened.elapsed() >= timeouts.first_bytes {
+                    tracing::debug!(%peer, "connection closed: nothing sent within the header timeout");
+                    return;
+                }
+                if activity.write_blocked_ms() >= millis(timeouts.send) {
+                    tracing::debug!(%peer, "connection closed: the client reads nothing");
+                    return;
+                }
+                if !closing && activity.idle_ms() >= millis(timeouts.idle) {
+                    tracing::debug!(%peer, "connection closed: idle");
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A marker in a response's extensions: the employee the request was made as.
 #[derive(Debug, Clone)]
 pub(crate) struct Employee(pub String);
 
-async fn handle(gateway: Arc<Gateway>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+/// The most of an unread request body read (and dropped) after an early answer, so that the
+/// connection can carry the client's next request; a longer body closes the connection.
+const DRAIN_BYTES: u64 = 64 * 1024;
+/// How long draining an unread body may take.
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+
+async fn handle(
+    gateway: Arc<Gateway>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    draining: bool,
+    activity: &Activity,
+) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id(req.headers());
     let ip = client_ip(req.headers(), peer, gateway.config.trust_forwarded_for);
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let origin = req.headers().get(header::ORIGIN).cloned();
+    let http1 = req.version() != http::Version::HTTP_2;
+    let grpc = grpc_kind(req.headers());
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     let span = crm_kit::telemetry::http_span(&method, &path, req.headers());
     span.record("request_id", request_id.as_str());
     let caller = Caller {
         request_id: request_id.clone(),
         ip: ip.clone(),
     };
-    let mut response = dispatch(&gateway, req, &caller, origin.as_ref())
-        .instrument(span.clone())
-        .await;
-
+    let (req, mut body) = {
+        let (parts, incoming) = req.into_parts();
+        let (body, give_back) = RequestBody::new(incoming);
+        (Request::from_parts(parts, body), give_back)
+    };
+    let mut response = if draining {
+        shutting_down(&gateway, grpc, &caller)
+    } else {
+        match CatchPanic::new(dispatch(&gateway, req, &caller, origin.as_ref()).instrument(span.clone())).await {
+            Ok(response) => response,
+            Err(panic) => {
+                span.in_scope(|| {
+                    tracing::error!(
+                        panic = %crate::connections::panic_message(&*panic),
+                        http.method = %method,
+                        url.path = %path,
+                        "the gateway panicked while handling a request"
+                    );
+                });
+                internal_error(&gateway, grpc, &caller)
+            }
+        }
+    };
+    // A request refused before its body was read: the body is drained when it is short, so
+    // the connection can carry the next request; otherwise the answer says the connection
+    // closes, and a pooling client does not send its next request into a closed socket.
+    if http1 && !body.ended.load(std::sync::atomic::Ordering::SeqCst) {
+        let close = draining
+            || response.headers().contains_key(header::CONNECTION)
+            || declared.is_some_and(|n| n > DRAIN_BYTES)
+            || match body.returned.try_recv() {
+                Ok(unread) => !drain(unread).await,
+                Err(_) => true,
+            };
+        if close {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            activity.linger.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    if draining && http1 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert("x-request-id", v);
@@ -146,12 +392,100 @@ async fn handle(gateway: Arc<Gateway>, req: Request<Incoming>, peer: SocketAddr)
     response
 }
 
+/// Reads and drops what is left of a request body, within [`DRAIN_BYTES`] and [`DRAIN_TIME`];
+/// whether it ended in time.
+async fn drain(mut body: Incoming) -> bool {
+    use http_body_util::BodyExt as _;
+    let read = async {
+        let mut total = 0u64;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return false };
+            if let Some(data) = frame.data_ref() {
+                total += data.len() as u64;
+                if total > DRAIN_BYTES {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    tokio::time::timeout(DRAIN_TIME, read).await.unwrap_or(false)
+}
+
+/// Which protocol a request speaks, for answers made before it is routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GrpcKind {
+    Rest,
+    Grpc,
+    /// gRPC-Web, with its content type (binary or text).
+    Web(&'static str),
+}
+
+fn grpc_kind(headers: &http::HeaderMap) -> GrpcKind {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if ct.starts_with("application/grpc-web-text") {
+        GrpcKind::Web("application/grpc-web-text+proto")
+    } else if ct.starts_with("application/grpc-web") {
+        GrpcKind::Web("application/grpc-web+proto")
+    } else if ct.starts_with("application/grpc") {
+        GrpcKind::Grpc
+    } else {
+        GrpcKind::Rest
+    }
+}
+
+/// The answer to a request the gateway failed on itself (a panic): 500 INTERNAL.
+fn internal_error(gateway: &Gateway, kind: GrpcKind, caller: &Caller) -> Response<Body> {
+    refusal(
+        gateway,
+        kind,
+        caller,
+        tonic::Status::internal(format!(
+            "internal error in the gateway; it has been logged with request id {}",
+            caller.request_id
+        )),
+    )
+}
+
+/// The answer to a request that arrives while the gateway drains: 503 UNAVAILABLE.
+fn shutting_down(gateway: &Gateway, kind: GrpcKind, caller: &Caller) -> Response<Body> {
+    refusal(
+        gateway,
+        kind,
+        caller,
+        tonic::Status::unavailable("the gateway is shutting down; retry"),
+    )
+}
+
+fn refusal(gateway: &Gateway, kind: GrpcKind, caller: &Caller, status: tonic::Status) -> Response<Body> {
+    match kind {
+        GrpcKind::Rest => crate::rest::problem(gateway, &status, caller),
+        GrpcKind::Grpc => status.into_http(),
+        GrpcKind::Web(content_type) => {
+            // Trailers-only: the status in the headers, which gRPC-Web clients read.
+            let mut response: Response<Body> = status.into_http();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            response
+        }
+    }
+}
+
 async fn dispatch(
     gateway: &Arc<Gateway>,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     caller: &Caller,
     origin: Option<&HeaderValue>,
 ) -> Response<Body> {
+    // A fault on demand, for the tests that prove a panic is answered and logged.
+    #[cfg(feature = "testing")]
+    if req.headers().contains_key(crate::TEST_PANIC_HEADER) {
+        panic!("a test asked the gateway to panic");
+    }
     if req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
         return preflight(&gateway.config, origin);
     }

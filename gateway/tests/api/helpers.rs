@@ -21,8 +21,10 @@ pub struct System {
     pub identity: TestIdentity,
     pub customers: TestServer,
     pub sales: TestServer,
-    /// The gateway (kept running for the test's length).
-    pub _gateway: TestServer,
+    /// The gateway (kept running for the test's length, unless a test stops it).
+    pub gateway: Option<TestServer>,
+    /// Where the gateway listens.
+    pub gateway_addr: std::net::SocketAddr,
     pub http: Http,
 }
 
@@ -78,7 +80,8 @@ pub async fn start_with(tune: impl FnOnce(&mut crm_gateway::Config)) -> System {
         identity,
         customers,
         sales,
-        _gateway: gateway,
+        gateway_addr: gateway.addr,
+        gateway: Some(gateway),
         http,
     }
 }
@@ -96,7 +99,13 @@ impl System {
 
     /// `http://127.0.0.1:port` of the gateway.
     pub fn http_base(&self) -> String {
-        self._gateway.endpoint()
+        format!("http://{}", self.gateway_addr)
+    }
+
+    /// Tells the gateway to stop (as SIGTERM does); the task completes when it has stopped.
+    pub fn stop_gateway(&mut self) -> tokio::task::JoinHandle<()> {
+        let gateway = self.gateway.take().expect("the gateway is running");
+        tokio::spawn(gateway.stop())
     }
 
     /// The sales manager's token.

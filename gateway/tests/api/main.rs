@@ -3,6 +3,7 @@
 //! the gateway over HTTP/1.1 as a browser or script would (REST and gRPC-Web) and the services
 //! directly over gRPC.
 
+mod connections;
 mod helpers;
 mod matrix;
 mod rest;
