@@ -784,7 +784,7 @@ async fn limits_cors_request_ids_health_and_openapi() {
     };
     assert_eq!(body_type("/v1/leads:import"), ["text/csv"]);
     assert_eq!(
-        body_type("/v1/projects/{document.project_id}/documents"),
+        body_type("/v1/projects/{document_project_id}/documents"),
         ["application/octet-stream"]
     );
 
@@ -953,4 +953,88 @@ async fn json_that_does_not_decode_is_named_by_its_field_path_as_grpc_names_it()
         .await
         .expect(400);
     assert_eq!(violation(&reply), ("options.mode".into(), "MALFORMED".into()));
+}
+
+#[tokio::test]
+async fn openapi_path_parameters_have_plain_names_and_required_fields_are_marked() {
+    let system = start().await;
+    let doc = system.http.get("/openapi.json", None).await.expect(200).json();
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut checked = 0;
+    for (path, operations) in paths {
+        let names: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .map(|p| &p[..p.find('}').expect("closing brace")])
+            .collect();
+        for name in &names {
+            // Tools build paths with format strings, where `{customer.id}` is an attribute.
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "{path}: parameter {name:?}"
+            );
+        }
+        for (method, operation) in operations.as_object().expect("operations") {
+            let declared: Vec<&str> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .map(|p| {
+                    assert_eq!(p["required"], true, "{method} {path}: {p}");
+                    p["name"].as_str().expect("name")
+                })
+                .collect();
+            assert_eq!(declared, names, "{method} {path}: every path parameter is declared");
+            checked += names.len();
+        }
+    }
+    assert!(checked > 50, "only {checked} path parameters");
+    // The same URLs still reach the same methods: `{customer_id}` fills `customer.id`.
+    let alice = system.sales("alice");
+    let id = create_company(&system.http, &alice, "Plain Names Ltd").await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert!(doc["paths"]["/v1/customers/{customer_id}"]["patch"].is_object());
+    let etag = system
+        .http
+        .get(&format!("/v1/customers/{id}"), Some(&alice))
+        .await
+        .expect(200)
+        .json()["customer"]["etag"]
+        .as_str()
+        .expect("etag")
+        .to_string();
+    system
+        .http
+        .json(
+            Method::PATCH,
+            &format!("/v1/customers/{id}?updateMask=remark"),
+            Some(&alice),
+            json!({"remark": "renamed", "etag": etag}),
+        )
+        .await
+        .expect(200);
+
+    // Fields the contracts mark REQUIRED are required in the request schemas.
+    let schemas = &doc["components"]["schemas"];
+    let required = |name: &str| -> Vec<String> {
+        schemas[name]["required"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} has no required fields: {}", schemas[name]))
+            .iter()
+            .map(|v| v.as_str().expect("name").to_string())
+            .collect()
+    };
+    assert_eq!(required("crm.identity.v1.SignInRequest"), ["login", "password"]);
+    let customer = required("crm.customers.v1.Customer");
+    assert!(
+        customer.contains(&"name".to_string()) && customer.contains(&"kind".to_string()),
+        "{customer:?}"
+    );
+    assert_eq!(
+        doc["paths"]["/v1/auth/login"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/crm.identity.v1.SignInRequest"
+    );
 }
