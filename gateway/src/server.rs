@@ -165,8 +165,7 @@ pub async fn run(
     drop(listener);
     connections.enter(Phase::Stopping);
     // Idle HTTP/1.1 connections close now, HTTP/2 ones after their GOAWAY.
-    let closing = tokio::time::Instant::now() + Duration::from_secs(1);
-    let _ = tokio::time::timeout_at(closing.max(deadline), connections.connections_closed()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), connections.connections_closed()).await;
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     tracing::info!("gateway stopped");
@@ -229,7 +228,11 @@ async fn connection(
     let mut phase = connections.watch_phase();
     let opened = tokio::time::Instant::now();
     let mut closing = false;
-    let check = Duration::from_millis(250).min(timeouts.first_bytes);
+    let mut closing_since = tokio::time::Instant::now();
+    // Checked a few times per shortest timeout: cheap enough for many idle connections, and
+    // a timeout is kept to within a quarter of its length.
+    let check = (timeouts.first_bytes.min(timeouts.idle).min(timeouts.send) / 4)
+        .clamp(Duration::from_millis(100), Duration::from_secs(1));
     loop {
         tokio::select! {
             result = conn.as_mut() => {
@@ -245,9 +248,16 @@ async fn connection(
                 if now == Phase::Stopping || activity.h2.load(std::sync::atomic::Ordering::Relaxed) {
                     conn.as_mut().graceful_shutdown();
                     closing = true;
+                    closing_since = tokio::time::Instant::now();
                 }
             }
             () = tokio::time::sleep(check) => {
+                // A peer that does not complete the close (HTTP/2: never acknowledges the
+                // GOAWAY's ping) is dropped once nothing is in progress.
+                if closing && activity.active() == 0 && closing_since.elapsed() >= timeouts.first_bytes.min(Duration::from_secs(5)) {
+                    tracing::debug!(%peer, "connection dropped: the peer did not complete the close");
+                    return;
+                }
                 if !activity.read_any.load(std::sync::atomic::Ordering::Relaxed) && opened.elapsed() >= timeouts.first_bytes {
                     tracing::debug!(%peer, "connection closed: nothing sent within the header timeout");
                     return;
@@ -260,6 +270,7 @@ async fn connection(
                     tracing::debug!(%peer, "connection closed: idle");
                     conn.as_mut().graceful_shutdown();
                     closing = true;
+                    closing_since = tokio::time::Instant::now();
                 }
             }
         }

@@ -392,3 +392,52 @@ async fn a_shutdown_lets_accepted_requests_finish_and_refuses_new_ones() {
         .expect("stop task");
     assert!(TcpStream::connect(gateway).await.is_err(), "the listener is closed");
 }
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed() {
+    let system = start_with(|c| {
+        c.idle_timeout_seconds = 1;
+        c.header_timeout_seconds = 1;
+        c.h2_keepalive_seconds = 0;
+    })
+    .await;
+    let mut tcp = TcpStream::connect(system.gateway_addr).await.expect("connect");
+    // The HTTP/2 preface and an empty SETTINGS frame, then nothing.
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .expect("write");
+    assert!(
+        read_until_closed(&mut tcp).await.is_some(),
+        "an idle HTTP/2 connection is still open after {PATIENCE:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_reads_nothing_of_its_responses_is_disconnected() {
+    let system = start_with(|c| c.send_timeout_seconds = 1).await;
+    let size = system.http.get("/openapi.json", None).await.expect(200).body.len();
+    // A small receive window, and many large responses asked for at once, never read.
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("receive buffer");
+    let mut tcp = socket.connect(system.gateway_addr).await.expect("connect");
+    let asked = 40;
+    let requests = "GET /openapi.json HTTP/1.1\r\nhost: gateway\r\n\r\n".repeat(asked);
+    tcp.write_all(requests.as_bytes()).await.expect("write");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Reading now: the gateway has given up on this client, so far fewer bytes than asked
+    // for arrive before the connection ends.
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    let ended = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection is still open, {total} bytes read");
+    assert!(total < size * asked, "{total} bytes of {}", size * asked);
+    system.http.get("/healthz", None).await.expect(200);
+}
