@@ -441,3 +441,35 @@ async fn a_client_that_reads_nothing_of_its_responses_is_disconnected() {
     assert!(total < size * asked, "{total} bytes of {}", size * asked);
     system.http.get("/healthz", None).await.expect(200);
 }
+
+#[tokio::test]
+async fn connections_past_the_total_cap_are_refused_until_one_closes() {
+    let system = start_with(|c| {
+        c.max_connections = 4;
+        c.max_connections_per_ip = 0;
+    })
+    .await;
+    let gateway = system.gateway_addr;
+    let mut held = Vec::new();
+    for i in 0..4u8 {
+        let mut tcp = connect_from([127, 0, 0, 10 + i], gateway).await;
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nhost: gateway\r\n\r\n")
+            .await
+            .expect("write");
+        assert_eq!(status_of(&read_response(&mut tcp).await.0), 200);
+        held.push(tcp);
+    }
+    let mut fifth = connect_from([127, 0, 0, 20], gateway).await;
+    let _ = fifth.write_all(b"GET /healthz HTTP/1.1\r\nhost: gateway\r\n\r\n").await;
+    let answer = read_until_closed(&mut fifth)
+        .await
+        .expect("a connection over the cap is closed");
+    assert!(answer.is_empty(), "a refused connection gets no answer: {answer}");
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut next = connect_from([127, 0, 0, 20], gateway).await;
+    next.write_all(b"GET /healthz HTTP/1.1\r\nhost: gateway\r\n\r\n")
+        .await
+        .expect("write");
+    assert_eq!(status_of(&read_response(&mut next).await.0), 200);
+}
