@@ -195,6 +195,11 @@ impl Activity {
         InFlight(self.clone())
     }
 
+    /// Whether the gateway is shutting down.
+    pub fn shutting_down(&self) -> bool {
+        self.connections.phase() != Phase::Serving
+    }
+
     /// Requests in progress on this connection.
     pub fn active(&self) -> usize {
         self.active.load(Ordering::SeqCst)

@@ -358,7 +358,9 @@ async fn handle(
             activity.linger.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
-    if draining && http1 {
+    // A request accepted before the shutdown and answered during it: its client is told not
+    // to send another on this connection, which is about to close.
+    if http1 && (draining || activity.shutting_down()) {
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -379,6 +379,7 @@ async fn a_shutdown_lets_accepted_requests_finish_and_refuses_new_ones() {
     for (tcp, _) in &mut in_flight {
         let (head, body) = read_response(tcp).await;
         assert_eq!(status_of(&head), 200, "{head} {body}");
+        assert!(head.contains("connection: close"), "answered during the drain: {head}");
         let created: serde_json::Value = serde_json::from_str(&body).expect("json");
         names.push(created["customer"]["name"].as_str().expect("name").to_string());
     }
@@ -472,4 +473,57 @@ async fn connections_past_the_total_cap_are_refused_until_one_closes() {
         .await
         .expect("write");
     assert_eq!(status_of(&read_response(&mut next).await.0), 200);
+}
+
+#[tokio::test]
+async fn request_heads_and_http2_streams_are_bounded() {
+    let system = start_with(|c| {
+        c.max_header_bytes = 16 * 1024;
+        c.h2_max_concurrent_streams = 7;
+    })
+    .await;
+    // An HTTP/1.1 head larger than the limit: 431, not a buffer grown to fit.
+    let mut tcp = TcpStream::connect(system.gateway_addr).await.expect("connect");
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nhost: gateway\r\nx-big: {}\r\n\r\n",
+        "a".repeat(40 * 1024)
+    );
+    let _ = tcp.write_all(head.as_bytes()).await;
+    let answer = read_until_closed(&mut tcp).await.expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    system.http.get("/healthz", None).await.expect(200);
+
+    // HTTP/2: the server's SETTINGS announce the stream and header-list limits.
+    let mut tcp = TcpStream::connect(system.gateway_addr).await.expect("connect");
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .expect("write");
+    let mut frame_head = [0u8; 9];
+    tokio::time::timeout(PATIENCE, tcp.read_exact(&mut frame_head))
+        .await
+        .expect("settings in time")
+        .expect("read");
+    assert_eq!(frame_head[3], 4, "the first frame is SETTINGS");
+    let length = usize::from(frame_head[0]) << 16 | usize::from(frame_head[1]) << 8 | usize::from(frame_head[2]);
+    let mut payload = vec![0u8; length];
+    tcp.read_exact(&mut payload).await.expect("read settings");
+    let settings: std::collections::BTreeMap<u16, u32> = payload
+        .chunks(6)
+        .map(|c| {
+            (
+                u16::from_be_bytes([c[0], c[1]]),
+                u32::from_be_bytes([c[2], c[3], c[4], c[5]]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        settings.get(&0x3),
+        Some(&7),
+        "SETTINGS_MAX_CONCURRENT_STREAMS in {settings:?}"
+    );
+    assert_eq!(
+        settings.get(&0x6),
+        Some(&(16 * 1024)),
+        "SETTINGS_MAX_HEADER_LIST_SIZE in {settings:?}"
+    );
 }
