@@ -527,3 +527,20 @@ async fn request_heads_and_http2_streams_are_bounded() {
         "SETTINGS_MAX_HEADER_LIST_SIZE in {settings:?}"
     );
 }
+
+#[tokio::test]
+async fn an_http2_peer_that_does_not_answer_pings_is_disconnected() {
+    let system = start_with(|c| {
+        c.h2_keepalive_seconds = 1;
+        c.idle_timeout_seconds = 600;
+    })
+    .await;
+    let mut tcp = TcpStream::connect(system.gateway_addr).await.expect("connect");
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .expect("write");
+    let frames = read_until_closed(&mut tcp)
+        .await
+        .unwrap_or_else(|| panic!("a peer ignoring pings is still connected after {PATIENCE:?}"));
+    assert!(!frames.is_empty(), "the gateway spoke HTTP/2 first");
+}
