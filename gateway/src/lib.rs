@@ -14,6 +14,11 @@
 //!   refresh), body and page size limits. Only an allow-list of headers reaches a service, so
 //!   identity headers from outside never do.
 //!
+//! - Every connection (`connections`, driven by `server`): capped in all and per peer
+//!   address, held to header, body, idle and send timeouts and HTTP/2 keepalive and stream
+//!   limits; a panic in a handler is answered 500/INTERNAL; a shutdown drains (accepted
+//!   requests finish, new ones get 503 with `Connection: close`).
+//!
 //! Stateless: any number of replicas can run behind a load balancer.
 
 pub mod limits;
