@@ -152,16 +152,28 @@ mod tests {
 
     #[test]
     fn the_descriptor_limit_is_raised_to_the_hard_limit() {
-        let after = raise_descriptor_limit();
         #[cfg(unix)]
         {
-            let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-            assert_eq!(after, limit.current);
-            if limit.maximum.is_some() {
-                assert_eq!(limit.current, limit.maximum);
+            use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+            let before = getrlimit(Resource::Nofile);
+            // Start from a low soft limit, as many systems do (1024).
+            if let Some(maximum) = before.maximum {
+                setrlimit(
+                    Resource::Nofile,
+                    Rlimit {
+                        current: Some(maximum.min(1024) / 2),
+                        maximum: Some(maximum),
+                    },
+                )
+                .expect("lowering the soft limit is always allowed");
             }
+            let after = raise_descriptor_limit();
+            let limit = getrlimit(Resource::Nofile);
+            assert_eq!(after, limit.current);
+            assert_eq!(limit.current, before.maximum, "the soft limit is the hard limit");
         }
-        let _ = after;
+        #[cfg(not(unix))]
+        assert_eq!(raise_descriptor_limit(), None);
     }
 
     #[test]
