@@ -4,7 +4,8 @@
 //! - [`csv_io`]: CSV uploads parsed from a client stream, and CSV exports in chunks.
 //! - [`db`]: one connection pool for `sqlite://` and `postgres://`, pragmas, write transactions,
 //!   migrations at start-up.
-//! - [`serve`]: a tonic server with health, reflection, tracing, limits and graceful shutdown.
+//! - [`serve`]: a tonic server with health, reflection, tracing, limits, panics answered as
+//!   INTERNAL, and graceful shutdown.
 //! - [`errors`]: the one mapping from domain failures to `tonic::Status` with google.rpc details.
 //! - [`money`]: exact decimals between the wire (strings) and storage (scaled integers).
 //! - [`phone`]: phone numbers as typed, read by libphonenumber's rules and normalised to E.164.

