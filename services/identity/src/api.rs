@@ -229,12 +229,14 @@ fn check_login(login: &str, v: &mut Violations) {
     }
 }
 
+/// Single-line text: required or not, at most `max` characters, no control characters.
 fn check_text(field: &str, value: &str, required: bool, max: usize, v: &mut Violations) {
-    if required && value.trim().is_empty() {
-        v.add(field, "REQUIRED", "is required");
-    } else if value.chars().count() > max {
-        v.add(field, "TOO_LONG", format!("must be at most {max} characters"));
-    }
+    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Single);
+}
+
+/// A description: as [`check_text`], with line breaks and tabs.
+fn check_notes(field: &str, value: &str, required: bool, max: usize, v: &mut Violations) {
+    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Multi);
 }
 
 fn check_email(field: &str, email: &str, v: &mut Violations) {
@@ -479,9 +481,14 @@ impl IdentityApi {
 
     async fn sign_in(&self, req: pb::SignInRequest) -> Result<pb::SignInResponse> {
         let mut v = Violations::new();
-        if req.login.trim().is_empty() {
-            v.add("login", "REQUIRED", "is required");
-        }
+        // Bounded and free of control characters before it reaches the database (PostgreSQL
+        // refuses NUL, which would surface as INTERNAL).
+        v.take(crm_kit::text::required(
+            "login",
+            &req.login,
+            254,
+            crm_kit::text::Lines::Single,
+        ));
         if req.password.is_empty() {
             v.add("password", "REQUIRED", "is required");
         } else if req.password.chars().count() > passwords::MAX_LENGTH {
@@ -1409,7 +1416,7 @@ impl IdentityApi {
         } else if roles::built_in(name).is_some() {
             v.add("role.name", "BUILT_IN", format!("{name} is a built-in role"));
         }
-        check_text("role.description", &src.description, false, 500, &mut v);
+        check_notes("role.description", &src.description, false, 500, &mut v);
         let (permissions, scopes) = Self::role_definition(src, &mut v);
         v.finish()?;
         let now = now_micros();
@@ -1473,7 +1480,7 @@ impl IdentityApi {
         for p in &paths {
             match *p {
                 "description" => {
-                    check_text("role.description", &src.description, false, 500, &mut v);
+                    check_notes("role.description", &src.description, false, 500, &mut v);
                     row.description = src.description.trim().to_string();
                 }
                 "permissions" => row.permissions = permissions.clone(),

@@ -2162,3 +2162,20 @@ async fn undecodable_requests_are_invalid_argument_not_internal() {
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
 }
+
+#[tokio::test]
+async fn control_characters_in_a_login_are_invalid_argument_on_every_database() {
+    let app = spawn().await;
+    for login in ["ad\0min", "admin\u{1b}", "ad\u{85}min"] {
+        let status = app.sign_in(login, ADMIN_PASSWORD).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{login:?}: {status:?}");
+        let bad = status.get_details_bad_request().expect("BadRequest details");
+        assert!(bad.field_violations.iter().any(|v| v.field == "login"), "{bad:?}");
+    }
+    let status = app.sign_in(&"a".repeat(10_000), ADMIN_PASSWORD).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    app.sign_in("admin", ADMIN_PASSWORD)
+        .await
+        .expect("the administrator still signs in");
+
+}

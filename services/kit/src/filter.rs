@@ -134,6 +134,17 @@ fn tokenize(s: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                         }
                     }
                 }
+                if let Some(bad) = crate::text::forbidden_control(&v, crate::text::Lines::Single) {
+                    return Err(FilterError {
+                        field: "filter".into(),
+                        reason: "INVALID_VALUE",
+                        message: format!(
+                            "filter value at character {} holds a control character (U+{:04X})",
+                            start + 1,
+                            u32::from(bad)
+                        ),
+                    });
+                }
                 out.push((start, Tok::Str(v)));
             }
             '=' => {
@@ -662,6 +673,12 @@ mod tests {
             let e = err(bad);
             assert_eq!(e.reason, "INVALID_VALUE", "{bad}: {e:?}");
         }
+        // Control characters inside a quoted value (NUL cannot be stored on PostgreSQL).
+        for bad in ["name = \"a\0b\"", "name = \"a\u{1b}b\"", "name : \"\u{85}\""] {
+            let e = err(bad);
+            assert_eq!((e.field.as_str(), e.reason), ("filter", "INVALID_VALUE"), "{bad:?}");
+        }
+        assert_eq!(err("name = a\0").reason, "FILTER_SYNTAX");
         for bad in [
             "name =",
             "(name = a",

@@ -21,6 +21,7 @@
 //! - [`auth`]: access tokens, the verified [`auth::Principal`], permission checks per method and
 //!   data scopes as SQL predicates.
 //! - [`telemetry`]: tracing setup and W3C trace context.
+//! - [`text`]: text fields from the wire: trimmed, bounded, no control characters.
 //! - [`update`]: etags and `update_mask` paths checked against what a resource lets clients change.
 //! - [`time`]: the storage clock (microseconds since the Unix epoch) and dates.
 //! - [`testing`] (feature `testing`): fresh databases and services on port 0 for tests.
@@ -44,6 +45,7 @@ pub mod sql;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 pub mod time;
 pub mod update;
 

@@ -84,7 +84,11 @@ fn apply(
             }
             "birthday" => target.birthday = v.take(optional_date(field, &src.birthday, true)).unwrap_or_default(),
             "is_primary" => target.is_primary = i64::from(src.is_primary),
-            "remark" => target.remark = v.take(optional_text(field, &src.remark, 1000)).unwrap_or_default(),
+            "remark" => {
+                target.remark = v
+                    .take(crate::domain::optional_notes(field, &src.remark, 1000))
+                    .unwrap_or_default()
+            }
             other => v.add(
                 format!("update_mask.{other}"),
                 "UNKNOWN_FIELD",

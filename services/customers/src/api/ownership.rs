@@ -125,7 +125,7 @@ impl CustomersApi {
         let mut v = Violations::new();
         let to = employee_id("owner_id", &req.owner_id, &mut v);
         let note = v
-            .take(crate::domain::optional_text("note", &req.note, 500))
+            .take(crate::domain::optional_notes("note", &req.note, 500))
             .unwrap_or_default();
         v.finish()?;
         caller.require("customers.customer.assign")?;
@@ -182,7 +182,9 @@ impl CustomersApi {
         let key = RequestKey::new("TransferCustomer", &caller.employee_id, &request_id, &req)?;
         let mut v = Violations::new();
         let to = employee_id("to_owner_id", &req.to_owner_id, &mut v);
-        let note = v.take(required_text("note", &req.note, 500)).unwrap_or_default();
+        let note = v
+            .take(crate::domain::required_notes("note", &req.note, 500))
+            .unwrap_or_default();
         v.finish()?;
         let to_path = self.directory.department_of(caller, "to_owner_id", &to).await?;
         check_in_scope(caller, "to_owner_id", &to, &to_path)?;
@@ -248,7 +250,9 @@ impl CustomersApi {
         let request_id = std::mem::take(&mut req.request_id);
         let key = RequestKey::new("ReleaseCustomer", &caller.employee_id, &request_id, &req)?;
         let mut v = Violations::new();
-        let note = v.take(required_text("note", &req.note, 500)).unwrap_or_default();
+        let note = v
+            .take(crate::domain::required_notes("note", &req.note, 500))
+            .unwrap_or_default();
         v.finish()?;
         let mut tx = self.db.begin_write().await?;
         if let Some(k) = &key

@@ -109,6 +109,10 @@ fn text(v: &mut Violations, field: &str, value: &str, max: usize) -> String {
     v.take(optional_text(field, value, max)).unwrap_or_default()
 }
 
+fn notes(v: &mut Violations, field: &str, value: &str, max: usize) -> String {
+    v.take(super::optional_notes(field, value, max)).unwrap_or_default()
+}
+
 fn optional<T: Default>(v: &mut Violations, value: &str, parse: impl FnOnce(&str) -> crm_kit::Result<T>) -> T {
     if value.trim().is_empty() {
         T::default()
@@ -169,7 +173,7 @@ impl CustomerFields {
                 "region.province" => self.province = text(v, field, &region.province, 100),
                 "region.city" => self.city = text(v, field, &region.city, 100),
                 "region.district" => self.district = text(v, field, &region.district, 100),
-                "address" => self.address = text(v, field, &src.address, 500),
+                "address" => self.address = notes(v, field, &src.address, 500),
                 "phone" => {
                     let p: Phone = optional(v, &src.phone, |s| parse_phone(field, s, phones));
                     (self.phone, self.phone_typed) = (p.normalized, p.typed);
@@ -212,7 +216,7 @@ impl CustomerFields {
                         },
                     }
                 }
-                "remark" => self.remark = text(v, field, &src.remark, 2000),
+                "remark" => self.remark = notes(v, field, &src.remark, 2000),
                 "tags" => {
                     let mut tags: Vec<String> = Vec::new();
                     if src.tags.len() > MAX_TAGS {
@@ -249,7 +253,7 @@ impl CustomerFields {
                             );
                             continue;
                         }
-                        let val = text(v, &format!("customer.custom_fields[{k}]"), val, 1000);
+                        let val = notes(v, &format!("customer.custom_fields[{k}]"), val, 1000);
                         map.insert(k.clone(), val);
                     }
                     self.custom_fields = map;

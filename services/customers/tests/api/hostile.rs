@@ -74,3 +74,66 @@ async fn a_timestamp_with_a_multibyte_character_is_invalid_argument_not_a_panic(
         .into_inner();
     assert_eq!(page.customers.len(), 1);
 }
+
+#[tokio::test]
+async fn control_characters_in_filter_values_are_invalid_argument() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    for filter in ["name = \"a\0b\"", "name : \"\0\"", "level_code = \"A\u{1b}\""] {
+        let status = assert_field(
+            alice.list_customers(list(filter, "")).await,
+            Code::InvalidArgument,
+            "filter",
+        );
+        assert!(status.message().contains("control character"), "{filter:?}: {status:?}");
+    }
+    assert_field(
+        export(&mut alice, "name = \"\0\"", "").await,
+        Code::InvalidArgument,
+        "filter",
+    );
+}
+
+#[tokio::test]
+async fn control_characters_in_customer_texts_are_refused_and_notes_keep_line_breaks() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    let created = |customer: pb::Customer| pb::CreateCustomerRequest {
+        customer: Some(customer),
+        ..Default::default()
+    };
+    assert_field(
+        alice.create_customer(created(company("Nul\0 Ltd"))).await,
+        Code::InvalidArgument,
+        "customer.name",
+    );
+    assert_field(
+        alice
+            .create_customer(created(pb::Customer {
+                tags: vec!["ok".into(), "b\0d".into()],
+                ..company("Tag Nul Ltd")
+            }))
+            .await,
+        Code::InvalidArgument,
+        "customer.tags[1]",
+    );
+    assert_field(
+        alice
+            .create_customer(created(pb::Customer {
+                remark: "line\0".into(),
+                ..company("Remark Nul Ltd")
+            }))
+            .await,
+        Code::InvalidArgument,
+        "customer.remark",
+    );
+    let kept = create(
+        &mut alice,
+        pb::Customer {
+            remark: "first line\nsecond\tline".into(),
+            ..company("Remark Lines Ltd")
+        },
+    )
+    .await;
+    assert_eq!(kept.remark, "first line\nsecond\tline");
+}

@@ -15,7 +15,7 @@ use crm_proto::sales as pb;
 use sqlx::AnyConnection;
 
 use super::opportunities::opportunity_proto;
-use super::{SERVICE, SalesApi, audit, check_text};
+use super::{SERVICE, SalesApi, audit, check_notes, check_text};
 use crate::domain::{self, money};
 use crate::store::{self, OpportunityRow};
 
@@ -412,7 +412,7 @@ impl SalesApi {
                     p.partners = serde_json::to_string(&partners).unwrap_or_else(|_| "[]".into());
                 }
                 "remark" => {
-                    check_text(&field, &src.remark, false, 2000, &mut v);
+                    check_notes(&field, &src.remark, false, 2000, &mut v);
                     p.remark = src.remark.trim().to_string();
                 }
                 _ => {}
@@ -572,7 +572,7 @@ impl SalesApi {
             return Err(Error::required("record"));
         };
         let mut v = Violations::new();
-        check_text("record.summary", &src.summary, true, 4000, &mut v);
+        check_notes("record.summary", &src.summary, true, 4000, &mut v);
         let method = pb::ActivityMethod::try_from(src.method).unwrap_or(pb::ActivityMethod::Other);
         let now = now_micros();
         let at = match &src.record_time {
