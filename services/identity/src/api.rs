@@ -904,6 +904,7 @@ impl IdentityApi {
 
     async fn list_employees(&self, req: pb::ListEmployeesRequest) -> Result<pb::ListEmployeesResponse> {
         let limit = page_size(req.page_size, 50, 500)?;
+        crm_kit::text::search_query("query", &req.query)?;
         let fp = fingerprint(&[&req.filter, &req.query]);
         let after: Option<(String, String)> = if req.page_token.is_empty() {
             None

@@ -2178,4 +2178,21 @@ async fn control_characters_in_a_login_are_invalid_argument_on_every_database() 
         .await
         .expect("the administrator still signs in");
 
+    let mut admin = app.admin().await.client;
+    let status = admin
+        .list_employees(pb::ListEmployeesRequest {
+            query: "a\0".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let status = admin
+        .list_employees(pb::ListEmployeesRequest {
+            query: "x".repeat(3000),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
 }

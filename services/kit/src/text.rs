@@ -79,6 +79,17 @@ pub fn check(v: &mut Violations, field: &str, value: &str, required_: bool, max_
     v.take(parsed);
 }
 
+/// Longest free-text search (`query` of a list or export) accepted, in characters. Search
+/// work grows with the query (one index term per character pair), and no name a person
+/// searches for is longer.
+pub const MAX_SEARCH_QUERY_CHARS: usize = 200;
+
+/// A free-text search query: at most [`MAX_SEARCH_QUERY_CHARS`] characters, no control
+/// characters. Returns it trimmed.
+pub fn search_query(field: &str, value: &str) -> Result<String> {
+    optional(field, value, MAX_SEARCH_QUERY_CHARS, Lines::Single)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,6 +92,70 @@ async fn control_characters_in_filter_values_are_invalid_argument() {
         Code::InvalidArgument,
         "filter",
     );
+    assert_field(
+        alice.list_customers(list("", "ab\0c")).await,
+        Code::InvalidArgument,
+        "query",
+    );
+}
+
+/// 3,000 random letters: well over 500 distinct pairs, which once made one compound-SELECT
+/// term each and failed on SQLite.
+fn random_letters(n: usize) -> String {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + u8::try_from(state % 26).unwrap_or(0))
+        })
+        .collect()
+}
+
+/// `n` characters whose every adjacent pair is distinct: consecutive CJK ideographs that are
+/// already simplified (folding leaves them as they are).
+fn distinct_pairs(n: usize) -> String {
+    (0..n)
+        .map(|i| char::from_u32(0x4E00 + 2 * u32::try_from(i).unwrap_or(0)).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn search_queries_are_bounded_and_the_longest_accepted_one_works() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    let max = crm_kit::text::MAX_SEARCH_QUERY_CHARS;
+
+    let long = random_letters(3000);
+    let status = assert_field(
+        alice.list_customers(list("", &long)).await,
+        Code::InvalidArgument,
+        "query",
+    );
+    assert!(status.message().contains(&max.to_string()), "{status:?}");
+    assert_field(export(&mut alice, "", &long).await, Code::InvalidArgument, "query");
+    assert_field(
+        alice.list_customers(list("", &random_letters(max + 1))).await,
+        Code::InvalidArgument,
+        "query",
+    );
+
+    // The longest accepted query, all pairs distinct, finds the customer whose name it is.
+    let query = distinct_pairs(max);
+    let normalized = crm_customers::domain::names::normalize_text(&query);
+    assert_eq!(normalized.chars().count(), max, "folding keeps every character");
+    assert_eq!(crm_customers::domain::names::bigrams(&normalized).len(), max - 1);
+    let named = create(&mut alice, company(&query)).await;
+    create(&mut alice, company("Other Ltd")).await;
+    let found = alice.list_customers(list("", &query)).await.unwrap().into_inner();
+    assert_eq!(
+        found.customers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        [named.id.as_str()]
+    );
+    assert!(export(&mut alice, "", &query).await.unwrap() > 0);
+    // As many random letters as accepted works too.
+    alice.list_customers(list("", &random_letters(max))).await.unwrap();
 }
 
 #[tokio::test]
