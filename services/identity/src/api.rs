@@ -239,6 +239,11 @@ fn check_notes(field: &str, value: &str, required: bool, max: usize, v: &mut Vio
     crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Multi);
 }
 
+/// Most roles one employee holds.
+const MAX_ROLES: usize = 50;
+/// Most permission patterns one role grants.
+const MAX_PERMISSIONS: usize = 500;
+
 fn check_email(field: &str, email: &str, v: &mut Violations) {
     if email.is_empty() {
         return;
@@ -767,6 +772,14 @@ impl IdentityApi {
                     format!("{manager} is not an active employee"),
                 );
             }
+        }
+        if e.role_ids.len() > MAX_ROLES {
+            v.add(
+                "employee.role_ids",
+                "TOO_MANY",
+                format!("an employee holds at most {MAX_ROLES} roles"),
+            );
+            return Ok(());
         }
         let mut seen = BTreeSet::new();
         for (i, r) in e.role_ids.iter().enumerate() {
@@ -1385,6 +1398,14 @@ impl IdentityApi {
     }
 
     fn role_definition(src: &pb::Role, v: &mut Violations) -> (String, String) {
+        if src.permissions.len() > MAX_PERMISSIONS {
+            v.add(
+                "role.permissions",
+                "TOO_MANY",
+                format!("a role grants at most {MAX_PERMISSIONS} permissions"),
+            );
+            return (String::new(), String::new());
+        }
         for (i, p) in src.permissions.iter().enumerate() {
             check_permission_pattern(&format!("role.permissions[{i}]"), p.trim(), v);
         }

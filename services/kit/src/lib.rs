@@ -1,6 +1,7 @@
 //! crm-kit: what every CRM service is built from, so no service re-invents it.
 //!
 //! - [`config`]: `CRM_*` environment settings with clap flags.
+//! - [`cpu`]: CPU-heavy work on a bounded number of blocking threads.
 //! - [`csv_io`]: CSV uploads parsed from a client stream, and CSV exports in chunks.
 //! - [`db`]: one connection pool for `sqlite://` and `postgres://`, pragmas, write transactions,
 //!   migrations at start-up.
@@ -21,13 +22,15 @@
 //! - [`auth`]: access tokens, the verified [`auth::Principal`], permission checks per method and
 //!   data scopes as SQL predicates.
 //! - [`telemetry`]: tracing setup and W3C trace context.
-//! - [`text`]: text fields from the wire: trimmed, bounded, no control characters.
+//! - [`text`]: text fields and lists of texts from the wire: trimmed, bounded, no control
+//!   characters, de-duplicated in linear time.
 //! - [`update`]: etags and `update_mask` paths checked against what a resource lets clients change.
 //! - [`time`]: the storage clock (microseconds since the Unix epoch) and dates.
 //! - [`testing`] (feature `testing`): fresh databases and services on port 0 for tests.
 
 pub mod auth;
 pub mod config;
+pub mod cpu;
 pub mod csv_io;
 pub mod db;
 pub mod directory;

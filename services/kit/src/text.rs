@@ -3,6 +3,11 @@
 //! (PostgreSQL cannot store NUL, SQLite would, so refusing them keeps both backends alike);
 //! a field that is legitimately multi-line (notes, remarks, descriptions) also takes `\n`
 //! and `\t`.
+//!
+//! Lists of texts (tags, ids) are checked count first, then each item, and de-duplicated in
+//! linear time, so a request with a huge list costs no more than one with the limit.
+
+use std::collections::HashSet;
 
 use crate::errors::{Error, Result, Violations};
 
@@ -90,9 +95,56 @@ pub fn search_query(field: &str, value: &str) -> Result<String> {
     optional(field, value, MAX_SEARCH_QUERY_CHARS, Lines::Single)
 }
 
+/// The rules of a list of texts (tags, ids).
+#[derive(Debug, Clone, Copy)]
+pub struct ListRule {
+    /// Most items accepted (after trimming, before de-duplication).
+    pub max_items: usize,
+    /// Most characters in one item.
+    pub max_chars: usize,
+    /// Whether an empty item is skipped (true) or refused as REQUIRED (false).
+    pub skip_empty: bool,
+}
+
+/// A bounded, de-duplicated list of single-line texts in first-seen order. The count is
+/// checked before any item is read (TOO_MANY naming `field`), then each item (violations
+/// named `field[i]`) and duplicates dropped with a hash set: linear in the list's size.
+pub fn distinct_list(v: &mut Violations, field: &str, items: &[String], rule: ListRule) -> Vec<String> {
+    if items.len() > rule.max_items {
+        v.add(
+            field,
+            "TOO_MANY",
+            format!("must have at most {} entries (got {})", rule.max_items, items.len()),
+        );
+        return Vec::new();
+    }
+    let mut seen: HashSet<String> = HashSet::with_capacity(items.len());
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if rule.skip_empty && item.trim().is_empty() {
+            continue;
+        }
+        let name = format!("{field}[{i}]");
+        if let Some(t) = v.take(required(&name, item, rule.max_chars, Lines::Single))
+            && seen.insert(t.clone())
+        {
+            out.push(t);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn violations(v: Violations) -> Vec<(String, &'static str)> {
+        match v.finish() {
+            Ok(()) => Vec::new(),
+            Err(Error::InvalidArgument(list)) => list.into_iter().map(|f| (f.field, f.reason)).collect(),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
 
     #[test]
     fn controls_are_refused_except_line_breaks_in_multi_line_text() {
@@ -126,5 +178,61 @@ mod tests {
                 .count(),
             10
         );
+    }
+
+    #[test]
+    fn lists_are_counted_first_then_checked_and_deduplicated_in_order() {
+        let rule = ListRule {
+            max_items: 3,
+            max_chars: 5,
+            skip_empty: false,
+        };
+        let mut v = Violations::new();
+        let items: Vec<String> = ["b", " a ", "b"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(distinct_list(&mut v, "tags", &items, rule), ["b", "a"]);
+        assert!(v.is_empty());
+
+        // Far over the limit: one TOO_MANY naming the list, and no item is read (a bad item
+        // in the list is not reported).
+        let mut huge: Vec<String> = (0..200_000).map(|i| i.to_string()).collect();
+        huge[7] = "bad\0".into();
+        let mut v = Violations::new();
+        assert!(distinct_list(&mut v, "tags", &huge, rule).is_empty());
+        assert_eq!(violations(v), [("tags".to_string(), "TOO_MANY")]);
+
+        let mut v = Violations::new();
+        let items: Vec<String> = ["ok", "", "toolong", "a\0"].iter().map(|s| s.to_string()).collect();
+        let rule4 = ListRule { max_items: 4, ..rule };
+        assert_eq!(distinct_list(&mut v, "tags", &items, rule4), ["ok"]);
+        assert_eq!(
+            violations(v),
+            [
+                ("tags[1]".to_string(), "REQUIRED"),
+                ("tags[2]".to_string(), "TOO_LONG"),
+                ("tags[3]".to_string(), "CONTROL_CHARACTER")
+            ]
+        );
+
+        let mut v = Violations::new();
+        let skip = ListRule {
+            skip_empty: true,
+            ..rule4
+        };
+        assert_eq!(distinct_list(&mut v, "ids", &items[..2], skip), ["ok"]);
+        assert!(v.is_empty());
+    }
+
+    #[test]
+    fn distinct_list_is_linear() {
+        // 100,000 distinct items under the limit: a quadratic de-duplication would do 5e9
+        // comparisons; the hash set does 1e5 inserts.
+        let items: Vec<String> = (0..100_000).map(|i| format!("t{i}")).collect();
+        let rule = ListRule {
+            max_items: 100_000,
+            max_chars: 10,
+            skip_empty: false,
+        };
+        let mut v = Violations::new();
+        assert_eq!(distinct_list(&mut v, "tags", &items, rule).len(), 100_000);
     }
 }

@@ -423,14 +423,23 @@ impl CustomersApi {
         req: pb::ShareCustomerRequest,
     ) -> Result<pb::ShareCustomerResponse> {
         let mut v = Violations::new();
-        if req.collaborator_ids.len() > 50 {
-            v.add("collaborator_ids", "TOO_MANY", "must have at most 50 entries");
-        }
-        let mut ids: Vec<String> = Vec::new();
-        for (i, id) in req.collaborator_ids.iter().enumerate() {
-            let id = employee_id(&format!("collaborator_ids[{i}]"), id, &mut v);
-            if !id.is_empty() && !ids.contains(&id) {
-                ids.push(id);
+        let mut ids = crm_kit::text::distinct_list(
+            &mut v,
+            "collaborator_ids",
+            &req.collaborator_ids,
+            crm_kit::text::ListRule {
+                max_items: 50,
+                max_chars: 64,
+                skip_empty: false,
+            },
+        );
+        for (i, id) in ids.iter().enumerate() {
+            if id.chars().any(char::is_whitespace) {
+                v.add(
+                    format!("collaborator_ids[{i}]"),
+                    "MALFORMED",
+                    "must be an employee id without spaces",
+                );
             }
         }
         v.finish()?;

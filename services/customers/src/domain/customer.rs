@@ -218,19 +218,16 @@ impl CustomerFields {
                 }
                 "remark" => self.remark = notes(v, field, &src.remark, 2000),
                 "tags" => {
-                    let mut tags: Vec<String> = Vec::new();
-                    if src.tags.len() > MAX_TAGS {
-                        v.add(field, "TOO_MANY", format!("must have at most {MAX_TAGS} tags"));
-                    }
-                    for (i, t) in src.tags.iter().enumerate() {
-                        let name = format!("customer.tags[{i}]");
-                        if let Some(t) = v.take(required_text(&name, t, 50))
-                            && !tags.contains(&t)
-                        {
-                            tags.push(t);
-                        }
-                    }
-                    self.tags = tags;
+                    self.tags = crm_kit::text::distinct_list(
+                        v,
+                        "customer.tags",
+                        &src.tags,
+                        crm_kit::text::ListRule {
+                            max_items: MAX_TAGS,
+                            max_chars: 50,
+                            skip_empty: false,
+                        },
+                    );
                 }
                 "custom_fields" => {
                     if src.custom_fields.len() > MAX_CUSTOM_FIELDS {

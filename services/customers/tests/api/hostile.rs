@@ -159,6 +159,51 @@ async fn search_queries_are_bounded_and_the_longest_accepted_one_works() {
 }
 
 #[tokio::test]
+async fn huge_lists_are_refused_by_their_count() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    let tags: Vec<String> = (0..200_000).map(|i| format!("t{i}")).collect();
+    let status = assert_field(
+        alice
+            .create_customer(pb::CreateCustomerRequest {
+                customer: Some(pb::Customer {
+                    tags: tags.clone(),
+                    ..company("Many Tags Ltd")
+                }),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        "customer.tags",
+    );
+    assert!(status.message().contains("at most 50"), "{status:?}");
+
+    let c = create(&mut alice, company("Shared Widely Ltd")).await;
+    let status = assert_field(
+        alice
+            .share_customer(pb::ShareCustomerRequest {
+                id: c.id.clone(),
+                collaborator_ids: tags,
+            })
+            .await,
+        Code::InvalidArgument,
+        "collaborator_ids",
+    );
+    assert!(status.message().contains("at most 50"), "{status:?}");
+
+    // Duplicates within the limit are kept once, in order.
+    let tagged = create(
+        &mut alice,
+        pb::Customer {
+            tags: vec!["vip".into(), " north ".into(), "vip".into()],
+            ..company("Tagged Ltd")
+        },
+    )
+    .await;
+    assert_eq!(tagged.tags, ["vip", "north"]);
+}
+
+#[tokio::test]
 async fn control_characters_in_customer_texts_are_refused_and_notes_keep_line_breaks() {
     let app = spawn().await;
     let mut alice = app.sales("alice").await;

@@ -400,15 +400,16 @@ impl SalesApi {
                 "actual_cost" => p.actual_cost = self.amount(&field, src.actual_cost.as_ref(), &mut v),
                 "actual_sales" => p.actual_sales = self.amount(&field, src.actual_sales.as_ref(), &mut v),
                 "partners" => {
-                    let partners: Vec<&str> = src
-                        .partners
-                        .iter()
-                        .map(|s| s.trim())
-                        .filter(|s| !s.is_empty())
-                        .collect();
-                    if partners.len() > 50 || partners.iter().any(|s| s.chars().count() > 200) {
-                        v.add(&field, "TOO_LONG", "at most 50 partners of 200 characters");
-                    }
+                    let partners = crm_kit::text::distinct_list(
+                        &mut v,
+                        &field,
+                        &src.partners,
+                        crm_kit::text::ListRule {
+                            max_items: 50,
+                            max_chars: 200,
+                            skip_empty: true,
+                        },
+                    );
                     p.partners = serde_json::to_string(&partners).unwrap_or_else(|_| "[]".into());
                 }
                 "remark" => {

@@ -5,7 +5,7 @@
 use crm_proto::sales as pb;
 use tonic::Code;
 
-use crate::helpers::{assert_field, lead, spawn};
+use crate::helpers::{MANAGER, assert_field, lead, spawn};
 
 #[tokio::test]
 async fn control_characters_in_lead_names_are_invalid_argument() {
@@ -79,4 +79,46 @@ async fn bad_filter_values_are_invalid_argument_naming_the_filter() {
             "filter",
         );
     }
+}
+
+#[tokio::test]
+async fn huge_assignee_lists_are_refused_by_their_count() {
+    let app = spawn().await;
+    let mut boss = app.sales_as(MANAGER).await;
+    let assignees: Vec<pb::Assignee> = (0..200_000)
+        .map(|i| pb::Assignee {
+            employee_id: format!("e{i}"),
+            ..Default::default()
+        })
+        .collect();
+    let status = assert_field(
+        boss.update_assignment_rules(pb::UpdateAssignmentRulesRequest {
+            rules: Some(pb::AssignmentRules {
+                enabled: true,
+                mode: pb::AssignmentMode::RoundRobin as i32,
+                assignees,
+            }),
+        })
+        .await,
+        Code::InvalidArgument,
+        "rules.assignees",
+    );
+    assert!(status.message().contains("at most"), "{status:?}");
+    let provinces: Vec<String> = (0..200_000).map(|i| format!("p{i}")).collect();
+    assert_field(
+        boss.update_assignment_rules(pb::UpdateAssignmentRulesRequest {
+            rules: Some(pb::AssignmentRules {
+                enabled: true,
+                mode: pb::AssignmentMode::ByRegion as i32,
+                assignees: vec![pb::Assignee {
+                    employee_id: "alice".into(),
+                    provinces,
+                    ..Default::default()
+                }],
+            }),
+        })
+        .await,
+        Code::InvalidArgument,
+        "rules.assignees[0].provinces",
+    );
 }
