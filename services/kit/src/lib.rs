@@ -14,6 +14,8 @@
 //! - [`sql`]: SQL with positional parameters, built piece by piece.
 //! - [`filter`]: an AIP-160 subset compiled to SQL through a column allow-list.
 //! - [`idempotency`]: `request_id` replay of stored responses.
+//! - [`limits`]: connection caps, keepalive and stream limits of a port, and the process's
+//!   descriptor limit raised at start.
 //! - [`directory`]: who other employees are (identity, asked with the caller's token).
 //! - [`events`]: the transactional outbox, the `EventFeed` server, and the subscriber that
 //!   follows another service's feed exactly once.
@@ -40,6 +42,7 @@ pub mod failpoint;
 pub mod filter;
 pub mod handover;
 pub mod idempotency;
+pub mod limits;
 pub mod money;
 pub mod paging;
 pub mod phone;

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
@@ -49,6 +48,8 @@ pub struct ServeSpec {
     /// Longest a single call may run (None: no server-side limit).
     pub request_timeout: Option<Duration>,
     pub shutdown: ShutdownTimings,
+    /// Connection and stream limits of the gRPC port (see [`crate::limits`]).
+    pub limits: crate::limits::ConnectionLimits,
 }
 
 /// Tells background tasks the service is stopping.
@@ -189,19 +190,32 @@ pub async fn serve(
         }
     };
 
-    tracing::info!(service = service_name, %addr, "serving gRPC");
+    let limits = spec.limits;
+    tracing::info!(
+        service = service_name,
+        %addr,
+        max_connections = limits.max_connections,
+        "serving gRPC"
+    );
     let mut builder = Server::builder();
     if let Some(limit) = spec.request_timeout {
         builder = builder.timeout(limit);
     }
     let server = builder
         .http2_max_header_list_size(64 * 1024)
+        .http2_keepalive_interval(Some(limits.http2_keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout))
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .concurrency_limit_per_connection(limits.concurrency_per_connection)
         .trace_fn(crate::telemetry::rpc_span)
         .layer(crate::telemetry::RpcLogLayer)
         .layer(CatchPanicLayer)
         .layer(crate::auth::AuthLayer::new(spec.auth))
         .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming(listener), signal);
+        .serve_with_incoming_shutdown(
+            crate::limits::CappedIncoming::new(listener, service_name, &limits),
+            signal,
+        );
     tokio::pin!(server);
 
     // Once the listener closes, in-flight calls get `grace` to finish.
@@ -316,17 +330,6 @@ fn log_panic(method: &str, payload: &(dyn std::any::Any + Send)) {
     tracing::error!(rpc.method = %method, panic = %message, "handler panicked; answered INTERNAL");
 }
 
-/// Accepted connections with Nagle's algorithm off: gRPC sends small frames, and without
-/// TCP_NODELAY every response waits out the peer's delayed ACK (about 40 ms on Linux).
-fn incoming(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tokio_stream::StreamExt;
-    TcpListenerStream::new(listener).map(|conn| {
-        let stream = conn?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    })
-}
-
 /// Binds a listener, with an error that names the address.
 pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr)
@@ -401,7 +404,7 @@ mod tests {
         }
     }
 
-    async fn start() -> (std::net::SocketAddr, watch::Sender<bool>) {
+    async fn start(limits: crate::limits::ConnectionLimits) -> (std::net::SocketAddr, watch::Sender<bool>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, mut stopped) = watch::channel(false);
@@ -418,6 +421,7 @@ mod tests {
                 drain_delay: Duration::ZERO,
                 grace: Duration::from_millis(100),
             },
+            limits,
         };
         tokio::spawn(async move {
             let shutdown = async move {
@@ -452,7 +456,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_handler_answers_internal_and_the_connection_lives_on() {
-        let (addr, _stop) = start().await;
+        let (addr, _stop) = start(Default::default()).await;
         let channel = channel(addr).await;
         for path in ["/test.Boom/Panic", "/test.Boom/PanicInCall"] {
             let status = call(channel.clone(), path).await.unwrap_err();
@@ -463,5 +467,70 @@ mod tests {
         let status = call(channel.clone(), "/test.Boom/Other").await.unwrap_err();
         assert_eq!(status.code(), Code::Unimplemented);
         call(channel, "/grpc.health.v1.Health/Check").await.unwrap();
+    }
+
+    /// Reads what a peer sends next: `Ok(0)` once it has closed.
+    async fn read_some(stream: &tokio::net::TcpStream) -> std::io::Result<usize> {
+        let mut buf = [0u8; 64];
+        loop {
+            stream.readable().await?;
+            match stream.try_read(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_past_the_cap_are_closed_and_calls_work_once_they_go() {
+        let cap = 3;
+        let limits = crate::limits::ConnectionLimits {
+            max_connections: cap,
+            ..Default::default()
+        };
+        let (addr, _stop) = start(limits).await;
+        // Idle connections that never send a byte take every place.
+        let mut idle = Vec::new();
+        for _ in 0..cap {
+            idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        // Each one past the cap is closed by the server: the read ends, it does not hang.
+        for extra in 1..=3 {
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let read = tokio::time::timeout(Duration::from_secs(10), read_some(&stream))
+                .await
+                .unwrap_or_else(|_| panic!("connection {extra} past the cap is still open"));
+            assert!(matches!(read, Ok(0) | Err(_)), "closed, not answered: {read:?}");
+        }
+        // The idle connections under the cap are open (at most the server's HTTP/2 preface
+        // arrives on them).
+        for stream in &idle {
+            if let Ok(read) = tokio::time::timeout(Duration::from_millis(100), read_some(stream)).await {
+                assert!(
+                    matches!(read, Ok(n) if n > 0),
+                    "an idle connection under the cap was closed: {read:?}"
+                );
+            }
+        }
+        drop(idle);
+        // Once they have gone, a normal call gets a place again.
+        let mut last = String::new();
+        for _ in 0..50 {
+            let attempt = tokio::time::timeout(Duration::from_secs(2), async {
+                let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                    .unwrap()
+                    .connect()
+                    .await
+                    .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+                call(channel, "/grpc.health.v1.Health/Check").await
+            })
+            .await;
+            match attempt {
+                Ok(Ok(())) => return,
+                other => last = format!("{other:?}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no call got through after the idle connections closed: {last}");
     }
 }
