@@ -68,7 +68,9 @@ fn apply(
             "email" => target.email = optional(v, &src.email, |s| parse_email(field, s)),
             "im_handles" => {
                 if src.im_handles.len() > 10 {
+                    // Counts before contents: no entry of a list this long is read.
                     v.add(field, "TOO_MANY", "must have at most 10 entries");
+                    continue;
                 }
                 let mut handles = Vec::new();
                 for (i, h) in src.im_handles.iter().enumerate() {

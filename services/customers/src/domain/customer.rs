@@ -236,6 +236,8 @@ impl CustomerFields {
                             "TOO_MANY",
                             format!("must have at most {MAX_CUSTOM_FIELDS} entries"),
                         );
+                        // Counts before contents: no entry of a map this large is read.
+                        continue;
                     }
                     let mut map = BTreeMap::new();
                     for (k, val) in &src.custom_fields {

@@ -191,6 +191,26 @@ async fn huge_lists_are_refused_by_their_count() {
     );
     assert!(status.message().contains("at most 50"), "{status:?}");
 
+    // A huge map of bad keys is one TOO_MANY, not a violation per entry (details that large
+    // would not even fit in the response's trailers).
+    let custom_fields: std::collections::BTreeMap<String, String> =
+        (0..200_000).map(|i| (format!("bad key {i}"), String::new())).collect();
+    let status = assert_field(
+        alice
+            .create_customer(pb::CreateCustomerRequest {
+                customer: Some(pb::Customer {
+                    custom_fields,
+                    ..company("Many Fields Ltd")
+                }),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        "customer.custom_fields",
+    );
+    let bad = tonic_types::StatusExt::get_details_bad_request(&status).expect("details");
+    assert_eq!(bad.field_violations.len(), 1, "{:?}", &bad.field_violations[..2]);
+
     // Duplicates within the limit are kept once, in order.
     let tagged = create(
         &mut alice,
