@@ -330,6 +330,33 @@ fn log_panic(method: &str, payload: &(dyn std::any::Any + Send)) {
     tracing::error!(rpc.method = %method, panic = %message, "handler panicked; answered INTERNAL");
 }
 
+/// Runs the producer of a server stream on a task of its own. An error it returns becomes
+/// the stream's last item; a panic becomes INTERNAL (logged with `what`), so a stream whose
+/// producer died never ends as if it were complete.
+pub fn spawn_stream<T, F>(
+    what: &'static str,
+    tx: tokio::sync::mpsc::Sender<std::result::Result<T, tonic::Status>>,
+    work: F,
+) where
+    T: Send + 'static,
+    F: Future<Output = Result<()>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let status = match tokio::spawn(work).await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => tonic::Status::from(e),
+            Err(join) => {
+                match join.try_into_panic() {
+                    Ok(payload) => log_panic(what, payload.as_ref()),
+                    Err(join) => tracing::error!(rpc.method = what, error = %join, "stream producer stopped"),
+                }
+                tonic::Status::internal("internal error")
+            }
+        };
+        let _ = tx.send(Err(status)).await;
+    });
+}
+
 /// Binds a listener, with an error that names the address.
 pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr)
@@ -467,6 +494,30 @@ mod tests {
         let status = call(channel.clone(), "/test.Boom/Other").await.unwrap_err();
         assert_eq!(status.code(), Code::Unimplemented);
         call(channel, "/grpc.health.v1.Health/Check").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stream_whose_producer_panics_ends_with_internal() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<std::result::Result<u32, tonic::Status>>(4);
+        let producer = tx.clone();
+        spawn_stream("test export", tx, async move {
+            producer.send(Ok(1)).await.unwrap();
+            let rows: Vec<u32> = Vec::new();
+            // A bug in a producer: indexing past the end.
+            producer.send(Ok(rows[usize::from(rows.is_empty())])).await.unwrap();
+            Ok(())
+        });
+        assert_eq!(rx.recv().await.unwrap().unwrap(), 1);
+        let last = rx.recv().await.unwrap().unwrap_err();
+        assert_eq!(last.code(), Code::Internal);
+        assert!(rx.recv().await.is_none());
+
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<std::result::Result<u32, tonic::Status>>(4);
+        spawn_stream("test export", tx, async { Err(Error::invalid("filter", "BAD", "bad")) });
+        assert_eq!(rx.recv().await.unwrap().unwrap_err().code(), Code::InvalidArgument);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<std::result::Result<u32, tonic::Status>>(4);
+        spawn_stream("test export", tx, async { Ok(()) });
+        assert!(rx.recv().await.is_none(), "a producer that finishes ends the stream");
     }
 
     /// Reads what a peer sends next: `Ok(0)` once it has closed.
