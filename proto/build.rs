@@ -39,6 +39,8 @@ fn main() {
     tonic_prost_build::configure()
         // Ordered maps encode deterministically, so a request can be fingerprinted for idempotency.
         .btree_map(".")
+        // Undecodable bytes are the caller's fault: INVALID_ARGUMENT, not tonic's INTERNAL.
+        .codec_path("crate::codec::ProtoCodec")
         .build_client(true)
         .build_server(true)
         .compile_fds(compiler.file_descriptor_set())

@@ -189,6 +189,7 @@ pub async fn run_gated(
         auth: Some(gate),
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),
+        limits: config.service.connection_limits(),
     };
     let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;
     if let Some(task) = reclaim_task {

@@ -6,6 +6,7 @@ use clap::Parser;
 async fn main() -> std::process::ExitCode {
     let config = crm_customers::Config::parse();
     let telemetry = crm_kit::telemetry::init(config.log_format, "crm-customers");
+    crm_kit::limits::raise_descriptor_limit();
     let result = crm_customers::run_standalone(config, crm_kit::serve::shutdown_signal()).await;
     telemetry.shutdown().await;
     match result {

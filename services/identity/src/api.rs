@@ -229,13 +229,20 @@ fn check_login(login: &str, v: &mut Violations) {
     }
 }
 
+/// Single-line text: required or not, at most `max` characters, no control characters.
 fn check_text(field: &str, value: &str, required: bool, max: usize, v: &mut Violations) {
-    if required && value.trim().is_empty() {
-        v.add(field, "REQUIRED", "is required");
-    } else if value.chars().count() > max {
-        v.add(field, "TOO_LONG", format!("must be at most {max} characters"));
-    }
+    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Single);
 }
+
+/// A description: as [`check_text`], with line breaks and tabs.
+fn check_notes(field: &str, value: &str, required: bool, max: usize, v: &mut Violations) {
+    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Multi);
+}
+
+/// Most roles one employee holds.
+const MAX_ROLES: usize = 50;
+/// Most permission patterns one role grants.
+const MAX_PERMISSIONS: usize = 500;
 
 fn check_email(field: &str, email: &str, v: &mut Violations) {
     if email.is_empty() {
@@ -479,9 +486,14 @@ impl IdentityApi {
 
     async fn sign_in(&self, req: pb::SignInRequest) -> Result<pb::SignInResponse> {
         let mut v = Violations::new();
-        if req.login.trim().is_empty() {
-            v.add("login", "REQUIRED", "is required");
-        }
+        // Bounded and free of control characters before it reaches the database (PostgreSQL
+        // refuses NUL, which would surface as INTERNAL).
+        v.take(crm_kit::text::required(
+            "login",
+            &req.login,
+            254,
+            crm_kit::text::Lines::Single,
+        ));
         if req.password.is_empty() {
             v.add("password", "REQUIRED", "is required");
         } else if req.password.chars().count() > passwords::MAX_LENGTH {
@@ -761,6 +773,14 @@ impl IdentityApi {
                 );
             }
         }
+        if e.role_ids.len() > MAX_ROLES {
+            v.add(
+                "employee.role_ids",
+                "TOO_MANY",
+                format!("an employee holds at most {MAX_ROLES} roles"),
+            );
+            return Ok(());
+        }
         let mut seen = BTreeSet::new();
         for (i, r) in e.role_ids.iter().enumerate() {
             if !seen.insert(r.as_str()) {
@@ -897,6 +917,7 @@ impl IdentityApi {
 
     async fn list_employees(&self, req: pb::ListEmployeesRequest) -> Result<pb::ListEmployeesResponse> {
         let limit = page_size(req.page_size, 50, 500)?;
+        crm_kit::text::search_query("query", &req.query)?;
         let fp = fingerprint(&[&req.filter, &req.query]);
         let after: Option<(String, String)> = if req.page_token.is_empty() {
             None
@@ -1377,6 +1398,14 @@ impl IdentityApi {
     }
 
     fn role_definition(src: &pb::Role, v: &mut Violations) -> (String, String) {
+        if src.permissions.len() > MAX_PERMISSIONS {
+            v.add(
+                "role.permissions",
+                "TOO_MANY",
+                format!("a role grants at most {MAX_PERMISSIONS} permissions"),
+            );
+            return (String::new(), String::new());
+        }
         for (i, p) in src.permissions.iter().enumerate() {
             check_permission_pattern(&format!("role.permissions[{i}]"), p.trim(), v);
         }
@@ -1409,7 +1438,7 @@ impl IdentityApi {
         } else if roles::built_in(name).is_some() {
             v.add("role.name", "BUILT_IN", format!("{name} is a built-in role"));
         }
-        check_text("role.description", &src.description, false, 500, &mut v);
+        check_notes("role.description", &src.description, false, 500, &mut v);
         let (permissions, scopes) = Self::role_definition(src, &mut v);
         v.finish()?;
         let now = now_micros();
@@ -1473,7 +1502,7 @@ impl IdentityApi {
         for p in &paths {
             match *p {
                 "description" => {
-                    check_text("role.description", &src.description, false, 500, &mut v);
+                    check_notes("role.description", &src.description, false, 500, &mut v);
                     row.description = src.description.trim().to_string();
                 }
                 "permissions" => row.permissions = permissions.clone(),

@@ -161,6 +161,7 @@ pub async fn run(
         auth: Some(crm_kit::auth::Gate::Verify(verifier)),
         request_timeout: config.service.request_timeout(),
         shutdown: config.service.shutdown(),
+        limits: config.service.connection_limits(),
     };
     let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;
     let _ = sequencer.await;

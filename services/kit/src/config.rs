@@ -72,6 +72,24 @@ pub struct ServiceConfig {
     /// commits the deactivation.
     #[arg(long, env = "CRM_REVOCATION_POLL_MS", default_value_t = 1000)]
     pub revocation_poll_ms: u64,
+    /// Open connections the gRPC port holds at most; past it new ones are closed at once.
+    #[arg(long, env = "CRM_GRPC_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub grpc_max_connections: usize,
+    /// Concurrent HTTP/2 streams (calls) one connection may open.
+    #[arg(long, env = "CRM_GRPC_MAX_CONCURRENT_STREAMS", default_value_t = 1024)]
+    pub grpc_max_concurrent_streams: u32,
+    /// Calls of one connection served at once; more wait their turn.
+    #[arg(long, env = "CRM_GRPC_CONCURRENCY_PER_CONNECTION", default_value_t = 1024)]
+    pub grpc_concurrency_per_connection: usize,
+    /// Seconds between HTTP/2 pings that check a connection's peer.
+    #[arg(long, env = "CRM_GRPC_KEEPALIVE_INTERVAL_SECONDS", default_value_t = 30)]
+    pub grpc_keepalive_interval_seconds: u64,
+    /// Seconds a ping's answer may take before the connection is closed.
+    #[arg(long, env = "CRM_GRPC_KEEPALIVE_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub grpc_keepalive_timeout_seconds: u64,
+    /// Idle seconds before TCP keepalive probes start on an accepted socket.
+    #[arg(long, env = "CRM_TCP_KEEPALIVE_SECONDS", default_value_t = 60)]
+    pub tcp_keepalive_seconds: u64,
 }
 
 /// The service secret of a laptop install when none is set. The suite replaces it with a
@@ -102,6 +120,12 @@ impl ServiceConfig {
             service_secret: DEV_SERVICE_SECRET.into(),
             event_lease_seconds: 15,
             revocation_poll_ms: 1000,
+            grpc_max_connections: 4096,
+            grpc_max_concurrent_streams: 1024,
+            grpc_concurrency_per_connection: 1024,
+            grpc_keepalive_interval_seconds: 30,
+            grpc_keepalive_timeout_seconds: 10,
+            tcp_keepalive_seconds: 60,
         }
     }
 
@@ -139,6 +163,18 @@ impl ServiceConfig {
         let mut follow = crate::events::Follow::new(feed, url, types, credentials);
         follow.lease_ttl = Duration::from_secs(self.event_lease_seconds.max(1));
         follow
+    }
+
+    /// The connection and stream limits of the gRPC port.
+    pub fn connection_limits(&self) -> crate::limits::ConnectionLimits {
+        crate::limits::ConnectionLimits {
+            max_connections: self.grpc_max_connections.max(1),
+            max_concurrent_streams: self.grpc_max_concurrent_streams.max(1),
+            concurrency_per_connection: self.grpc_concurrency_per_connection.max(1),
+            http2_keepalive_interval: Duration::from_secs(self.grpc_keepalive_interval_seconds.max(1)),
+            http2_keepalive_timeout: Duration::from_secs(self.grpc_keepalive_timeout_seconds.max(1)),
+            tcp_keepalive: Duration::from_secs(self.tcp_keepalive_seconds.max(1)),
+        }
     }
 
     /// The shutdown timings.

@@ -30,6 +30,9 @@ pub struct FieldViolation {
     pub reason: &'static str,
 }
 
+/// Most field violations one INVALID_ARGUMENT reports (the first ones, then a count).
+pub const MAX_REPORTED_VIOLATIONS: usize = 50;
+
 /// A failure a service reports to its caller.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -177,8 +180,16 @@ impl From<Error> for Status {
     fn from(err: Error) -> Status {
         let code = err.code();
         match err {
-            Error::InvalidArgument(violations) => {
-                let message = format!("invalid request: {}", summary(&violations));
+            Error::InvalidArgument(mut violations) => {
+                // The message and details travel in the response's headers: past a few dozen
+                // violations they would outgrow what HTTP/2 peers accept and the client would
+                // see a broken connection instead of its mistakes.
+                let more = violations.len().saturating_sub(MAX_REPORTED_VIOLATIONS);
+                violations.truncate(MAX_REPORTED_VIOLATIONS);
+                let mut message = format!("invalid request: {}", summary(&violations));
+                if more > 0 {
+                    message.push_str(&format!("; and {more} more"));
+                }
                 let reason = violations.first().map_or("INVALID_ARGUMENT", |v| v.reason);
                 let wire: Vec<WireViolation> = violations
                     .into_iter()
@@ -377,6 +388,21 @@ impl From<crate::filter::FilterError> for Error {
 mod tests {
     use super::*;
     use tonic_types::StatusExt;
+
+    #[test]
+    fn a_flood_of_violations_is_reported_by_its_first_ones_and_a_count() {
+        let mut v = Violations::new();
+        for i in 0..10_000 {
+            v.add(format!("tags[{i}]"), "REQUIRED", "is required");
+        }
+        let status: Status = v.finish().unwrap_err().into();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let bad = status.get_details_bad_request().expect("BadRequest");
+        assert_eq!(bad.field_violations.len(), MAX_REPORTED_VIOLATIONS);
+        assert_eq!(bad.field_violations[0].field, "tags[0]");
+        assert!(status.message().ends_with("; and 9950 more"), "{}", status.message());
+        assert!(status.message().len() < 4096, "{} bytes", status.message().len());
+    }
 
     #[test]
     fn invalid_argument_carries_every_field() {

@@ -134,6 +134,17 @@ fn tokenize(s: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                         }
                     }
                 }
+                if let Some(bad) = crate::text::forbidden_control(&v, crate::text::Lines::Single) {
+                    return Err(FilterError {
+                        field: "filter".into(),
+                        reason: "INVALID_VALUE",
+                        message: format!(
+                            "filter value at character {} holds a control character (U+{:04X})",
+                            start + 1,
+                            u32::from(bad)
+                        ),
+                    });
+                }
                 out.push((start, Tok::Str(v)));
             }
             '=' => {
@@ -415,6 +426,11 @@ fn describe(t: &Tok) -> String {
 /// RFC 3339 (`2026-01-02T03:04:05Z`, `...05.123+08:00`) or a date (midnight UTC), as
 /// microseconds since the epoch.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
+    // Every valid form is ASCII; checking that first makes each byte offset below a character
+    // boundary, and `get` keeps a short or odd value an error instead of a panic.
+    if !s.is_ascii() {
+        return None;
+    }
     if s.len() == 10 {
         let (y, m, d) = parse_date(s)?;
         return Some(days_from_civil(y, m, d) * DAY_MICROS);
@@ -426,12 +442,15 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     if b.len() < 8 || b[2] != b':' || b[5] != b':' {
         return None;
     }
-    let num = |r: &str| r.parse::<i64>().ok().filter(|_| r.bytes().all(|c| c.is_ascii_digit()));
-    let (hh, mm, ss) = (num(&rest[0..2])?, num(&rest[3..5])?, num(&rest[6..8])?);
+    let num = |r: Option<&str>| {
+        r.filter(|r| !r.is_empty() && r.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|r| r.parse::<i64>().ok())
+    };
+    let (hh, mm, ss) = (num(rest.get(0..2))?, num(rest.get(3..5))?, num(rest.get(6..8))?);
     if hh > 23 || mm > 59 || ss > 60 {
         return None;
     }
-    let mut tail = &rest[8..];
+    let mut tail = rest.get(8..)?;
     let mut micros = 0i64;
     if let Some(frac) = tail.strip_prefix('.') {
         let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
@@ -439,8 +458,8 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
             return None;
         }
         let padded = format!("{digits:0<6}");
-        micros = padded[..6].parse().ok()?;
-        tail = &frac[digits.len()..];
+        micros = padded.get(..6)?.parse().ok()?;
+        tail = frac.get(digits.len()..)?;
     }
     let offset = match tail {
         "Z" | "z" => 0,
@@ -450,11 +469,11 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
                 b'-' => -1,
                 _ => return None,
             };
-            let t = &tail[1..];
+            let t = tail.get(1..)?;
             if t.len() != 5 || t.as_bytes()[2] != b':' {
                 return None;
             }
-            let (oh, om) = (num(&t[0..2])?, num(&t[3..5])?);
+            let (oh, om) = (num(t.get(0..2))?, num(t.get(3..5))?);
             if oh > 23 || om > 59 {
                 return None;
             }
@@ -638,6 +657,28 @@ mod tests {
         assert_eq!(err("created > yesterday").reason, "INVALID_VALUE");
         assert_eq!(err("birthday = 2001-02-29").reason, "INVALID_VALUE");
         assert_eq!(err("limit = 1.23456").reason, "INVALID_VALUE");
+        // Multi-byte characters where digits belong are refused, never sliced through.
+        for bad in [
+            r#"created > "2026-01-02T00:00:中""#,
+            r#"created > "2026-01-02T00:中:00Z""#,
+            r#"created > "2026-01-02T00:00:00.中""#,
+            r#"created > "2026-01-02T00:00:00+0中:00""#,
+            r#"created > "2026-01-02T00:00:00+中""#,
+            r#"created > "2026-01-02T00:00:00中""#,
+            r#"created > "2026-中-02""#,
+            r#"created > "2026-01-0中""#,
+            r#"created > "2026-01-02中00:00:00Z""#,
+            r#"birthday = "2026-01-0中""#,
+        ] {
+            let e = err(bad);
+            assert_eq!(e.reason, "INVALID_VALUE", "{bad}: {e:?}");
+        }
+        // Control characters inside a quoted value (NUL cannot be stored on PostgreSQL).
+        for bad in ["name = \"a\0b\"", "name = \"a\u{1b}b\"", "name : \"\u{85}\""] {
+            let e = err(bad);
+            assert_eq!((e.field.as_str(), e.reason), ("filter", "INVALID_VALUE"), "{bad:?}");
+        }
+        assert_eq!(err("name = a\0").reason, "FILTER_SYNTAX");
         for bad in [
             "name =",
             "(name = a",
@@ -657,6 +698,24 @@ mod tests {
         let many = vec!["count = 1"; 51].join(" OR ");
         assert_eq!(err(&many).reason, "FILTER_TOO_COMPLEX");
         assert_eq!(err(&"a".repeat(2001)).reason, "FILTER_TOO_COMPLEX");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_input_is_an_answer_never_a_panic(expr in ".{0,80}", value in ".{0,40}") {
+            let _ = compile(FIELDS, &expr, 1);
+            let _ = parse_timestamp(&value);
+            for field in ["created", "birthday", "count", "limit", "vip", "level", "name"] {
+                let _ = compile(FIELDS, &format!("{field} > {value:?}"), 1);
+                let _ = compile(FIELDS, &format!("{field} = {value}"), 1);
+            }
+        }
+
+        #[test]
+        fn near_timestamps_are_answers(prefix in 0usize..25, tail in ".{0,6}") {
+            let full = "2026-01-02T03:04:05.123+08:00";
+            let _ = parse_timestamp(&format!("{}{tail}", &full[..prefix]));
+        }
     }
 
     #[tokio::test]

@@ -1,10 +1,12 @@
 //! crm-kit: what every CRM service is built from, so no service re-invents it.
 //!
 //! - [`config`]: `CRM_*` environment settings with clap flags.
+//! - [`cpu`]: CPU-heavy work on a bounded number of blocking threads.
 //! - [`csv_io`]: CSV uploads parsed from a client stream, and CSV exports in chunks.
 //! - [`db`]: one connection pool for `sqlite://` and `postgres://`, pragmas, write transactions,
 //!   migrations at start-up.
-//! - [`serve`]: a tonic server with health, reflection, tracing, limits and graceful shutdown.
+//! - [`serve`]: a tonic server with health, reflection, tracing, limits, panics answered as
+//!   INTERNAL, and graceful shutdown.
 //! - [`errors`]: the one mapping from domain failures to `tonic::Status` with google.rpc details.
 //! - [`money`]: exact decimals between the wire (strings) and storage (scaled integers).
 //! - [`phone`]: phone numbers as typed, read by libphonenumber's rules and normalised to E.164.
@@ -12,6 +14,8 @@
 //! - [`sql`]: SQL with positional parameters, built piece by piece.
 //! - [`filter`]: an AIP-160 subset compiled to SQL through a column allow-list.
 //! - [`idempotency`]: `request_id` replay of stored responses.
+//! - [`limits`]: connection caps, keepalive and stream limits of a port, and the process's
+//!   descriptor limit raised at start.
 //! - [`directory`]: who other employees are (identity, asked with the caller's token).
 //! - [`events`]: the transactional outbox, the `EventFeed` server, and the subscriber that
 //!   follows another service's feed exactly once.
@@ -20,12 +24,15 @@
 //! - [`auth`]: access tokens, the verified [`auth::Principal`], permission checks per method and
 //!   data scopes as SQL predicates.
 //! - [`telemetry`]: tracing setup and W3C trace context.
+//! - [`text`]: text fields and lists of texts from the wire: trimmed, bounded, no control
+//!   characters, de-duplicated in linear time.
 //! - [`update`]: etags and `update_mask` paths checked against what a resource lets clients change.
 //! - [`time`]: the storage clock (microseconds since the Unix epoch) and dates.
 //! - [`testing`] (feature `testing`): fresh databases and services on port 0 for tests.
 
 pub mod auth;
 pub mod config;
+pub mod cpu;
 pub mod csv_io;
 pub mod db;
 pub mod directory;
@@ -35,6 +42,7 @@ pub mod failpoint;
 pub mod filter;
 pub mod handover;
 pub mod idempotency;
+pub mod limits;
 pub mod money;
 pub mod paging;
 pub mod phone;
@@ -43,6 +51,7 @@ pub mod sql;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 pub mod time;
 pub mod update;
 

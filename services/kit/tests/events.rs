@@ -104,6 +104,7 @@ impl Producer {
                     drain_delay: Duration::ZERO,
                     grace: Duration::from_millis(200),
                 },
+                limits: Default::default(),
             };
             crm_kit::serve::serve(listener, spec, shutdown, stop_tx)
                 .await

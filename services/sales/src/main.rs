@@ -6,6 +6,7 @@ use clap::Parser;
 async fn main() -> std::process::ExitCode {
     let config = crm_sales::Config::parse();
     let telemetry = crm_kit::telemetry::init(config.log_format, "crm-sales");
+    crm_kit::limits::raise_descriptor_limit();
     let result = crm_sales::run_standalone(config, crm_kit::serve::shutdown_signal()).await;
     telemetry.shutdown().await;
     match result {

@@ -6,6 +6,7 @@ use clap::Parser;
 async fn main() -> std::process::ExitCode {
     let config = crm_suite::SuiteConfig::parse();
     let telemetry = crm_kit::telemetry::init(config.log_format, "crm");
+    crm_kit::limits::raise_descriptor_limit();
     let data_dir = config.data_dir.clone();
     let result = crm_suite::run(config, crm_kit::serve::shutdown_signal(), |started| {
         println!("CRM suite running (data in {}); ctrl-c stops it", data_dir.display());

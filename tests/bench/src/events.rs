@@ -117,6 +117,7 @@ pub async fn bench_latency(args: &Args, backend: &str, admin: Option<&str>) {
                 drain_delay: Duration::ZERO,
                 grace: Duration::from_millis(200),
             },
+            limits: Default::default(),
         };
         crm_kit::serve::serve(listener, spec, shutdown, stop_tx)
             .await

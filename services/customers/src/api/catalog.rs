@@ -373,7 +373,11 @@ impl CustomersApi {
             .take(required_text("saved_filter.name", &src.name, 100))
             .unwrap_or_default();
         let query = v
-            .take(optional_text("saved_filter.query", &src.query, 200))
+            .take(optional_text(
+                "saved_filter.query",
+                &src.query,
+                crm_kit::text::MAX_SEARCH_QUERY_CHARS,
+            ))
             .unwrap_or_default();
         if let Err(Error::InvalidArgument(list)) = super::customers::compile_filter(&src.filter) {
             for f in list {

@@ -68,7 +68,9 @@ fn apply(
             "email" => target.email = optional(v, &src.email, |s| parse_email(field, s)),
             "im_handles" => {
                 if src.im_handles.len() > 10 {
+                    // Counts before contents: no entry of a list this long is read.
                     v.add(field, "TOO_MANY", "must have at most 10 entries");
+                    continue;
                 }
                 let mut handles = Vec::new();
                 for (i, h) in src.im_handles.iter().enumerate() {
@@ -84,7 +86,11 @@ fn apply(
             }
             "birthday" => target.birthday = v.take(optional_date(field, &src.birthday, true)).unwrap_or_default(),
             "is_primary" => target.is_primary = i64::from(src.is_primary),
-            "remark" => target.remark = v.take(optional_text(field, &src.remark, 1000)).unwrap_or_default(),
+            "remark" => {
+                target.remark = v
+                    .take(crate::domain::optional_notes(field, &src.remark, 1000))
+                    .unwrap_or_default()
+            }
             other => v.add(
                 format!("update_mask.{other}"),
                 "UNKNOWN_FIELD",

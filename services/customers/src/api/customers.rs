@@ -319,6 +319,7 @@ pub fn page_sql(
     cursor: Option<&CustomerCursor>,
     limit: i64,
 ) -> Result<(SqlBuf, impl Fn(&CustomerRow) -> CustomerCursor + use<>)> {
+    crm_kit::text::search_query("query", &q.query)?;
     let (key, desc) = parse_order(&q.order_by)?;
     let filter = compile_filter(&q.filter)?;
     let mut sql = SqlBuf::read(&format!("SELECT {} FROM customers c", store::COLUMNS), &scope(caller));

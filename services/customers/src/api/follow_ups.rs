@@ -9,8 +9,8 @@ use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
 
 use super::{CustomersApi, convert, decode_token, page_size, visible_customer};
+use crate::domain::codes;
 use crate::domain::contact_info::parse_coordinate;
-use crate::domain::{codes, optional_text, required_text};
 use crate::store::follow_ups::{self as store, CommentRow, FollowUpRow};
 use crate::store::{contacts, customers};
 
@@ -35,13 +35,17 @@ impl CustomersApi {
         }
         let method = v.take(codes::parse_method("follow_up.method", src.method));
         let summary = v
-            .take(required_text("follow_up.summary", &src.summary, 4000))
+            .take(crate::domain::required_notes("follow_up.summary", &src.summary, 4000))
             .unwrap_or_default();
         let outcome = v
-            .take(optional_text("follow_up.outcome", &src.outcome, 2000))
+            .take(crate::domain::optional_notes("follow_up.outcome", &src.outcome, 2000))
             .unwrap_or_default();
         let next_plan = v
-            .take(optional_text("follow_up.next_plan", &src.next_plan, 2000))
+            .take(crate::domain::optional_notes(
+                "follow_up.next_plan",
+                &src.next_plan,
+                2000,
+            ))
             .unwrap_or_default();
         let occurred_at = match &src.occur_time {
             Some(t) => v.take(from_proto("follow_up.occur_time", t)).unwrap_or(now),
@@ -85,7 +89,11 @@ impl CustomersApi {
                 .take(parse_coordinate("follow_up.check_in.longitude", &ci.longitude, 180.0))
                 .unwrap_or_default();
             check_in.3 = v
-                .take(optional_text("follow_up.check_in.address", &ci.address, 500))
+                .take(crate::domain::optional_notes(
+                    "follow_up.check_in.address",
+                    &ci.address,
+                    500,
+                ))
                 .unwrap_or_default();
         }
         v.finish()?;
@@ -208,7 +216,9 @@ impl CustomersApi {
         req: pb::CommentFollowUpRequest,
     ) -> Result<pb::CommentFollowUpResponse> {
         let mut v = Violations::new();
-        let text = v.take(required_text("text", &req.text, 2000)).unwrap_or_default();
+        let text = v
+            .take(crate::domain::required_notes("text", &req.text, 2000))
+            .unwrap_or_default();
         if req.follow_up_id.trim().is_empty() {
             v.add("follow_up_id", "REQUIRED", "is required");
         }

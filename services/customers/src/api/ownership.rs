@@ -125,7 +125,7 @@ impl CustomersApi {
         let mut v = Violations::new();
         let to = employee_id("owner_id", &req.owner_id, &mut v);
         let note = v
-            .take(crate::domain::optional_text("note", &req.note, 500))
+            .take(crate::domain::optional_notes("note", &req.note, 500))
             .unwrap_or_default();
         v.finish()?;
         caller.require("customers.customer.assign")?;
@@ -182,7 +182,9 @@ impl CustomersApi {
         let key = RequestKey::new("TransferCustomer", &caller.employee_id, &request_id, &req)?;
         let mut v = Violations::new();
         let to = employee_id("to_owner_id", &req.to_owner_id, &mut v);
-        let note = v.take(required_text("note", &req.note, 500)).unwrap_or_default();
+        let note = v
+            .take(crate::domain::required_notes("note", &req.note, 500))
+            .unwrap_or_default();
         v.finish()?;
         let to_path = self.directory.department_of(caller, "to_owner_id", &to).await?;
         check_in_scope(caller, "to_owner_id", &to, &to_path)?;
@@ -248,7 +250,9 @@ impl CustomersApi {
         let request_id = std::mem::take(&mut req.request_id);
         let key = RequestKey::new("ReleaseCustomer", &caller.employee_id, &request_id, &req)?;
         let mut v = Violations::new();
-        let note = v.take(required_text("note", &req.note, 500)).unwrap_or_default();
+        let note = v
+            .take(crate::domain::required_notes("note", &req.note, 500))
+            .unwrap_or_default();
         v.finish()?;
         let mut tx = self.db.begin_write().await?;
         if let Some(k) = &key
@@ -419,14 +423,23 @@ impl CustomersApi {
         req: pb::ShareCustomerRequest,
     ) -> Result<pb::ShareCustomerResponse> {
         let mut v = Violations::new();
-        if req.collaborator_ids.len() > 50 {
-            v.add("collaborator_ids", "TOO_MANY", "must have at most 50 entries");
-        }
-        let mut ids: Vec<String> = Vec::new();
-        for (i, id) in req.collaborator_ids.iter().enumerate() {
-            let id = employee_id(&format!("collaborator_ids[{i}]"), id, &mut v);
-            if !id.is_empty() && !ids.contains(&id) {
-                ids.push(id);
+        let mut ids = crm_kit::text::distinct_list(
+            &mut v,
+            "collaborator_ids",
+            &req.collaborator_ids,
+            crm_kit::text::ListRule {
+                max_items: 50,
+                max_chars: 64,
+                skip_empty: false,
+            },
+        );
+        for (i, id) in ids.iter().enumerate() {
+            if id.chars().any(char::is_whitespace) {
+                v.add(
+                    format!("collaborator_ids[{i}]"),
+                    "MALFORMED",
+                    "must be an employee id without spaces",
+                );
             }
         }
         v.finish()?;

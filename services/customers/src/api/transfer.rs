@@ -681,10 +681,9 @@ impl CustomersApi {
         let (tx, rx) = mpsc::channel(8);
         let api = self.clone();
         let caller = caller.clone();
-        tokio::spawn(async move {
-            if let Err(e) = api.export_into(&caller, &query, &tx).await {
-                let _ = tx.send(Err(e.into())).await;
-            }
+        let producer = tx.clone();
+        crm_kit::serve::spawn_stream("ExportCustomers", tx, async move {
+            api.export_into(&caller, &query, &producer).await
         });
         Ok(rx)
     }

@@ -109,6 +109,10 @@ fn text(v: &mut Violations, field: &str, value: &str, max: usize) -> String {
     v.take(optional_text(field, value, max)).unwrap_or_default()
 }
 
+fn notes(v: &mut Violations, field: &str, value: &str, max: usize) -> String {
+    v.take(super::optional_notes(field, value, max)).unwrap_or_default()
+}
+
 fn optional<T: Default>(v: &mut Violations, value: &str, parse: impl FnOnce(&str) -> crm_kit::Result<T>) -> T {
     if value.trim().is_empty() {
         T::default()
@@ -169,7 +173,7 @@ impl CustomerFields {
                 "region.province" => self.province = text(v, field, &region.province, 100),
                 "region.city" => self.city = text(v, field, &region.city, 100),
                 "region.district" => self.district = text(v, field, &region.district, 100),
-                "address" => self.address = text(v, field, &src.address, 500),
+                "address" => self.address = notes(v, field, &src.address, 500),
                 "phone" => {
                     let p: Phone = optional(v, &src.phone, |s| parse_phone(field, s, phones));
                     (self.phone, self.phone_typed) = (p.normalized, p.typed);
@@ -212,21 +216,18 @@ impl CustomerFields {
                         },
                     }
                 }
-                "remark" => self.remark = text(v, field, &src.remark, 2000),
+                "remark" => self.remark = notes(v, field, &src.remark, 2000),
                 "tags" => {
-                    let mut tags: Vec<String> = Vec::new();
-                    if src.tags.len() > MAX_TAGS {
-                        v.add(field, "TOO_MANY", format!("must have at most {MAX_TAGS} tags"));
-                    }
-                    for (i, t) in src.tags.iter().enumerate() {
-                        let name = format!("customer.tags[{i}]");
-                        if let Some(t) = v.take(required_text(&name, t, 50))
-                            && !tags.contains(&t)
-                        {
-                            tags.push(t);
-                        }
-                    }
-                    self.tags = tags;
+                    self.tags = crm_kit::text::distinct_list(
+                        v,
+                        "customer.tags",
+                        &src.tags,
+                        crm_kit::text::ListRule {
+                            max_items: MAX_TAGS,
+                            max_chars: 50,
+                            skip_empty: false,
+                        },
+                    );
                 }
                 "custom_fields" => {
                     if src.custom_fields.len() > MAX_CUSTOM_FIELDS {
@@ -235,6 +236,8 @@ impl CustomerFields {
                             "TOO_MANY",
                             format!("must have at most {MAX_CUSTOM_FIELDS} entries"),
                         );
+                        // Counts before contents: no entry of a map this large is read.
+                        continue;
                     }
                     let mut map = BTreeMap::new();
                     for (k, val) in &src.custom_fields {
@@ -249,7 +252,7 @@ impl CustomerFields {
                             );
                             continue;
                         }
-                        let val = text(v, &format!("customer.custom_fields[{k}]"), val, 1000);
+                        let val = notes(v, &format!("customer.custom_fields[{k}]"), val, 1000);
                         map.insert(k.clone(), val);
                     }
                     self.custom_fields = map;

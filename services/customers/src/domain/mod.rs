@@ -25,33 +25,25 @@ pub const DICTIONARIES: &[&str] = &[
     "importance",
 ];
 
-/// Checks a required, length-limited, trimmed text field.
+/// A required, length-limited, trimmed single-line text (no control characters).
 pub fn required_text(field: &str, value: &str, max_chars: usize) -> crm_kit::Result<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(crm_kit::Error::required(field));
-    }
-    optional_text(field, v, max_chars)
+    crm_kit::text::required(field, value, max_chars, crm_kit::text::Lines::Single)
 }
 
-/// Checks an optional, length-limited, trimmed text field (no control characters).
+/// An optional, length-limited, trimmed single-line text (no control characters).
 pub fn optional_text(field: &str, value: &str, max_chars: usize) -> crm_kit::Result<String> {
-    let v = value.trim();
-    if v.chars().count() > max_chars {
-        return Err(crm_kit::Error::invalid(
-            field,
-            "TOO_LONG",
-            format!("must be at most {max_chars} characters"),
-        ));
-    }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(crm_kit::Error::invalid(
-            field,
-            "MALFORMED",
-            "must not contain control characters",
-        ));
-    }
-    Ok(v.to_string())
+    crm_kit::text::optional(field, value, max_chars, crm_kit::text::Lines::Single)
+}
+
+/// A required, length-limited, trimmed note (line breaks and tabs allowed, no other control
+/// characters).
+pub fn required_notes(field: &str, value: &str, max_chars: usize) -> crm_kit::Result<String> {
+    crm_kit::text::required(field, value, max_chars, crm_kit::text::Lines::Multi)
+}
+
+/// An optional, length-limited, trimmed note (line breaks and tabs allowed).
+pub fn optional_notes(field: &str, value: &str, max_chars: usize) -> crm_kit::Result<String> {
+    crm_kit::text::optional(field, value, max_chars, crm_kit::text::Lines::Multi)
 }
 
 /// Checks an optional `YYYY-MM-DD` date (or `--MM-DD` when `allow_no_year`).

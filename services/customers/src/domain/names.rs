@@ -138,20 +138,18 @@ fn key_words(name: &str) -> Vec<String> {
 }
 
 /// Distinct character bigrams in first-seen order; a one-character text is its own gram.
+/// Linear in the text: a hash set, not a scan of the grams so far, spots repeats.
 pub fn bigrams(normalized: &str) -> Vec<String> {
     let chars: Vec<char> = normalized.chars().collect();
-    let mut out: Vec<String> = Vec::new();
     if chars.len() == 1 {
-        out.push(chars[0].to_string());
-        return out;
+        return vec![chars[0].to_string()];
     }
-    for pair in chars.windows(2) {
-        let g: String = pair.iter().collect();
-        if !out.contains(&g) {
-            out.push(g);
-        }
-    }
-    out
+    let mut seen: std::collections::HashSet<(char, char)> = std::collections::HashSet::with_capacity(chars.len());
+    chars
+        .windows(2)
+        .filter(|pair| seen.insert((pair[0], pair[1])))
+        .map(|pair| pair.iter().collect())
+        .collect()
 }
 
 /// Stable 64-bit FNV-1a hash of a gram (it is stored, so it never changes).

@@ -207,6 +207,9 @@ pub fn gram_statements(on: Backend, per_customer: &[(&str, &[i64])]) -> Vec<SqlB
         .collect()
 }
 
+/// Most bigrams one SQLite search intersects (SQLite's compound-SELECT limit is 500).
+pub const MAX_INDEX_TERMS: usize = 64;
+
 /// Appends the search predicate for `query` (on table alias `c`) to a WHERE clause being built.
 /// Returns false when the query normalises to nothing (no predicate added).
 pub fn push_predicate(q: &mut SqlBuf, query: &str, on: Backend) -> bool {
@@ -223,8 +226,11 @@ pub fn push_predicate(q: &mut SqlBuf, query: &str, on: Backend) -> bool {
                 .push(" AS BIGINT[])");
         }
     } else if !parsed.grams.is_empty() {
+        // One compound-SELECT term per gram, and SQLite allows 500 terms: a long query (NFKC
+        // can turn one character into many) narrows by some of its grams only, which is still
+        // exact because the substring is verified below.
         q.push(" AND c.id IN (");
-        for (i, gram) in parsed.grams.iter().enumerate() {
+        for (i, gram) in parsed.grams.iter().take(MAX_INDEX_TERMS).enumerate() {
             if i > 0 {
                 q.push(" INTERSECT ");
             }
@@ -271,4 +277,24 @@ pub async fn similar_candidates(conn: &mut AnyConnection, texts: &[&str], limit:
     q.push(") GROUP BY g.customer_id ORDER BY COUNT(*) DESC, g.customer_id LIMIT ")
         .int(limit);
     Ok(q.scalar::<String>().fetch_all(conn).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sqlite_search_stays_within_the_compound_select_limit() {
+        // 200 characters that NFKC unfolds into 18 letters each (U+FDFA), and 3,000 distinct
+        // pairs: neither asks SQLite for more than MAX_INDEX_TERMS intersected selects.
+        let wide = "\u{FDFA}".repeat(crm_kit::text::MAX_SEARCH_QUERY_CHARS);
+        let many: String = (0..3000u32).map(|i| char::from_u32(0x4E00 + i).unwrap()).collect();
+        for query in [wide.as_str(), many.as_str()] {
+            let mut q = SqlBuf::read("SELECT c.id FROM customers c", &DUPLICATE_SEARCH);
+            assert!(push_predicate(&mut q, query, Backend::Sqlite));
+            let terms = q.sql.matches("SELECT customer_id FROM customer_grams").count();
+            assert!((1..=MAX_INDEX_TERMS).contains(&terms), "{terms} terms");
+            assert!(q.sql.matches(" INTERSECT ").count() < 500);
+        }
+    }
 }

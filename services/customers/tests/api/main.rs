@@ -11,6 +11,7 @@ mod duplicates;
 mod follow_ups;
 mod handover;
 mod helpers;
+mod hostile;
 mod import_export;
 mod ownership;
 mod server;

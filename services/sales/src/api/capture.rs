@@ -46,6 +46,13 @@ struct AssigneeRow {
     department_path: String,
 }
 
+/// Most assignees in the rules.
+const MAX_ASSIGNEES: usize = 200;
+/// Most provinces of one assignee.
+const MAX_PROVINCES: usize = 100;
+/// Most lead sources of one assignee.
+const MAX_SOURCES: usize = 20;
+
 const ASSIGNEE_COLUMNS: &str = "employee_id, position, provinces, sources, capacity, department_path";
 
 /// A JSON array of strings as stored in `assignees`.
@@ -370,8 +377,40 @@ impl SalesApi {
                 ""
             }
         };
+        // Counts first: each assignee costs a call to identity and a row.
+        if rules.assignees.len() > MAX_ASSIGNEES {
+            return Err(Error::invalid(
+                "rules.assignees",
+                "TOO_MANY",
+                format!("at most {MAX_ASSIGNEES} assignees"),
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, a) in rules.assignees.iter().enumerate() {
+            let list = format!("rules.assignees[{i}]");
+            if a.provinces.len() > MAX_PROVINCES {
+                v.add(
+                    format!("{list}.provinces"),
+                    "TOO_MANY",
+                    format!("at most {MAX_PROVINCES} provinces"),
+                );
+            } else {
+                for (j, p) in a.provinces.iter().enumerate() {
+                    v.take(crm_kit::text::optional(
+                        &format!("{list}.provinces[{j}]"),
+                        p,
+                        60,
+                        crm_kit::text::Lines::Single,
+                    ));
+                }
+            }
+            if a.sources.len() > MAX_SOURCES {
+                v.add(
+                    format!("{list}.sources"),
+                    "TOO_MANY",
+                    format!("at most {MAX_SOURCES} sources"),
+                );
+            }
             if !seen.insert(a.employee_id.trim().to_string()) {
                 v.add(
                     format!("rules.assignees[{i}].employee_id"),

@@ -15,7 +15,7 @@ use sqlx::AnyConnection;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
-use super::{SalesApi, audit, check_text};
+use super::{SalesApi, audit, check_notes};
 
 const DOCUMENT: &str = "crm.sales.v1.ProjectDocument";
 /// Bytes per stored piece, and per download message.
@@ -135,7 +135,7 @@ impl SalesApi {
         }
         check_file_name("document.file_name", &src.file_name, &mut v);
         check_content_type("document.content_type", &src.content_type, &mut v);
-        check_text("document.description", &src.description, false, 2000, &mut v);
+        check_notes("document.description", &src.description, false, 2000, &mut v);
         let mut declared = Declared::parse("declared", first.declared.as_ref(), &mut v);
         let max = self.max_document_bytes;
         if declared.size().is_some_and(|size| size > max as u64) {

@@ -18,7 +18,7 @@ use crm_proto::sales as pb;
 use sqlx::AnyConnection;
 use tonic_types::StatusExt as _;
 
-use super::{LEAD_SCOPE, SERVICE, SalesApi, audit, check_text};
+use super::{LEAD_SCOPE, SERVICE, SalesApi, audit, check_notes, check_text};
 use crate::domain;
 use crate::store::{self, LEAD_COLUMNS, LeadRow};
 
@@ -161,6 +161,8 @@ fn apply_fields(
                 let t = src.email.trim();
                 if !t.is_empty() && (t.len() > 200 || !t.contains('@') || t.starts_with('@') || t.ends_with('@')) {
                     v.add(&field, "MALFORMED", "must be an email address");
+                } else {
+                    v.take(crm_kit::text::check_controls(&field, t, crm_kit::text::Lines::Single));
                 }
                 row.email = t.to_string();
             }
@@ -177,7 +179,7 @@ fn apply_fields(
                 row.city = src.city.trim().to_string();
             }
             "remark" => {
-                check_text(&field, &src.remark, false, 2000, v);
+                check_notes(&field, &src.remark, false, 2000, v);
                 row.remark = src.remark.trim().to_string();
             }
             _ => {}
@@ -530,7 +532,7 @@ impl SalesApi {
         let to = pb::LeadStatus::try_from(req.status).unwrap_or(pb::LeadStatus::Unspecified);
         let mut v = Violations::new();
         if to == pb::LeadStatus::Disqualified {
-            check_text("reason", &req.reason, true, 500, &mut v);
+            check_notes("reason", &req.reason, true, 500, &mut v);
         }
         v.finish()?;
         let mut tx = self.db.begin_write().await?;
@@ -791,9 +793,9 @@ impl SalesApi {
         };
         let now = now_micros();
         let mut v = Violations::new();
-        check_text("follow_up.summary", &src.summary, true, 4000, &mut v);
-        check_text("follow_up.outcome", &src.outcome, false, 2000, &mut v);
-        check_text("follow_up.next_plan", &src.next_plan, false, 2000, &mut v);
+        check_notes("follow_up.summary", &src.summary, true, 4000, &mut v);
+        check_notes("follow_up.outcome", &src.outcome, false, 2000, &mut v);
+        check_notes("follow_up.next_plan", &src.next_plan, false, 2000, &mut v);
         let method = match pb::ActivityMethod::try_from(src.method) {
             Ok(pb::ActivityMethod::Unspecified) | Err(_) => {
                 v.add("follow_up.method", "REQUIRED", "how the contact was made");

@@ -209,14 +209,15 @@ pub(crate) fn audit(
     }
 }
 
-/// Checks free text: required or not, at most `max` characters.
+/// Checks single-line free text: required or not, at most `max` characters, no control
+/// characters.
 pub(crate) fn check_text(field: &str, value: &str, required: bool, max: usize, v: &mut crm_kit::errors::Violations) {
-    let t = value.trim();
-    if required && t.is_empty() {
-        v.add(field, "REQUIRED", "is required");
-    } else if t.chars().count() > max {
-        v.add(field, "TOO_LONG", format!("must be at most {max} characters"));
-    }
+    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Single);
+}
+
+/// Checks a note (remark, summary, description): as [`check_text`], with line breaks and tabs.
+pub(crate) fn check_notes(field: &str, value: &str, required: bool, max: usize, v: &mut crm_kit::errors::Violations) {
+    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Multi);
 }
 
 /// Checks a `YYYY-MM-DD` date (empty allowed unless `required`).

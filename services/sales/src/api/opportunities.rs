@@ -16,7 +16,7 @@ use crm_proto::customers::customers_service_client::CustomersServiceClient;
 use crm_proto::sales as pb;
 use sqlx::AnyConnection;
 
-use super::{OPPORTUNITY_SCOPE, SERVICE, SalesApi, audit, check_date, check_text};
+use super::{OPPORTUNITY_SCOPE, SERVICE, SalesApi, audit, check_date, check_notes, check_text};
 use crate::domain;
 use crate::store::{self, ActivityRow, LeadRow, OPPORTUNITY_COLUMNS, OPPORTUNITY_FROM, OpportunityRow, StageRow};
 
@@ -244,7 +244,7 @@ impl SalesApi {
         check_date(&f("start_date"), &src.start_date, false, &mut v);
         check_date(&f("planned_close_date"), &src.planned_close_date, false, &mut v);
         check_text(&f("competitor"), &src.competitor, false, 200, &mut v);
-        check_text(&f("remark"), &src.remark, false, 2000, &mut v);
+        check_notes(&f("remark"), &src.remark, false, 2000, &mut v);
         let category =
             pb::ForecastCategory::try_from(src.forecast_category).unwrap_or(pb::ForecastCategory::Unspecified);
         v.finish()?;
@@ -519,7 +519,7 @@ impl SalesApi {
                     o.competitor = src.competitor.trim().to_string();
                 }
                 "remark" => {
-                    check_text(&field, &src.remark, false, 2000, &mut v);
+                    check_notes(&field, &src.remark, false, 2000, &mut v);
                     o.remark = src.remark.trim().to_string();
                 }
                 _ => {}
@@ -728,7 +728,7 @@ impl SalesApi {
                     }
                 }
                 "summary" => {
-                    check_text(&field, &src.summary, false, 4000, &mut v);
+                    check_notes(&field, &src.summary, false, 4000, &mut v);
                     a.summary = src.summary.trim().to_string();
                 }
                 "stage_id" if !src.stage_id.trim().is_empty() => {

@@ -80,10 +80,21 @@ fn stage_proto(s: &StageRow) -> pb::Stage {
     }
 }
 
+/// Most stages of one pipeline.
+const MAX_STAGES: usize = 50;
+
 /// Checks the stages sent: at least one, names unique, probabilities 0-100, limits ≥ 0.
 fn check_stages(stages: &[pb::Stage], v: &mut Violations) {
     if stages.is_empty() {
         v.add("pipeline.stages", "REQUIRED", "a pipeline has at least one stage");
+    }
+    if stages.len() > MAX_STAGES {
+        v.add(
+            "pipeline.stages",
+            "TOO_MANY",
+            format!("a pipeline has at most {MAX_STAGES} stages"),
+        );
+        return;
     }
     let mut names = std::collections::HashSet::new();
     for (i, s) in stages.iter().enumerate() {

@@ -15,7 +15,7 @@ use crm_proto::sales as pb;
 use sqlx::AnyConnection;
 
 use super::opportunities::opportunity_proto;
-use super::{SERVICE, SalesApi, audit, check_text};
+use super::{SERVICE, SalesApi, audit, check_notes, check_text};
 use crate::domain::{self, money};
 use crate::store::{self, OpportunityRow};
 
@@ -400,19 +400,20 @@ impl SalesApi {
                 "actual_cost" => p.actual_cost = self.amount(&field, src.actual_cost.as_ref(), &mut v),
                 "actual_sales" => p.actual_sales = self.amount(&field, src.actual_sales.as_ref(), &mut v),
                 "partners" => {
-                    let partners: Vec<&str> = src
-                        .partners
-                        .iter()
-                        .map(|s| s.trim())
-                        .filter(|s| !s.is_empty())
-                        .collect();
-                    if partners.len() > 50 || partners.iter().any(|s| s.chars().count() > 200) {
-                        v.add(&field, "TOO_LONG", "at most 50 partners of 200 characters");
-                    }
+                    let partners = crm_kit::text::distinct_list(
+                        &mut v,
+                        &field,
+                        &src.partners,
+                        crm_kit::text::ListRule {
+                            max_items: 50,
+                            max_chars: 200,
+                            skip_empty: true,
+                        },
+                    );
                     p.partners = serde_json::to_string(&partners).unwrap_or_else(|_| "[]".into());
                 }
                 "remark" => {
-                    check_text(&field, &src.remark, false, 2000, &mut v);
+                    check_notes(&field, &src.remark, false, 2000, &mut v);
                     p.remark = src.remark.trim().to_string();
                 }
                 _ => {}
@@ -572,7 +573,7 @@ impl SalesApi {
             return Err(Error::required("record"));
         };
         let mut v = Violations::new();
-        check_text("record.summary", &src.summary, true, 4000, &mut v);
+        check_notes("record.summary", &src.summary, true, 4000, &mut v);
         let method = pb::ActivityMethod::try_from(src.method).unwrap_or(pb::ActivityMethod::Other);
         let now = now_micros();
         let at = match &src.record_time {

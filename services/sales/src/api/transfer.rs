@@ -380,10 +380,9 @@ impl SalesApi {
         let (tx, rx) = mpsc::channel(8);
         let api = self.clone();
         let caller = caller.clone();
-        tokio::spawn(async move {
-            if let Err(e) = api.export_into(&caller, &req, &tx).await {
-                let _ = tx.send(Err(e.into())).await;
-            }
+        let producer = tx.clone();
+        crm_kit::serve::spawn_stream("ExportLeads", tx, async move {
+            api.export_into(&caller, &req, &producer).await
         });
         Ok(rx)
     }
