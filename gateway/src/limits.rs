@@ -1,8 +1,6 @@
 //! Rate limits: a token bucket per key (an employee, an IP address). Each replica counts on its
 //! own, so the cluster-wide limit is the per-replica limit times the replicas; that keeps the
 //! gateway stateless, and a flood from one source still hits one bucket per replica.
-//!
-//! Also the process's file-descriptor limit, which caps how many connections can be open.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -93,34 +91,6 @@ impl Limiter {
     }
 }
 
-/// Raises the soft limit on open file descriptors to the hard limit, where the OS allows it,
-/// and returns the soft limit in force afterwards (None where the OS has no such limit).
-/// Every connection is a descriptor: the usual soft limit of 1024 would let a few hundred
-/// idle sockets lock everyone out.
-pub fn raise_descriptor_limit() -> Option<u64> {
-    #[cfg(unix)]
-    {
-        use rustix::process::{Resource, getrlimit, setrlimit};
-        let limit = getrlimit(Resource::Nofile);
-        if let (Some(current), Some(maximum)) = (limit.current, limit.maximum)
-            && current < maximum
-        {
-            let raised = rustix::process::Rlimit {
-                current: Some(maximum),
-                maximum: Some(maximum),
-            };
-            if let Err(e) = setrlimit(Resource::Nofile, raised) {
-                tracing::warn!(error = %e, current, maximum, "cannot raise the open-file limit");
-            }
-        }
-        getrlimit(Resource::Nofile).current
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
-}
-
 fn refill(bucket: &Bucket, rate: Rate, now: Instant) -> f64 {
     let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
     (bucket.tokens + elapsed * rate.per_second).min(rate.burst)
@@ -148,32 +118,6 @@ mod tests {
         let t1 = t0 + Duration::from_millis(500);
         assert!(limiter.check_at("ip-1", t1).is_ok());
         assert!(limiter.check_at("ip-1", t1).is_err());
-    }
-
-    #[test]
-    fn the_descriptor_limit_is_raised_to_the_hard_limit() {
-        #[cfg(unix)]
-        {
-            use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-            let before = getrlimit(Resource::Nofile);
-            // Start from a low soft limit, as many systems do (1024).
-            if let Some(maximum) = before.maximum {
-                setrlimit(
-                    Resource::Nofile,
-                    Rlimit {
-                        current: Some(maximum.min(1024) / 2),
-                        maximum: Some(maximum),
-                    },
-                )
-                .expect("lowering the soft limit is always allowed");
-            }
-            let after = raise_descriptor_limit();
-            let limit = getrlimit(Resource::Nofile);
-            assert_eq!(after, limit.current);
-            assert_eq!(limit.current, before.maximum, "the soft limit is the hard limit");
-        }
-        #[cfg(not(unix))]
-        assert_eq!(raise_descriptor_limit(), None);
     }
 
     #[test]

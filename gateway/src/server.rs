@@ -53,7 +53,7 @@ pub async fn run(
 ) -> crm_kit::Result<()> {
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let poll = Duration::from_millis(config.revocation_poll_ms.max(10));
-    let descriptors = crate::limits::raise_descriptor_limit();
+    let descriptors = crm_kit::limits::raise_descriptor_limit().map(|limit| limit.after);
     let mut max_connections = config.max_connections;
     if let Some(limit) = descriptors {
         let room = usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS).max(16)).unwrap_or(usize::MAX);

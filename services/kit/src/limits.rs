@@ -225,11 +225,24 @@ pub fn raise_descriptor_limit() -> Option<DescriptorLimit> {
 mod tests {
     #[cfg(unix)]
     #[test]
-    fn the_descriptor_limit_ends_at_the_hard_limit() {
+    fn a_low_soft_descriptor_limit_is_raised_to_the_hard_limit() {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let before = getrlimit(Resource::Nofile);
+        // Start from a low soft limit, as many systems do (1024).
+        if let Some(maximum) = before.maximum {
+            setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(maximum.min(1024) / 2),
+                    maximum: Some(maximum),
+                },
+            )
+            .expect("lowering the soft limit is always allowed");
+        }
         let limit = super::raise_descriptor_limit().expect("readable limit");
-        assert!(limit.after >= limit.before);
-        let now = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        assert!(limit.after > limit.before, "{limit:?}");
+        let now = getrlimit(Resource::Nofile);
         assert_eq!(now.current, Some(limit.after));
-        assert_eq!(now.current, now.maximum.or(now.current));
+        assert_eq!(now.current, before.maximum.or(before.current), "the soft limit is the hard limit");
     }
 }
