@@ -10,43 +10,11 @@ TOOLS="${CRM_TOOLS_DIR:-$PWD/target/tools}"
 command -v grpcurl >/dev/null || { echo "grpcurl is not installed" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 1; }
 
+# shellcheck source=.ci/suite.sh
+. .ci/suite.sh
 work="$(mktemp -d)"
-trap 'kill "${suite_pid:-}" 2>/dev/null || true; wait "${suite_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-cargo build --locked -p crm-suite --bin crm
-# The README's sign-in examples use the administrator password the first start was given.
-export CRM_ADMIN_PASSWORD="readme-example-$RANDOM-password"
-# Each example signs in afresh, one after the other within seconds: more sign-ins from one
-# address than the gateway's public-method burst lets through (a user running them by hand
-# stays well inside it).
-export CRM_GATEWAY_PUBLIC_BURST=500
-# The suite listens on fixed ports (50051-50053, 8080), which lie in the OS's ephemeral range: a
-# client socket of another program can briefly hold one. A start that fails to bind is retried.
-start_suite() {
-  target/debug/crm --data-dir "$work/data" --log-format json >"$work/suite.log" 2>&1 &
-  suite_pid=$!
-  for _ in $(seq 1 60); do
-    if grpcurl -plaintext 127.0.0.1:50053 grpc.health.v1.Health/Check >/dev/null 2>&1 \
-      && grpcurl -plaintext 127.0.0.1:50052 grpc.health.v1.Health/Check >/dev/null 2>&1 \
-      && grpcurl -plaintext 127.0.0.1:50051 grpc.health.v1.Health/Check >/dev/null 2>&1 \
-      && curl -sf http://127.0.0.1:8080/healthz >/dev/null 2>&1; then return 0; fi
-    kill -0 "$suite_pid" 2>/dev/null || return 1
-    sleep 1
-  done
-  return 1
-}
-for attempt in 1 2 3 4 5; do
-  start_suite && break
-  kill "$suite_pid" 2>/dev/null || true
-  wait "$suite_pid" 2>/dev/null || true
-  if [ "$attempt" = 5 ] || ! grep -qi "address already in use\|addrinuse" "$work/suite.log"; then
-    echo "the suite did not start:" >&2
-    cat "$work/suite.log" >&2
-    exit 1
-  fi
-  echo "a suite port was taken; starting again ($attempt)" >&2
-  sleep 3
-done
+trap 'stop_suite; rm -rf "$work"' EXIT
+start_suite "$work"
 grpcurl -plaintext 127.0.0.1:50052 grpc.health.v1.Health/Check
 curl -sS --fail-with-body http://127.0.0.1:8080/healthz
 echo

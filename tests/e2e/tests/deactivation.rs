@@ -3,50 +3,18 @@
 //! gRPC through it), writes included; nothing they wrote in those seconds stays theirs. Prints
 //! how long after `DeactivateEmployee` returned each one first refused the token.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crm_e2e::{ADMIN_PASSWORD, Suite, channel, http, sign_in, with_token};
 use crm_proto::customers as cpb;
 use crm_proto::customers::customers_service_client::CustomersServiceClient;
 use crm_proto::identity as id;
 use crm_proto::identity::identity_service_client::IdentityServiceClient;
 use crm_proto::sales as spb;
 use crm_proto::sales::sales_service_client::SalesServiceClient;
-use tokio::sync::oneshot;
-use tonic::transport::Channel;
-
-const ADMIN_PASSWORD: &str = "e2e-admin-password";
 
 /// The most a verifier may take to refuse; the figure itself is printed, not asserted.
 const BOUND: Duration = Duration::from_secs(30);
-
-async fn channel(addr: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
-fn with_token(token: &str) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    move |mut req: tonic::Request<()>| {
-        req.metadata_mut().insert("authorization", bearer.clone());
-        Ok(req)
-    }
-}
-
-async fn sign_in(identity: SocketAddr, login: &str, password: &str) -> (String, id::Employee) {
-    let signed = IdentityServiceClient::new(channel(identity).await)
-        .sign_in(id::SignInRequest {
-            login: login.into(),
-            password: password.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    (signed.tokens.unwrap().access_token, signed.employee.unwrap())
-}
 
 /// Whether a call was let through, or refused because the account is deactivated (anything
 /// else fails the test).
@@ -72,35 +40,9 @@ fn refused_http(what: &str, response: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deactivated_employees_token_is_refused_everywhere_within_seconds() {
-    let data_dir = std::env::temp_dir().join(format!("crm-e2e-{}", crm_kit::new_id()));
-    let config = crm_suite::SuiteConfig {
-        data_dir: data_dir.clone(),
-        identity_addr: "127.0.0.1:0".parse().unwrap(),
-        admin_password: Some(ADMIN_PASSWORD.into()),
-        customers_addr: "127.0.0.1:0".parse().unwrap(),
-        sales_addr: "127.0.0.1:0".parse().unwrap(),
-        gateway_addr: "127.0.0.1:0".parse().unwrap(),
-        cors_origins: Vec::new(),
-        gateway_public_rate_per_minute: 30.0,
-        gateway_public_burst: 10.0,
-        log_format: crm_kit::config::LogFormat::Json,
-        service_secret: None,
-        default_phone_region: crm_kit::phone::PhoneRegion::CN,
-    };
-    let (addr_tx, addr_rx) = oneshot::channel();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let suite = tokio::spawn(crm_suite::run(
-        config,
-        async move {
-            let _ = stop_rx.await;
-        },
-        move |started| {
-            let _ = addr_tx.send(started.services.clone());
-        },
-    ));
-    let services = addr_rx.await.expect("suite started");
+    let suite = Suite::start().await;
     let (identity_addr, customers_addr, sales_addr, gateway_addr) =
-        (services[0].1, services[1].1, services[2].1, services[3].1);
+        (suite.identity, suite.customers, suite.sales, suite.gateway);
 
     let (admin_token, admin) = sign_in(identity_addr, "admin", ADMIN_PASSWORD).await;
     let mut identity_admin =
@@ -276,27 +218,5 @@ async fn a_deactivated_employees_token_is_refused_everywhere_within_seconds() {
         "the leaver's customers went to the successor: {heirs:?}"
     );
 
-    stop_tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), suite)
-        .await
-        .expect("stops")
-        .unwrap()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&data_dir);
-}
-
-/// Sends one HTTP/1.1 request and reads the whole response (the request asks to close).
-async fn http(addr: SocketAddr, request: &str) -> String {
-    use std::io::{Read, Write};
-    let request = request.to_string();
-    tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).unwrap();
-        String::from_utf8_lossy(&response).into_owned()
-    })
-    .await
-    .unwrap()
+    suite.stop().await;
 }

@@ -2,46 +2,18 @@
 
 use std::time::Duration;
 
+use crm_e2e::{ADMIN_PASSWORD, Suite, http};
 use crm_proto::customers as pb;
 use crm_proto::customers::customers_service_client::CustomersServiceClient;
 use crm_proto::identity as id;
 use crm_proto::identity::identity_service_client::IdentityServiceClient;
-use tokio::sync::oneshot;
 
 #[tokio::test]
 async fn the_suite_starts_serves_and_stops() {
-    let data_dir = std::env::temp_dir().join(format!("crm-e2e-{}", crm_kit::new_id()));
-    let config = crm_suite::SuiteConfig {
-        data_dir: data_dir.clone(),
-        identity_addr: "127.0.0.1:0".parse().unwrap(),
-        admin_password: Some("e2e-admin-password".into()),
-        customers_addr: "127.0.0.1:0".parse().unwrap(),
-        sales_addr: "127.0.0.1:0".parse().unwrap(),
-        gateway_addr: "127.0.0.1:0".parse().unwrap(),
-        cors_origins: Vec::new(),
-        gateway_public_rate_per_minute: 30.0,
-        gateway_public_burst: 10.0,
-        log_format: crm_kit::config::LogFormat::Json,
-        service_secret: None,
-        default_phone_region: crm_kit::phone::PhoneRegion::CN,
-    };
-    let (addr_tx, addr_rx) = oneshot::channel();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let suite = tokio::spawn(crm_suite::run(
-        config,
-        async move {
-            let _ = stop_rx.await;
-        },
-        move |started| {
-            let _ = addr_tx.send(started.services.clone());
-        },
-    ));
-    let services = addr_rx.await.expect("suite started");
-    let names: Vec<&str> = services.iter().map(|(n, _)| *n).collect();
+    let suite = Suite::start().await;
+    let names: Vec<&str> = suite.services.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, ["identity", "customers", "sales", "gateway"]);
-    let (_, identity_addr) = services[0];
-    let (_, addr) = services[1];
-    let (_, gateway_addr) = services[3];
+    let (identity_addr, addr, gateway_addr) = (suite.identity, suite.customers, suite.gateway);
 
     // The first start created the administrator with the configured password.
     let mut identity = IdentityServiceClient::connect(format!("http://{identity_addr}"))
@@ -50,7 +22,7 @@ async fn the_suite_starts_serves_and_stops() {
     let signed_in = identity
         .sign_in(id::SignInRequest {
             login: "admin".into(),
-            password: "e2e-admin-password".into(),
+            password: ADMIN_PASSWORD.into(),
         })
         .await
         .unwrap()
@@ -201,30 +173,8 @@ async fn the_suite_starts_serves_and_stops() {
     }
 
     for file in ["customers.db", "identity.db", "sales.db"] {
-        assert!(data_dir.join(file).exists(), "{file} under the data directory");
+        assert!(suite.data_dir.join(file).exists(), "{file} under the data directory");
     }
 
-    stop_tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), suite)
-        .await
-        .expect("stops")
-        .unwrap()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&data_dir);
-}
-
-/// Sends one HTTP/1.1 request and reads the whole response (the request asks to close).
-async fn http(addr: std::net::SocketAddr, request: &str) -> String {
-    use std::io::{Read, Write};
-    let request = request.to_string();
-    tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).unwrap();
-        String::from_utf8_lossy(&response).into_owned()
-    })
-    .await
-    .unwrap()
+    suite.stop().await;
 }
