@@ -90,6 +90,9 @@ pub struct ServiceConfig {
     /// Idle seconds before TCP keepalive probes start on an accepted socket.
     #[arg(long, env = "CRM_TCP_KEEPALIVE_SECONDS", default_value_t = 60)]
     pub tcp_keepalive_seconds: u64,
+    /// Seconds a new connection may stay silent before it is closed.
+    #[arg(long, env = "CRM_GRPC_FIRST_BYTE_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub grpc_first_byte_timeout_seconds: u64,
 }
 
 /// The service secret of a laptop install when none is set. The suite replaces it with a
@@ -126,6 +129,7 @@ impl ServiceConfig {
             grpc_keepalive_interval_seconds: 30,
             grpc_keepalive_timeout_seconds: 10,
             tcp_keepalive_seconds: 60,
+            grpc_first_byte_timeout_seconds: 10,
         }
     }
 
@@ -174,6 +178,7 @@ impl ServiceConfig {
             http2_keepalive_interval: Duration::from_secs(self.grpc_keepalive_interval_seconds.max(1)),
             http2_keepalive_timeout: Duration::from_secs(self.grpc_keepalive_timeout_seconds.max(1)),
             tcp_keepalive: Duration::from_secs(self.tcp_keepalive_seconds.max(1)),
+            first_byte_timeout: Duration::from_secs(self.grpc_first_byte_timeout_seconds.max(1)),
         }
     }
 

@@ -30,6 +30,9 @@ pub struct ConnectionLimits {
     pub http2_keepalive_timeout: Duration,
     /// Idle time before TCP keepalive probes start on an accepted socket.
     pub tcp_keepalive: Duration,
+    /// How long a new connection may stay silent: one that has sent no byte by then is closed,
+    /// so sockets that never speak cannot hold the places under the cap.
+    pub first_byte_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -41,6 +44,7 @@ impl Default for ConnectionLimits {
             http2_keepalive_interval: Duration::from_secs(30),
             http2_keepalive_timeout: Duration::from_secs(10),
             tcp_keepalive: Duration::from_secs(60),
+            first_byte_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -54,6 +58,7 @@ pub struct CappedIncoming {
     permits: Arc<Semaphore>,
     max: usize,
     keepalive: socket2::TcpKeepalive,
+    first_byte_timeout: Duration,
     name: &'static str,
     pause: Option<Pin<Box<tokio::time::Sleep>>>,
     last_warned: Option<Instant>,
@@ -68,6 +73,7 @@ impl CappedIncoming {
             permits: Arc::new(Semaphore::new(max)),
             max,
             keepalive: socket2::TcpKeepalive::new().with_time(limits.tcp_keepalive),
+            first_byte_timeout: limits.first_byte_timeout,
             name,
             pause: None,
             last_warned: None,
@@ -125,16 +131,20 @@ impl tokio_stream::Stream for CappedIncoming {
             }
             return Poll::Ready(Some(Ok(CappedStream {
                 inner: stream,
+                silent_until: Some(Box::pin(tokio::time::sleep(this.first_byte_timeout))),
                 _permit: permit,
             })));
         }
     }
 }
 
-/// An accepted connection holding its place under the cap until it closes.
+/// An accepted connection holding its place under the cap until it closes; closed with
+/// `TimedOut` if its peer sends nothing before the first-byte deadline.
 #[derive(Debug)]
 pub struct CappedStream {
     inner: TcpStream,
+    /// The first-byte deadline, until the first byte arrives.
+    silent_until: Option<Pin<Box<tokio::time::Sleep>>>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -147,7 +157,24 @@ impl Connected for CappedStream {
 
 impl AsyncRead for CappedStream {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let this = &mut *self;
+        let filled = buf.filled().len();
+        let read = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Some(deadline) = this.silent_until.as_mut() {
+            match &read {
+                Poll::Ready(Ok(())) if buf.filled().len() > filled => this.silent_until = None,
+                Poll::Ready(_) => {}
+                Poll::Pending => {
+                    if deadline.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the peer sent nothing before the first-byte deadline",
+                        )));
+                    }
+                }
+            }
+        }
+        read
     }
 }
 
@@ -223,6 +250,56 @@ pub fn raise_descriptor_limit() -> Option<DescriptorLimit> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A listener's accepted streams under `limits`, echoing what they read.
+    async fn echo(limits: super::ConnectionLimits) -> std::net::SocketAddr {
+        use tokio_stream::StreamExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = super::CappedIncoming::new(listener, "test", &limits);
+        tokio::spawn(async move {
+            while let Some(Ok(mut stream)) = incoming.next().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    while let Ok(n) = stream.read(&mut buf).await {
+                        if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_sends_nothing_is_closed_at_the_first_byte_deadline() {
+        let limits = super::ConnectionLimits {
+            first_byte_timeout: Duration::from_millis(300),
+            ..Default::default()
+        };
+        let addr = echo(limits).await;
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut talking = tokio::net::TcpStream::connect(addr).await.unwrap();
+        talking.write_all(b"hello").await.unwrap();
+        let mut buf = [0u8; 5];
+        talking.read_exact(&mut buf).await.unwrap();
+        // The silent one is closed by the server, well before this test's own limit.
+        let mut one = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(10), silent.read(&mut one))
+            .await
+            .expect("a silent connection is still open past its deadline");
+        assert!(matches!(read, Ok(0) | Err(_)), "closed, not answered: {read:?}");
+        // The one that spoke stays open past the deadline.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        talking.write_all(b"again").await.unwrap();
+        talking.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"again");
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_low_soft_descriptor_limit_is_raised_to_the_hard_limit() {
@@ -243,6 +320,10 @@ mod tests {
         assert!(limit.after > limit.before, "{limit:?}");
         let now = getrlimit(Resource::Nofile);
         assert_eq!(now.current, Some(limit.after));
-        assert_eq!(now.current, before.maximum.or(before.current), "the soft limit is the hard limit");
+        assert_eq!(
+            now.current,
+            before.maximum.or(before.current),
+            "the soft limit is the hard limit"
+        );
     }
 }
