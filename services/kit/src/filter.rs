@@ -423,7 +423,8 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     let (y, m, d) = parse_date(date)?;
     let rest = rest.strip_prefix(['T', 't', ' '])?;
     let b = rest.as_bytes();
-    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+    // The seconds end at byte 8, which must fall between characters (`00:00:中` does not).
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' || !rest.is_char_boundary(8) {
         return None;
     }
     let num = |r: &str| r.parse::<i64>().ok().filter(|_| r.bytes().all(|c| c.is_ascii_digit()));
@@ -636,6 +637,11 @@ mod tests {
         assert_eq!(err("vip = maybe").reason, "INVALID_VALUE");
         assert_eq!(err("count = ten").reason, "INVALID_VALUE");
         assert_eq!(err("created > yesterday").reason, "INVALID_VALUE");
+        // A character of several bytes where the seconds end is a bad value, not a panic.
+        let e = err(r#"created > "2026-01-02T00:00:中""#);
+        assert_eq!((e.field.as_str(), e.reason), ("created", "INVALID_VALUE"));
+        assert_eq!(parse_timestamp("2026-01-02T00:00:0中"), None);
+        assert_eq!(parse_timestamp("2026-01-02T00:00:00中"), None);
         assert_eq!(err("birthday = 2001-02-29").reason, "INVALID_VALUE");
         assert_eq!(err("limit = 1.23456").reason, "INVALID_VALUE");
         for bad in [
