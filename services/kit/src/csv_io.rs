@@ -220,7 +220,7 @@ impl Upload {
                 pos: 0,
                 ended: false,
             };
-            parse(reader, fields, &mapping, batch.max(1), &row_tx);
+            parse(reader, fields, &mapping, batch, &row_tx);
         });
         let feeder = tokio::spawn(async move {
             while let Some(msg) = stream.next().await {
@@ -342,7 +342,7 @@ impl Read for ChunkReader {
     }
 }
 
-/// Parses the CSV (blocking), mapping headers to `fields`.
+/// Parses the CSV (blocking), mapping headers to `fields`, and hands what it reads to `tx`.
 fn parse(
     reader: ChunkReader,
     fields: &'static [&'static str],
@@ -350,6 +350,23 @@ fn parse(
     batch_size: usize,
     tx: &mpsc::Sender<Parsed>,
 ) {
+    read_csv(reader, fields, mapping, batch_size, |parsed| {
+        tx.blocking_send(parsed).is_ok()
+    });
+}
+
+/// Reads a CSV file from `reader` (blocking), mapping headers to `fields` through `mapping`
+/// as [`Upload::start`] does, and hands the header, then batches of at most `batch_size`
+/// rows, or a fatal error to `sink`, in file order; `sink` returns false to stop the reading.
+/// A read error of `reader` is a fatal error: the file was not received whole.
+pub fn read_csv(
+    reader: impl Read,
+    fields: &[&'static str],
+    mapping: &HashMap<String, String>,
+    batch_size: usize,
+    mut sink: impl FnMut(Parsed) -> bool,
+) {
+    let batch_size = batch_size.max(1);
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
@@ -357,17 +374,17 @@ fn parse(
     let mut records = csv.byte_records();
     let header = match records.next() {
         None => {
-            let _ = tx.blocking_send(Parsed::Fatal(
+            sink(Parsed::Fatal(
                 "the file is empty; the first row must be the header".into(),
             ));
             return;
         }
         Some(Err(e)) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-            let _ = tx.blocking_send(Parsed::Fatal(format!("the file was not received whole: {e}")));
+            sink(Parsed::Fatal(format!("the file was not received whole: {e}")));
             return;
         }
         Some(Err(e)) => {
-            let _ = tx.blocking_send(Parsed::Fatal(format!("cannot read the header row: {e}")));
+            sink(Parsed::Fatal(format!("cannot read the header row: {e}")));
             return;
         }
         Some(Ok(h)) => h,
@@ -390,7 +407,7 @@ fn parse(
         }
         columns.push(field);
     }
-    if tx.blocking_send(Parsed::Header(names)).is_err() {
+    if !sink(Parsed::Header(names)) {
         return;
     }
     // A full batch is handed over only once a row after it is read, so the last batch of
@@ -401,7 +418,7 @@ fn parse(
         let row = match record {
             // The upload broke off: the rows not yet handed over are dropped with it.
             Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                let _ = tx.blocking_send(Parsed::Fatal(format!("the file was not received whole: {e}")));
+                sink(Parsed::Fatal(format!("the file was not received whole: {e}")));
                 return;
             }
             Err(e) => Row {
@@ -437,13 +454,13 @@ fn parse(
                 }
             }
         };
-        if batch.len() == batch_size && tx.blocking_send(Parsed::Rows(std::mem::take(&mut batch))).is_err() {
+        if batch.len() == batch_size && !sink(Parsed::Rows(std::mem::take(&mut batch))) {
             return;
         }
         batch.push(row);
     }
     if !batch.is_empty() {
-        let _ = tx.blocking_send(Parsed::Rows(batch));
+        sink(Parsed::Rows(batch));
     }
 }
 
