@@ -16,6 +16,8 @@
 #   FUZZ_SANITIZER  none (default) or address
 #   FUZZ_WORK_DIR   where new corpus entries, reproducers and logs go (default
 #                   fuzz/target/work); the committed corpus under fuzz/corpus is only read
+#   FUZZ_TARGET_DIR where the build goes (default fuzz/target); keep it between runs and
+#                   only what changed is rebuilt
 #   CARGO_FUZZ      the cargo-fuzz binary (default: cargo-fuzz on PATH)
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install --locked cargo-fuzz@0.13.1`).
@@ -33,6 +35,7 @@ CARGO_FUZZ="${CARGO_FUZZ:-cargo-fuzz}"
 export RUSTUP_TOOLCHAIN=nightly
 # The same flags for the build and the runs, so a run never rebuilds.
 FLAGS=(--sanitizer "$SANITIZER" --debug-assertions --release)
+if [ -n "${FUZZ_TARGET_DIR:-}" ]; then FLAGS+=(--target-dir "$FUZZ_TARGET_DIR"); fi
 
 if [ "$#" -gt 0 ]; then
   TARGETS=("$@")
