@@ -250,6 +250,8 @@ fn violation(
             .keys()
             .find(|k| m.get_field_by_json_name(k).is_none() && m.get_field_by_name(k).is_none())
     {
+        // A key of nothing is shown quoted, so the violation still names it.
+        let key = if key.is_empty() { "\"\"" } else { key.as_str() };
         push_name(&mut field, key);
         return Error::invalid(field, "UNKNOWN_FIELD", format!("{} has no field {key}", m.name()));
     }
@@ -537,6 +539,11 @@ mod tests {
         // An unknown field is named where it is, not at its parent.
         let err = post(r#"{"customer": {"name": "A", "colour": "red"}}"#);
         assert_eq!(named(&err), ("customer.colour", "UNKNOWN_FIELD"));
+        assert_eq!(named(&post(r#"{"": "Acme"}"#)), ("\"\"", "UNKNOWN_FIELD"));
+        assert_eq!(
+            named(&post(r#"{"customer": {"": 1}}"#)),
+            ("customer.\"\"", "UNKNOWN_FIELD")
+        );
         let err = post(r#"{"customer": {"primaryContact": {"imHandles": [{"net": "x"}]}}}"#);
         assert_eq!(
             named(&err),
