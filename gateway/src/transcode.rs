@@ -73,6 +73,14 @@ pub fn request(
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let key = query_decode(key).ok_or_else(|| Error::invalid(key, "MALFORMED", "bad percent-encoding"))?;
+            if key.split('.').any(str::is_empty) {
+                let written = if key.is_empty() { pair } else { key.as_str() };
+                return Err(Error::invalid(
+                    written,
+                    "MALFORMED",
+                    "a query parameter is named by field names joined by dots",
+                ));
+            }
             let value =
                 query_decode(value).ok_or_else(|| Error::invalid(key.clone(), "MALFORMED", "bad percent-encoding"))?;
             if route.body.as_deref() == Some("*") {
@@ -242,6 +250,8 @@ fn violation(
             .keys()
             .find(|k| m.get_field_by_json_name(k).is_none() && m.get_field_by_name(k).is_none())
     {
+        // A key of nothing is shown quoted, so the violation still names it.
+        let key = if key.is_empty() { "\"\"" } else { key.as_str() };
         push_name(&mut field, key);
         return Error::invalid(field, "UNKNOWN_FIELD", format!("{} has no field {key}", m.name()));
     }
@@ -483,6 +493,13 @@ mod tests {
         assert_eq!(named(&err), ("page_size", "MALFORMED"));
         let err = build(http::Method::GET, "/v1/customers", Some("nope=1"), "").unwrap_err();
         assert_eq!(named(&err).0, "nope");
+        // A parameter without a name, or with an empty part, is named as it was written.
+        let err = build(http::Method::GET, "/v1/customers", Some("pageSize=5&=7"), "").unwrap_err();
+        assert_eq!(named(&err), ("=7", "MALFORMED"));
+        for key in [".", "page_size.", "a..b"] {
+            let err = build(http::Method::GET, "/v1/customers", Some(&format!("{key}=1")), "").unwrap_err();
+            assert_eq!(named(&err), (key, "MALFORMED"));
+        }
         let err = build(http::Method::POST, "/v1/customers", None, r#"{"name": 5"#).unwrap_err();
         assert_eq!(named(&err), ("body", "MALFORMED"));
         let err = build(http::Method::POST, "/v1/customers", None, r#"{} {}"#).unwrap_err();
@@ -522,6 +539,11 @@ mod tests {
         // An unknown field is named where it is, not at its parent.
         let err = post(r#"{"customer": {"name": "A", "colour": "red"}}"#);
         assert_eq!(named(&err), ("customer.colour", "UNKNOWN_FIELD"));
+        assert_eq!(named(&post(r#"{"": "Acme"}"#)), ("\"\"", "UNKNOWN_FIELD"));
+        assert_eq!(
+            named(&post(r#"{"customer": {"": 1}}"#)),
+            ("customer.\"\"", "UNKNOWN_FIELD")
+        );
         let err = post(r#"{"customer": {"primaryContact": {"imHandles": [{"net": "x"}]}}}"#);
         assert_eq!(
             named(&err),

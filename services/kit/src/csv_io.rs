@@ -220,7 +220,7 @@ impl Upload {
                 pos: 0,
                 ended: false,
             };
-            parse(reader, fields, &mapping, batch.max(1), &row_tx);
+            parse(reader, fields, &mapping, batch, &row_tx);
         });
         let feeder = tokio::spawn(async move {
             while let Some(msg) = stream.next().await {
@@ -342,7 +342,7 @@ impl Read for ChunkReader {
     }
 }
 
-/// Parses the CSV (blocking), mapping headers to `fields`.
+/// Parses the CSV (blocking), mapping headers to `fields`, and hands what it reads to `tx`.
 fn parse(
     reader: ChunkReader,
     fields: &'static [&'static str],
@@ -350,6 +350,47 @@ fn parse(
     batch_size: usize,
     tx: &mpsc::Sender<Parsed>,
 ) {
+    read_csv(reader, fields, mapping, batch_size, |parsed| {
+        tx.blocking_send(parsed).is_ok()
+    });
+}
+
+/// `reader` with its first bytes read ahead, so that the csv reader's first read holds a whole
+/// UTF-8 byte order mark and more, however the bytes arrive: the csv reader drops a mark only
+/// within its first read, and takes a first read of the mark alone for the end of the file.
+fn read_ahead<R: Read>(mut reader: R) -> std::io::Result<std::io::Chain<std::io::Cursor<Vec<u8>>, R>> {
+    let mut start = [0u8; 4];
+    let mut len = 0;
+    while len < start.len() {
+        match reader.read(&mut start[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(std::io::Cursor::new(start[..len].to_vec()).chain(reader))
+}
+
+/// Reads a CSV file from `reader` (blocking), mapping headers to `fields` through `mapping`
+/// as [`Upload::start`] does, and hands the header, then batches of at most `batch_size`
+/// rows, or a fatal error to `sink`, in file order; `sink` returns false to stop the reading.
+/// A read error of `reader` is a fatal error: the file was not received whole.
+pub fn read_csv(
+    reader: impl Read,
+    fields: &[&'static str],
+    mapping: &HashMap<String, String>,
+    batch_size: usize,
+    mut sink: impl FnMut(Parsed) -> bool,
+) {
+    let batch_size = batch_size.max(1);
+    let reader = match read_ahead(reader) {
+        Ok(reader) => reader,
+        Err(e) => {
+            sink(Parsed::Fatal(format!("the file was not received whole: {e}")));
+            return;
+        }
+    };
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
@@ -357,17 +398,17 @@ fn parse(
     let mut records = csv.byte_records();
     let header = match records.next() {
         None => {
-            let _ = tx.blocking_send(Parsed::Fatal(
+            sink(Parsed::Fatal(
                 "the file is empty; the first row must be the header".into(),
             ));
             return;
         }
         Some(Err(e)) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-            let _ = tx.blocking_send(Parsed::Fatal(format!("the file was not received whole: {e}")));
+            sink(Parsed::Fatal(format!("the file was not received whole: {e}")));
             return;
         }
         Some(Err(e)) => {
-            let _ = tx.blocking_send(Parsed::Fatal(format!("cannot read the header row: {e}")));
+            sink(Parsed::Fatal(format!("cannot read the header row: {e}")));
             return;
         }
         Some(Ok(h)) => h,
@@ -390,7 +431,7 @@ fn parse(
         }
         columns.push(field);
     }
-    if tx.blocking_send(Parsed::Header(names)).is_err() {
+    if !sink(Parsed::Header(names)) {
         return;
     }
     // A full batch is handed over only once a row after it is read, so the last batch of
@@ -401,7 +442,7 @@ fn parse(
         let row = match record {
             // The upload broke off: the rows not yet handed over are dropped with it.
             Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                let _ = tx.blocking_send(Parsed::Fatal(format!("the file was not received whole: {e}")));
+                sink(Parsed::Fatal(format!("the file was not received whole: {e}")));
                 return;
             }
             Err(e) => Row {
@@ -437,13 +478,13 @@ fn parse(
                 }
             }
         };
-        if batch.len() == batch_size && tx.blocking_send(Parsed::Rows(std::mem::take(&mut batch))).is_err() {
+        if batch.len() == batch_size && !sink(Parsed::Rows(std::mem::take(&mut batch))) {
             return;
         }
         batch.push(row);
     }
     if !batch.is_empty() {
-        let _ = tx.blocking_send(Parsed::Rows(batch));
+        sink(Parsed::Rows(batch));
     }
 }
 
@@ -551,6 +592,70 @@ mod tests {
         assert!(rows[0].problem.is_none());
         assert!(rows[1].problem.as_deref().unwrap_or("").contains("2 columns"));
         assert_eq!(rows[2].get("name"), "Gamma");
+    }
+
+    #[test]
+    fn a_byte_order_mark_arriving_alone_is_not_the_end_of_the_file() {
+        const FIELDS: &[&str] = &["name"];
+        // A client that sends the mark as a chunk of its own, and one that splits it.
+        let bom_alone: &[&[u8]] = &[b"\xef\xbb\xbf", b"name\nA\n"];
+        let bom_split: &[&[u8]] = &[b"\xef", b"\xbb\xbfname\nA\n"];
+        for chunks in [bom_alone, bom_split] {
+            let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(4);
+            let (tx, mut rx) = mpsc::channel(16);
+            for chunk in chunks {
+                chunk_tx.send(Chunk::Bytes(chunk.to_vec())).unwrap();
+            }
+            chunk_tx.send(Chunk::End).unwrap();
+            let reader = ChunkReader {
+                rx: chunk_rx,
+                current: Vec::new(),
+                pos: 0,
+                ended: false,
+            };
+            parse(reader, FIELDS, &HashMap::new(), 2, &tx);
+            let Some(Parsed::Header(h)) = rx.blocking_recv() else {
+                panic!("no header after {chunks:?}")
+            };
+            assert_eq!(h.get("name").map(String::as_str), Some("name"));
+            let Some(Parsed::Rows(rows)) = rx.blocking_recv() else {
+                panic!("no rows")
+            };
+            assert_eq!(rows.iter().map(|r| r.get("name")).collect::<Vec<_>>(), ["A"]);
+        }
+    }
+
+    #[test]
+    fn a_file_read_a_byte_at_a_time_reads_as_the_whole_file() {
+        struct ByteByByte<'a>(&'a [u8]);
+        impl Read for ByteByByte<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let Some((first, rest)) = self.0.split_first() else {
+                    return Ok(0);
+                };
+                buf[0] = *first;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        const FIELDS: &[&str] = &["name"];
+        let rows = |reader: &mut dyn Read| {
+            let mut out = Vec::new();
+            read_csv(reader, FIELDS, &HashMap::new(), 10, |p| {
+                if let Parsed::Rows(rows) = p {
+                    out.extend(rows.iter().map(|r| (r.number, r.get("name").to_string())));
+                }
+                true
+            });
+            out
+        };
+        let file = b"\xef\xbb\xbfname\nA\n\xef\xbb\xbfB\n";
+        let whole = rows(&mut &file[..]);
+        assert_eq!(whole, [(1, "A".to_string()), (2, "\u{feff}B".to_string())]);
+        assert_eq!(rows(&mut ByteByByte(file)), whole);
+        // Two marks (a file saved twice with one) and an empty line: the same however read.
+        let file = b"\xef\xbb\xbf\xef\xbb\xbf\nname\nA\n";
+        assert_eq!(rows(&mut ByteByByte(file)), rows(&mut &file[..]));
     }
 
     #[test]

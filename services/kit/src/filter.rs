@@ -655,6 +655,11 @@ mod tests {
         assert_eq!(err("vip = maybe").reason, "INVALID_VALUE");
         assert_eq!(err("count = ten").reason, "INVALID_VALUE");
         assert_eq!(err("created > yesterday").reason, "INVALID_VALUE");
+        // A character of several bytes where the seconds end is a bad value, not a panic.
+        let e = err(r#"created > "2026-01-02T00:00:中""#);
+        assert_eq!((e.field.as_str(), e.reason), ("created", "INVALID_VALUE"));
+        assert_eq!(parse_timestamp("2026-01-02T00:00:0中"), None);
+        assert_eq!(parse_timestamp("2026-01-02T00:00:00中"), None);
         assert_eq!(err("birthday = 2001-02-29").reason, "INVALID_VALUE");
         assert_eq!(err("limit = 1.23456").reason, "INVALID_VALUE");
         // Multi-byte characters where digits belong are refused, never sliced through.

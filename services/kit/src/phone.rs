@@ -96,6 +96,17 @@ fn split_extension(folded: &str) -> (&str, Option<&str>) {
         .unwrap_or((folded, None))
 }
 
+/// `main` written with `+` before its country code: as typed when it has a `+`, else with the
+/// home region's international call prefix (`00`, `011`) in front replaced by `+`.
+fn international_form(main: &str, home: &phonenumber::metadata::Metadata) -> Option<String> {
+    if main.contains('+') {
+        return Some(main.to_string());
+    }
+    let digits: String = main.chars().filter(char::is_ascii_digit).collect();
+    let idd = home.international_prefix()?.find(&digits).filter(|m| m.start() == 0)?;
+    Some(format!("+{}", &digits[idd.end()..]))
+}
+
 /// Reads a number: folds it, checks its characters, splits the extension and lets
 /// libphonenumber read and validate the rest.
 fn read(field: &str, s: &str, region: PhoneRegion, what: &str) -> Result<(Phone, PhoneNumber)> {
@@ -137,7 +148,19 @@ fn read(field: &str, s: &str, region: PhoneRegion, what: &str) -> Result<(Phone,
     {
         return Err(malformed());
     }
-    let number = phonenumber::parse(Some(region.0), main).map_err(|_| malformed())?;
+    let mut number = phonenumber::parse(Some(region.0), main).map_err(|_| malformed())?;
+    // libphonenumber's reader strips the national prefix of the region it is given even from
+    // a number that names another country (`+86 138…` read as a US number loses the 1 after
+    // 86): a number with a country code of its own is read again, written with `+`, as a
+    // number of that country.
+    if let Some(home) = phonenumber::metadata::DATABASE.by_id(region.0.as_ref())
+        && number.code().value() != home.country_code()
+        && let Some(international) = international_form(main, home)
+        && let Ok(again) = phonenumber::parse(None, &international)
+        && again.code().value() == number.code().value()
+    {
+        number = again;
+    }
     if !number.is_valid() {
         return Err(malformed());
     }
@@ -272,6 +295,14 @@ mod tests {
         ("212.555.0123", "US", Some("+12125550123"), true),
         ("+1 650 253 0000 ext. 1234", "CN", Some("+16502530000;ext=1234"), false),
         ("650-253-0000 x12", "US", Some("+16502530000;ext=12"), false),
+        // A country code of its own wins over the business's country and its national prefix
+        // (the United States' is 1, which begins Chinese mobiles and British area codes).
+        ("+86 138 0013 8000", "US", Some("+8613800138000"), true),
+        ("+86 10 6552 9988", "US", Some("+861065529988"), false),
+        ("+44 113 496 0000", "US", Some("+441134960000"), false),
+        ("011 86 138 0013 8000", "US", Some("+8613800138000"), true),
+        ("+1 212-555-0123", "DE", Some("+12125550123"), true),
+        ("+49 (0)30 1234567", "US", Some("+49301234567"), false),
         // Refused: not numbers, too short, too long, wrong for the region, bad extensions.
         ("call me", "CN", None, false),
         ("12", "CN", None, false),

@@ -216,7 +216,8 @@ pub const CUSTOMER_FILTER_FIELDS: &[FieldSpec] = &[
 ];
 
 /// A sortable column: wire name, SQL column, whether it holds text.
-struct SortKey {
+#[derive(Debug)]
+pub struct SortKey {
     column: &'static str,
     text: bool,
 }
@@ -280,7 +281,9 @@ pub fn compile_filter(filter: &str) -> Result<Option<crm_kit::filter::CompiledFi
     Ok(crm_kit::filter::compile(CUSTOMER_FILTER_FIELDS, filter, 1)?)
 }
 
-fn parse_order(order_by: &str) -> Result<(&'static SortKey, bool)> {
+/// Reads `order_by`: one sortable field, optionally followed by `asc` or `desc` (the
+/// default is `name asc`); the key and whether it sorts descending.
+pub fn parse_order(order_by: &str) -> Result<(&'static SortKey, bool)> {
     let mut parts = order_by.split_whitespace();
     let field = parts.next().unwrap_or("name");
     let desc = match parts.next() {
