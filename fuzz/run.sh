@@ -14,6 +14,8 @@
 #   FUZZ_RSS_MB     memory limit in MB before it is an out-of-memory (default 2048)
 #   FUZZ_MAX_LEN    longest input in bytes (default 4096)
 #   FUZZ_SANITIZER  none (default) or address
+#   FUZZ_PROFILE    release (default; the long runs) or dev (unoptimised: a cold build takes
+#                   a fraction of the time, for a smoke run)
 #   FUZZ_WORK_DIR   where new corpus entries, reproducers and logs go (default
 #                   fuzz/target/work); the committed corpus under fuzz/corpus is only read
 #   FUZZ_TARGET_DIR where the build goes (default fuzz/target); keep it between runs and
@@ -34,7 +36,12 @@ WORK="${FUZZ_WORK_DIR:-$PWD/fuzz/target/work}"
 CARGO_FUZZ="${CARGO_FUZZ:-cargo-fuzz}"
 export RUSTUP_TOOLCHAIN=nightly
 # The same flags for the build and the runs, so a run never rebuilds.
-FLAGS=(--sanitizer "$SANITIZER" --debug-assertions --release)
+case "${FUZZ_PROFILE:-release}" in
+  release) PROFILE=(--release --debug-assertions) ;;
+  dev) PROFILE=(--dev) ;;
+  *) echo "FUZZ_PROFILE is release or dev" >&2; exit 2 ;;
+esac
+FLAGS=(--sanitizer "$SANITIZER" "${PROFILE[@]}")
 if [ -n "${FUZZ_TARGET_DIR:-}" ]; then FLAGS+=(--target-dir "$FUZZ_TARGET_DIR"); fi
 
 if [ "$#" -gt 0 ]; then
