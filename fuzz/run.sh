@@ -74,10 +74,11 @@ for t in "${TARGETS[@]}"; do
   "$CARGO_FUZZ" fuzz run "${FLAGS[@]}" "$t" "$WORK/corpus/$t" "fuzz/corpus/$t" -- "${args[@]}" \
     >"$WORK/$t.log" 2>&1 || rc=$?
   took=$(($(date +%s) - began))
-  stat() { sed -n "s/^stat::$1: *//p" "$WORK/$t.log" | tail -n1; }
+  stat() { sed -n "s/^stat::$1: *//p" "$WORK/$t.log" | tail -n1 || true; }
   execs=$(stat number_of_executed_units)
   speed=$(stat average_exec_per_sec)
-  corpus=$(grep -o 'corp: [0-9]*' "$WORK/$t.log" | tail -n1 | cut -d' ' -f2)
+  # A target that fails while loading its seeds prints no corpus line.
+  corpus=$(grep -o 'corp: [0-9]*' "$WORK/$t.log" | tail -n1 | cut -d' ' -f2 || true)
   crashes=$(find "$WORK/artifacts/$t" -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'leak-*' \) | wc -l)
   timeouts=$(find "$WORK/artifacts/$t" -type f -name 'timeout-*' | wc -l)
   rows+=("$(printf '%-12s %12s %8s %10s %8s %9s %7s' "$t" "${execs:-?}" "$took" "${speed:-?}" "$crashes" "$timeouts" "${corpus:-?}")")

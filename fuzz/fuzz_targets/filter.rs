@@ -197,9 +197,19 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    // Any text as a quoted value reaches the parameter unchanged (and escaped for LIKE).
+    // Any text as a quoted value reaches the parameter unchanged (and escaped for LIKE), but
+    // for one holding a control character, which is refused as the value's fault.
     let q = quoted(expr);
-    if q.chars().count() + "name = ".len() <= 2000 {
+    if q.chars().count() + "name = ".len() <= 2000
+        && crm_kit::text::forbidden_control(expr, crm_kit::text::Lines::Single).is_some()
+    {
+        for written in [format!("name = {q}"), format!("name:{q}")] {
+            match compile(FIELDS, &written, 1) {
+                Err(e) if e.reason == "INVALID_VALUE" => {}
+                other => panic!("{written:?}: a control character in a value gave {other:?}"),
+            }
+        }
+    } else if q.chars().count() + "name = ".len() <= 2000 {
         let eq = compile(FIELDS, &format!("name = {q}"), 1)
             .expect("a quoted value compiles")
             .expect("not empty");
