@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Schemathesis against the OpenAPI document the gateway serves, on a freshly started suite:
 # requests generated from every operation's schemas, sent signed in as the administrator (the
-# hooks in .ci/schemathesis_hooks.py sign in over REST, keep the run from locking the
-# administrator out and rename dotted path parameters), failing on any 5xx answer (`not_a_server_error`) and on any answer that does not match the
-# document (`response_schema_conformance`). Bounded in time: SCHEMATHESIS_SECONDS (default 150)
+# hooks in .ci/schemathesis_hooks.py sign in over REST and keep the run from locking the
+# administrator out), failing on any 5xx answer (`not_a_server_error`) and on any answer that
+# does not match the document (`response_schema_conformance`). Bounded in time: SCHEMATHESIS_SECONDS (default 150)
 # of generated requests, a few examples per operation, 10 s at most per request.
 # Needs schemathesis (pinned in .ci/run), grpcurl and curl on PATH.
 set -euo pipefail

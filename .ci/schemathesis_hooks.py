@@ -7,13 +7,9 @@
   login or role) in its path or as a sign-in login, so none resets their password, deactivates
   them, changes their roles or spends their five password guesses; ChangePassword, whose
   current password is a guess at the signed-in account's, is sent without a token.
-- Path parameters named after a field path (`{customer.id}`) are renamed before the document is
-  loaded (`{customer_id}`, the same URL): schemathesis builds paths with Python's `str.format`,
-  which reads `customer.id` as an attribute lookup.
 """
 
 import os
-import re
 
 import requests
 import schemathesis
@@ -62,22 +58,3 @@ def before_call(context, case, kwargs):
             case.body["login"] = STAND_IN
     if case.operation.path in SENT_WITHOUT_TOKEN and case.headers:
         case.headers.pop("Authorization", None)
-
-
-_DOTTED = re.compile(r"\{([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)+)\}")
-
-
-def _plain(name):
-    return name.replace(".", "_")
-
-
-@schemathesis.hook
-def before_load_schema(context, raw_schema):
-    paths = raw_schema.get("paths", {})
-    for path in [p for p in paths if _DOTTED.search(p)]:
-        item = paths.pop(path)
-        for operation in item.values():
-            for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "path":
-                    parameter["name"] = _plain(parameter["name"])
-        paths[_DOTTED.sub(lambda m: "{" + _plain(m.group(1)) + "}", path)] = item
