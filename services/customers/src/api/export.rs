@@ -25,7 +25,7 @@ const CHUNKS_AHEAD: usize = 4;
 /// The exported columns in header order: `id`, the import fields, `owner_id`, `create_time`.
 /// Phones are shown as typed when they were; a customer without a primary contact has empty
 /// contact columns. Kind, status, tags and the creation time are rendered in [`record`].
-const SELECT: &str = "SELECT c.id, c.name, c.kind, c.short_name, c.tax_id, c.industry_code, c.type_code, \
+pub const SELECT: &str = "SELECT c.id, c.name, c.kind, c.short_name, c.tax_id, c.industry_code, c.type_code, \
     c.level_code, c.source_code, c.status, c.category_id, c.scale, \
     CASE WHEN c.phone_typed <> '' THEN c.phone_typed ELSE c.phone END AS phone, \
     CASE WHEN c.mobile_typed <> '' THEN c.mobile_typed ELSE c.mobile END AS mobile, \
