@@ -92,6 +92,7 @@ impl CustomersApi {
         let mut conn = self.conn().await?;
         let mut rows = sql.query().fetch(&mut *conn);
         let mut tags = String::new();
+        let mut created = (i64::MIN, String::new());
         while let Some(row) = rows.next().await {
             let row = row?;
             let mut record: [&str; COLUMNS] = [""; COLUMNS];
@@ -104,8 +105,13 @@ impl CustomersApi {
             record[STATUS] = status(record[STATUS]);
             joined_tags(record[TAGS], &mut tags);
             record[TAGS] = &tags;
-            let created = crm_kit::time::format_rfc3339(row.try_get::<i64, _>(CREATED_AT)?);
-            record[CREATED_AT] = &created;
+            // Shown to the second, like the wire's create_time; rows created in the same
+            // second (an import's) share one rendering.
+            let second = row.try_get::<i64, _>(CREATED_AT)?.div_euclid(1_000_000);
+            if second != created.0 {
+                created = (second, crm_kit::time::format_rfc3339(second * 1_000_000));
+            }
+            record[CREATED_AT] = &created.1;
             writer.row(record)?;
             if writer.buffered() >= CHUNK && !send(tx, writer.take()?).await {
                 return Ok(());
