@@ -522,6 +522,12 @@ impl ChunkWriter {
             .map_err(|e| Error::Internal(format!("csv export: {e}")))
     }
 
+    /// About how many bytes are waiting for the next take (the CSV writer's own small buffer
+    /// aside), so a caller can cut chunks of the size it wants.
+    pub fn buffered(&self) -> usize {
+        self.writer.get_ref().len()
+    }
+
     /// The bytes written since the last take (possibly none).
     pub fn take(&mut self) -> Result<Vec<u8>> {
         let writer = std::mem::replace(&mut self.writer, csv::Writer::from_writer(Vec::with_capacity(CHUNK)));

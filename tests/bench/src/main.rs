@@ -8,6 +8,8 @@
 //!   on the imported rows, with the raw `LIKE '%x%'` scan as the baseline;
 //! - memory: resident memory of the service process idle and under the create load.
 //!
+//! The customer export against `COPY ... TO STDOUT` (or SQLite's bare `SELECT`) is in [`export`].
+//!
 //! The service runs as its own process (`crm-customers` next to this binary), so its memory
 //! is its own.
 //!
@@ -16,6 +18,7 @@
 //! reports over a large book of deals in [`reports`].
 
 mod events;
+mod export;
 mod front;
 mod leads;
 mod reports;
@@ -60,7 +63,7 @@ struct Args {
     /// Queries timed in the search benchmark.
     #[arg(long)]
     queries: Option<usize>,
-    /// Which benchmarks run: create, import (import, search and pages), gateway, auth, signin,
+    /// Which benchmarks run: create, import (import, search and pages), export, gateway, auth, signin,
     /// events, handover, leads (lead import and export), reports (sales reports), or all.
     #[arg(long, default_value = "all")]
     only: String,
@@ -662,6 +665,9 @@ async fn main() {
         }
         if matches!(args.only.as_str(), "all" | "import") {
             bench_import_and_search(&args, backend, admin).await;
+        }
+        if matches!(args.only.as_str(), "all" | "export") {
+            export::bench_export(&args, backend, admin).await;
         }
         if matches!(args.only.as_str(), "all" | "gateway") {
             front::bench_gateway(&args, backend, admin).await;

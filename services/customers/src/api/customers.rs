@@ -322,10 +322,30 @@ pub fn page_sql(
     cursor: Option<&CustomerCursor>,
     limit: i64,
 ) -> Result<(SqlBuf, impl Fn(&CustomerRow) -> CustomerCursor + use<>)> {
+    page_sql_selecting(
+        &format!("SELECT {} FROM customers c", store::COLUMNS),
+        on,
+        caller,
+        q,
+        cursor,
+        limit,
+    )
+}
+
+/// [`page_sql`] with another `SELECT ... FROM customers c ...` head (other columns, joins):
+/// the same customers, scope and order.
+pub fn page_sql_selecting(
+    select: &str,
+    on: Backend,
+    caller: &Principal,
+    q: &CustomerQuery,
+    cursor: Option<&CustomerCursor>,
+    limit: i64,
+) -> Result<(SqlBuf, impl Fn(&CustomerRow) -> CustomerCursor + use<>)> {
     crm_kit::text::search_query("query", &q.query)?;
     let (key, desc) = parse_order(&q.order_by)?;
     let filter = compile_filter(&q.filter)?;
-    let mut sql = SqlBuf::read(&format!("SELECT {} FROM customers c", store::COLUMNS), &scope(caller));
+    let mut sql = SqlBuf::read(select, &scope(caller));
     if !q.show_deleted {
         sql.push(" AND c.deleted_at IS NULL");
     }

@@ -6,13 +6,14 @@
 //! - [`ownership`]: assign, transfer, release, claim, share, locks, pool policy, reclaim.
 //! - [`catalog`]: categories, dictionaries, saved filters.
 //! - [`contacts`], [`follow_ups`], [`reminders`]: the people, the contacts made, the morning list.
-//! - [`transfer`]: CSV import (client stream) and export (server stream).
+//! - [`transfer`]: CSV import (client stream); [`export`]: CSV export (server stream).
 //! - [`convert`]: rows → wire messages.
 
 pub mod catalog;
 pub mod contacts;
 pub mod convert;
 pub mod customers;
+pub mod export;
 pub use crm_kit::directory;
 pub mod follow_ups;
 pub mod ownership;

@@ -1,4 +1,4 @@
-//! CSV import (client stream) and export (server stream).
+//! CSV import (client stream); the export is in [`super::export`].
 //!
 //! Import parses the CSV on a blocking thread fed by the stream, hands rows over in batches,
 //! validates each row exactly as CreateCustomer would, and writes each batch's good rows in one
@@ -15,10 +15,8 @@ use crm_kit::idempotency::RequestKey;
 use crm_kit::time::now_micros;
 use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
-use tokio::sync::mpsc;
 
-use super::customers::{CustomerCursor, CustomerQuery, page_sql};
-use super::{CustomersApi, convert, may_manage};
+use super::{CustomersApi, may_manage};
 use crate::domain::customer::CustomerFields;
 use crate::domain::names;
 use crate::store::contacts::{self as contact_store, ContactRow};
@@ -662,115 +660,6 @@ impl CustomersApi {
             s.extend(customers.into_iter().map(|c| c.id));
         }
         Ok(())
-    }
-
-    /// ExportCustomers: the caller's view of a search and filter, as CSV chunks.
-    pub async fn export_customers(
-        &self,
-        caller: &Principal,
-        req: pb::ExportCustomersRequest,
-    ) -> Result<mpsc::Receiver<std::result::Result<pb::ExportCustomersResponse, tonic::Status>>> {
-        let query = CustomerQuery {
-            filter: req.filter,
-            query: req.query,
-            order_by: req.order_by,
-            show_deleted: false,
-        };
-        // Fail fast on a bad filter or order, before the stream starts.
-        let _ = page_sql(self.db.backend, caller, &query, None, 1)?;
-        let (tx, rx) = mpsc::channel(8);
-        let api = self.clone();
-        let caller = caller.clone();
-        let producer = tx.clone();
-        crm_kit::serve::spawn_stream("ExportCustomers", tx, async move {
-            api.export_into(&caller, &query, &producer).await
-        });
-        Ok(rx)
-    }
-
-    async fn export_into(
-        &self,
-        caller: &Principal,
-        query: &CustomerQuery,
-        tx: &mpsc::Sender<std::result::Result<pb::ExportCustomersResponse, tonic::Status>>,
-    ) -> Result<()> {
-        let mut header: Vec<&str> = vec!["id"];
-        header.extend(IMPORT_FIELDS);
-        header.extend(["owner_id", "create_time"]);
-        let mut writer = csv_io::ChunkWriter::new(&header)?;
-        let mut cursor: Option<CustomerCursor> = None;
-        loop {
-            let (sql, make_cursor) = page_sql(self.db.backend, caller, query, cursor.as_ref(), 1000)?;
-            let mut conn = self.conn().await?;
-            let rows = store::fetch(&mut conn, &sql).await?;
-            let wire = convert::customers(&mut conn, &rows).await?;
-            drop(conn);
-            for c in &wire {
-                let region = c.region.clone().unwrap_or_default();
-                let contact = c.primary_contact.clone().unwrap_or_default();
-                let kind = if c.kind == pb::CustomerKind::Individual as i32 {
-                    "individual"
-                } else {
-                    "company"
-                };
-                let status =
-                    crate::domain::codes::status_code(pb::CustomerStatus::try_from(c.status).unwrap_or_default());
-                let created = c
-                    .audit
-                    .as_ref()
-                    .and_then(|a| a.create_time)
-                    .map(|t| crm_kit::time::format_rfc3339(t.seconds * 1_000_000))
-                    .unwrap_or_default();
-                let tags = c.tags.join(";");
-                let record: [&str; 30] = [
-                    &c.id,
-                    &c.name,
-                    kind,
-                    &c.short_name,
-                    &c.tax_id,
-                    &c.industry_code,
-                    &c.type_code,
-                    &c.level_code,
-                    &c.source_code,
-                    status,
-                    &c.category_id,
-                    &c.scale,
-                    &c.phone,
-                    &c.mobile,
-                    &c.email,
-                    &c.website,
-                    &c.address,
-                    &region.country,
-                    &region.province,
-                    &region.city,
-                    &region.district,
-                    &c.remark,
-                    &tags,
-                    &contact.name,
-                    &contact.title,
-                    &contact.mobile,
-                    &contact.phone,
-                    &contact.email,
-                    &c.owner_id,
-                    &created,
-                ];
-                writer.row(record)?;
-            }
-            let done = rows.len() < 1000;
-            cursor = rows.last().map(&make_cursor);
-            let bytes = writer.take()?;
-            if !bytes.is_empty()
-                && tx
-                    .send(Ok(pb::ExportCustomersResponse { csv_chunk: bytes }))
-                    .await
-                    .is_err()
-            {
-                return Ok(());
-            }
-            if done {
-                return Ok(());
-            }
-        }
     }
 }
 

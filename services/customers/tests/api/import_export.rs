@@ -332,3 +332,182 @@ async fn a_declared_import_is_kept_only_when_what_arrived_is_what_was_declared()
     let done = import(&mut alice, declared(&csv), &csv, 4096).await.unwrap();
     assert_eq!(done.created, 1000, "{:?}", done.errors);
 }
+
+/// A customer as an export row, from what ListCustomers shows.
+fn export_record(c: &pb::Customer) -> Vec<String> {
+    let region = c.region.clone().unwrap_or_default();
+    let contact = c.primary_contact.clone().unwrap_or_default();
+    let kind = if c.kind == pb::CustomerKind::Individual as i32 {
+        "individual"
+    } else {
+        "company"
+    };
+    let status = match pb::CustomerStatus::try_from(c.status).unwrap_or_default() {
+        pb::CustomerStatus::Active => "active",
+        pb::CustomerStatus::Dormant => "dormant",
+        pb::CustomerStatus::Lost => "lost",
+        _ => "potential",
+    };
+    let created = c
+        .audit
+        .as_ref()
+        .and_then(|a| a.create_time)
+        .map(|t| crm_kit::time::format_rfc3339(t.seconds * 1_000_000))
+        .unwrap_or_default();
+    [
+        &c.id,
+        &c.name,
+        kind,
+        &c.short_name,
+        &c.tax_id,
+        &c.industry_code,
+        &c.type_code,
+        &c.level_code,
+        &c.source_code,
+        status,
+        &c.category_id,
+        &c.scale,
+        &c.phone,
+        &c.mobile,
+        &c.email,
+        &c.website,
+        &c.address,
+        &region.country,
+        &region.province,
+        &region.city,
+        &region.district,
+        &c.remark,
+        &c.tags.join(";"),
+        &contact.name,
+        &contact.title,
+        &contact.mobile,
+        &contact.phone,
+        &contact.email,
+        &c.owner_id,
+        &created,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+async fn exported_records(client: &mut Client, req: pb::ExportCustomersRequest) -> (usize, Vec<Vec<String>>) {
+    let mut stream = client.export_customers(req).await.unwrap().into_inner();
+    let mut bytes = Vec::new();
+    let mut chunks = 0;
+    while let Some(chunk) = stream.next().await {
+        bytes.extend(chunk.unwrap().csv_chunk);
+        chunks += 1;
+    }
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    assert_eq!(reader.headers().unwrap().len(), 30);
+    let records = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (chunks, records)
+}
+
+#[tokio::test]
+async fn an_export_of_many_chunks_is_what_listing_shows_in_scope() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    let mut bob = app.sales("bob").await;
+    let mut csv = String::from(
+        "name,kind,level_code,status,phone,mobile,email,tags,remark,region.city,contact.name,contact.title,contact.mobile\n",
+    );
+    for i in 0..2600 {
+        let individual = i % 7 == 0;
+        csv.push_str(&format!(
+            "\"Export, \"\"Many\"\" {i:05}{}\",{},{},{},{},{},{},{},\"{}\",{},{},\"{}\",{}\n",
+            if individual { " 个人" } else { " 有限公司" },
+            if individual { "individual" } else { "company" },
+            ["A", "B", "C"][i % 3],
+            ["active", "dormant", "", "lost"][i % 4],
+            if i % 5 == 0 {
+                format!("0755 {:04} {:04}", i, i)
+            } else {
+                String::new()
+            },
+            if individual {
+                format!("139 {:04} {:04}", i / 10_000, i % 10_000)
+            } else {
+                String::new()
+            },
+            if i % 3 == 0 {
+                format!("c{i}@example.com")
+            } else {
+                String::new()
+            },
+            if i % 4 == 0 { "vip;重点" } else { "" },
+            if i % 6 == 0 {
+                "line one\nline two, \"quoted\""
+            } else {
+                ""
+            },
+            ["深圳市", "Madrid", ""][i % 3],
+            if i % 2 == 0 {
+                format!("联系人 {i}")
+            } else {
+                String::new()
+            },
+            if i % 4 == 0 { "Director, Sales" } else { "" },
+            if i % 2 == 0 {
+                format!("138 {:04} {:04}", i / 10_000, i % 10_000)
+            } else {
+                String::new()
+            },
+        ));
+    }
+    let result = import(&mut alice, pb::ImportOptions::default(), &csv, 64 * 1024)
+        .await
+        .unwrap();
+    assert_eq!(
+        result.created,
+        2600,
+        "{:?}",
+        &result.errors[..result.errors.len().min(3)]
+    );
+    // Bob's customers are out of Alice's scope, except the one he shares with her.
+    for i in 0..3 {
+        let c = create(&mut bob, company(&format!("Export, \"Many\" Bob {i}"))).await;
+        if i == 1 {
+            bob.share_customer(pb::ShareCustomerRequest {
+                id: c.id,
+                collaborator_ids: vec!["alice".into()],
+            })
+            .await
+            .unwrap();
+        }
+    }
+
+    for (filter, query, order_by) in [
+        ("", "", ""),
+        (r#"level_code = "A""#, "", "create_time desc"),
+        ("", "Many 01", "level_code"),
+    ] {
+        let listed: Vec<Vec<String>> = list_all(&mut alice, filter, query, order_by, 500)
+            .await
+            .iter()
+            .map(export_record)
+            .collect();
+        let (chunks, exported) = exported_records(
+            &mut alice,
+            pb::ExportCustomersRequest {
+                filter: filter.into(),
+                query: query.into(),
+                order_by: order_by.into(),
+            },
+        )
+        .await;
+        assert!(!listed.is_empty());
+        assert_eq!(exported.len(), listed.len(), "{filter} {query} {order_by}");
+        for (e, l) in exported.iter().zip(&listed) {
+            assert_eq!(e, l, "{filter} {query} {order_by}");
+        }
+        if filter.is_empty() && query.is_empty() {
+            assert_eq!(listed.len(), 2601);
+            assert!(chunks > 1, "{chunks} chunk(s) for {} rows", listed.len());
+        }
+    }
+}
