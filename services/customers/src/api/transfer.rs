@@ -6,7 +6,7 @@
 //! stops the rest. Duplicates follow the chosen mode: skip, update, or fail.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crm_kit::auth::Principal;
 use crm_kit::csv_io::{self, Parsed, Row as CsvRow, Upload};
@@ -94,8 +94,9 @@ struct ImportRun {
     mode: pb::ImportMode,
     /// The import's request_id (empty: none), carried by its events.
     request_id: String,
-    /// Ids of the customers this import created so far.
-    seen: Mutex<HashSet<String>>,
+    /// When the import started: a customer the importer created since then is one of its own
+    /// rows (kept as a time, not a set of ids, so memory does not grow with the file).
+    started_at: i64,
 }
 
 #[derive(Default)]
@@ -462,7 +463,7 @@ impl CustomersApi {
             caller: caller.clone(),
             mode,
             request_id: job.clone().unwrap_or_default(),
-            seen: Mutex::default(),
+            started_at: now_micros(),
         });
         let mut progress = imports::Progress::default();
         let outcome = self
@@ -681,7 +682,7 @@ impl CustomersApi {
     }
 
     async fn import_pass(&self, run: &ImportRun, rows: Vec<GoodRow>, tally: &mut Tally) -> Result<()> {
-        let (caller, mode, seen) = (&run.caller, run.mode, &run.seen);
+        let (caller, mode) = (&run.caller, run.mode);
         let name_keys: Vec<String> = rows
             .iter()
             .filter(|r| r.fields.kind == "company")
@@ -745,7 +746,7 @@ impl CustomersApi {
                 new_rows.push((r, row));
                 continue;
             };
-            let in_this_import = seen.lock().is_ok_and(|s| s.contains(&dup.id));
+            let in_this_import = dup.created_by == caller.employee_id && dup.created_at >= run.started_at;
             match mode {
                 pb::ImportMode::Fail => tally.fail(
                     r.number,
@@ -858,9 +859,6 @@ impl CustomersApi {
         }
         tx.commit().await?;
         tally.created += i64::try_from(customers.len()).unwrap_or(0);
-        if let Ok(mut s) = seen.lock() {
-            s.extend(customers.into_iter().map(|c| c.id));
-        }
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use crate::import_export::import;
 /// `rows` CSV lines of distinct companies, numbered from `first`.
 fn companies(first: usize, rows: usize) -> String {
     (first..first + rows)
-        .map(|i| format!("Batch Company {i:06} Ltd,13{:09}\n", i))
+        .map(|i| format!("Batch Company {i:06} Ltd,Contact {i},13{i:09}\n"))
         .collect()
 }
 
@@ -92,13 +92,13 @@ async fn wait_for(client: &mut Client, request_id: &str, what: &str, done: impl 
 async fn a_running_import_shows_its_progress_and_a_cancel_keeps_the_committed_batches() {
     let app = spawn().await;
     let mut alice = app.sales("alice").await;
-    let header = "name,contact.mobile\n";
+    let header = "name,contact.name,contact.mobile\n";
     let file_size = header.len() + companies(0, 5000).len();
     let import = SlowImport::start(&alice, "job-progress", i64::try_from(file_size).unwrap()).await;
     // Two whole batches of 1000 and half of a third, then the sender pauses.
     import.send(header).await;
     import.send(&companies(0, 2500)).await;
-    let running = wait_for(&mut alice, "job-progress", "two batches written", |j| j.created == 2000).await;
+    let running = wait_for(&mut alice, "job-progress", "two batches written", |j: &pb::ImportJob| j.created == 2000).await;
     assert_eq!(running.state, pb::ImportJobState::Running as i32, "{running:?}");
     assert_eq!(running.rows_read, 2000, "{running:?}");
     assert_eq!(running.failed, 0, "{running:?}");
@@ -108,8 +108,8 @@ async fn a_running_import_shows_its_progress_and_a_cancel_keeps_the_committed_ba
     assert!(running.end_time.is_none(), "{running:?}");
 
     // More of the file arrives: the job moves on.
-    import.send(&companies(2500, 1500)).await;
-    wait_for(&mut alice, "the fourth batch written", |j| j.created == 4000).await;
+    import.send(&companies(2500, 2000)).await;
+    wait_for(&mut alice, "job-progress", "the fourth batch written", |j: &pb::ImportJob| j.created == 4000).await;
 
     let cancelled = alice
         .cancel_import(pb::CancelImportRequest {
@@ -143,12 +143,12 @@ async fn a_running_import_shows_its_progress_and_a_cancel_keeps_the_committed_ba
 async fn a_finished_import_job_has_its_final_counts() {
     let app = spawn().await;
     let mut alice = app.sales("alice").await;
-    let csv = format!("name\n{}", "Done Co Ltd\nDone Co Ltd\n,\n");
+    let csv = "name,kind\nDone Co Ltd,company\nDone Co Ltd,company\n,company\n";
     let options = pb::ImportOptions {
         request_id: "job-done".into(),
         ..Default::default()
     };
-    let response = import(&mut alice, options, &csv, 5).await.unwrap();
+    let response = import(&mut alice, options, csv, 5).await.unwrap();
     assert!(!response.cancelled);
     let done = job(&mut alice, "job-done").await.unwrap();
     assert_eq!(done.state, pb::ImportJobState::Succeeded as i32, "{done:?}");
@@ -177,10 +177,11 @@ async fn only_the_importer_and_their_manager_see_or_cancel_a_job() {
     let app = spawn().await;
     let alice = app.sales("alice").await;
     let import = SlowImport::start(&alice, "job-private", 1_000_000).await;
-    import.send("name\n").await;
-    import.send(&companies(0, 1000)).await;
+    import.send("name,contact.name,contact.mobile\n").await;
+    // A batch is handed over once a row after it shows it is not the last.
+    import.send(&companies(0, 1500)).await;
     let mut alice = alice;
-    wait_for(&mut alice, "the first batch written", |j| j.created == 1000).await;
+    wait_for(&mut alice, "job-private", "the first batch written", |j: &pb::ImportJob| j.created == 1000).await;
 
     let mut bob = app.sales("bob").await;
     let seen = job(&mut bob, "job-private").await.unwrap_err();
@@ -251,7 +252,7 @@ impl Handler for Directory {
 async fn another_service_learns_of_imported_customers_one_event_per_batch() {
     let app = spawn().await;
     let mut alice = app.sales("alice").await;
-    let csv = format!("name,contact.mobile\n{}", companies(0, 2500));
+    let csv = format!("name,contact.name,contact.mobile\n{}", companies(0, 2500));
     let options = pb::ImportOptions {
         request_id: "job-events".into(),
         ..Default::default()
