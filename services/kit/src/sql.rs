@@ -275,7 +275,12 @@ impl ArrayInsert {
 
     /// Adds a row: one value per column, in text form (integers as decimals).
     pub fn row<S: AsRef<str>>(&mut self, values: &[S]) {
-        assert_eq!(values.len(), self.columns.len(), "one value per column of {}", self.table);
+        assert_eq!(
+            values.len(),
+            self.columns.len(),
+            "one value per column of {}",
+            self.table
+        );
         for ((_, _, literal), value) in self.columns.iter_mut().zip(values) {
             if self.rows > 0 {
                 literal.push(',');
@@ -305,8 +310,17 @@ impl ArrayInsert {
     /// The statement: `INSERT INTO t (a, b) SELECT CAST(a AS T), ... FROM unnest($1, $2) AS u (a, b)`.
     pub fn statement(self) -> SqlBuf {
         let names: Vec<&str> = self.columns.iter().map(|(n, _, _)| *n).collect();
-        let casts: Vec<String> = self.columns.iter().map(|(n, t, _)| format!("CAST(u.{n} AS {t})")).collect();
-        let mut q = SqlBuf::new(&format!("INSERT INTO {} ({}) SELECT {} FROM unnest(", self.table, names.join(", "), casts.join(", ")));
+        let casts: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(n, t, _)| format!("CAST(u.{n} AS {t})"))
+            .collect();
+        let mut q = SqlBuf::new(&format!(
+            "INSERT INTO {} ({}) SELECT {} FROM unnest(",
+            self.table,
+            names.join(", "),
+            casts.join(", ")
+        ));
         for (i, (_, _, mut literal)) in self.columns.into_iter().enumerate() {
             literal.push('}');
             if i > 0 {

@@ -15,7 +15,13 @@ use crate::{Shape, raw_insert};
 const COPY_ROWS: usize = 50_000;
 
 /// The tables an import writes.
-const TABLES: &[&str] = &["customers", "contacts", "customer_changes", "owner_changes", "customer_grams"];
+const TABLES: &[&str] = &[
+    "customers",
+    "contacts",
+    "customer_changes",
+    "owner_changes",
+    "customer_grams",
+];
 
 /// Drops every index of the import's tables but the primary keys.
 pub async fn strip_secondary_indexes(db: &Db) {
@@ -105,56 +111,87 @@ pub async fn baseline(db: &Db, url: &str, data: &[(String, &'static str, &'stati
                     .collect::<Vec<_>>()
                     .join(",")
             );
-            line(&mut c, &[
-                id.as_str(),
-                "company",
-                name,
-                &names::name_key(name),
-                level,
-                city,
-                &search_text,
-                "bench",
-                &now,
-                &now,
-                "bench",
-                &now,
-                "bench",
-                &grams,
-            ]);
-            line(&mut k, &[&crm_kit::new_id(), id.as_str(), &contact, mobile, "1", &now, "bench", &now, "bench"]);
-            line(&mut h, &[&crm_kit::new_id(), id.as_str(), "import", "[]", "bench", &now]);
-            line(&mut o, &[&crm_kit::new_id(), id.as_str(), "", "bench", "import", "", "bench", &now]);
+            line(
+                &mut c,
+                &[
+                    id.as_str(),
+                    "company",
+                    name,
+                    &names::name_key(name),
+                    level,
+                    city,
+                    &search_text,
+                    "bench",
+                    &now,
+                    &now,
+                    "bench",
+                    &now,
+                    "bench",
+                    &grams,
+                ],
+            );
+            line(
+                &mut k,
+                &[
+                    &crm_kit::new_id(),
+                    id.as_str(),
+                    &contact,
+                    mobile,
+                    "1",
+                    &now,
+                    "bench",
+                    &now,
+                    "bench",
+                ],
+            );
+            line(
+                &mut h,
+                &[&crm_kit::new_id(), id.as_str(), "import", "[]", "bench", &now],
+            );
+            line(
+                &mut o,
+                &[
+                    &crm_kit::new_id(),
+                    id.as_str(),
+                    "",
+                    "bench",
+                    "import",
+                    "",
+                    "bench",
+                    &now,
+                ],
+            );
         }
         let mut tx = conn.begin().await.expect("begin");
         copy_in(
-        &mut tx,
-        "customers",
-        "id, kind, name, name_key, level_code, city, search_text, owner_id, owned_since, created_at, created_by, \
+            &mut tx,
+            "customers",
+            "id, kind, name, name_key, level_code, city, search_text, owner_id, owned_since, created_at, created_by, \
          updated_at, updated_by, grams",
-        c,
-    )
-    .await;
-    copy_in(
-        &mut tx,
-        "contacts",
-        "id, customer_id, name, mobile, is_primary, created_at, created_by, updated_at, updated_by",
-        k,
-    )
-    .await;
-    copy_in(
-        &mut tx,
-        "customer_changes",
-        "id, customer_id, action, fields, changed_by, changed_at",
-        h,
-    )
-    .await;
-    copy_in(
-        &mut tx,
-        "owner_changes",
-        "id, customer_id, from_owner_id, to_owner_id, reason, note, changed_by, changed_at",
-        o,
-    )
-    .await;
+            c,
+        )
+        .await;
+        copy_in(
+            &mut tx,
+            "contacts",
+            "id, customer_id, name, mobile, is_primary, created_at, created_by, updated_at, updated_by",
+            k,
+        )
+        .await;
+        copy_in(
+            &mut tx,
+            "customer_changes",
+            "id, customer_id, action, fields, changed_by, changed_at",
+            h,
+        )
+        .await;
+        copy_in(
+            &mut tx,
+            "owner_changes",
+            "id, customer_id, from_owner_id, to_owner_id, reason, note, changed_by, changed_at",
+            o,
+        )
+        .await;
         tx.commit().await.expect("commit");
     }
     data.len() as f64 / started.elapsed().as_secs_f64()

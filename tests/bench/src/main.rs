@@ -569,7 +569,11 @@ async fn bench_import_and_search(args: &Args, backend: &str, admin: Option<&str>
         "import [{backend}] {n} rows: {rate:.0} rows/s ({:.1} s, target >= {target}), {} of COPY into index-free tables \
          {raw_rate:.0} rows/s, ratio {:.2} (target >= 0.5); service RSS idle {} MiB, peak {} MiB",
         elapsed.as_secs_f64(),
-        if backend == "postgres" { "baseline" } else { "baseline (SQLite has no COPY: multi-row inserts)" },
+        if backend == "postgres" {
+            "baseline"
+        } else {
+            "baseline (SQLite has no COPY: multi-row inserts)"
+        },
         rate / raw_rate,
         idle / 1024,
         service.peak_rss_kib() / 1024

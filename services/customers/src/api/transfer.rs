@@ -420,7 +420,9 @@ impl CustomersApi {
             }
         }
 
-        let bytes_declared = declared.size().map_or(0, |size| i64::try_from(size).unwrap_or(i64::MAX));
+        let bytes_declared = declared
+            .size()
+            .map_or(0, |size| i64::try_from(size).unwrap_or(i64::MAX));
         let refs = Arc::new(self.import_references().await?);
         // An import with a request_id is a job others can follow and cancel.
         let job = match &key {
@@ -570,7 +572,8 @@ impl CustomersApi {
                 }
                 Some(Parsed::Rows(rows)) => {
                     progress.rows_read += i64::try_from(rows.len()).unwrap_or(0);
-                    let good = validate_batch(rows, default_kind, refs, &headers, self.phone_region, &mut tally).await?;
+                    let good =
+                        validate_batch(rows, default_kind, refs, &headers, self.phone_region, &mut tally).await?;
                     let batch_keys: HashSet<String> =
                         good.iter().flat_map(|r| r.keys.iter().flatten().cloned()).collect();
                     while in_flight.len() >= IMPORT_WRITERS
@@ -1035,17 +1038,16 @@ fn job_to_proto(job: &imports::ImportJobRow, now: i64) -> pb::ImportJob {
         _ => pb::ImportJobState::Unspecified,
     };
     let elapsed = job.updated_at.saturating_sub(job.started_at);
-    let estimated_seconds_left = (state == pb::ImportJobState::Running
-        && job.bytes_declared > 0
-        && job.bytes_received > 0
-        && elapsed > 0)
-        .then(|| {
-            let left = (job.bytes_declared - job.bytes_received).max(0) as f64;
-            let rate = job.bytes_received as f64 / elapsed as f64;
-            // Measured up to the last update; the time since then has been spent already.
-            let since = now.saturating_sub(job.updated_at) as f64;
-            ((left / rate - since) / 1e6).max(0.0).ceil() as i64
-        });
+    let estimated_seconds_left =
+        (state == pb::ImportJobState::Running && job.bytes_declared > 0 && job.bytes_received > 0 && elapsed > 0).then(
+            || {
+                let left = (job.bytes_declared - job.bytes_received).max(0) as f64;
+                let rate = job.bytes_received as f64 / elapsed as f64;
+                // Measured up to the last update; the time since then has been spent already.
+                let since = now.saturating_sub(job.updated_at) as f64;
+                ((left / rate - since) / 1e6).max(0.0).ceil() as i64
+            },
+        );
     pb::ImportJob {
         request_id: job.request_id.clone(),
         state: state as i32,

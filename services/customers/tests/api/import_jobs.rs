@@ -75,7 +75,12 @@ async fn job(client: &mut Client, request_id: &str) -> Result<pb::ImportJob, ton
 }
 
 /// Polls the job until `done` holds of it.
-async fn wait_for(client: &mut Client, request_id: &str, what: &str, done: impl Fn(&pb::ImportJob) -> bool) -> pb::ImportJob {
+async fn wait_for(
+    client: &mut Client,
+    request_id: &str,
+    what: &str,
+    done: impl Fn(&pb::ImportJob) -> bool,
+) -> pb::ImportJob {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(j) = job(client, request_id).await
@@ -98,18 +103,33 @@ async fn a_running_import_shows_its_progress_and_a_cancel_keeps_the_committed_ba
     // Two whole batches of 1000 and half of a third, then the sender pauses.
     import.send(header).await;
     import.send(&companies(0, 2500)).await;
-    let running = wait_for(&mut alice, "job-progress", "two batches written", |j: &pb::ImportJob| j.created == 2000).await;
+    let running = wait_for(
+        &mut alice,
+        "job-progress",
+        "two batches written",
+        |j: &pb::ImportJob| j.created == 2000,
+    )
+    .await;
     assert_eq!(running.state, pb::ImportJobState::Running as i32, "{running:?}");
     assert_eq!(running.rows_read, 2000, "{running:?}");
     assert_eq!(running.failed, 0, "{running:?}");
     assert_eq!(running.employee_id, "alice");
-    assert!(running.bytes_received > 0 && running.bytes_received < running.bytes_declared, "{running:?}");
+    assert!(
+        running.bytes_received > 0 && running.bytes_received < running.bytes_declared,
+        "{running:?}"
+    );
     assert!(running.estimated_seconds_left.is_some(), "{running:?}");
     assert!(running.end_time.is_none(), "{running:?}");
 
     // More of the file arrives: the job moves on.
     import.send(&companies(2500, 2000)).await;
-    wait_for(&mut alice, "job-progress", "the fourth batch written", |j: &pb::ImportJob| j.created == 4000).await;
+    wait_for(
+        &mut alice,
+        "job-progress",
+        "the fourth batch written",
+        |j: &pb::ImportJob| j.created == 4000,
+    )
+    .await;
 
     let cancelled = alice
         .cancel_import(pb::CancelImportRequest {
@@ -131,7 +151,10 @@ async fn a_running_import_shows_its_progress_and_a_cancel_keeps_the_committed_ba
     let ended = job(&mut alice, "job-progress").await.unwrap();
     assert_eq!(ended.state, pb::ImportJobState::Cancelled as i32, "{ended:?}");
     assert_eq!(ended.created, 4000, "{ended:?}");
-    assert!(ended.end_time.is_some() && ended.estimated_seconds_left.is_none(), "{ended:?}");
+    assert!(
+        ended.end_time.is_some() && ended.estimated_seconds_left.is_none(),
+        "{ended:?}"
+    );
     // The committed batches stay; nothing of the rest of the file was written.
     let all = list_all(&mut alice, "", "", "name", 500).await;
     assert_eq!(all.len(), 4000);
@@ -181,7 +204,13 @@ async fn only_the_importer_and_their_manager_see_or_cancel_a_job() {
     // A batch is handed over once a row after it shows it is not the last.
     import.send(&companies(0, 1500)).await;
     let mut alice = alice;
-    wait_for(&mut alice, "job-private", "the first batch written", |j: &pb::ImportJob| j.created == 1000).await;
+    wait_for(
+        &mut alice,
+        "job-private",
+        "the first batch written",
+        |j: &pb::ImportJob| j.created == 1000,
+    )
+    .await;
 
     let mut bob = app.sales("bob").await;
     let seen = job(&mut bob, "job-private").await.unwrap_err();
@@ -278,7 +307,12 @@ async fn another_service_learns_of_imported_customers_one_event_per_batch() {
     );
     follow.min_backoff = Duration::from_millis(50);
     let (stop, stopping) = crm_kit::serve::Stopping::new();
-    let follower = tokio::spawn(crm_kit::events::follow(consumer.clone(), follow, Arc::new(Directory), stopping));
+    let follower = tokio::spawn(crm_kit::events::follow(
+        consumer.clone(),
+        follow,
+        Arc::new(Directory),
+        stopping,
+    ));
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -289,7 +323,10 @@ async fn another_service_learns_of_imported_customers_one_event_per_batch() {
         if known == 2500 {
             break;
         }
-        assert!(Instant::now() < deadline, "the consumer knows {known} of 2500 imported customers");
+        assert!(
+            Instant::now() < deadline,
+            "the consumer knows {known} of 2500 imported customers"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = stop.send(true);
@@ -303,7 +340,10 @@ async fn another_service_learns_of_imported_customers_one_event_per_batch() {
             .fetch_one(&consumer.pool)
             .await
             .unwrap();
-    assert_eq!((name.as_str(), owner.as_str(), request_id.as_str()), (first.name.as_str(), "alice", "job-events"));
+    assert_eq!(
+        (name.as_str(), owner.as_str(), request_id.as_str()),
+        (first.name.as_str(), "alice", "job-events")
+    );
     // One outbox row per batch of 1000, not one per customer.
     let producer = crm_kit::db::Db::connect(&app.database_url, 2).await.unwrap();
     let (events,): (i64,) =
