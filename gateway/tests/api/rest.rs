@@ -410,6 +410,52 @@ async fn mass_assignment_through_rest_is_refused_or_ignored() {
 }
 
 #[tokio::test]
+async fn an_import_job_is_read_and_cancelled_through_rest() {
+    let system = start().await;
+    let alice = system.sales("alice");
+    let csv = "name\nJob Company One Ltd\nJob Company Two Ltd\n";
+    system
+        .http
+        .send(
+            Method::POST,
+            "/v1/customers:import?options.request_id=rest-job-1",
+            Some(&alice),
+            &[("content-type", "text/csv")],
+            csv,
+        )
+        .await
+        .expect(200);
+    let reply = system
+        .http
+        .get("/v1/customerImports/rest-job-1", Some(&alice))
+        .await
+        .expect(200);
+    let job = &reply.json()["job"];
+    assert_eq!(job["state"], "IMPORT_JOB_STATE_SUCCEEDED", "{job}");
+    assert_eq!(job["created"], "2", "{job}");
+    assert_eq!(job["rowsRead"], "2", "{job}");
+    // Cancelling an import that has ended returns it as it is.
+    let reply = system
+        .http
+        .json(
+            Method::POST,
+            "/v1/customerImports/rest-job-1:cancel",
+            Some(&alice),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(reply.json()["job"]["state"], "IMPORT_JOB_STATE_SUCCEEDED");
+    // Another salesperson does not see it.
+    let bob = system.sales("bob");
+    system
+        .http
+        .get("/v1/customerImports/rest-job-1", Some(&bob))
+        .await
+        .expect(404);
+}
+
+#[tokio::test]
 async fn csv_uploads_and_downloads_stream_through_rest() {
     let system = start().await;
     let alice = system.sales("alice");

@@ -437,6 +437,18 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
     let period = json!({"from_date": format!("{}-01", &date[..7]), "to_date": date});
     let reminders = |kind: &str, team: bool| json!({"kind": kind, "team": team, "utc_offset_minutes": 0});
     // (method, request, who sees it, what they see).
+    // An import job of Alice's.
+    system
+        .http
+        .send(
+            Method::POST,
+            "/v1/customers:import?options.request_id=leaky-import",
+            Some(&alice),
+            &[("content-type", "text/csv")],
+            "name\nLeaky Imported Co\n",
+        )
+        .await
+        .expect(200);
     let matrix: Vec<(String, Value, &str, Expect)> = vec![
         (
             format!("{cs}GetCustomer"),
@@ -518,6 +530,12 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
         ),
         (format!("{cs}ListSavedFilters"), json!({}), "alice", Expect::Shows),
         (format!("{cs}ExportCustomers"), json!({}), "boss", Expect::Shows),
+        (
+            format!("{cs}GetImportJob"),
+            json!({"request_id": "leaky-import"}),
+            "boss",
+            Expect::Found,
+        ),
         (format!("{ss}GetLead"), json!({"id": lead_id}), "alice", Expect::Shows),
         (format!("{ss}ListLeads"), json!({}), "boss", Expect::Shows),
         (

@@ -65,6 +65,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0005_phones_as_typed.sql"),
         only_on: None,
     },
+    Migration {
+        version: 6,
+        name: "import_jobs",
+        sql: include_str!("../migrations/0006_import_jobs.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],

@@ -186,6 +186,8 @@ pub fn check_mapping(field: &str, mapping: &HashMap<String, String>, fields: &[&
 /// A CSV upload being parsed: rows come out in batches while the stream is still arriving.
 pub struct Upload {
     rows: mpsc::Receiver<Parsed>,
+    /// Bytes of the file received so far.
+    received: std::sync::Arc<std::sync::atomic::AtomicU64>,
     parser: tokio::task::JoinHandle<()>,
     feeder: tokio::task::JoinHandle<Result<()>>,
 }
@@ -213,6 +215,8 @@ impl Upload {
     ) -> Upload {
         let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Chunk>(16);
         let (row_tx, rows) = mpsc::channel::<Parsed>(4);
+        let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = received.clone();
         let parser = tokio::task::spawn_blocking(move || {
             let reader = ChunkReader {
                 rx: chunk_rx,
@@ -234,6 +238,7 @@ impl Upload {
                     ));
                 };
                 declared.receive(&bytes)?;
+                counter.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 let tx = chunk_tx.clone();
                 // The parser stopped reading (it gave up on the file): nothing more to feed.
                 if tokio::task::spawn_blocking(move || tx.send(Chunk::Bytes(bytes)))
@@ -250,7 +255,17 @@ impl Upload {
             let _ = tokio::task::spawn_blocking(move || chunk_tx.send(Chunk::End)).await;
             Ok(())
         });
-        Upload { rows, parser, feeder }
+        Upload {
+            rows,
+            received,
+            parser,
+            feeder,
+        }
+    }
+
+    /// Bytes of the file received so far (for progress reports).
+    pub fn received_bytes(&self) -> u64 {
+        self.received.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The next header, batch or fatal error; `None` once the file is read.
@@ -272,6 +287,13 @@ impl Upload {
                 Error::invalid("csv_chunk", "MALFORMED_CSV", message)
             }
         }
+    }
+
+    /// Stops reading the file (an import cancelled midway): what has not been parsed yet is
+    /// dropped and the rest of the stream is not waited for.
+    pub fn abandon(self) {
+        drop(self.rows);
+        self.feeder.abort();
     }
 
     /// Waits for the stream and the parser to end; a broken stream or a second options

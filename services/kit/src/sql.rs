@@ -248,3 +248,114 @@ mod tests {
         assert_eq!(q.params.len(), 13);
     }
 }
+
+/// A multi-row insert for PostgreSQL as one statement with one parameter per column: each
+/// column's values travel as the text literal of an array, unnested into rows and cast to the
+/// column's type. However many rows, the SQL text is the same (one prepared statement, parsed
+/// and planned once) and the parameters few, where a multi-row `VALUES` list binds every value
+/// on its own and has a text of its own per row count.
+#[derive(Debug, Clone)]
+pub struct ArrayInsert {
+    table: &'static str,
+    /// Column name, SQL type, and the array literal so far.
+    columns: Vec<(&'static str, &'static str, String)>,
+    rows: usize,
+}
+
+impl ArrayInsert {
+    /// An insert into `table` of `columns` (name, SQL type such as `TEXT`, `BIGINT` or
+    /// `BIGINT[]`; a value of an array type is given as its own literal, e.g. `{1,2}`).
+    pub fn new(table: &'static str, columns: &[(&'static str, &'static str)]) -> ArrayInsert {
+        ArrayInsert {
+            table,
+            columns: columns.iter().map(|(n, t)| (*n, *t, String::from("{"))).collect(),
+            rows: 0,
+        }
+    }
+
+    /// Adds a row: one value per column, in text form (integers as decimals).
+    pub fn row<S: AsRef<str>>(&mut self, values: &[S]) {
+        assert_eq!(
+            values.len(),
+            self.columns.len(),
+            "one value per column of {}",
+            self.table
+        );
+        for ((_, _, literal), value) in self.columns.iter_mut().zip(values) {
+            if self.rows > 0 {
+                literal.push(',');
+            }
+            literal.push('"');
+            for c in value.as_ref().chars() {
+                if c == '"' || c == '\\' {
+                    literal.push('\\');
+                }
+                literal.push(c);
+            }
+            literal.push('"');
+        }
+        self.rows += 1;
+    }
+
+    /// Rows added so far.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row was added.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The statement: `INSERT INTO t (a, b) SELECT CAST(a AS T), ... FROM unnest($1, $2) AS u (a, b)`.
+    pub fn statement(self) -> SqlBuf {
+        let names: Vec<&str> = self.columns.iter().map(|(n, _, _)| *n).collect();
+        let casts: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(n, t, _)| format!("CAST(u.{n} AS {t})"))
+            .collect();
+        let mut q = SqlBuf::new(&format!(
+            "INSERT INTO {} ({}) SELECT {} FROM unnest(",
+            self.table,
+            names.join(", "),
+            casts.join(", ")
+        ));
+        for (i, (_, _, mut literal)) in self.columns.into_iter().enumerate() {
+            literal.push('}');
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("CAST(").text(literal).push(" AS TEXT[])");
+        }
+        q.push(") AS u (").push(&names.join(", ")).push(")");
+        q
+    }
+}
+
+#[cfg(test)]
+mod array_insert_tests {
+    use super::ArrayInsert;
+    use crate::filter::SqlValue;
+
+    #[test]
+    fn values_are_quoted_and_escaped_in_one_literal_per_column() {
+        let mut insert = ArrayInsert::new("t", &[("a", "TEXT"), ("n", "BIGINT")]);
+        insert.row(&["x\"y\\z", "1"]);
+        insert.row(&["", "2"]);
+        let q = insert.statement();
+        assert_eq!(
+            q.sql,
+            "INSERT INTO t (a, n) SELECT CAST(u.a AS TEXT), CAST(u.n AS BIGINT) FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS TEXT[])) AS u (a, n)"
+        );
+        let texts: Vec<String> = q
+            .params
+            .iter()
+            .map(|p| match p {
+                SqlValue::Text(t) => t.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(texts, [r#"{"x\"y\\z",""}"#, r#"{"1","2"}"#]);
+    }
+}

@@ -390,6 +390,22 @@ impl CustomersService for CustomersApi {
         ))
     }
 
+    async fn get_import_job(
+        &self,
+        request: Request<pb::GetImportJobRequest>,
+    ) -> Result<Response<pb::GetImportJobResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        Ok(Response::new(self.get_import_job(&caller, request.into_inner()).await?))
+    }
+
+    async fn cancel_import(
+        &self,
+        request: Request<pb::CancelImportRequest>,
+    ) -> Result<Response<pb::CancelImportResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        Ok(Response::new(self.cancel_import(&caller, request.into_inner()).await?))
+    }
+
     type ExportCustomersStream = tokio_stream::wrappers::ReceiverStream<Result<pb::ExportCustomersResponse, Status>>;
 
     async fn export_customers(

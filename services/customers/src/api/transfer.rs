@@ -6,7 +6,7 @@
 //! stops the rest. Duplicates follow the chosen mode: skip, update, or fail.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crm_kit::auth::Principal;
 use crm_kit::csv_io::{self, Parsed, Row as CsvRow, Upload};
@@ -16,12 +16,15 @@ use crm_kit::time::now_micros;
 use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
 
-use super::{CustomersApi, may_manage};
+use super::{CustomersApi, SERVICE, is_manager, may_manage};
 use crate::domain::customer::CustomerFields;
 use crate::domain::names;
 use crate::store::contacts::{self as contact_store, ContactRow};
 use crate::store::customers::{self as store, CustomerRow, InsertError};
-use crate::store::{catalog, history, search};
+use crate::store::{catalog, history, imports, search};
+
+/// The resource type of import jobs in errors.
+const IMPORT_JOB: &str = "crm.customers.v1.ImportJob";
 
 /// Fields an import column can map to (also the export header).
 pub const IMPORT_FIELDS: &[&str] = &[
@@ -60,6 +63,8 @@ const BATCH: usize = 1000;
 const IMPORT_WRITERS: usize = 2;
 /// New rows after which an import first refreshes the table's planner statistics.
 const STATISTICS_AFTER: i64 = 10_000;
+/// How often an import that waits for its file looks for a cancel.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// Most row errors returned (the failed count stays exact beyond it).
 const MAX_ERRORS: usize = 100_000;
 
@@ -79,6 +84,17 @@ struct GoodRow {
     contact: Option<ContactRow>,
     /// Import fields present with a non-empty value (what an update may change).
     present: Vec<&'static str>,
+}
+
+/// What every batch of one import shares.
+struct ImportRun {
+    caller: Principal,
+    mode: pb::ImportMode,
+    /// The import's request_id (empty: none), carried by its events.
+    request_id: String,
+    /// When the import started: a customer the importer created since then is one of its own
+    /// rows (kept as a time, not a set of ids, so memory does not grow with the file).
+    started_at: i64,
 }
 
 #[derive(Default)]
@@ -262,6 +278,73 @@ fn validate_row(
     })
 }
 
+/// Validates a batch like [`validate_row`] on the CPU pool, split across the cores (phone
+/// parsing and name normalisation are the costly part); bad rows go to the tally.
+async fn validate_batch(
+    mut rows: Vec<CsvRow>,
+    default_kind: &'static str,
+    refs: &Arc<References>,
+    headers: &Arc<HashMap<&'static str, String>>,
+    region: crm_kit::phone::PhoneRegion,
+    tally: &mut Tally,
+) -> Result<Vec<GoodRow>> {
+    let per_job = rows.len().div_ceil(crm_kit::cpu::capacity()).max(1);
+    let mut jobs = Vec::new();
+    while !rows.is_empty() {
+        let rest = rows.split_off(per_job.min(rows.len()));
+        let chunk = std::mem::replace(&mut rows, rest);
+        let (refs, headers) = (refs.clone(), headers.clone());
+        jobs.push(tokio::spawn(crm_kit::cpu::run(move || {
+            chunk
+                .iter()
+                .map(|row| (row.number, validate_row(row, default_kind, &refs, &headers, region)))
+                .collect::<Vec<_>>()
+        })));
+    }
+    let mut good = Vec::new();
+    for job in jobs {
+        let checked = job
+            .await
+            .map_err(|e| Error::Internal(format!("import validation: {e}")))??;
+        for (number, outcome) in checked {
+            match outcome {
+                Ok(g) => good.push(g),
+                Err(errors) => {
+                    tally.failed += 1;
+                    for (field, reason) in errors {
+                        tally.note(number, &field, reason);
+                    }
+                }
+            }
+        }
+    }
+    Ok(good)
+}
+
+/// What an import waits for next.
+enum Next {
+    /// The oldest batch in flight was written.
+    Written(Result<Tally>),
+    /// The parser's next header or batch; `None` at the end of the file.
+    Parsed(Option<Parsed>),
+    /// Time to look for a cancel.
+    Tick,
+}
+
+/// Batches being written, oldest first, each with its duplicate keys.
+type InFlight = VecDeque<(tokio::task::JoinHandle<Result<Tally>>, HashSet<String>)>;
+
+/// Completes when the oldest batch in flight is written (never while none is); the batch
+/// stays in the queue for the caller to remove.
+async fn front_written(in_flight: &mut InFlight) -> Result<Tally> {
+    match in_flight.front_mut() {
+        Some((task, _)) => task
+            .await
+            .map_err(|e| Error::Internal(format!("import batch writer: {e}")))?,
+        None => std::future::pending().await,
+    }
+}
+
 /// Waits for a batch writer, turning a panic into an internal error.
 async fn join_batch(task: tokio::task::JoinHandle<Result<Tally>>) -> Result<Tally> {
     task.await
@@ -335,8 +418,37 @@ impl CustomersApi {
             }
         }
 
-        let refs = self.import_references().await?;
-        let mut upload = Upload::start(
+        let bytes_declared = declared
+            .size()
+            .map_or(0, |size| i64::try_from(size).unwrap_or(i64::MAX));
+        let refs = Arc::new(self.import_references().await?);
+        // An import with a request_id is a job others can follow and cancel.
+        let job = match &key {
+            Some(_) => {
+                let id = request_id.trim().to_string();
+                let mut tx = self.db.begin_write().await?;
+                let mine = imports::start(
+                    &mut tx,
+                    &id,
+                    &caller.employee_id,
+                    &caller.department_path,
+                    bytes_declared,
+                    now_micros(),
+                )
+                .await?;
+                tx.commit().await?;
+                if !mine {
+                    return Err(Error::precondition(
+                        "REQUEST_ID_IN_USE",
+                        "options.request_id",
+                        "another employee's import has this request_id; choose another one",
+                    ));
+                }
+                Some(id)
+            }
+            None => None,
+        };
+        let upload = Upload::start(
             IMPORT_FIELDS,
             mapping,
             BATCH,
@@ -347,18 +459,106 @@ impl CustomersApi {
             },
             declared,
         );
+        let run = Arc::new(ImportRun {
+            caller: caller.clone(),
+            mode,
+            request_id: job.clone().unwrap_or_default(),
+            started_at: now_micros(),
+        });
+        let mut progress = imports::Progress::default();
+        let outcome = self
+            .import_rows(&run, upload, &refs, default_kind, job.as_deref(), &mut progress)
+            .await;
+        let (mut tally, cancelled) = match outcome {
+            Ok(done) => done,
+            Err(e) => {
+                if let Some(id) = &job {
+                    self.end_job(id, "failed", progress, &e.to_string()).await;
+                }
+                return Err(e);
+            }
+        };
+        tally.errors.sort_by_key(|e| e.row);
+        let response = pb::ImportCustomersResponse {
+            created: tally.created,
+            updated: tally.updated,
+            skipped: tally.skipped,
+            failed: tally.failed,
+            errors: tally.errors,
+            cancelled,
+        };
+        // A cancelled import is not a done request: a retry with the same request_id imports
+        // the file again (the rows written before meet themselves as duplicates).
+        if let Some(k) = &key
+            && !cancelled
+        {
+            let mut tx = self.db.begin_write().await?;
+            k.record(&mut tx, &response).await?;
+            tx.commit().await?;
+        }
+        if let Some(id) = &job {
+            progress.created = response.created;
+            progress.updated = response.updated;
+            progress.skipped = response.skipped;
+            progress.failed = response.failed;
+            self.end_job(id, if cancelled { "cancelled" } else { "succeeded" }, progress, "")
+                .await;
+        }
+        tracing::info!(
+            created = response.created,
+            updated = response.updated,
+            skipped = response.skipped,
+            failed = response.failed,
+            cancelled,
+            "import finished"
+        );
+        Ok(response)
+    }
+
+    /// Reads the upload batch by batch and writes the good rows; answers the tally and whether
+    /// the import was cancelled. `progress` follows the batches (the job's counts).
+    async fn import_rows(
+        &self,
+        run: &Arc<ImportRun>,
+        mut upload: Upload,
+        refs: &Arc<References>,
+        default_kind: &'static str,
+        job: Option<&str>,
+        progress: &mut imports::Progress,
+    ) -> Result<(Tally, bool)> {
         let mut tally = Tally::default();
-        let mut headers: HashMap<&'static str, String> = HashMap::new();
-        let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let mut headers: Arc<HashMap<&'static str, String>> = Arc::default();
         let mut analyzed_at = 0i64;
+        let mut cancelled = false;
         // Batches being written, oldest first, each with its duplicate keys. Validation of the
         // next batch overlaps their writes; a batch sharing a key with one in flight waits for
         // it, so the earlier row of a file always wins.
-        let mut in_flight: VecDeque<(tokio::task::JoinHandle<Result<Tally>>, HashSet<String>)> = VecDeque::new();
-        while let Some(parsed) = upload.next().await {
+        let mut in_flight = InFlight::new();
+        // A job looks for a cancel whenever a batch is written, and at this pace while the
+        // file is slow to arrive.
+        let mut ticker = tokio::time::interval(CANCEL_POLL);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let next = tokio::select! {
+                biased;
+                written = front_written(&mut in_flight) => Next::Written(written),
+                parsed = upload.next() => Next::Parsed(parsed),
+                _ = ticker.tick(), if job.is_some() => Next::Tick,
+            };
+            let parsed = match next {
+                Next::Written(written) => {
+                    in_flight.pop_front();
+                    tally.absorb(written?);
+                    None
+                }
+                Next::Tick => None,
+                Next::Parsed(None) => break,
+                Next::Parsed(Some(parsed)) => Some(parsed),
+            };
             match parsed {
-                Parsed::Fatal(message) => return Err(upload.fatal(message).await),
-                Parsed::Header(h) => {
+                None => {}
+                Some(Parsed::Fatal(message)) => return Err(upload.fatal(message).await),
+                Some(Parsed::Header(h)) => {
                     if !h.contains_key("name") {
                         return Err(Error::invalid(
                             "options.column_mapping",
@@ -366,21 +566,12 @@ impl CustomersApi {
                             "no column maps to name; map the customer name column to \"name\"",
                         ));
                     }
-                    headers = h;
+                    headers = Arc::new(h);
                 }
-                Parsed::Rows(rows) => {
-                    let mut good = Vec::with_capacity(rows.len());
-                    for row in &rows {
-                        match validate_row(row, default_kind, &refs, &headers, self.phone_region) {
-                            Ok(g) => good.push(g),
-                            Err(errors) => {
-                                tally.failed += 1;
-                                for (field, reason) in errors {
-                                    tally.note(row.number, &field, reason);
-                                }
-                            }
-                        }
-                    }
+                Some(Parsed::Rows(rows)) => {
+                    progress.rows_read += i64::try_from(rows.len()).unwrap_or(0);
+                    let good =
+                        validate_batch(rows, default_kind, refs, &headers, self.phone_region, &mut tally).await?;
                     let batch_keys: HashSet<String> =
                         good.iter().flat_map(|r| r.keys.iter().flatten().cloned()).collect();
                     while in_flight.len() >= IMPORT_WRITERS
@@ -389,10 +580,10 @@ impl CustomersApi {
                         let Some((task, _)) = in_flight.pop_front() else { break };
                         tally.absorb(join_batch(task).await?);
                     }
-                    let (api, caller, seen) = (self.clone(), caller.clone(), seen.clone());
+                    let (api, run) = (self.clone(), run.clone());
                     let task = tokio::spawn(async move {
                         let mut tally = Tally::default();
-                        api.import_batch(&caller, mode, good, &seen, &mut tally).await?;
+                        api.import_batch(&run, good, &mut tally).await?;
                         Ok(tally)
                     });
                     in_flight.push_back((task, batch_keys));
@@ -407,35 +598,45 @@ impl CustomersApi {
                     }
                 }
             }
+            if let Some(id) = job {
+                progress.created = tally.created;
+                progress.updated = tally.updated;
+                progress.skipped = tally.skipped;
+                progress.failed = tally.failed;
+                progress.bytes_received = i64::try_from(upload.received_bytes()).unwrap_or(i64::MAX);
+                let mut tx = self.db.begin_write().await?;
+                cancelled = imports::advance(&mut tx, id, *progress, now_micros()).await?;
+                tx.commit().await?;
+                if cancelled {
+                    break;
+                }
+            }
         }
         for (task, _) in in_flight {
             tally.absorb(join_batch(task).await?);
         }
+        if cancelled {
+            upload.abandon();
+            return Ok((tally, true));
+        }
+        progress.bytes_received = i64::try_from(upload.received_bytes()).unwrap_or(i64::MAX);
         upload.finish().await?;
         if headers.is_empty() && tally.failed == 0 && tally.created == 0 {
             return Err(csv_io::empty_file());
         }
-        tally.errors.sort_by_key(|e| e.row);
-        let response = pb::ImportCustomersResponse {
-            created: tally.created,
-            updated: tally.updated,
-            skipped: tally.skipped,
-            failed: tally.failed,
-            errors: tally.errors,
-        };
-        if let Some(k) = &key {
+        Ok((tally, false))
+    }
+
+    /// Ends an import job; a failure to record it is logged (the import's own outcome stands).
+    async fn end_job(&self, request_id: &str, state: &str, progress: imports::Progress, error: &str) {
+        let ended = async {
             let mut tx = self.db.begin_write().await?;
-            k.record(&mut tx, &response).await?;
-            tx.commit().await?;
+            imports::end(&mut tx, request_id, state, progress, error, now_micros()).await?;
+            tx.commit().await
+        };
+        if let Err(e) = ended.await {
+            tracing::warn!(request_id, error = %e, "import job not recorded as ended");
         }
-        tracing::info!(
-            created = response.created,
-            updated = response.updated,
-            skipped = response.skipped,
-            failed = response.failed,
-            "import finished"
-        );
-        Ok(response)
     }
 
     async fn import_references(&self) -> Result<References> {
@@ -460,14 +661,7 @@ impl CustomersApi {
 
     /// Writes one batch: new rows in bulk, duplicates per the mode. Rows repeating a key seen
     /// earlier in the same batch wait for a second pass, when the first one is stored.
-    async fn import_batch(
-        &self,
-        caller: &Principal,
-        mode: pb::ImportMode,
-        rows: Vec<GoodRow>,
-        seen: &Mutex<HashSet<String>>,
-        tally: &mut Tally,
-    ) -> Result<()> {
+    async fn import_batch(&self, run: &ImportRun, rows: Vec<GoodRow>, tally: &mut Tally) -> Result<()> {
         let mut pending = rows;
         while !pending.is_empty() {
             let mut batch_keys: HashSet<String> = HashSet::new();
@@ -482,20 +676,14 @@ impl CustomersApi {
                     now_rows.push(r);
                 }
             }
-            self.import_pass(caller, mode, now_rows, seen, tally).await?;
+            self.import_pass(run, now_rows, tally).await?;
             pending = later;
         }
         Ok(())
     }
 
-    async fn import_pass(
-        &self,
-        caller: &Principal,
-        mode: pb::ImportMode,
-        rows: Vec<GoodRow>,
-        seen: &Mutex<HashSet<String>>,
-        tally: &mut Tally,
-    ) -> Result<()> {
+    async fn import_pass(&self, run: &ImportRun, rows: Vec<GoodRow>, tally: &mut Tally) -> Result<()> {
+        let (caller, mode) = (&run.caller, run.mode);
         let name_keys: Vec<String> = rows
             .iter()
             .filter(|r| r.fields.kind == "company")
@@ -559,7 +747,7 @@ impl CustomersApi {
                 new_rows.push((r, row));
                 continue;
             };
-            let in_this_import = seen.lock().is_ok_and(|s| s.contains(&dup.id));
+            let in_this_import = dup.created_by == caller.employee_id && dup.created_at >= run.started_at;
             match mode {
                 pb::ImportMode::Fail => tally.fail(
                     r.number,
@@ -645,7 +833,7 @@ impl CustomersApi {
                 // A concurrent writer created one of these customers; redo the rows one by one.
                 drop(tx);
                 for (r, _) in new_rows {
-                    Box::pin(self.import_pass(caller, mode, vec![r], seen, tally)).await?;
+                    Box::pin(self.import_pass(run, vec![r], tally)).await?;
                 }
                 return Ok(());
             }
@@ -654,12 +842,118 @@ impl CustomersApi {
         contact_store::insert_many(&mut tx, &contacts).await?;
         let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
         history::record_imports(&mut tx, &ids, &caller.employee_id, &caller.employee_id, now).await?;
+        // One event for the batch, in its transaction: other services learn of every imported
+        // customer without one outbox row per customer.
+        if let Some(first) = customers.first() {
+            let event = pb::CustomersImported {
+                customers: customers
+                    .iter()
+                    .map(|c| pb::CustomerCreated {
+                        customer_id: c.id.clone(),
+                        name: c.fields.name.clone(),
+                        owner_id: c.owner_id.clone(),
+                    })
+                    .collect(),
+                request_id: run.request_id.clone(),
+            };
+            crm_kit::events::append_at(&mut tx, &first.id, &event, now).await?;
+        }
         tx.commit().await?;
         tally.created += i64::try_from(customers.len()).unwrap_or(0);
-        if let Ok(mut s) = seen.lock() {
-            s.extend(customers.into_iter().map(|c| c.id));
-        }
         Ok(())
+    }
+
+    /// GetImportJob.
+    pub async fn get_import_job(
+        &self,
+        caller: &Principal,
+        req: pb::GetImportJobRequest,
+    ) -> Result<pb::GetImportJobResponse> {
+        let job = self.visible_job(caller, &req.request_id).await?;
+        Ok(pb::GetImportJobResponse {
+            job: Some(job_to_proto(&job, now_micros())),
+        })
+    }
+
+    /// CancelImport: raises the job's cancel flag; the import stops after its current batch.
+    pub async fn cancel_import(
+        &self,
+        caller: &Principal,
+        req: pb::CancelImportRequest,
+    ) -> Result<pb::CancelImportResponse> {
+        let mut job = self.visible_job(caller, &req.request_id).await?;
+        if job.state == "running" {
+            let mut tx = self.db.begin_write().await?;
+            imports::request_cancel(&mut tx, &job.request_id, now_micros()).await?;
+            tx.commit().await?;
+            let mut conn = self.conn().await?;
+            job = imports::get(&mut conn, &job.request_id)
+                .await?
+                .ok_or_else(|| Error::not_found(IMPORT_JOB, &job.request_id))?;
+        }
+        Ok(pb::CancelImportResponse {
+            job: Some(job_to_proto(&job, now_micros())),
+        })
+    }
+
+    /// The job of `request_id` when the caller may see it: the importer's own, or one of an
+    /// importer the caller manages. Anyone else gets NOT_FOUND, as for a customer out of scope.
+    async fn visible_job(&self, caller: &Principal, request_id: &str) -> Result<imports::ImportJobRow> {
+        let id = request_id.trim();
+        if id.is_empty() {
+            return Err(Error::required("request_id"));
+        }
+        let mut conn = self.conn().await?;
+        match imports::get(&mut conn, id).await? {
+            Some(job)
+                if job.employee_id == caller.employee_id
+                    || (is_manager(caller) && caller.covers(SERVICE, &job.employee_id, &job.department_path)) =>
+            {
+                Ok(job)
+            }
+            _ => Err(Error::not_found(IMPORT_JOB, id)),
+        }
+    }
+}
+
+/// The wire form of a job; the time left is estimated from the bytes still to come at the rate
+/// the file has arrived so far.
+fn job_to_proto(job: &imports::ImportJobRow, now: i64) -> pb::ImportJob {
+    let state = match job.state.as_str() {
+        "running" => pb::ImportJobState::Running,
+        "succeeded" => pb::ImportJobState::Succeeded,
+        "failed" => pb::ImportJobState::Failed,
+        "cancelled" => pb::ImportJobState::Cancelled,
+        _ => pb::ImportJobState::Unspecified,
+    };
+    let elapsed = job.updated_at.saturating_sub(job.started_at);
+    let estimated_seconds_left =
+        (state == pb::ImportJobState::Running && job.bytes_declared > 0 && job.bytes_received > 0 && elapsed > 0).then(
+            || {
+                let left = (job.bytes_declared - job.bytes_received).max(0) as f64;
+                let rate = job.bytes_received as f64 / elapsed as f64;
+                // Measured up to the last update; the time since then has been spent already.
+                let since = now.saturating_sub(job.updated_at) as f64;
+                ((left / rate - since) / 1e6).max(0.0).ceil() as i64
+            },
+        );
+    pb::ImportJob {
+        request_id: job.request_id.clone(),
+        state: state as i32,
+        employee_id: job.employee_id.clone(),
+        rows_read: job.rows_read,
+        created: job.created,
+        updated: job.updated,
+        skipped: job.skipped,
+        failed: job.failed,
+        bytes_received: job.bytes_received,
+        bytes_declared: job.bytes_declared,
+        estimated_seconds_left,
+        error_message: job.error_message.clone(),
+        cancel_requested: job.cancel_requested != 0,
+        start_time: crm_kit::time::set_to_proto(job.started_at),
+        update_time: crm_kit::time::set_to_proto(job.updated_at),
+        end_time: crm_kit::time::set_to_proto(job.ended_at),
     }
 }
 

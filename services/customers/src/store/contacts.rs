@@ -182,8 +182,74 @@ pub async fn insert_many(conn: &mut AnyConnection, rows: &[ContactRow]) -> Resul
     Ok(())
 }
 
+/// The contacts of [`insert_statements`] on PostgreSQL as one statement of array parameters.
+fn array_insert(rows: &[ContactRow]) -> super::SqlBuf {
+    let mut columns: Vec<(&'static str, &'static str)> = [
+        "id",
+        "customer_id",
+        "name",
+        "title",
+        "department",
+        "mobile",
+        "mobile_typed",
+        "phone",
+        "phone_typed",
+        "email",
+        "im_handles",
+        "birthday",
+        "birthday_md",
+    ]
+    .iter()
+    .map(|c| (*c, "TEXT"))
+    .collect();
+    columns.extend([
+        ("is_primary", "BIGINT"),
+        ("remark", "TEXT"),
+        ("created_at", "BIGINT"),
+        ("created_by", "TEXT"),
+        ("updated_at", "BIGINT"),
+        ("updated_by", "TEXT"),
+        ("version", "BIGINT"),
+    ]);
+    let mut insert = crm_kit::sql::ArrayInsert::new("contacts", &columns);
+    for c in rows {
+        let (month_day, is_primary, created_at, updated_at) = (
+            crate::domain::month_day(&c.birthday),
+            c.is_primary.to_string(),
+            c.created_at.to_string(),
+            c.updated_at.to_string(),
+        );
+        insert.row(&[
+            c.id.as_str(),
+            &c.customer_id,
+            &c.name,
+            &c.title,
+            &c.department,
+            &c.mobile,
+            &c.mobile_typed,
+            &c.phone,
+            &c.phone_typed,
+            &c.email,
+            &c.im_handles,
+            &c.birthday,
+            &month_day,
+            &is_primary,
+            &c.remark,
+            &created_at,
+            &c.created_by,
+            &updated_at,
+            &c.updated_by,
+            "1",
+        ]);
+    }
+    insert.statement()
+}
+
 /// The multi-row statements of [`insert_many`].
 pub fn insert_statements(on: crm_kit::db::Backend, rows: &[ContactRow]) -> Vec<super::SqlBuf> {
+    if on == crm_kit::db::Backend::Postgres && rows.len() > 1 {
+        return vec![array_insert(rows)];
+    }
     let mut statements = Vec::new();
     for chunk in rows.chunks(crm_kit::db::rows_per_statement_on(on, 19)) {
         let mut q = super::SqlBuf::new(

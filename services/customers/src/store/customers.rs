@@ -470,6 +470,9 @@ pub async fn insert(
 /// rows (the bigrams in the row's array on PostgreSQL), then on SQLite the gram rows.
 pub fn insert_statements(on: Backend, rows: &[CustomerRow], search: &[SearchEntry]) -> Result<Vec<SqlBuf>> {
     let postgres = on == Backend::Postgres;
+    if postgres && rows.len() > 1 {
+        return Ok(vec![array_insert(rows, search)?]);
+    }
     let per_statement = crm_kit::db::rows_per_statement_on(on, 41);
     let mut statements = Vec::new();
     for (chunk, entries) in rows.chunks(per_statement).zip(search.chunks(per_statement)) {
@@ -551,6 +554,117 @@ pub fn insert_statements(on: Backend, rows: &[CustomerRow], search: &[SearchEntr
         .collect();
     statements.extend(search::gram_statements(on, &grams));
     Ok(statements)
+}
+
+/// The customers of [`insert_statements`] on PostgreSQL as one statement of array parameters
+/// (bulk imports: one parse and plan, a few parameters, whatever the number of rows).
+fn array_insert(rows: &[CustomerRow], search: &[SearchEntry]) -> Result<SqlBuf> {
+    const TEXTS: [&str; 26] = [
+        "id",
+        "kind",
+        "name",
+        "name_key",
+        "short_name",
+        "tax_id",
+        "industry_code",
+        "scale",
+        "website",
+        "country",
+        "province",
+        "city",
+        "district",
+        "address",
+        "phone",
+        "mobile",
+        "email",
+        "gender",
+        "birthday",
+        "id_number",
+        "category_id",
+        "type_code",
+        "level_code",
+        "source_code",
+        "status",
+        "credit_currency",
+    ];
+    let mut columns: Vec<(&'static str, &'static str)> = TEXTS.iter().map(|c| (*c, "TEXT")).collect();
+    columns.extend([
+        ("credit_limit", "BIGINT"),
+        ("remark", "TEXT"),
+        ("tags", "TEXT"),
+        ("custom_fields", "TEXT"),
+        ("owner_id", "TEXT"),
+        ("owner_department_path", "TEXT"),
+        ("owned_since", "BIGINT"),
+        ("created_at", "BIGINT"),
+        ("created_by", "TEXT"),
+        ("updated_at", "BIGINT"),
+        ("updated_by", "TEXT"),
+        ("version", "BIGINT"),
+        ("search_text", "TEXT"),
+        ("phone_typed", "TEXT"),
+        ("mobile_typed", "TEXT"),
+        ("grams", "BIGINT[]"),
+    ]);
+    let mut insert = crm_kit::sql::ArrayInsert::new("customers", &columns);
+    for (row, entry) in rows.iter().zip(search) {
+        let f = &row.fields;
+        let (credit_currency, credit_limit) = credit_parts(f)?;
+        let tags = serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into());
+        let custom_fields = serde_json::to_string(&f.custom_fields).unwrap_or_else(|_| "{}".into());
+        let (credit_limit, owned_since, created_at, updated_at) = (
+            credit_limit.to_string(),
+            row.owned_since.to_string(),
+            row.created_at.to_string(),
+            row.updated_at.to_string(),
+        );
+        let grams = entry.grams_literal();
+        insert.row(&[
+            row.id.as_str(),
+            f.kind,
+            &f.name,
+            &row.name_key,
+            &f.short_name,
+            &f.tax_id,
+            &f.industry_code,
+            &f.scale,
+            &f.website,
+            &f.country,
+            &f.province,
+            &f.city,
+            &f.district,
+            &f.address,
+            &f.phone,
+            &f.mobile,
+            &f.email,
+            f.gender,
+            &f.birthday,
+            &f.id_number,
+            &f.category_id,
+            &f.type_code,
+            &f.level_code,
+            &f.source_code,
+            f.status,
+            &credit_currency,
+            &credit_limit,
+            &f.remark,
+            &tags,
+            &custom_fields,
+            &row.owner_id,
+            &row.owner_department_path,
+            &owned_since,
+            &created_at,
+            &row.created_by,
+            &updated_at,
+            &row.updated_by,
+            "1",
+            &entry.text,
+            &f.phone_typed,
+            &f.mobile_typed,
+            &grams,
+        ]);
+    }
+    Ok(insert.statement())
 }
 
 /// Live customers that collide with any of the given keys: company name keys, tax ids,

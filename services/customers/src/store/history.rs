@@ -163,6 +163,43 @@ pub async fn record_imports(
     actor: &str,
     now: i64,
 ) -> Result<()> {
+    if crm_kit::db::backend(conn) == crm_kit::db::Backend::Postgres {
+        // One statement per table, of array parameters, however many customers.
+        let mut changes = crm_kit::sql::ArrayInsert::new(
+            "customer_changes",
+            &[
+                ("id", "TEXT"),
+                ("customer_id", "TEXT"),
+                ("action", "TEXT"),
+                ("fields", "TEXT"),
+                ("changed_by", "TEXT"),
+                ("changed_at", "BIGINT"),
+            ],
+        );
+        let mut owners = crm_kit::sql::ArrayInsert::new(
+            "owner_changes",
+            &[
+                ("id", "TEXT"),
+                ("customer_id", "TEXT"),
+                ("from_owner_id", "TEXT"),
+                ("to_owner_id", "TEXT"),
+                ("reason", "TEXT"),
+                ("note", "TEXT"),
+                ("changed_by", "TEXT"),
+                ("changed_at", "BIGINT"),
+            ],
+        );
+        let at = now.to_string();
+        for id in customer_ids {
+            changes.row(&[crm_kit::new_id().as_str(), id, "import", "[]", actor, &at]);
+            owners.row(&[crm_kit::new_id().as_str(), id, "", owner, "import", "", actor, &at]);
+        }
+        if !changes.is_empty() {
+            changes.statement().query().execute(&mut *conn).await?;
+            owners.statement().query().execute(&mut *conn).await?;
+        }
+        return Ok(());
+    }
     let per_statement = crm_kit::db::rows_per_statement(conn, 6);
     for chunk in customer_ids.chunks(per_statement) {
         let mut changes = super::SqlBuf::new(

@@ -6,6 +6,7 @@
 //! - [`search`]: the portable fuzzy-search index (hashed bigrams + verified substring).
 //! - [`rekey`]: rebuilds derived keys (name keys, E.164 phones, search) when their rules change.
 //! - [`history`]: field-level changes and owner changes.
+//! - [`imports`]: import jobs (progress and cancellation of an import).
 //! - [`ownership`]: owner guards, caps, cooldowns, locks, collaborators, reclaim candidates.
 //! - [`catalog`]: categories, dictionaries, settings, saved filters.
 //! - [`contacts`], [`follow_ups`]: the people at a customer and every contact with them.
@@ -15,6 +16,7 @@ pub mod contacts;
 pub mod customers;
 pub mod follow_ups;
 pub mod history;
+pub mod imports;
 pub mod ownership;
 pub mod rekey;
 pub mod search;

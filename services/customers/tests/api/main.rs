@@ -13,6 +13,7 @@ mod handover;
 mod helpers;
 mod hostile;
 mod import_export;
+mod import_jobs;
 mod ownership;
 mod server;
 mod typed;
