@@ -71,6 +71,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0006_import_jobs.sql"),
         only_on: None,
     },
+    Migration {
+        version: 7,
+        name: "name_key_bytes",
+        sql: include_str!("../migrations/0007_name_key_bytes.postgres.sql"),
+        only_on: Some(Backend::Postgres),
+    },
+    Migration {
+        version: 8,
+        name: "name_key_order",
+        sql: include_str!("../migrations/0008_name_key_order.sql"),
+        only_on: None,
+    },
     crm_kit::idempotency::MIGRATION,
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],

@@ -5,8 +5,8 @@
 //!   index rows), at the same concurrency;
 //! - import: ImportCustomers (client stream) vs COPY of the same rows into the same tables
 //!   without secondary indexes (the physical limit; see [`import`]), with the service's peak RSS;
-//! - search: p50/p95 of substring name search and of a filtered keyset page deep in the list,
-//!   on the imported rows, with the raw `LIKE '%x%'` scan as the baseline;
+//! - search: a six-class query mix over the imported rows beside the bare `LIKE '%x%'` scan
+//!   (see [`search`]), and a filtered keyset page deep in the list;
 //! - memory: resident memory of the service process idle and under the create load.
 //!
 //! The customer export against `COPY ... TO STDOUT` (or SQLite's bare `SELECT`) is in [`export`].
@@ -24,6 +24,7 @@ mod front;
 mod import;
 mod leads;
 mod reports;
+mod search;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -86,7 +87,7 @@ impl Rng {
     }
 }
 
-const CITIES: &[&str] = &[
+pub(crate) const CITIES: &[&str] = &[
     "深圳市",
     "广州市",
     "北京",
@@ -101,12 +102,12 @@ const CITIES: &[&str] = &[
     "Barcelona",
     "Valencia",
 ];
-const WORDS: &[&str] = &[
+pub(crate) const WORDS: &[&str] = &[
     "腾飞", "华强", "创新", "远航", "金达", "宏图", "瑞丰", "恒信", "天成", "博远", "中科", "新锐", "鼎盛", "嘉禾",
     "永安", "盛世", "东方", "蓝海", "Global", "Nova", "Iberia", "Solar", "Delta", "Alpha", "Orion", "Atlas", "Vértice",
     "Norte",
 ];
-const TRADES: &[&str] = &[
+pub(crate) const TRADES: &[&str] = &[
     "科技",
     "电子",
     "贸易",
@@ -583,44 +584,8 @@ async fn bench_import_and_search(args: &Args, backend: &str, admin: Option<&str>
     // The searches below compare with a bare scan of the same rows.
     let raw = raw_db(&service_url).await;
 
-    // Substring search: a random 2-4 character piece of an existing name.
-    let mut lat = Vec::with_capacity(queries);
-    let mut raw_lat = Vec::with_capacity(queries);
-    for q in 0..queries {
-        let (name, ..) = &data[(rng.next() % n as u64) as usize];
-        let chars: Vec<char> = names::normalize_text(name).chars().collect();
-        let len = 2 + (q % 3);
-        let start = (rng.next() as usize) % chars.len().saturating_sub(len).max(1);
-        let needle: String = chars[start..(start + len).min(chars.len())].iter().collect();
-        let t = Instant::now();
-        client
-            .list_customers(pb::ListCustomersRequest {
-                query: needle.clone(),
-                page_size: 50,
-                ..Default::default()
-            })
-            .await
-            .expect("search");
-        lat.push(t.elapsed());
-        let t = Instant::now();
-        let _: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM customers WHERE search_text LIKE $1 ORDER BY name, id LIMIT 50")
-                .bind(format!("%{needle}%"))
-                .fetch_all(&raw.pool)
-                .await
-                .expect("raw like");
-        raw_lat.push(t.elapsed());
-    }
-    lat.sort();
-    raw_lat.sort();
-    println!(
-        "search [{backend}] substring over {n} customers: p50 {} p95 {} (target p95 < 100 ms); raw LIKE scan p50 {} p95 {}, ratio p95 {:.2}",
-        ms(percentile(&lat, 0.5)),
-        ms(percentile(&lat, 0.95)),
-        ms(percentile(&raw_lat, 0.5)),
-        ms(percentile(&raw_lat, 0.95)),
-        percentile(&raw_lat, 0.95).as_secs_f64() / percentile(&lat, 0.95).as_secs_f64().max(1e-9)
-    );
+    // The search mix, six classes of pieces from rare to common.
+    search::bench_mix(&mut client, &raw, &data, backend, queries / 6).await;
 
     // A filtered keyset page deep in the list: walk the pages of level A by name.
     let mut token = String::new();

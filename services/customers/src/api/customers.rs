@@ -729,6 +729,14 @@ impl CustomersApi {
             &q.show_deleted.to_string(),
             &caller.employee_id,
         ]);
+        if q.order_by.trim().is_empty() {
+            crm_kit::text::search_query("query", &q.query)?;
+            if let Some(ranking) = super::search::Ranking::of(&q.query) {
+                return self
+                    .ranked_page(caller, &q, &ranking, &fp, &req.page_token, limit)
+                    .await;
+            }
+        }
         let cursor: Option<CustomerCursor> = decode_token(&self.tokens, &fp, &req.page_token)?;
         let (sql, make_cursor) = page_sql(self.db.backend, caller, &q, cursor.as_ref(), limit + 1)?;
         let mut conn = self.conn().await?;
@@ -741,6 +749,44 @@ impl CustomersApi {
         } else {
             String::new()
         };
+        Ok(pb::ListCustomersResponse {
+            customers: convert::customers(&mut conn, &rows).await?,
+            next_page_token,
+        })
+    }
+
+    /// A page of a search without `order_by`, ranked (see [`super::search`]).
+    async fn ranked_page(
+        &self,
+        caller: &Principal,
+        q: &CustomerQuery,
+        ranking: &super::search::Ranking,
+        fp: &str,
+        page_token: &str,
+        limit: i64,
+    ) -> Result<pb::ListCustomersResponse> {
+        let filter = compile_filter(&q.filter)?;
+        let cursor: Option<super::search::RankCursor> = decode_token(&self.tokens, fp, page_token)?;
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let mut conn = self.conn().await?;
+        let mut rows = super::search::page(
+            &mut conn,
+            self.db.backend,
+            caller,
+            ranking,
+            filter.as_ref(),
+            q.show_deleted,
+            cursor.as_ref(),
+            limit + 1,
+        )
+        .await?;
+        let next_page_token = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|(_, c)| self.tokens.encode(fp, c)).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let rows: Vec<CustomerRow> = rows.into_iter().map(|(r, _)| r).collect();
         Ok(pb::ListCustomersResponse {
             customers: convert::customers(&mut conn, &rows).await?,
             next_page_token,

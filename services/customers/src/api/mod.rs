@@ -18,6 +18,7 @@ pub use crm_kit::directory;
 pub mod follow_ups;
 pub mod ownership;
 pub mod reminders;
+pub mod search;
 pub mod service;
 pub mod transfer;
 

@@ -216,19 +216,28 @@ pub fn push_predicate(q: &mut SqlBuf, query: &str, on: Backend) -> bool {
     let Some(parsed) = names::parse_query(query) else {
         return false;
     };
+    push_index_predicate(q, &parsed, on);
+    // The normalised query holds only letters and digits, so it needs no LIKE escaping.
+    q.push(" AND c.search_text LIKE ")
+        .text(format!("%{}%", parsed.normalized));
+    true
+}
+
+/// Appends the bigram index's part of the search predicate: the customers holding every bigram
+/// of the query (a superset of the matches; the substring is verified separately).
+pub fn push_index_predicate(q: &mut SqlBuf, parsed: &names::SearchQuery, on: Backend) {
+    if parsed.grams.is_empty() {
+        return;
+    }
     if on == Backend::Postgres {
         // Planned with the real array (a one-off statement), so the planner's per-bigram
         // statistics choose between the GIN index and walking the requested order.
         q.one_off();
-        if !parsed.grams.is_empty() {
-            q.push(" AND c.grams @> CAST(")
-                .text(array_literal(&parsed.grams))
-                .push(" AS BIGINT[])");
-        }
-    } else if !parsed.grams.is_empty() {
+        push_grams_all(q, &parsed.grams);
+    } else {
         // One compound-SELECT term per gram, and SQLite allows 500 terms: a long query (NFKC
         // can turn one character into many) narrows by some of its grams only, which is still
-        // exact because the substring is verified below.
+        // exact because the substring is verified.
         q.push(" AND c.id IN (");
         for (i, gram) in parsed.grams.iter().take(MAX_INDEX_TERMS).enumerate() {
             if i > 0 {
@@ -239,10 +248,31 @@ pub fn push_predicate(q: &mut SqlBuf, query: &str, on: Backend) -> bool {
         }
         q.push(")");
     }
-    // The normalised query holds only letters and digits, so it needs no LIKE escaping.
-    q.push(" AND c.search_text LIKE ")
-        .text(format!("%{}%", parsed.normalized));
-    true
+}
+
+/// PostgreSQL: `c` holds every one of `grams` (the GIN index's containment).
+pub fn push_grams_all(q: &mut SqlBuf, grams: &[i64]) {
+    q.push(" AND c.grams @> CAST(")
+        .text(array_literal(grams))
+        .push(" AS BIGINT[])");
+}
+
+/// SQLite: `c` holds `gram`.
+pub fn push_gram(q: &mut SqlBuf, gram: i64) {
+    q.push(" AND c.id IN (SELECT customer_id FROM customer_grams WHERE gram = ")
+        .int(gram)
+        .push(")");
+}
+
+/// SQLite: how many customers hold `gram`, counted up to `cap`.
+pub async fn gram_count(conn: &mut AnyConnection, gram: i64, cap: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1 FROM customer_grams WHERE gram = $1 LIMIT $2)",
+    )
+    .bind(gram)
+    .bind(cap)
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Close-match candidates come from every owner's customers, as exact duplicates do.

@@ -15,5 +15,6 @@ mod hostile;
 mod import_export;
 mod import_jobs;
 mod ownership;
+mod search_mix;
 mod server;
 mod typed;
