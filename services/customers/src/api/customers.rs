@@ -773,9 +773,11 @@ impl CustomersApi {
             &mut conn,
             self.db.backend,
             caller,
-            ranking,
-            filter.as_ref(),
-            q.show_deleted,
+            &super::search::Conditions {
+                ranking,
+                filter: filter.as_ref(),
+                show_deleted: q.show_deleted,
+            },
             cursor.as_ref(),
             limit + 1,
         )

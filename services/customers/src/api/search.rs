@@ -104,12 +104,12 @@ fn rank_order(a: (Class, &str, &str), b: (Class, &str, &str)) -> Ordering {
     })
 }
 
-/// The conditions every ranked statement shares: not deleted (unless asked), the substring,
-/// the filter.
-struct Conditions<'a> {
-    ranking: &'a Ranking,
-    filter: Option<&'a CompiledFilter>,
-    show_deleted: bool,
+/// What a ranked search asks besides its page: the query's ranking, and the conditions every
+/// ranked statement shares (not deleted unless asked, the substring, the filter).
+pub struct Conditions<'a> {
+    pub ranking: &'a Ranking,
+    pub filter: Option<&'a CompiledFilter>,
+    pub show_deleted: bool,
 }
 
 impl Conditions<'_> {
@@ -129,20 +129,14 @@ pub async fn page(
     conn: &mut AnyConnection,
     on: Backend,
     caller: &Principal,
-    ranking: &Ranking,
-    filter: Option<&CompiledFilter>,
-    show_deleted: bool,
+    when: &Conditions<'_>,
     cursor: Option<&RankCursor>,
     limit: usize,
 ) -> Result<Vec<(CustomerRow, RankCursor)>> {
-    let when = Conditions {
-        ranking,
-        filter,
-        show_deleted,
-    };
-    let rows = match probe(conn, on, ranking, show_deleted).await? {
-        Some(ids) => rare_page(conn, caller, &when, &ids, cursor, limit).await?,
-        None => common_page(conn, on, caller, &when, cursor, limit).await?,
+    let ranking = when.ranking;
+    let rows = match probe(conn, on, ranking, when.show_deleted).await? {
+        Some(ids) => rare_page(conn, caller, when, &ids, cursor, limit).await?,
+        None => common_page(conn, on, caller, when, cursor, limit).await?,
     };
     Ok(rows
         .into_iter()
@@ -376,7 +370,7 @@ mod tests {
 
     #[test]
     fn the_rank_order_puts_prefixes_by_key_and_the_rest_newest_first() {
-        let mut rows = vec![
+        let mut rows = [
             (Class::Rest, "x", "01"),
             (Class::Prefix, "abz", "05"),
             (Class::Rest, "y", "09"),
