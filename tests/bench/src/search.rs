@@ -22,8 +22,14 @@ const CLASSES: [&str; 6] = [
 
 /// One query of class `class`, drawn from the data.
 fn query(rng: &mut Rng, class: usize, data: &[(String, &'static str, &'static str, String)]) -> String {
-    let (name, _, _, mobile) = &data[(rng.next() % data.len() as u64) as usize];
-    let cjk: Vec<char> = name.chars().filter(|c| ('\u{4E00}'..='\u{9FFF}').contains(c)).collect();
+    // A customer with at least three CJK characters (a Latin name holds only its serial's 号).
+    let (name, mobile, cjk) = loop {
+        let (name, _, _, mobile) = &data[(rng.next() % data.len() as u64) as usize];
+        let cjk: Vec<char> = name.chars().filter(|c| ('\u{4E00}'..='\u{9FFF}').contains(c)).collect();
+        if cjk.len() >= 3 {
+            break (name, mobile, cjk);
+        }
+    };
     match class {
         // The serial that makes a name unique, with its mark: one or a few customers.
         0 => {
