@@ -302,9 +302,7 @@ async fn rest(
 
     let statement = |walk: bool| {
         let mut q = SqlBuf::read(&select, &scope(caller));
-        if ranking.key.is_empty() {
-            q.push(" AND 1 = 1");
-        } else {
+        if !ranking.key.is_empty() {
             q.push(" AND NOT (c.name_key >= ")
                 .text(ranking.key.clone())
                 .push(" AND c.name_key < ")

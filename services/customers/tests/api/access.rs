@@ -102,8 +102,9 @@ fn forged_token() -> String {
     crm_kit::auth::token::sign(&claims, "made-up-key", &key)
 }
 
+/// The names a search finds (ranked: no `order_by`), sorted.
 async fn names(client: &mut Client, query: &str) -> Vec<String> {
-    let mut names: Vec<String> = list_all(client, "", query, "name", 50)
+    let mut names: Vec<String> = list_all(client, "", query, "", 50)
         .await
         .into_iter()
         .map(|c| c.name)
@@ -144,6 +145,8 @@ async fn each_caller_sees_their_scope_and_nothing_more() {
 
     // A salesperson: their own customer only; another's is NOT_FOUND, as if it did not exist.
     assert_eq!(names(&mut alice, "Scope").await, ["Scope Alpha Ltd"]);
+    // Another department's salesperson finds only their own, ranked search included.
+    assert_eq!(names(&mut olga, "Scope").await, ["Scope Other Ltd"]);
     for other in [&b, &e, &o] {
         let status = alice
             .get_customer(pb::GetCustomerRequest { id: other.id.clone() })
