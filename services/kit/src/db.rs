@@ -258,6 +258,35 @@ impl Db {
         Ok(())
     }
 
+    /// Moves the entries of PostgreSQL GIN `indexes` waiting in their pending lists into the
+    /// indexes proper, after a bulk write. A GIN index built with `fastupdate` queues new
+    /// entries in a list that every search reads from end to end until a vacuum or a full
+    /// list merges it, so right after an import every search paid for scanning up to the
+    /// list's limit (40 ms at 20,000 fresh customers, against 1 ms merged). A failure is
+    /// logged, not returned: the bulk write stands and the next vacuum merges the list.
+    /// SQLite has no such list, so there it does nothing.
+    pub async fn merge_pending_index_entries(&self, indexes: &[&str]) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        for index in indexes {
+            let started = std::time::Instant::now();
+            let merged = sqlx::query_scalar::<_, i64>("SELECT gin_clean_pending_list(CAST($1 AS regclass))")
+                .bind(*index)
+                .fetch_one(&self.pool)
+                .await;
+            match merged {
+                Ok(pages) => tracing::debug!(
+                    index,
+                    pages,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "pending index entries merged"
+                ),
+                Err(e) => tracing::warn!(index, error = %e, "pending index entries not merged"),
+            }
+        }
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query_scalar::<_, i32>("SELECT 1")

@@ -61,6 +61,9 @@ pub const IMPORT_FIELDS: &[&str] = &[
 const BATCH: usize = 1000;
 /// Batches of one import written at the same time (validation of the next one overlaps them).
 const IMPORT_WRITERS: usize = 2;
+/// The GIN indexes an import fills (PostgreSQL), merged when it ends: see
+/// `Db::merge_pending_index_entries`.
+const SEARCH_INDEXES: &[&str] = &["customers_grams"];
 /// New rows after which an import first refreshes the table's planner statistics.
 const STATISTICS_AFTER: i64 = 10_000;
 /// How often an import that waits for its file looks for a cancel.
@@ -594,6 +597,7 @@ impl CustomersApi {
                         self.db
                             .refresh_statistics(&["customers", "contacts", "customer_changes", "owner_changes"])
                             .await?;
+                        self.db.merge_pending_index_entries(SEARCH_INDEXES).await;
                         analyzed_at = tally.created;
                     }
                 }
@@ -615,6 +619,8 @@ impl CustomersApi {
         for (task, _) in in_flight {
             tally.absorb(join_batch(task).await?);
         }
+        // What the committed batches wrote is searched at once, by index alone.
+        self.db.merge_pending_index_entries(SEARCH_INDEXES).await;
         if cancelled {
             upload.abandon();
             return Ok((tally, true));
