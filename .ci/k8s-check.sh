@@ -8,13 +8,14 @@
 # named, replicas left to a HorizontalPodAutoscaler (autoscaling/v2, CPU, at least 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TOOLS="${CRM_TOOLS_DIR:-$PWD/target/tools}"
 K8S_VERSION="${CRM_K8S_VERSION:-1.33.0}"
 
 command -v kubectl >/dev/null || { echo "kubectl is required (kubectl kustomize renders the overlays)" >&2; exit 1; }
-if [ ! -x "$TOOLS/venv/bin/kubernetes-validate" ]; then
-  [ -x "$TOOLS/venv/bin/python" ] || python3 -m venv "$TOOLS/venv"
-  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate pyyaml
+# The virtualenv .ci/run makes from .ci/python-tools.txt; run alone, one of its own.
+VENV="${CRM_CI_VENV:-$PWD/target/ci-venv}"
+if [ ! -x "$VENV/bin/kubernetes-validate" ]; then
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r .ci/python-tools.txt
 fi
 
 out="$(mktemp -d)"
@@ -24,7 +25,7 @@ for overlay in k8s/overlays/*/; do
   kubectl kustomize "$overlay" >"$out/$name.yaml"
   echo "rendered $overlay: $(grep -c '^kind:' "$out/$name.yaml") documents"
   # One file per document, so a failure names the resource.
-  "$TOOLS/venv/bin/python" - "$out/$name.yaml" "$out/$name" <<'PY'
+  "$VENV/bin/python" - "$out/$name.yaml" "$out/$name" <<'PY'
 import sys, yaml, os
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 os.makedirs(sys.argv[2], exist_ok=True)
@@ -32,11 +33,11 @@ for i, d in enumerate(docs):
     with open(os.path.join(sys.argv[2], f"{i:02d}-{d['kind']}-{d['metadata']['name']}.yaml"), "w") as f:
         yaml.safe_dump(d, f)
 PY
-  "$TOOLS/venv/bin/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" "$out/$name"/*.yaml
+  "$VENV/bin/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" "$out/$name"/*.yaml
   echo "schemas ($K8S_VERSION, strict): $name ok"
 done
 
-"$TOOLS/venv/bin/python" - "$out"/*.yaml <<'PY'
+"$VENV/bin/python" - "$out"/*.yaml <<'PY'
 import sys, yaml
 failures = []
 checks = 0

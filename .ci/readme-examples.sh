@@ -6,7 +6,7 @@
 # (tests/web-client) calls the suite through the gateway with the contracts built by buf.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TOOLS="${CRM_TOOLS_DIR:-$PWD/target/tools}"
+TOOLS="${CRM_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-ci-tools}"
 command -v grpcurl >/dev/null || { echo "grpcurl is not installed" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 1; }
 
@@ -49,11 +49,11 @@ PY
 # A third-party gRPC-Web client (Connect for the web, reading the contracts from a descriptor
 # set that buf builds) through the gateway.
 if command -v node >/dev/null; then
-  if [ ! -x "$TOOLS/node/node_modules/.bin/buf" ]; then
-    npm install --silent --no-audit --no-fund --prefix "$TOOLS/node" @bufbuild/buf@1.75.0 >/dev/null
+  if [ ! -x "$TOOLS/buf-1.75.0/node_modules/.bin/buf" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS/buf-1.75.0" @bufbuild/buf@1.75.0 >/dev/null
   fi
   npm ci --silent --no-audit --no-fund --prefix tests/web-client >/dev/null
-  "$TOOLS/node/node_modules/.bin/buf" build --as-file-descriptor-set -o "$work/crm.binpb"
+  "$TOOLS/buf-1.75.0/node_modules/.bin/buf" build --as-file-descriptor-set -o "$work/crm.binpb"
   node tests/web-client/call.mjs "$work/crm.binpb"
 else
   echo "node is not installed: skipping the gRPC-Web client (tests/web-client)"

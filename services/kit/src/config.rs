@@ -93,6 +93,9 @@ pub struct ServiceConfig {
     /// Seconds a new connection may stay silent before it is closed.
     #[arg(long, env = "CRM_GRPC_FIRST_BYTE_TIMEOUT_SECONDS", default_value_t = 10)]
     pub grpc_first_byte_timeout_seconds: u64,
+    /// The business's base currency (ISO 4217): what totals, reports and base amounts are kept in.
+    #[arg(long, env = "CRM_BASE_CURRENCY", default_value = crate::money::DEFAULT_BASE_CURRENCY)]
+    pub base_currency: String,
 }
 
 /// The service secret of a laptop install when none is set. The suite replaces it with a
@@ -130,7 +133,19 @@ impl ServiceConfig {
             grpc_keepalive_timeout_seconds: 10,
             tcp_keepalive_seconds: 60,
             grpc_first_byte_timeout_seconds: 10,
+            base_currency: crate::money::DEFAULT_BASE_CURRENCY.into(),
         }
+    }
+
+    /// The base currency, upper-cased; a start-up error when it is not a supported code.
+    pub fn base_currency(&self) -> crate::Result<String> {
+        let currency = self.base_currency.trim().to_ascii_uppercase();
+        if crate::money::minor_units(&currency).is_none() {
+            return Err(crate::Error::Internal(format!(
+                "CRM_BASE_CURRENCY {currency} is not a supported currency"
+            )));
+        }
+        Ok(currency)
     }
 
     /// How often the token verifier polls identity's revocations.

@@ -8,7 +8,12 @@
 //! - [`serve`]: a tonic server with health, reflection, tracing, limits, panics answered as
 //!   INTERNAL, and graceful shutdown.
 //! - [`errors`]: the one mapping from domain failures to `tonic::Status` with google.rpc details.
-//! - [`money`]: exact decimals between the wire (strings) and storage (scaled integers).
+//! - [`money`]: exact decimals between the wire (strings) and storage (scaled integers), and
+//!   `Money` arithmetic that refuses to mix currencies and rounds per currency.
+//! - [`quantity`]: exact quantities (4 decimal places) and unit conversions that are exact or
+//!   refused.
+//! - [`numbering`]: document numbers per kind and period (`SO-20261122-0007`), never repeated.
+//! - [`transitions`]: a document's allowed status moves as a table, and the refusals.
 //! - [`phone`]: phone numbers as typed, read by libphonenumber's rules and normalised to E.164.
 //! - [`paging`]: opaque, tamper-checked keyset page tokens and page-size rules.
 //! - [`sql`]: SQL with positional parameters, built piece by piece.
@@ -44,8 +49,10 @@ pub mod handover;
 pub mod idempotency;
 pub mod limits;
 pub mod money;
+pub mod numbering;
 pub mod paging;
 pub mod phone;
+pub mod quantity;
 pub mod serve;
 pub mod sql;
 pub mod telemetry;
@@ -53,6 +60,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod text;
 pub mod time;
+pub mod transitions;
 pub mod update;
 
 pub use errors::{Error, Result};

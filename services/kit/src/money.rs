@@ -22,7 +22,13 @@ pub enum MoneyError {
     OutOfRange,
     #[error("currency {0} is not a supported ISO 4217 code")]
     UnknownCurrency(String),
+    #[error("amounts in {left} and {right} cannot be added or compared: convert one first")]
+    CurrencyMismatch { left: String, right: String },
 }
+
+/// The base currency when the setting (`CRM_BASE_CURRENCY`) is not given: the currency reports,
+/// aging and every base amount are kept in.
+pub const DEFAULT_BASE_CURRENCY: &str = "CNY";
 
 /// Parses a decimal string: `-?\d+(\.\d+)?`, at most 4 decimals, within storage range.
 pub fn parse_decimal(s: &str) -> Result<Decimal, MoneyError> {
@@ -140,6 +146,95 @@ impl Money {
     pub fn from_proto(m: &crm_proto::common::Money) -> Result<Money, MoneyError> {
         Money::parse(&m.currency_code, &m.amount)
     }
+
+    /// Nothing, in a currency.
+    pub fn zero(currency: &str) -> Money {
+        Money {
+            currency: currency.to_string(),
+            amount: Decimal::ZERO,
+        }
+    }
+
+    fn same_currency(&self, other: &Money) -> Result<(), MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch {
+                left: self.currency.clone(),
+                right: other.currency.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// An amount in this currency, kept within what storage holds.
+    fn with_amount(&self, amount: Option<Decimal>) -> Result<Money, MoneyError> {
+        let amount = amount.ok_or(MoneyError::OutOfRange)?.normalize();
+        to_storage(amount)?;
+        Ok(Money {
+            currency: self.currency.clone(),
+            amount,
+        })
+    }
+
+    /// The sum; refused across currencies and beyond storage range.
+    pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        self.with_amount(self.amount.checked_add(other.amount))
+    }
+
+    /// The difference; refused across currencies and beyond storage range.
+    pub fn checked_sub(&self, other: &Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        self.with_amount(self.amount.checked_sub(other.amount))
+    }
+
+    /// Orders two amounts of one currency; refused across currencies.
+    pub fn checked_cmp(&self, other: &Money) -> Result<std::cmp::Ordering, MoneyError> {
+        self.same_currency(other)?;
+        Ok(self.amount.cmp(&other.amount))
+    }
+
+    /// The total of amounts that must all be in `currency` (an empty list totals zero).
+    pub fn sum<'a, I: IntoIterator<Item = &'a Money>>(currency: &str, items: I) -> Result<Money, MoneyError> {
+        items
+            .into_iter()
+            .try_fold(Money::zero(currency), |total, m| total.checked_add(m))
+    }
+
+    /// A unit price times a quantity, rounded half away from zero to the currency's minor unit
+    /// (the spec's rule for line totals): 3 × 0.333 CNY is 1.00.
+    pub fn line_total(&self, quantity: crate::quantity::Quantity) -> Result<Money, MoneyError> {
+        let exact = self
+            .amount
+            .checked_mul(quantity.decimal())
+            .ok_or(MoneyError::OutOfRange)?;
+        self.with_amount(Some(round_to_minor(exact, &self.currency)?))
+    }
+
+    /// A share of this amount: `rate` a decimal fraction (0.13 for a 13 % tax), rounded half
+    /// away from zero to the currency's minor unit.
+    pub fn share(&self, rate: Decimal) -> Result<Money, MoneyError> {
+        let exact = self.amount.checked_mul(rate).ok_or(MoneyError::OutOfRange)?;
+        self.with_amount(Some(round_to_minor(exact, &self.currency)?))
+    }
+
+    /// This amount rounded half away from zero to the currency's minor unit.
+    pub fn rounded(&self) -> Result<Money, MoneyError> {
+        self.with_amount(Some(round_to_minor(self.amount, &self.currency)?))
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.amount.is_zero()
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.amount.is_sign_negative() && !self.amount.is_zero()
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", to_wire(self.amount), self.currency)
+    }
 }
 
 #[cfg(test)]
@@ -199,7 +294,73 @@ mod tests {
         assert!(matches!(Money::parse("XXQ", "10"), Err(MoneyError::UnknownCurrency(_))));
     }
 
+    fn cny(s: &str) -> Money {
+        Money::parse("CNY", s).unwrap()
+    }
+
+    #[test]
+    fn arithmetic_refuses_to_mix_currencies() {
+        let usd = Money::parse("USD", "1").unwrap();
+        assert_eq!(
+            cny("1").checked_add(&usd),
+            Err(MoneyError::CurrencyMismatch {
+                left: "CNY".into(),
+                right: "USD".into()
+            })
+        );
+        assert!(cny("1").checked_sub(&usd).is_err());
+        assert!(cny("1").checked_cmp(&usd).is_err());
+        assert!(Money::sum("CNY", &[cny("1"), usd]).is_err());
+        assert_eq!(Money::sum("CNY", &[cny("1.10"), cny("2.205")]).unwrap(), cny("3.305"));
+        assert_eq!(Money::sum("EUR", &[]).unwrap(), Money::zero("EUR"));
+        assert_eq!(cny("1").checked_sub(&cny("2.5")).unwrap(), cny("-1.5"));
+        assert_eq!(
+            Money::from_storage("CNY", i64::MAX).checked_add(&cny("0.0001")),
+            Err(MoneyError::OutOfRange),
+            "beyond what storage holds"
+        );
+    }
+
+    #[test]
+    fn line_totals_and_shares_round_per_currency() {
+        use crate::quantity::Quantity;
+        let three = Quantity::parse("3").unwrap();
+        assert_eq!(cny("0.333").line_total(three).unwrap(), cny("1.00"));
+        assert_eq!(
+            cny("0.335").line_total(Quantity::parse("1").unwrap()).unwrap(),
+            cny("0.34")
+        );
+        assert_eq!(
+            Money::parse("JPY", "99.5")
+                .unwrap()
+                .line_total(Quantity::parse("1").unwrap())
+                .unwrap(),
+            Money::parse("JPY", "100").unwrap()
+        );
+        assert_eq!(cny("100.05").share(Decimal::new(13, 2)).unwrap(), cny("13.01"));
+        assert_eq!(cny("-0.005").rounded().unwrap(), cny("-0.01"));
+        assert_eq!(cny("12.5").to_string(), "12.50 CNY");
+    }
+
     proptest! {
+        #[test]
+        fn sums_are_exact_and_order_free(vs in proptest::collection::vec(-9_999_999_999_999i64..=9_999_999_999_999i64, 0..20)) {
+            let items: Vec<Money> = vs.iter().map(|v| Money::from_storage("CNY", *v)).collect();
+            let total = Money::sum("CNY", &items).unwrap();
+            prop_assert_eq!(total.storage().unwrap(), vs.iter().sum::<i64>());
+            let mut reversed = items.clone();
+            reversed.reverse();
+            prop_assert_eq!(Money::sum("CNY", &reversed).unwrap(), total);
+        }
+
+        #[test]
+        fn mixed_currencies_never_add(a in -9_999_999_999i64..=9_999_999_999i64, b in -9_999_999_999i64..=9_999_999_999i64) {
+            let x = Money::from_storage("CNY", a);
+            let y = Money::from_storage("USD", b);
+            prop_assert!(x.checked_add(&y).is_err());
+            prop_assert!(y.checked_sub(&x).is_err());
+        }
+
         #[test]
         fn storage_round_trips(v in -999_999_999_999_999_999i64..=999_999_999_999_999_999i64) {
             prop_assert_eq!(to_storage(from_storage(v)).unwrap(), v);

@@ -116,10 +116,6 @@ pub struct Config {
     /// The customers service, which converted leads become customers of.
     #[arg(long, env = "CRM_CUSTOMERS_URL", default_value = "http://127.0.0.1:50052")]
     pub customers_url: String,
-    /// The currency opportunities, quotas and reports are kept in (other currencies wait for
-    /// the finance service's exchange rates).
-    #[arg(long, env = "CRM_BASE_CURRENCY", default_value = "CNY")]
-    pub base_currency: String,
     /// How often, in seconds, the service checks whether this week's forecast snapshot is due
     /// (0: only on demand).
     #[arg(long, env = "CRM_FORECAST_SNAPSHOT_CHECK_SECONDS", default_value_t = 3600)]
@@ -145,7 +141,6 @@ impl Config {
             service,
             log_format: LogFormat::Auto,
             customers_url: "http://127.0.0.1:50052".into(),
-            base_currency: "CNY".into(),
             forecast_snapshot_check_seconds: 3600,
             follow_identity: true,
             max_document_bytes: 20 * 1024 * 1024,
@@ -186,9 +181,9 @@ pub async fn run(
         config.follow_identity,
         &stopping,
     );
+    let currency = config.service.base_currency()?;
     let snapshots = (config.forecast_snapshot_check_seconds > 0).then(|| {
         let db = db.clone();
-        let currency = config.base_currency.trim().to_ascii_uppercase();
         let every = std::time::Duration::from_secs(config.forecast_snapshot_check_seconds);
         let mut stopping = stopping.clone();
         tokio::spawn(async move {

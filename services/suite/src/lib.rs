@@ -61,6 +61,9 @@ pub struct SuiteConfig {
     /// read as its numbers by customers and sales alike.
     #[arg(long, env = "CRM_DEFAULT_PHONE_REGION", default_value = "CN")]
     pub default_phone_region: crm_kit::phone::PhoneRegion,
+    /// The business's base currency (ISO 4217), the same for every service.
+    #[arg(long, env = "CRM_BASE_CURRENCY", default_value = crm_kit::money::DEFAULT_BASE_CURRENCY)]
+    pub base_currency: String,
 }
 
 /// The running services and where they listen, in the order they started (the gateway last).
@@ -119,6 +122,7 @@ pub async fn run(
     customers.service.listen = Some(customers_addr);
     customers.service.service_secret = service_secret.clone();
     customers.default_phone_region = config.default_phone_region;
+    customers.service.base_currency = config.base_currency.clone();
     let customers_task = spawn(
         "customers",
         &exited_tx,
@@ -130,6 +134,7 @@ pub async fn run(
     sales.service.listen = Some(sales_addr);
     sales.service.service_secret = service_secret.clone();
     sales.default_phone_region = config.default_phone_region;
+    sales.service.base_currency = config.base_currency.clone();
     sales.customers_url = format!("http://{}", dial(customers_addr));
     let sales_task = spawn(
         "sales",

@@ -32,6 +32,7 @@ pub fn config() -> crm_suite::SuiteConfig {
         log_format: crm_kit::config::LogFormat::Json,
         service_secret: None,
         default_phone_region: crm_kit::phone::PhoneRegion::CN,
+        base_currency: crm_kit::money::DEFAULT_BASE_CURRENCY.into(),
     }
 }
 

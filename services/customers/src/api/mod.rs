@@ -41,6 +41,8 @@ pub struct CustomersApi {
     pub(crate) utc_offset_minutes: i32,
     /// The country of phone numbers written without a country code.
     pub(crate) phone_region: crm_kit::phone::PhoneRegion,
+    /// The currency a customer's order and balance totals are kept in.
+    pub(crate) base_currency: String,
 }
 
 impl std::fmt::Debug for CustomersApi {
@@ -61,6 +63,7 @@ impl CustomersApi {
             tokens: Arc::new(PageTokens::new(config.service.page_token_secret.as_bytes())),
             utc_offset_minutes: config.utc_offset_minutes,
             phone_region: config.default_phone_region,
+            base_currency: config.service.base_currency()?,
         })
     }
 

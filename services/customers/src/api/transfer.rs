@@ -738,7 +738,7 @@ impl CustomersApi {
                     last_follow_up_at: 0,
                     next_follow_up_at: 0,
                     last_order_at: 0,
-                    totals_currency: "CNY".into(),
+                    totals_currency: self.base_currency.clone(),
                     total_ordered: 0,
                     receivable_balance: 0,
                     payable_balance: 0,

@@ -91,12 +91,9 @@ impl SalesApi {
             .connect_timeout(std::time::Duration::from_secs(3))
             .timeout(std::time::Duration::from_secs(10))
             .connect_lazy();
-        let currency = config.base_currency.trim().to_ascii_uppercase();
-        if crm_kit::money::minor_units(&currency).is_none() {
-            return Err(Error::Internal(format!(
-                "CRM_BASE_CURRENCY {currency} is not a supported currency"
-            )));
-        }
+        // Opportunities, quotas and reports are kept in the base currency (other currencies
+        // wait for the finance service's exchange rates).
+        let currency = config.service.base_currency()?;
         Ok(SalesApi {
             db,
             directory: Directory::new(&config.service.identity_url)?,
