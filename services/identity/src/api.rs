@@ -868,12 +868,10 @@ impl IdentityApi {
             updated_by: caller.employee_id.clone(),
             department_path: String::new(),
         };
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            crm_kit::idempotency::Begun::Replayed(done) => return Ok(done),
+            crm_kit::idempotency::Begun::Fresh(tx) => tx,
+        };
         if !id.is_empty() && store::employee(&mut tx, id).await?.is_some() {
             return Err(Error::AlreadyExists {
                 reason: "EMPLOYEE_ID_TAKEN",
@@ -899,11 +897,7 @@ impl IdentityApi {
                 now,
             )),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     async fn get_employee(&self, req: pb::GetEmployeeRequest) -> Result<pb::GetEmployeeResponse> {

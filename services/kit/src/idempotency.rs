@@ -9,7 +9,7 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
-use crate::db::Migration;
+use crate::db::{Db, Migration, WriteTx};
 use crate::errors::{Error, Result};
 
 /// The table the kit keeps responses in; every service lists it with its own migrations.
@@ -117,6 +117,68 @@ impl RequestKey {
             }),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// How a command's transaction began: with the stored response of an earlier attempt under the
+/// same `request_id` (return it, do nothing), or fresh.
+#[derive(Debug)]
+pub enum Begun<R> {
+    Replayed(R),
+    Fresh(CommandTx),
+}
+
+/// One command's write transaction and its request key: begun by [`Db::begin_command`], ended
+/// by [`CommandTx::finish`], which stores the response under the key and commits, so every
+/// command runs the same sequence (begin, replay, act, record, commit). Dropping it unfinished
+/// rolls the command back.
+#[derive(Debug)]
+pub struct CommandTx {
+    tx: WriteTx,
+    key: Option<RequestKey>,
+}
+
+impl Db {
+    /// Begins a command: a write transaction, and the earlier attempt's response when `key`
+    /// (the request's `request_id`, if it has one) was seen before.
+    pub async fn begin_command<R: Message + Default>(&self, key: Option<RequestKey>) -> Result<Begun<R>> {
+        let mut tx = self.begin_write().await?;
+        if let Some(k) = &key
+            && let Some(done) = k.replay(&mut tx).await?
+        {
+            return Ok(Begun::Replayed(done));
+        }
+        Ok(Begun::Fresh(CommandTx { tx, key }))
+    }
+}
+
+impl CommandTx {
+    /// Stores `response` under the request key (when there is one) and commits; a concurrent
+    /// attempt with the same id that committed first makes this ABORTED and rolls back.
+    pub async fn finish<R: Message>(mut self, response: R) -> Result<R> {
+        if let Some(k) = &self.key {
+            k.record(&mut self.tx, &response).await?;
+        }
+        self.tx.commit().await?;
+        Ok(response)
+    }
+
+    /// Rolls the command back.
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for CommandTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for CommandTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
     }
 }
 

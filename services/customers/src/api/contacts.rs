@@ -3,7 +3,7 @@
 
 use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
-use crm_kit::idempotency::RequestKey;
+use crm_kit::idempotency::{Begun, RequestKey};
 use crm_kit::time::now_micros;
 use crm_kit::update::mask_paths;
 use crm_kit::{Error, Result};
@@ -165,12 +165,10 @@ impl CustomersApi {
             v.add("contact.customer_id", "REQUIRED", "is required");
         }
         v.finish()?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let customer = visible_customer(&mut tx, caller, "contact.customer_id", &src.customer_id).await?;
         let now = now_micros();
         row.customer_id = customer.id.clone();
@@ -207,11 +205,7 @@ impl CustomersApi {
         let response = pb::CreateContactResponse {
             contact: Some(convert::contact(&stored)),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     /// GetContact.

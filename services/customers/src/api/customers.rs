@@ -4,7 +4,7 @@ use crm_kit::auth::Principal;
 use crm_kit::db::Backend;
 use crm_kit::errors::{Resource, Violations};
 use crm_kit::filter::{FieldSpec, FieldType, SqlValue};
-use crm_kit::idempotency::RequestKey;
+use crm_kit::idempotency::{Begun, RequestKey};
 use crm_kit::paging::fingerprint;
 use crm_kit::time::{format_rfc3339, now_micros};
 use crm_kit::{Error, Result};
@@ -817,12 +817,10 @@ impl CustomersApi {
         }
         v.finish()?;
 
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let current = visible_customer(&mut tx, caller, "customer.id", &src.id).await?;
         if !may_manage(caller, &current) {
             return Err(Error::PermissionDenied {
@@ -879,11 +877,7 @@ impl CustomersApi {
         let response = pb::UpdateCustomerResponse {
             customer: Some(convert::one_customer(&mut tx, &row).await?),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     /// DeleteCustomer: soft delete, refused while money or orders hang on the customer.
@@ -1042,12 +1036,10 @@ impl CustomersApi {
             v.add("merged_id", "SAME_CUSTOMER", "must differ from survivor_id");
         }
         v.finish()?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let survivor = visible_customer(&mut tx, caller, "survivor_id", &req.survivor_id).await?;
         let merged = visible_customer(&mut tx, caller, "merged_id", &req.merged_id).await?;
         if !may_manage(caller, &survivor) || !may_manage(caller, &merged) {
@@ -1124,11 +1116,7 @@ impl CustomersApi {
             .await?
             .ok_or_else(|| Error::not_found(CUSTOMER, &survivor.id))?;
         response.survivor = Some(convert::one_customer(&mut tx, &row).await?);
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     /// ListOwnerChanges.

@@ -2,7 +2,7 @@
 
 use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
-use crm_kit::idempotency::RequestKey;
+use crm_kit::idempotency::{Begun, RequestKey};
 use crm_kit::paging::fingerprint;
 use crm_kit::time::{DAY_MICROS, from_proto, now_micros};
 use crm_kit::{Error, Result};
@@ -97,12 +97,10 @@ impl CustomersApi {
                 .unwrap_or_default();
         }
         v.finish()?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let customer = visible_customer(&mut tx, caller, "follow_up.customer_id", &src.customer_id).await?;
         let contact_id = src.contact_id.trim().to_string();
         if !contact_id.is_empty()
@@ -139,11 +137,7 @@ impl CustomersApi {
         let response = pb::CreateFollowUpResponse {
             follow_up: Some(convert::follow_up(&row, &[])),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     async fn visible_follow_up(

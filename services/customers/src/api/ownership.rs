@@ -3,7 +3,7 @@
 
 use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
-use crm_kit::idempotency::RequestKey;
+use crm_kit::idempotency::{Begun, RequestKey};
 use crm_kit::paging::fingerprint;
 use crm_kit::time::{DAY_MICROS, now_micros};
 use crm_kit::{Error, Result};
@@ -131,12 +131,10 @@ impl CustomersApi {
         caller.require("customers.customer.assign")?;
         let to_path = self.directory.department_of(caller, "owner_id", &to).await?;
         check_in_scope(caller, "owner_id", &to, &to_path)?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let row = visible_customer(&mut tx, caller, "id", &req.id).await?;
         if row.owner_id == to {
             return Err(Error::precondition(
@@ -165,11 +163,7 @@ impl CustomersApi {
         let response = pb::AssignCustomerResponse {
             customer: Some(convert::one_customer(&mut tx, &updated).await?),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     /// TransferCustomer: the owner (or a manager) passes a customer on, with a reason.
@@ -188,12 +182,10 @@ impl CustomersApi {
         v.finish()?;
         let to_path = self.directory.department_of(caller, "to_owner_id", &to).await?;
         check_in_scope(caller, "to_owner_id", &to, &to_path)?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let row = visible_customer(&mut tx, caller, "id", &req.id).await?;
         if row.owner_id.is_empty() {
             return Err(Error::precondition(
@@ -234,11 +226,7 @@ impl CustomersApi {
         let response = pb::TransferCustomerResponse {
             customer: Some(convert::one_customer(&mut tx, &updated).await?),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     /// ReleaseCustomer: back to the public pool, with a reason; starts the re-claim cooldown.
@@ -254,12 +242,10 @@ impl CustomersApi {
             .take(crate::domain::required_notes("note", &req.note, 500))
             .unwrap_or_default();
         v.finish()?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let row = visible_customer(&mut tx, caller, "id", &req.id).await?;
         if row.owner_id.is_empty() {
             return Err(Error::precondition(
@@ -292,11 +278,7 @@ impl CustomersApi {
         let response = pb::ReleaseCustomerResponse {
             customer: Some(convert::one_customer(&mut tx, &updated).await?),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     /// ClaimCustomer: takes a pool customer within caps and the cooldown; of concurrent claims
@@ -308,12 +290,10 @@ impl CustomersApi {
     ) -> Result<pb::ClaimCustomerResponse> {
         let request_id = std::mem::take(&mut req.request_id);
         let key = RequestKey::new("ClaimCustomer", &caller.employee_id, &request_id, &req)?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let now = now_micros();
         // A leaver claims nothing (their token may still be in its last seconds).
         crm_kit::handover::require_active(&mut tx, &caller.employee_id, "id", &caller.employee_id).await?;
@@ -409,11 +389,7 @@ impl CustomersApi {
         let response = pb::ClaimCustomerResponse {
             customer: Some(convert::one_customer(&mut tx, &updated).await?),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     /// ShareCustomer: replaces the collaborators.

@@ -6,7 +6,7 @@
 use crm_kit::auth::Principal;
 use crm_kit::csv_io::Declared;
 use crm_kit::errors::Violations;
-use crm_kit::idempotency::RequestKey;
+use crm_kit::idempotency::{Begun, RequestKey};
 use crm_kit::time::now_micros;
 use crm_kit::{Error, Result};
 use crm_proto::sales as pb;
@@ -218,12 +218,10 @@ impl SalesApi {
             &first.request_id,
             &fingerprint,
         )?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay::<pb::UploadProjectDocumentResponse>(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         // Checked again inside the transaction: the project may have been terminated meanwhile.
         let p = self
             .visible_project(&mut tx, caller, "document.project_id", &row.project_id)
@@ -257,10 +255,7 @@ impl SalesApi {
         let response = pb::UploadProjectDocumentResponse {
             document: Some(document_proto(&row)),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
+        let response = tx.finish(response).await?;
         tracing::info!(
             document = %row.id,
             project = %row.project_id,

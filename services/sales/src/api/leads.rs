@@ -7,7 +7,7 @@ use crm_kit::auth::Principal;
 use crm_kit::auth::ReadScope;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
-use crm_kit::idempotency::RequestKey;
+use crm_kit::idempotency::{Begun, CommandTx, RequestKey};
 use crm_kit::phone::{PhoneRegion, parse_mobile, parse_phone};
 use crm_kit::time::now_micros;
 use crm_kit::update::{check_etag, etag, mask_paths};
@@ -310,12 +310,15 @@ impl SalesApi {
             }
             POOL => {}
             AUTO => {
-                let mut tx = self.db.begin_write().await?;
+                let mut tx = match self.db.begin_command(key).await? {
+                    Begun::Replayed(done) => return Ok(done),
+                    Begun::Fresh(tx) => tx,
+                };
                 if let Some((owner, path)) = super::capture::pick_assignee(&mut tx, &row.province, &row.source).await? {
                     row.owner_id = owner;
                     row.owner_department_path = path;
                 }
-                return self.insert_new_lead(tx, key.as_ref(), &row).await;
+                return self.insert_new_lead(tx, &row).await;
             }
             owner => {
                 if owner != caller.employee_id {
@@ -325,31 +328,20 @@ impl SalesApi {
                 row.owner_id = owner.to_string();
             }
         }
-        let tx = self.db.begin_write().await?;
-        self.insert_new_lead(tx, key.as_ref(), &row).await
+        let tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
+        self.insert_new_lead(tx, &row).await
     }
 
-    /// Stores a new lead (or replays the request's first response) and commits.
-    async fn insert_new_lead(
-        &self,
-        mut tx: crm_kit::db::WriteTx,
-        key: Option<&RequestKey>,
-        row: &LeadRow,
-    ) -> Result<pb::CreateLeadResponse> {
-        if let Some(k) = key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+    /// Stores a new lead and finishes the command.
+    async fn insert_new_lead(&self, mut tx: CommandTx, row: &LeadRow) -> Result<pb::CreateLeadResponse> {
         store::insert_lead(&mut tx, row).await?;
         let response = pb::CreateLeadResponse {
             lead: Some(lead_proto(row)),
         };
-        if let Some(k) = key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     pub async fn get_lead(&self, caller: &Principal, req: pb::GetLeadRequest) -> Result<pb::GetLeadResponse> {
@@ -611,7 +603,10 @@ impl SalesApi {
             self.create_customer_from(caller, &lead).await?
         };
 
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let mut row = store::lead(&mut tx, &lead.id)
             .await?
             .ok_or_else(|| Error::not_found(LEAD, &lead.id))?;
@@ -660,10 +655,7 @@ impl SalesApi {
         )
         .await?;
         let response = self.conversion_result(&mut tx, &row, existing).await?;
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
+        let response = tx.finish(response).await?;
         tracing::info!(lead = %row.id, customer = %customer_id, opportunity = %opportunity_id, existing, "lead converted");
         Ok(response)
     }

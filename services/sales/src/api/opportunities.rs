@@ -6,7 +6,7 @@ use crm_kit::auth::Principal;
 use crm_kit::auth::ReadScope;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
-use crm_kit::idempotency::RequestKey;
+use crm_kit::idempotency::{Begun, RequestKey};
 use crm_kit::money::Money;
 use crm_kit::time::{DAY_MICROS, now_micros};
 use crm_kit::update::{check_etag, etag, mask_paths};
@@ -359,21 +359,15 @@ impl SalesApi {
                 .await?
         };
         self.check_customer(caller, &row.customer_id).await?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         store::insert_opportunity(&mut tx, &row).await?;
         let response = pb::CreateOpportunityResponse {
             opportunity: Some(opportunity_proto(&row, row.created_at)),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     /// That the customer exists and the caller may see it (asked of the customers service

@@ -7,7 +7,7 @@ use crm_kit::auth::Principal;
 use crm_kit::auth::ReadScope;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
-use crm_kit::idempotency::RequestKey;
+use crm_kit::idempotency::{Begun, RequestKey};
 use crm_kit::time::now_micros;
 use crm_kit::update::{check_etag, etag, mask_paths};
 use crm_kit::{Error, Result};
@@ -201,12 +201,10 @@ impl SalesApi {
         let mut v = Violations::new();
         check_text("name", &req.name, false, 200, &mut v);
         v.finish()?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let mut o = self
             .visible_opportunity(&mut tx, caller, "opportunity_id", &req.opportunity_id)
             .await?;
@@ -302,11 +300,7 @@ impl SalesApi {
         let response = pb::CreateProjectResponse {
             project: Some(project_proto(&row)),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     pub async fn get_project(&self, caller: &Principal, req: pb::GetProjectRequest) -> Result<pb::GetProjectResponse> {
@@ -475,12 +469,10 @@ impl SalesApi {
         let mut v = Violations::new();
         check_text("subject", &req.subject, false, 200, &mut v);
         v.finish()?;
-        let mut tx = self.db.begin_write().await?;
-        if let Some(k) = &key
-            && let Some(done) = k.replay(&mut tx).await?
-        {
-            return Ok(done);
-        }
+        let mut tx = match self.db.begin_command(key).await? {
+            Begun::Replayed(done) => return Ok(done),
+            Begun::Fresh(tx) => tx,
+        };
         let p = self.visible_project(&mut tx, caller, "id", &req.id).await?;
         let pipeline = store::pipeline(&mut tx, "")
             .await?
@@ -532,11 +524,7 @@ impl SalesApi {
         let response = pb::CopyProjectToOpportunityResponse {
             opportunity: Some(opportunity_proto(&o, now)),
         };
-        if let Some(k) = &key {
-            k.record(&mut tx, &response).await?;
-        }
-        tx.commit().await?;
-        Ok(response)
+        tx.finish(response).await
     }
 
     async fn visible_record(
