@@ -3,7 +3,7 @@
 //! 2 s or so (CreateCustomer with 200,000 tags, ShareCustomer with 200,000 collaborator ids, over
 //! gRPC straight to customers and over REST through the gateway), a normal client's GetCustomer keeps working and keeps its
 //! latency: every call succeeds and the p95 stays within 2× of the quiet p95 (measured first,
-//! with a floor of 5 ms so that noise on tiny figures does not decide), over REST and over gRPC
+//! with a floor of 10 ms so that noise on tiny figures does not decide), over REST and over gRPC
 //! through the gateway alike. The gateway's `/healthz` and identity's `GetKeySet` keep
 //! answering, and the abusive calls are refused as the client's fault: INVALID_ARGUMENT over
 //! gRPC, 400 or 413 over REST, never a 5xx, nor no answer.
@@ -66,7 +66,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 const ABUSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// What the p95 under load may be, as a multiple of the quiet p95 (at least [`FLOOR`]).
 const MAX_RATIO: f64 = 2.0;
-const FLOOR: Duration = Duration::from_millis(5);
+/// A debug build on two shared cores answers a quiet GetCustomer in 3 to 6 ms and sees single
+/// calls of 10 ms from scheduling alone; the floor keeps that noise from deciding, while a
+/// starved suite (calls queued behind the abuse) is far beyond 2× of it.
+const FLOOR: Duration = Duration::from_millis(10);
 
 #[test]
 fn normal_calls_keep_their_latency_under_idle_connections_and_huge_lists() {
