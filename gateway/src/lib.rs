@@ -41,6 +41,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use crm_kit::auth::{Principal, Verifier};
 use crm_kit::config::LogFormat;
+use crm_kit::errors::reason;
 use prost_reflect::DescriptorPool;
 
 pub use server::{run, run_standalone};
@@ -199,7 +200,7 @@ impl Config {
             .collect();
         for entry in self.upstreams.iter().filter(|e| !e.trim().is_empty()) {
             let (name, url) = entry.split_once('=').ok_or_else(|| {
-                crm_kit::Error::invalid("upstream", "MALFORMED", format!("{entry:?} is not name=url"))
+                crm_kit::Error::invalid("upstream", reason::MALFORMED, format!("{entry:?} is not name=url"))
             })?;
             urls.insert(name.trim().to_string(), url.trim().to_string());
         }

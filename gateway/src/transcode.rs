@@ -10,6 +10,7 @@ use prost_reflect::{
 use crm_kit::Error;
 
 use crate::routes::Route;
+use crm_kit::errors::reason;
 
 /// Resolves a dotted field path (`customer.id`; proto or JSON names) to its fields, every one
 /// but the last a singular message.
@@ -72,17 +73,18 @@ pub fn request(
         let path_fields: Vec<&str> = route.template.variables().collect();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = query_decode(key).ok_or_else(|| Error::invalid(key, "MALFORMED", "bad percent-encoding"))?;
+            let key =
+                query_decode(key).ok_or_else(|| Error::invalid(key, reason::MALFORMED, "bad percent-encoding"))?;
             if key.split('.').any(str::is_empty) {
                 let written = if key.is_empty() { pair } else { key.as_str() };
                 return Err(Error::invalid(
                     written,
-                    "MALFORMED",
+                    reason::MALFORMED,
                     "a query parameter is named by field names joined by dots",
                 ));
             }
-            let value =
-                query_decode(value).ok_or_else(|| Error::invalid(key.clone(), "MALFORMED", "bad percent-encoding"))?;
+            let value = query_decode(value)
+                .ok_or_else(|| Error::invalid(key.clone(), reason::MALFORMED, "bad percent-encoding"))?;
             if route.body.as_deref() == Some("*") {
                 return Err(Error::invalid(
                     proto_path(&input, &key),
@@ -135,10 +137,10 @@ pub fn from_json(descriptor: &MessageDescriptor, body: &[u8], what: &str) -> Res
             let json = serde_json::from_slice(body).ok();
             return Err(violation(descriptor, &track.path(), json.as_ref(), e, what));
         }
-        Err(e) => return Err(Error::invalid(what, "MALFORMED", format!("is not JSON: {e}"))),
+        Err(e) => return Err(Error::invalid(what, reason::MALFORMED, format!("is not JSON: {e}"))),
     };
     de.end()
-        .map_err(|e| Error::invalid(what, "MALFORMED", format!("has trailing text: {e}")))?;
+        .map_err(|e| Error::invalid(what, reason::MALFORMED, format!("has trailing text: {e}")))?;
     Ok(message)
 }
 
@@ -147,8 +149,8 @@ fn field_from_json(field: &FieldDescriptor, body: &[u8]) -> Result<Value, Error>
     let name = field.name().to_string();
     // Parse through a one-field wrapper message so every kind uses the same JSON mapping; the
     // wrapper's key makes every failing path start with the field's proto name.
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| Error::invalid("body", "MALFORMED", format!("is not JSON: {e}")))?;
+    let json: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Error::invalid("body", reason::MALFORMED, format!("is not JSON: {e}")))?;
     let wrapper = serde_json::json!({ name: json });
     let parent = field.parent_message().clone();
     let mut track = serde_path_to_error::Track::new();
@@ -253,12 +255,12 @@ fn violation(
         // A key of nothing is shown quoted, so the violation still names it.
         let key = if key.is_empty() { "\"\"" } else { key.as_str() };
         push_name(&mut field, key);
-        return Error::invalid(field, "UNKNOWN_FIELD", format!("{} has no field {key}", m.name()));
+        return Error::invalid(field, reason::UNKNOWN_FIELD, format!("{} has no field {key}", m.name()));
     }
     if field.is_empty() {
         field = root.to_string();
     }
-    Error::invalid(field, "MALFORMED", error.to_string())
+    Error::invalid(field, reason::MALFORMED, error.to_string())
 }
 
 fn push_name(path: &mut String, name: &str) {
@@ -297,7 +299,7 @@ fn query_decode(text: &str) -> Option<String> {
 fn set_text(message: &mut DynamicMessage, path: &str, text: &str, append: bool) -> Result<(), Error> {
     let descriptor = message.descriptor();
     let named = proto_path(&descriptor, path);
-    let bad = |e: String| Error::invalid(named.clone(), "MALFORMED", e);
+    let bad = |e: String| Error::invalid(named.clone(), reason::MALFORMED, e);
     let fields = field_path(&descriptor, path).map_err(bad)?;
     let (last, parents) = fields.split_last().ok_or_else(|| bad("empty field path".into()))?;
     let mut target = message;
@@ -320,8 +322,8 @@ fn set_text(message: &mut DynamicMessage, path: &str, text: &str, append: bool) 
         let Value::List(items) = target.get_field_mut(last) else {
             return Err(bad(format!("{path}: not a list")));
         };
-        let value =
-            parse_text(last, text).map_err(|e| Error::invalid(format!("{named}[{}]", items.len()), "MALFORMED", e))?;
+        let value = parse_text(last, text)
+            .map_err(|e| Error::invalid(format!("{named}[{}]", items.len()), reason::MALFORMED, e))?;
         items.push(value);
     } else {
         target.set_field(last, parse_text(last, text).map_err(bad)?);

@@ -22,6 +22,7 @@ use tonic::{Request, Response, Status};
 
 use crate::store::{self, DepartmentRow, EmployeeRow, RoleRow};
 use crate::{keys, passwords, roles};
+use crm_kit::errors::reason;
 
 const EMPLOYEE: &str = "crm.identity.v1.Employee";
 const DEPARTMENT: &str = "crm.identity.v1.Department";
@@ -205,7 +206,7 @@ fn check_password(field: &str, password: &str, v: &mut Violations) {
     } else if n > passwords::MAX_LENGTH {
         v.add(
             field,
-            "TOO_LONG",
+            reason::TOO_LONG,
             format!("must be at most {} characters", passwords::MAX_LENGTH),
         );
     }
@@ -214,16 +215,18 @@ fn check_password(field: &str, password: &str, v: &mut Violations) {
 fn check_login(login: &str, v: &mut Violations) {
     let n = login.chars().count();
     if login.is_empty() {
-        v.add("employee.login", "REQUIRED", "is required");
-    } else if !(3..=64).contains(&n) {
-        v.add("employee.login", "LENGTH", "must be 3 to 64 characters");
+        v.add("employee.login", reason::REQUIRED, "is required");
+    } else if n < 3 {
+        v.add("employee.login", reason::TOO_SHORT, "must be 3 to 64 characters");
+    } else if n > 64 {
+        v.add("employee.login", reason::TOO_LONG, "must be 3 to 64 characters");
     } else if !login
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
     {
         v.add(
             "employee.login",
-            "MALFORMED",
+            reason::MALFORMED,
             "may hold only letters, digits, '.', '_', '-' and '@'",
         );
     }
@@ -258,7 +261,7 @@ fn check_email(field: &str, email: &str, v: &mut Violations) {
                 && !domain.contains('@')
         });
     if !ok {
-        v.add(field, "MALFORMED", "is not an e-mail address");
+        v.add(field, reason::MALFORMED, "is not an e-mail address");
     }
 }
 
@@ -270,7 +273,7 @@ fn check_phone(field: &str, phone: &str, v: &mut Violations) {
     if !(5..=20).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
         v.add(
             field,
-            "MALFORMED",
+            reason::MALFORMED,
             "must be 5 to 20 digits with optional + - ( ) and spaces",
         );
     }
@@ -295,7 +298,7 @@ fn check_permission_pattern(field: &str, pattern: &str, v: &mut Violations) {
     if !shape_ok {
         v.add(
             field,
-            "MALFORMED",
+            reason::MALFORMED,
             "must be <service>.<resource>.<action>, a segment may be *",
         );
     } else if !known_permissions()
@@ -318,7 +321,7 @@ fn scopes_from_proto(scopes: &[pb::ServiceScope], v: &mut Violations) -> BTreeMa
         if service != "*" && (service.is_empty() || !service.chars().all(|c| c.is_ascii_lowercase() || c == '_')) {
             v.add(
                 format!("{field}.service"),
-                "MALFORMED",
+                reason::MALFORMED,
                 "must be a service name such as customers, or *",
             );
         }
@@ -330,7 +333,7 @@ fn scopes_from_proto(scopes: &[pb::ServiceScope], v: &mut Violations) -> BTreeMa
             _ => {
                 v.add(
                     format!("{field}.scope"),
-                    "UNKNOWN_VALUE",
+                    reason::UNKNOWN_ENUM_VALUE,
                     "must be OWN, DEPARTMENT, DEPARTMENT_TREE or ALL",
                 );
                 continue;
@@ -339,7 +342,7 @@ fn scopes_from_proto(scopes: &[pb::ServiceScope], v: &mut Violations) -> BTreeMa
         if out.insert(service.to_string(), scope.as_str().to_string()).is_some() {
             v.add(
                 format!("{field}.service"),
-                "DUPLICATE",
+                reason::DUPLICATE,
                 format!("{service} is named twice"),
             );
         }
@@ -495,11 +498,11 @@ impl IdentityApi {
             crm_kit::text::Lines::Single,
         ));
         if req.password.is_empty() {
-            v.add("password", "REQUIRED", "is required");
+            v.add("password", reason::REQUIRED, "is required");
         } else if req.password.chars().count() > passwords::MAX_LENGTH {
             v.add(
                 "password",
-                "TOO_LONG",
+                reason::TOO_LONG,
                 format!("must be at most {} characters", passwords::MAX_LENGTH),
             );
         }
@@ -706,7 +709,7 @@ impl IdentityApi {
     ) -> Result<pb::ChangePasswordResponse> {
         let mut v = Violations::new();
         if req.old_password.is_empty() {
-            v.add("old_password", "REQUIRED", "is required");
+            v.add("old_password", reason::REQUIRED, "is required");
         }
         check_password("new_password", &req.new_password, &mut v);
         if !req.old_password.is_empty() && req.old_password == req.new_password {
@@ -776,7 +779,7 @@ impl IdentityApi {
         if e.role_ids.len() > MAX_ROLES {
             v.add(
                 "employee.role_ids",
-                "TOO_MANY",
+                reason::TOO_MANY,
                 format!("an employee holds at most {MAX_ROLES} roles"),
             );
             return Ok(());
@@ -786,7 +789,7 @@ impl IdentityApi {
             if !seen.insert(r.as_str()) {
                 v.add(
                     format!("employee.role_ids[{i}]"),
-                    "DUPLICATE",
+                    reason::DUPLICATE,
                     format!("{r} is named twice"),
                 );
             } else if store::role(conn, r).await?.is_none() {
@@ -818,7 +821,7 @@ impl IdentityApi {
         check_email("employee.email", src.email.trim(), &mut v);
         check_phone("employee.phone", src.phone.trim(), &mut v);
         if src.department_id.trim().is_empty() {
-            v.add("employee.department_id", "REQUIRED", "is required");
+            v.add("employee.department_id", reason::REQUIRED, "is required");
         }
         check_password("password", &password, &mut v);
         let id = req.employee_id.trim();
@@ -830,7 +833,7 @@ impl IdentityApi {
         {
             v.add(
                 "employee_id",
-                "MALFORMED",
+                reason::MALFORMED,
                 "must be 1-64 letters, digits, '.', '_' or '-'",
             );
         }
@@ -985,7 +988,7 @@ impl IdentityApi {
                 }
                 "department_id" => {
                     if src.department_id.trim().is_empty() {
-                        v.add("employee.department_id", "REQUIRED", "is required");
+                        v.add("employee.department_id", reason::REQUIRED, "is required");
                     }
                     named.department_id = src.department_id.clone();
                     row.department_id = src.department_id.trim().to_string();
@@ -1051,7 +1054,7 @@ impl IdentityApi {
         if successor.is_empty() {
             v.add(
                 "successor_id",
-                "REQUIRED",
+                reason::REQUIRED,
                 "is required: someone takes over the records",
             );
         } else if successor == e.id {
@@ -1395,7 +1398,7 @@ impl IdentityApi {
         if src.permissions.len() > MAX_PERMISSIONS {
             v.add(
                 "role.permissions",
-                "TOO_MANY",
+                reason::TOO_MANY,
                 format!("a role grants at most {MAX_PERMISSIONS} permissions"),
             );
             return (String::new(), String::new());
@@ -1418,7 +1421,7 @@ impl IdentityApi {
         let mut v = Violations::new();
         let name = src.name.trim();
         if name.is_empty() {
-            v.add("role.name", "REQUIRED", "is required");
+            v.add("role.name", reason::REQUIRED, "is required");
         } else if name.len() > 64
             || !name
                 .chars()
@@ -1426,7 +1429,7 @@ impl IdentityApi {
         {
             v.add(
                 "role.name",
-                "MALFORMED",
+                reason::MALFORMED,
                 "must be at most 64 lower-case letters, digits and _",
             );
         } else if roles::built_in(name).is_some() {

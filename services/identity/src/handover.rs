@@ -17,6 +17,7 @@ use sha2::Digest as _;
 use sqlx::AnyConnection;
 
 use crate::keys;
+use crm_kit::errors::reason;
 
 /// Permissions a service token carries: following feeds and answering handover counts.
 pub const SERVICE_PERMISSIONS: &[&str] = &["events.feed.subscribe", "events.handover.count"];
@@ -38,7 +39,7 @@ fn check_service_name(name: &str, v: &mut Violations) {
     if !ok {
         v.add(
             "service",
-            "MALFORMED",
+            reason::MALFORMED,
             "a service name: up to 40 lowercase letters, digits and dashes, starting with a letter",
         );
     }
@@ -81,7 +82,7 @@ pub async fn issue_service_token(
     let mut v = Violations::new();
     check_service_name(req.service.trim(), &mut v);
     if req.secret.is_empty() {
-        v.add("secret", "REQUIRED", "is required");
+        v.add("secret", reason::REQUIRED, "is required");
     }
     v.finish()?;
     if !same_secret(&req.secret, secret) {

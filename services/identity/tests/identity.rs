@@ -1429,7 +1429,7 @@ async fn bad_input_names_the_field() {
                 PASSWORD,
             ),
             "employee.login",
-            "LENGTH",
+            "TOO_SHORT",
         ),
         (
             create(
@@ -1575,7 +1575,7 @@ async fn bad_input_names_the_field() {
             .await,
         Code::InvalidArgument,
         "role.scopes[0].scope",
-        "UNKNOWN_VALUE",
+        "UNKNOWN_ENUM_VALUE",
     );
 
     // Passwords.

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
 use crate::errors::Violations;
+use crate::errors::reason;
 use crate::{Error, Result};
 
 /// One data row: its 1-based number (the header is row 0) and its values by import field.
@@ -84,7 +85,11 @@ impl Declared {
         if let Some(size) = d.size_bytes {
             match u64::try_from(size) {
                 Ok(size) => declared.size = Some(size),
-                Err(_) => v.add(format!("{field}.size_bytes"), "OUT_OF_RANGE", "must not be negative"),
+                Err(_) => v.add(
+                    format!("{field}.size_bytes"),
+                    reason::OUT_OF_RANGE,
+                    "must not be negative",
+                ),
             }
         }
         let hex = d.sha256.trim();
@@ -93,7 +98,7 @@ impl Declared {
                 Some(digest) => declared.sha256 = Some(digest),
                 None => v.add(
                     format!("{field}.sha256"),
-                    "MALFORMED",
+                    reason::MALFORMED,
                     "must be the SHA-256 of the file as 64 hex digits",
                 ),
             }
@@ -176,7 +181,7 @@ pub fn check_mapping(field: &str, mapping: &HashMap<String, String>, fields: &[&
         if !fields.contains(&target.as_str()) {
             v.add(
                 format!("{field}[{header}]"),
-                "UNKNOWN_FIELD",
+                reason::UNKNOWN_FIELD,
                 format!("{target} is not an import field; use one of {}", fields.join(", ")),
             );
         }

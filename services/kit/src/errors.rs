@@ -16,6 +16,49 @@ use tonic_types::{
 /// The `ErrorInfo.domain` of every error this suite raises.
 pub const ERROR_DOMAIN: &str = "crm";
 
+/// The reason codes of field violations (`FieldViolation::reason`), one set for every service,
+/// so a client handles "too long" or "unknown enum value" the same way whichever service said
+/// it. A rule of one service only may have a code of its own (`CLAIM_CAP_REACHED`); a general
+/// rule uses these.
+pub mod reason {
+    /// The field is missing or empty.
+    pub const REQUIRED: &str = "REQUIRED";
+    /// The field is not in its format (a number, an id, a date, an email address).
+    pub const MALFORMED: &str = "MALFORMED";
+    /// Longer than the field allows.
+    pub const TOO_LONG: &str = "TOO_LONG";
+    /// Shorter than the field allows.
+    pub const TOO_SHORT: &str = "TOO_SHORT";
+    /// More items than a list allows.
+    pub const TOO_MANY: &str = "TOO_MANY";
+    /// A number or a time outside the allowed range.
+    pub const OUT_OF_RANGE: &str = "OUT_OF_RANGE";
+    /// A negative number where none is allowed.
+    pub const NEGATIVE: &str = "NEGATIVE";
+    /// An enum number the contract does not define, or its UNSPECIFIED value where one is needed.
+    pub const UNKNOWN_ENUM_VALUE: &str = "UNKNOWN_ENUM_VALUE";
+    /// A field name (in an update mask, a filter, an order) the resource does not have.
+    pub const UNKNOWN_FIELD: &str = "UNKNOWN_FIELD";
+    /// Text with control characters.
+    pub const CONTROL_CHARACTER: &str = "CONTROL_CHARACTER";
+    /// The same item twice where items are unique.
+    pub const DUPLICATE: &str = "DUPLICATE";
+    /// A value the field's rules do not allow (a code not in its list).
+    pub const INVALID_VALUE: &str = "INVALID_VALUE";
+    /// A value that is well formed but not allowed in this request.
+    pub const NOT_ALLOWED: &str = "NOT_ALLOWED";
+}
+
+/// An enum from the wire that must be given: the value, or INVALID_ARGUMENT naming `field`,
+/// REQUIRED for the UNSPECIFIED zero and UNKNOWN_ENUM_VALUE for a number the enum does not
+/// define. `what` names the enum in the message ("a follow-up method").
+pub fn required_enum<E: TryFrom<i32>>(field: &str, raw: i32, what: &str) -> Result<E> {
+    if raw == 0 {
+        return Err(Error::invalid(field, reason::REQUIRED, format!("{what} is required")));
+    }
+    E::try_from(raw).map_err(|_| Error::invalid(field, reason::UNKNOWN_ENUM_VALUE, format!("{raw} is not {what}")))
+}
+
 /// Result with the kit's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -117,7 +160,7 @@ impl Error {
 
     /// A required field is missing.
     pub fn required(field: impl Into<String>) -> Self {
-        Error::invalid(field, "REQUIRED", "is required")
+        Error::invalid(field, reason::REQUIRED, "is required")
     }
 
     /// Credentials missing or refused.
@@ -368,7 +411,7 @@ impl Violations {
 
 impl From<crate::paging::PageSizeError> for Error {
     fn from(e: crate::paging::PageSizeError) -> Self {
-        Error::invalid("page_size", "OUT_OF_RANGE", e.to_string())
+        Error::invalid("page_size", reason::OUT_OF_RANGE, e.to_string())
     }
 }
 
@@ -386,6 +429,27 @@ impl From<crate::filter::FilterError> for Error {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn required_enums() {
+        use crm_proto::customers::FollowUpMethod;
+        let reason_of = |r: Result<FollowUpMethod>| match r {
+            Err(Error::InvalidArgument(v)) => (v[0].field.clone(), v[0].reason),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            required_enum::<FollowUpMethod>("method", FollowUpMethod::Visit as i32, "a method").unwrap(),
+            FollowUpMethod::Visit
+        );
+        assert_eq!(
+            reason_of(required_enum("method", 0, "a method")),
+            ("method".into(), reason::REQUIRED)
+        );
+        assert_eq!(
+            reason_of(required_enum("method", 999, "a method")),
+            ("method".into(), reason::UNKNOWN_ENUM_VALUE)
+        );
+    }
+
     use super::*;
     use tonic_types::StatusExt;
 

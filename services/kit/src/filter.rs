@@ -6,6 +6,7 @@
 //! maps to a trusted SQL expression, and every value becomes a bound parameter, so a filter can
 //! never inject SQL. Values are checked against the field's type, and errors name the field.
 
+use crate::errors::reason;
 use crate::money;
 use crate::time::{DAY_MICROS, days_from_civil, parse_date};
 
@@ -137,7 +138,7 @@ fn tokenize(s: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                 if let Some(bad) = crate::text::forbidden_control(&v, crate::text::Lines::Single) {
                     return Err(FilterError {
                         field: "filter".into(),
-                        reason: "INVALID_VALUE",
+                        reason: reason::INVALID_VALUE,
                         message: format!(
                             "filter value at character {} holds a control character (U+{:04X})",
                             start + 1,
@@ -299,7 +300,7 @@ impl Compiler<'_> {
             let known: Vec<&str> = self.fields.iter().map(|f| f.name).collect();
             return Err(FilterError {
                 field: name.clone(),
-                reason: "UNKNOWN_FIELD",
+                reason: reason::UNKNOWN_FIELD,
                 message: format!(
                     "filter names unknown field {name}; filterable fields: {}",
                     known.join(", ")
@@ -333,7 +334,7 @@ impl Compiler<'_> {
         };
         let invalid = |expected: &str| FilterError {
             field: name.to_string(),
-            reason: "INVALID_VALUE",
+            reason: reason::INVALID_VALUE,
             message: format!("{name} takes {expected}; got {value:?}"),
         };
         let sql_op = if op == "!=" { "<>" } else { op };

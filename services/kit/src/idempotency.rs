@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::db::{Db, Migration, WriteTx};
+use crate::errors::reason;
 use crate::errors::{Error, Result};
 
 /// The table the kit keeps responses in; every service lists it with its own migrations.
@@ -50,7 +51,7 @@ impl RequestKey {
         if request_id.len() > MAX_REQUEST_ID_LEN || request_id.chars().any(char::is_control) {
             return Err(Error::invalid(
                 "request_id",
-                "MALFORMED",
+                reason::MALFORMED,
                 format!("must be at most {MAX_REQUEST_ID_LEN} printable characters"),
             ));
         }

@@ -15,6 +15,7 @@ use phonenumber::country::Id;
 use phonenumber::{Mode, PhoneNumber, Type};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::errors::reason;
 use crate::{Error, Result};
 
 /// Longest phone number accepted as typed, in characters.
@@ -114,11 +115,11 @@ fn read(field: &str, s: &str, region: PhoneRegion, what: &str) -> Result<(Phone,
     if typed.chars().count() > MAX_TYPED {
         return Err(Error::invalid(
             field,
-            "TOO_LONG",
+            reason::TOO_LONG,
             format!("must be at most {MAX_TYPED} characters"),
         ));
     }
-    let malformed = || Error::invalid(field, "MALFORMED", rule(region, what));
+    let malformed = || Error::invalid(field, reason::MALFORMED, rule(region, what));
     let folded = fold(typed);
     let (main, extension) = split_extension(&folded);
     let main = main.trim().trim_end_matches([',', '-', ' ']);
@@ -128,7 +129,7 @@ fn read(field: &str, s: &str, region: PhoneRegion, what: &str) -> Result<(Phone,
         Some(_) => {
             return Err(Error::invalid(
                 field,
-                "MALFORMED",
+                reason::MALFORMED,
                 format!("the extension must be 1 to {MAX_EXTENSION} digits"),
             ));
         }
@@ -188,7 +189,11 @@ pub fn parse_phone(field: &str, s: &str, region: PhoneRegion) -> Result<Phone> {
 pub fn parse_mobile(field: &str, s: &str, region: PhoneRegion) -> Result<Phone> {
     let (phone, number) = read(field, s, region, "a mobile number")?;
     if phone.normalized.contains(";ext=") {
-        return Err(Error::invalid(field, "MALFORMED", "a mobile number has no extension"));
+        return Err(Error::invalid(
+            field,
+            reason::MALFORMED,
+            "a mobile number has no extension",
+        ));
     }
     match number.number_type(&phonenumber::metadata::DATABASE) {
         Type::Mobile | Type::FixedLineOrMobile | Type::PersonalNumber | Type::Pager => Ok(phone),

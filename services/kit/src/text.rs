@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 
+use crate::errors::reason;
 use crate::errors::{Error, Result, Violations};
 
 /// Whether a text may span lines.
@@ -31,7 +32,7 @@ pub fn forbidden_control(value: &str, lines: Lines) -> Option<char> {
 pub fn control_error(field: &str, c: char, lines: Lines) -> Error {
     Error::invalid(
         field,
-        "CONTROL_CHARACTER",
+        reason::CONTROL_CHARACTER,
         match lines {
             Lines::Single => format!("must not contain control characters (found U+{:04X})", u32::from(c)),
             Lines::Multi => format!(
@@ -58,7 +59,7 @@ pub fn optional(field: &str, value: &str, max_chars: usize, lines: Lines) -> Res
     if v.chars().take(max_chars.saturating_add(1)).count() > max_chars {
         return Err(Error::invalid(
             field,
-            "TOO_LONG",
+            reason::TOO_LONG,
             format!("must be at most {max_chars} characters"),
         ));
     }
@@ -113,7 +114,7 @@ pub fn distinct_list(v: &mut Violations, field: &str, items: &[String], rule: Li
     if items.len() > rule.max_items {
         v.add(
             field,
-            "TOO_MANY",
+            reason::TOO_MANY,
             format!("must have at most {} entries (got {})", rule.max_items, items.len()),
         );
         return Vec::new();

@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::errors::reason;
 use crate::errors::{Error, Result};
 
 /// Microseconds in a day.
@@ -44,7 +45,7 @@ pub fn from_proto(field: &str, ts: &prost_types::Timestamp) -> Result<i64> {
     if !(0..1_000_000_000).contains(&ts.nanos) || !(-62_135_596_800..=253_402_300_799).contains(&ts.seconds) {
         return Err(Error::invalid(
             field,
-            "OUT_OF_RANGE",
+            reason::OUT_OF_RANGE,
             "must be a valid timestamp between years 1 and 9999",
         ));
     }

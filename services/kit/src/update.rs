@@ -1,6 +1,7 @@
 //! Updates: etags for optimistic concurrency and `update_mask` paths checked against what a
 //! resource lets clients change (server-owned fields are refused by name, never ignored).
 
+use crate::errors::reason;
 use crate::errors::{Error, Result, Violations};
 
 /// The etag of a row at `version`.
@@ -12,7 +13,11 @@ pub fn etag(version: i64) -> String {
 /// missing is INVALID_ARGUMENT, stale is ABORTED.
 pub fn check_etag(field: &str, sent: &str, current_version: i64, resource: &str) -> Result<()> {
     match sent.trim() {
-        "" => Err(Error::invalid(field, "REQUIRED", "is required: send the etag you read")),
+        "" => Err(Error::invalid(
+            field,
+            reason::REQUIRED,
+            "is required: send the etag you read",
+        )),
         s if s == etag(current_version) => Ok(()),
         _ => Err(Error::stale_etag(resource)),
     }
@@ -29,7 +34,7 @@ pub fn mask_paths<'a>(
     v: &mut Violations,
 ) -> Vec<&'a str> {
     if paths.is_empty() {
-        v.add("update_mask", "REQUIRED", "must name at least one field");
+        v.add("update_mask", reason::REQUIRED, "must name at least one field");
     }
     let mut out = Vec::new();
     for p in paths.iter().map(String::as_str) {
@@ -44,7 +49,7 @@ pub fn mask_paths<'a>(
         } else {
             v.add(
                 format!("update_mask.{p}"),
-                "UNKNOWN_FIELD",
+                reason::UNKNOWN_FIELD,
                 format!("{p} is not an editable field of {resource}"),
             );
         }

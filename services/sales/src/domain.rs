@@ -3,6 +3,7 @@
 //! by zero is empty, never an error or infinity) and forecast periods.
 
 use crm_kit::money::{from_storage, round_to_minor, to_storage, to_wire};
+use crm_kit::transitions::{Move, Transitions};
 use crm_proto::sales as pb;
 use rust_decimal::Decimal;
 
@@ -54,16 +55,52 @@ pub fn lead_status_of(code: &str) -> pb::LeadStatus {
     }
 }
 
-/// Why a lead status change is refused, if it is: a converted lead is final, and only
-/// ConvertLead converts.
-pub fn lead_status_refusal(from: pb::LeadStatus, to: pb::LeadStatus) -> Option<&'static str> {
-    match (from, to) {
-        (_, pb::LeadStatus::Unspecified) => Some("a status is required"),
-        (_, pb::LeadStatus::Converted) => Some("a lead is converted by ConvertLead"),
-        (pb::LeadStatus::Converted, _) => Some("a converted lead keeps its status"),
-        _ => None,
+/// A lead's status name in messages.
+fn lead_status_name(s: pb::LeadStatus) -> &'static str {
+    match s {
+        pb::LeadStatus::Unspecified => "unspecified",
+        pb::LeadStatus::New => "new",
+        pb::LeadStatus::Contacting => "contacting",
+        pb::LeadStatus::Qualified => "qualified",
+        pb::LeadStatus::Converted => "converted",
+        pb::LeadStatus::Disqualified => "disqualified",
     }
 }
+
+/// The statuses SetLeadStatus moves between.
+const OPEN_LEAD: &[pb::LeadStatus] = &[
+    pb::LeadStatus::New,
+    pb::LeadStatus::Contacting,
+    pb::LeadStatus::Qualified,
+    pb::LeadStatus::Disqualified,
+];
+
+/// SetLeadStatus's moves: an unconverted lead takes any open status (its own too); a converted
+/// lead is final. Only ConvertLead converts, so no move leads into `converted`.
+pub const LEAD_STATUS: Transitions<pb::LeadStatus> = Transitions {
+    document: "lead",
+    reason: "LEAD_CONVERTED",
+    name: lead_status_name,
+    moves: &[
+        Move {
+            from: OPEN_LEAD,
+            to: pb::LeadStatus::New,
+        },
+        Move {
+            from: OPEN_LEAD,
+            to: pb::LeadStatus::Contacting,
+        },
+        Move {
+            from: OPEN_LEAD,
+            to: pb::LeadStatus::Qualified,
+        },
+        Move {
+            from: OPEN_LEAD,
+            to: pb::LeadStatus::Disqualified,
+        },
+    ],
+    refusals: &[],
+};
 
 /// Stored code of an opportunity status.
 pub fn opportunity_status_code(s: pb::OpportunityStatus) -> &'static str {
@@ -85,22 +122,51 @@ pub fn opportunity_status_of(code: &str) -> pb::OpportunityStatus {
     }
 }
 
-/// Why an opportunity status change is refused, if it is: a closed deal is re-opened before
-/// it closes another way, and a lost deal names its reason.
-pub fn opportunity_status_refusal(
-    from: pb::OpportunityStatus,
-    to: pb::OpportunityStatus,
-    reason: &str,
-) -> Option<&'static str> {
-    use pb::OpportunityStatus::{Lost, Open, Unspecified};
-    match (from, to) {
-        (_, Unspecified) => Some("a status is required"),
-        (f, t) if f == t => Some("the opportunity already has this status"),
-        (Open, Lost) if reason.trim().is_empty() => Some("a lost deal needs its reason"),
-        (Open, _) | (_, Open) => None,
-        _ => Some("re-open the opportunity first"),
+/// An opportunity's status name in messages.
+fn opportunity_status_name(s: pb::OpportunityStatus) -> &'static str {
+    match s {
+        pb::OpportunityStatus::Unspecified => "unspecified",
+        pb::OpportunityStatus::Open => "open",
+        pb::OpportunityStatus::Won => "won",
+        pb::OpportunityStatus::Lost => "lost",
+        pb::OpportunityStatus::Terminated => "terminated",
     }
 }
+
+/// SetOpportunityStatus's moves: an open deal closes as won, lost or terminated; a closed deal
+/// is re-opened before it closes another way. (A lost deal also names its reason: a field rule,
+/// checked by the handler.)
+pub const OPPORTUNITY_STATUS: Transitions<pb::OpportunityStatus> = {
+    use pb::OpportunityStatus::{Lost, Open, Terminated, Won};
+    Transitions {
+        document: "opportunity",
+        reason: "STATUS_NOT_ALLOWED",
+        name: opportunity_status_name,
+        moves: &[
+            Move { from: &[Open], to: Won },
+            Move {
+                from: &[Open],
+                to: Lost,
+            },
+            Move {
+                from: &[Open],
+                to: Terminated,
+            },
+            Move {
+                from: &[Won, Lost, Terminated],
+                to: Open,
+            },
+        ],
+        refusals: &[
+            (Won, Lost, "re-open the opportunity first"),
+            (Won, Terminated, "re-open the opportunity first"),
+            (Lost, Won, "re-open the opportunity first"),
+            (Lost, Terminated, "re-open the opportunity first"),
+            (Terminated, Won, "re-open the opportunity first"),
+            (Terminated, Lost, "re-open the opportunity first"),
+        ],
+    }
+};
 
 /// Stored code of a forecast category.
 pub fn forecast_code(c: pb::ForecastCategory) -> &'static str {
@@ -297,18 +363,29 @@ mod tests {
 
     #[test]
     fn status_moves() {
-        assert!(opportunity_status_refusal(S::Open, S::Won, "").is_none());
-        assert!(opportunity_status_refusal(S::Open, S::Lost, "").is_some());
-        assert!(opportunity_status_refusal(S::Open, S::Lost, "price").is_none());
-        assert!(opportunity_status_refusal(S::Won, S::Open, "").is_none());
-        assert!(opportunity_status_refusal(S::Terminated, S::Open, "").is_none());
-        assert!(opportunity_status_refusal(S::Won, S::Lost, "x").is_some());
-        assert!(opportunity_status_refusal(S::Open, S::Open, "").is_some());
+        let o = &OPPORTUNITY_STATUS;
+        assert!(o.allows(S::Open, S::Won));
+        assert!(o.allows(S::Open, S::Lost));
+        assert!(o.allows(S::Won, S::Open));
+        assert!(o.allows(S::Terminated, S::Open));
+        assert!(!o.allows(S::Won, S::Lost));
+        assert!(!o.allows(S::Open, S::Open));
+        assert_eq!(
+            o.refusal(S::Won, S::Lost).unwrap(),
+            "a won opportunity cannot become lost: re-open the opportunity first"
+        );
+        assert_eq!(o.refusal(S::Open, S::Open).unwrap(), "the opportunity is already open");
         use pb::LeadStatus as L;
-        assert!(lead_status_refusal(L::New, L::Qualified).is_none());
-        assert!(lead_status_refusal(L::Disqualified, L::New).is_none());
-        assert!(lead_status_refusal(L::Qualified, L::Converted).is_some());
-        assert!(lead_status_refusal(L::Converted, L::New).is_some());
+        let l = &LEAD_STATUS;
+        assert!(l.allows(L::New, L::Qualified));
+        assert!(l.allows(L::Disqualified, L::New));
+        assert!(l.allows(L::New, L::New));
+        assert!(!l.allows(L::Qualified, L::Converted));
+        assert!(!l.allows(L::Converted, L::New));
+        assert_eq!(
+            l.refusal(L::Converted, L::New).unwrap(),
+            "a converted lead cannot change status"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crm_proto::customers as pb;
 use super::{CustomersApi, check_etag, convert};
 use crate::domain::{DICTIONARIES, optional_text, required_text};
 use crate::store::catalog::{self, CategoryRow, EntryRow, SavedFilterRow};
+use crm_kit::errors::reason;
 
 const CATEGORY: &str = "crm.customers.v1.Category";
 const ENTRY: &str = "crm.customers.v1.DictionaryEntry";
@@ -38,7 +39,7 @@ fn code(field: &str, value: &str) -> Result<String> {
     if c.len() > 32 || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
         return Err(Error::invalid(
             field,
-            "MALFORMED",
+            reason::MALFORMED,
             "must be 1 to 32 letters, digits, '_' or '-'",
         ));
     }
@@ -153,7 +154,7 @@ impl CustomersApi {
             &mut v,
         );
         if src.id.trim().is_empty() {
-            v.add("category.id", "REQUIRED", "is required");
+            v.add("category.id", reason::REQUIRED, "is required");
         }
         v.finish()?;
         caller.require("customers.catalog.manage")?;

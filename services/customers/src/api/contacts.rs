@@ -17,6 +17,7 @@ use crate::domain::contact_info::parse_email;
 use crate::domain::{optional_date, optional_text, required_text};
 use crate::store::contacts::{self as store, ContactRow};
 use crate::store::{customers, history, search};
+use crm_kit::errors::reason;
 
 const CONTACT: &str = "crm.customers.v1.Contact";
 
@@ -69,7 +70,7 @@ fn apply(
             "im_handles" => {
                 if src.im_handles.len() > 10 {
                     // Counts before contents: no entry of a list this long is read.
-                    v.add(field, "TOO_MANY", "must have at most 10 entries");
+                    v.add(field, reason::TOO_MANY, "must have at most 10 entries");
                     continue;
                 }
                 let mut handles = Vec::new();
@@ -93,7 +94,7 @@ fn apply(
             }
             other => v.add(
                 format!("update_mask.{other}"),
-                "UNKNOWN_FIELD",
+                reason::UNKNOWN_FIELD,
                 format!("{other} is not an editable field of Contact"),
             ),
         }
@@ -162,7 +163,7 @@ impl CustomersApi {
         let mut v = Violations::new();
         let mut row = contact_from_proto(src, "contact", self.phone_region, &mut v);
         if src.customer_id.trim().is_empty() {
-            v.add("contact.customer_id", "REQUIRED", "is required");
+            v.add("contact.customer_id", reason::REQUIRED, "is required");
         }
         v.finish()?;
         let mut tx = match self.db.begin_command(key).await? {
@@ -250,7 +251,7 @@ impl CustomersApi {
             &mut v,
         );
         if src.id.trim().is_empty() {
-            v.add("contact.id", "REQUIRED", "is required");
+            v.add("contact.id", reason::REQUIRED, "is required");
         }
         v.finish()?;
         let mut tx = self.db.begin_write().await?;

@@ -20,6 +20,7 @@ use crate::domain::customer::{CustomerFields, mask_paths};
 use crate::domain::names;
 use crate::store::customers::{self as store, CustomerRow, Duplicate, InsertError};
 use crate::store::{SqlBuf, catalog, contacts, history, search};
+use crm_kit::errors::reason;
 
 /// The fields a customer filter may name, and the columns behind them.
 pub const CUSTOMER_FILTER_FIELDS: &[FieldSpec] = &[
@@ -292,7 +293,7 @@ pub fn parse_order(order_by: &str) -> Result<(&'static SortKey, bool)> {
         Some(other) => {
             return Err(Error::invalid(
                 "order_by",
-                "MALFORMED",
+                reason::MALFORMED,
                 format!("direction must be asc or desc, not {other}"),
             ));
         }
@@ -300,14 +301,14 @@ pub fn parse_order(order_by: &str) -> Result<(&'static SortKey, bool)> {
     if parts.next().is_some() || order_by.contains(',') {
         return Err(Error::invalid(
             "order_by",
-            "MALFORMED",
+            reason::MALFORMED,
             "takes one field, optionally followed by asc or desc",
         ));
     }
     let key = SORT_KEYS.iter().find(|(n, _)| *n == field).map(|(_, k)| k).ok_or_else(|| {
         Error::invalid(
             "order_by",
-            "UNKNOWN_FIELD",
+            reason::UNKNOWN_FIELD,
             format!("cannot order by {field}; use name, create_time, last_follow_up_time, next_follow_up_time or level_code"),
         )
     })?;
@@ -517,7 +518,7 @@ impl CustomersApi {
             owner
         };
         if owner.chars().count() > 64 {
-            v.add("owner_id", "TOO_LONG", "must be at most 64 characters");
+            v.add("owner_id", reason::TOO_LONG, "must be at most 64 characters");
         }
         v.finish()?;
         // A customer created for someone else is an assignment: managers, within their scope.
@@ -810,10 +811,10 @@ impl CustomersApi {
         let paths = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         let paths = mask_paths(&paths, &mut v);
         if src.id.trim().is_empty() {
-            v.add("customer.id", "REQUIRED", "is required");
+            v.add("customer.id", reason::REQUIRED, "is required");
         }
         if src.etag.trim().is_empty() {
-            v.add("customer.etag", "REQUIRED", "is required: send the etag you read");
+            v.add("customer.etag", reason::REQUIRED, "is required: send the etag you read");
         }
         v.finish()?;
 
@@ -959,12 +960,16 @@ impl CustomersApi {
             0 => 10,
             n if (1..=50).contains(&n) => i64::from(n),
             _ => {
-                v.add("max_close_matches", "OUT_OF_RANGE", "must be between 1 and 50");
+                v.add("max_close_matches", reason::OUT_OF_RANGE, "must be between 1 and 50");
                 10
             }
         };
         if v.is_empty() && name.is_empty() && phone.is_empty() && email.is_empty() && tax_id.is_empty() {
-            v.add("name", "REQUIRED", "give at least one of name, phone, email or tax_id");
+            v.add(
+                "name",
+                reason::REQUIRED,
+                "give at least one of name, phone, email or tax_id",
+            );
         }
         v.finish()?;
         let mut conn = self.conn().await?;
@@ -1027,10 +1032,10 @@ impl CustomersApi {
         let key = RequestKey::new("MergeCustomers", &caller.employee_id, &request_id, &req)?;
         let mut v = Violations::new();
         if req.survivor_id.trim().is_empty() {
-            v.add("survivor_id", "REQUIRED", "is required");
+            v.add("survivor_id", reason::REQUIRED, "is required");
         }
         if req.merged_id.trim().is_empty() {
-            v.add("merged_id", "REQUIRED", "is required");
+            v.add("merged_id", reason::REQUIRED, "is required");
         }
         if !req.survivor_id.is_empty() && req.survivor_id.trim() == req.merged_id.trim() {
             v.add("merged_id", "SAME_CUSTOMER", "must differ from survivor_id");

@@ -13,6 +13,7 @@ use crate::domain::codes;
 use crate::domain::contact_info::parse_coordinate;
 use crate::store::follow_ups::{self as store, CommentRow, FollowUpRow};
 use crate::store::{contacts, customers};
+use crm_kit::errors::reason;
 
 const FOLLOW_UP: &str = "crm.customers.v1.FollowUp";
 
@@ -31,7 +32,7 @@ impl CustomersApi {
         let now = now_micros();
         let mut v = Violations::new();
         if src.customer_id.trim().is_empty() {
-            v.add("follow_up.customer_id", "REQUIRED", "is required");
+            v.add("follow_up.customer_id", reason::REQUIRED, "is required");
         }
         let method = v.take(codes::parse_method("follow_up.method", src.method));
         let summary = v
@@ -214,7 +215,7 @@ impl CustomersApi {
             .take(crate::domain::required_notes("text", &req.text, 2000))
             .unwrap_or_default();
         if req.follow_up_id.trim().is_empty() {
-            v.add("follow_up_id", "REQUIRED", "is required");
+            v.add("follow_up_id", reason::REQUIRED, "is required");
         }
         v.finish()?;
         caller.require("customers.follow_up.comment")?;

@@ -15,6 +15,7 @@ use crate::domain::pool::PoolPolicy;
 use crate::domain::required_text;
 use crate::store::customers::{self as store, CustomerRow};
 use crate::store::{catalog, history, ownership};
+use crm_kit::errors::reason;
 
 const POLICY_KEY: &str = "pool_policy";
 
@@ -45,7 +46,7 @@ pub fn check_in_scope(caller: &Principal, field: &str, employee: &str, departmen
 fn employee_id(field: &str, value: &str, v: &mut Violations) -> String {
     let id = v.take(required_text(field, value, 64)).unwrap_or_default();
     if id.chars().any(char::is_whitespace) {
-        v.add(field, "MALFORMED", "must be an employee id without spaces");
+        v.add(field, reason::MALFORMED, "must be an employee id without spaces");
     }
     id
 }
@@ -413,7 +414,7 @@ impl CustomersApi {
             if id.chars().any(char::is_whitespace) {
                 v.add(
                     format!("collaborator_ids[{i}]"),
-                    "MALFORMED",
+                    reason::MALFORMED,
                     "must be an employee id without spaces",
                 );
             }
@@ -565,7 +566,7 @@ impl CustomersApi {
             _ => {
                 return Err(Error::invalid(
                     "within_days",
-                    "OUT_OF_RANGE",
+                    reason::OUT_OF_RANGE,
                     "must be between 1 and 365",
                 ));
             }

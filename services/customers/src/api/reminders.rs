@@ -14,6 +14,7 @@ use super::{CustomersApi, convert, decode_token, page_size, scope};
 use crate::store::SqlBuf;
 use crate::store::contacts::ContactRow;
 use crate::store::customers::{self as store, CustomerRow};
+use crm_kit::errors::reason;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ReminderCursor {
@@ -47,7 +48,7 @@ impl CustomersApi {
             Err(_) => {
                 return Err(Error::invalid(
                     "kind",
-                    "UNKNOWN_ENUM_VALUE",
+                    reason::UNKNOWN_ENUM_VALUE,
                     format!("{} is not a reminder kind", req.kind),
                 ));
             }
@@ -56,13 +57,19 @@ impl CustomersApi {
         let days = match req.days {
             0 => 30,
             d if (1..=3650).contains(&d) => d,
-            _ => return Err(Error::invalid("days", "OUT_OF_RANGE", "must be between 1 and 3650")),
+            _ => {
+                return Err(Error::invalid(
+                    "days",
+                    reason::OUT_OF_RANGE,
+                    "must be between 1 and 3650",
+                ));
+            }
         };
         let offset = req.utc_offset_minutes.unwrap_or(self.utc_offset_minutes);
         if !(-14 * 60..=14 * 60).contains(&offset) {
             return Err(Error::invalid(
                 "utc_offset_minutes",
-                "OUT_OF_RANGE",
+                reason::OUT_OF_RANGE,
                 "must be between -840 and 840",
             ));
         }

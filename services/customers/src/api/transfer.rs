@@ -22,6 +22,7 @@ use crate::domain::names;
 use crate::store::contacts::{self as contact_store, ContactRow};
 use crate::store::customers::{self as store, CustomerRow, InsertError};
 use crate::store::{catalog, history, imports, search};
+use crm_kit::errors::reason;
 
 /// The resource type of import jobs in errors.
 const IMPORT_JOB: &str = "crm.customers.v1.ImportJob";
@@ -378,7 +379,7 @@ impl CustomersApi {
             Some(pb::import_customers_request::Part::CsvChunk(_)) => {
                 return Err(Error::invalid(
                     "options",
-                    "REQUIRED",
+                    reason::REQUIRED,
                     "the first message must carry the import options",
                 ));
             }
@@ -390,7 +391,7 @@ impl CustomersApi {
             Err(_) => {
                 v.add(
                     "options.mode",
-                    "UNKNOWN_ENUM_VALUE",
+                    reason::UNKNOWN_ENUM_VALUE,
                     format!("{} is not an import mode", options.mode),
                 );
                 pb::ImportMode::Skip
@@ -402,7 +403,7 @@ impl CustomersApi {
             Err(_) => {
                 v.add(
                     "options.default_kind",
-                    "UNKNOWN_ENUM_VALUE",
+                    reason::UNKNOWN_ENUM_VALUE,
                     format!("{} is not a customer kind", options.default_kind),
                 );
                 "company"

@@ -1,5 +1,6 @@
 //! Stable text codes stored for the wire enums, and their parsing.
 
+use crm_kit::errors::reason;
 use crm_kit::{Error, Result};
 use crm_proto::customers::{CustomerKind, CustomerStatus, FollowUpMethod, Gender, OwnerChangeReason};
 
@@ -23,11 +24,11 @@ pub fn kind_of(code: &str) -> CustomerKind {
 /// Parses a wire kind (unspecified is refused where a kind is required).
 pub fn parse_kind(field: &str, raw: i32) -> Result<CustomerKind> {
     match CustomerKind::try_from(raw) {
-        Ok(CustomerKind::Unspecified) => Err(Error::invalid(field, "REQUIRED", "must be COMPANY or INDIVIDUAL")),
+        Ok(CustomerKind::Unspecified) => Err(Error::invalid(field, reason::REQUIRED, "must be COMPANY or INDIVIDUAL")),
         Ok(k) => Ok(k),
         Err(_) => Err(Error::invalid(
             field,
-            "UNKNOWN_ENUM_VALUE",
+            reason::UNKNOWN_ENUM_VALUE,
             format!("{raw} is not a customer kind"),
         )),
     }
@@ -55,8 +56,13 @@ pub fn status_of(code: &str) -> CustomerStatus {
 
 /// Parses a wire status; unspecified means potential.
 pub fn parse_status(field: &str, raw: i32) -> Result<CustomerStatus> {
-    CustomerStatus::try_from(raw)
-        .map_err(|_| Error::invalid(field, "UNKNOWN_ENUM_VALUE", format!("{raw} is not a customer status")))
+    CustomerStatus::try_from(raw).map_err(|_| {
+        Error::invalid(
+            field,
+            reason::UNKNOWN_ENUM_VALUE,
+            format!("{raw} is not a customer status"),
+        )
+    })
 }
 
 /// Storage code of a gender.
@@ -81,7 +87,8 @@ pub fn gender_of(code: &str) -> Gender {
 
 /// Parses a wire gender.
 pub fn parse_gender(field: &str, raw: i32) -> Result<Gender> {
-    Gender::try_from(raw).map_err(|_| Error::invalid(field, "UNKNOWN_ENUM_VALUE", format!("{raw} is not a gender")))
+    Gender::try_from(raw)
+        .map_err(|_| Error::invalid(field, reason::UNKNOWN_ENUM_VALUE, format!("{raw} is not a gender")))
 }
 
 /// Storage code of a follow-up method.
@@ -110,15 +117,7 @@ pub fn method_of(code: &str) -> FollowUpMethod {
 
 /// Parses a wire follow-up method (required).
 pub fn parse_method(field: &str, raw: i32) -> Result<FollowUpMethod> {
-    match FollowUpMethod::try_from(raw) {
-        Ok(FollowUpMethod::Unspecified) => Err(Error::required(field)),
-        Ok(m) => Ok(m),
-        Err(_) => Err(Error::invalid(
-            field,
-            "UNKNOWN_ENUM_VALUE",
-            format!("{raw} is not a follow-up method"),
-        )),
-    }
+    crm_kit::errors::required_enum(field, raw, "a follow-up method")
 }
 
 /// Storage code of an owner-change reason.

@@ -2,10 +2,11 @@
 //! or an error that names the field and the rule. Phone numbers are the kit's
 //! ([`crm_kit::phone`]), shared with the sales service's leads.
 
+use crm_kit::errors::reason;
 use crm_kit::{Error, Result};
 
 fn malformed(field: &str, rule: &str) -> Error {
-    Error::invalid(field, "MALFORMED", rule.to_string())
+    Error::invalid(field, reason::MALFORMED, rule.to_string())
 }
 
 /// An email address; the domain is lower-cased.
@@ -13,7 +14,11 @@ pub fn parse_email(field: &str, s: &str) -> Result<String> {
     const RULE: &str = "must be an email address like name@example.com";
     let s = s.trim();
     if s.len() > 254 {
-        return Err(Error::invalid(field, "TOO_LONG", "must be at most 254 characters"));
+        return Err(Error::invalid(
+            field,
+            reason::TOO_LONG,
+            "must be at most 254 characters",
+        ));
     }
     let mut parts = s.split('@');
     let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
@@ -87,7 +92,11 @@ pub fn parse_website(field: &str, s: &str) -> Result<String> {
     const RULE: &str = "must be a web address like https://example.com";
     let s = s.trim();
     if s.len() > 200 {
-        return Err(Error::invalid(field, "TOO_LONG", "must be at most 200 characters"));
+        return Err(Error::invalid(
+            field,
+            reason::TOO_LONG,
+            "must be at most 200 characters",
+        ));
     }
     let lower = s.to_lowercase();
     let rest = lower
@@ -123,12 +132,12 @@ pub fn parse_coordinate(field: &str, s: &str, max_abs: f64) -> Result<String> {
         && frac.len() <= 7
         && frac.chars().all(|c| c.is_ascii_digit());
     if !digits_ok || (body.contains('.') && frac.is_empty()) {
-        return Err(Error::invalid(field, "MALFORMED", rule));
+        return Err(Error::invalid(field, reason::MALFORMED, rule));
     }
     // Parsing validated digits cannot fail; the bound check is all that is left.
     let value: f64 = v.parse().unwrap_or(f64::MAX);
     if value.abs() > max_abs {
-        return Err(Error::invalid(field, "OUT_OF_RANGE", rule));
+        return Err(Error::invalid(field, reason::OUT_OF_RANGE, rule));
     }
     Ok(v.to_string())
 }

@@ -11,6 +11,7 @@ use crm_proto::customers as pb;
 use super::codes;
 use super::contact_info::{parse_email, parse_tax_id, parse_website};
 use super::{optional_date, optional_text, required_text};
+use crm_kit::errors::reason;
 
 /// Longest customer name.
 pub const MAX_NAME: usize = 200;
@@ -205,12 +206,12 @@ impl CustomerFields {
                         Some(m) if m.amount.trim().is_empty() && m.currency_code.trim().is_empty() => None,
                         Some(m) => match Money::parse(&m.currency_code, &m.amount) {
                             Ok(money) if money.amount.is_sign_negative() => {
-                                v.add(field, "NEGATIVE", "must not be negative");
+                                v.add(field, reason::NEGATIVE, "must not be negative");
                                 None
                             }
                             Ok(money) => Some(money),
                             Err(e) => {
-                                v.add(field, "MALFORMED", e.to_string());
+                                v.add(field, reason::MALFORMED, e.to_string());
                                 None
                             }
                         },
@@ -233,7 +234,7 @@ impl CustomerFields {
                     if src.custom_fields.len() > MAX_CUSTOM_FIELDS {
                         v.add(
                             field,
-                            "TOO_MANY",
+                            reason::TOO_MANY,
                             format!("must have at most {MAX_CUSTOM_FIELDS} entries"),
                         );
                         // Counts before contents: no entry of a map this large is read.
@@ -247,7 +248,7 @@ impl CustomerFields {
                         if !key_ok {
                             v.add(
                                 format!("customer.custom_fields[{k}]"),
-                                "MALFORMED",
+                                reason::MALFORMED,
                                 "keys must be 1 to 64 letters, digits, '_' or '-'",
                             );
                             continue;
@@ -259,7 +260,7 @@ impl CustomerFields {
                 }
                 other => v.add(
                     format!("update_mask.{other}"),
-                    "UNKNOWN_FIELD",
+                    reason::UNKNOWN_FIELD,
                     "is not a field of Customer",
                 ),
             }
@@ -269,12 +270,12 @@ impl CustomerFields {
     /// Rules that involve several fields.
     pub fn check_whole(&self, v: &mut Violations) {
         if self.name.is_empty() && v.is_empty() {
-            v.add("customer.name", "REQUIRED", "is required");
+            v.add("customer.name", reason::REQUIRED, "is required");
         }
         if self.kind == "company" && super::names::name_key(&self.name).is_empty() && !self.name.is_empty() {
             v.add(
                 "customer.name",
-                "MALFORMED",
+                reason::MALFORMED,
                 "must contain letters or digits besides a legal-form suffix",
             );
         }

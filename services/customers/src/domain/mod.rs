@@ -7,6 +7,8 @@
 //! - [`pool`]: the public pool's rules (caps, cooldown, reclaim days, lock cap).
 //! - [`codes`]: the stable text codes stored for enums.
 
+use crm_kit::errors::reason;
+
 pub mod codes;
 pub mod contact_info;
 pub mod customer;
@@ -62,7 +64,7 @@ pub fn optional_date(field: &str, value: &str, allow_no_year: bool) -> crm_kit::
         Some(_) => Ok(v.to_string()),
         None => Err(crm_kit::Error::invalid(
             field,
-            "MALFORMED",
+            reason::MALFORMED,
             if allow_no_year {
                 "must be a date YYYY-MM-DD (or --MM-DD without a year)"
             } else {

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crm_kit::errors::Violations;
+use crm_kit::errors::reason;
 use crm_proto::customers as pb;
 
 /// Caps and reclaim days for one level.
@@ -59,7 +60,7 @@ impl PoolPolicy {
     pub fn from_proto(p: &pb::PoolPolicy, v: &mut Violations) -> PoolPolicy {
         let non_negative = |v: &mut Violations, field: String, n: i32| {
             if !(0..=100_000).contains(&n) {
-                v.add(field, "OUT_OF_RANGE", "must be between 0 and 100000");
+                v.add(field, reason::OUT_OF_RANGE, "must be between 0 and 100000");
             }
         };
         non_negative(v, "policy.total_owned_cap".into(), p.total_owned_cap);
@@ -80,11 +81,15 @@ impl PoolPolicy {
         for (i, r) in p.level_rules.iter().enumerate() {
             let parsed = rule(v, format!("policy.level_rules[{i}]"), r);
             if parsed.level_code.is_empty() {
-                v.add(format!("policy.level_rules[{i}].level_code"), "REQUIRED", "is required");
+                v.add(
+                    format!("policy.level_rules[{i}].level_code"),
+                    reason::REQUIRED,
+                    "is required",
+                );
             } else if level_rules.iter().any(|x| x.level_code == parsed.level_code) {
                 v.add(
                     format!("policy.level_rules[{i}].level_code"),
-                    "DUPLICATE",
+                    reason::DUPLICATE,
                     "each level may have one rule",
                 );
             }

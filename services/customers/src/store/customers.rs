@@ -13,6 +13,7 @@ use super::SqlBuf;
 use super::search::{self, SearchEntry};
 use crate::domain::customer::CustomerFields;
 use crate::domain::names;
+use crm_kit::errors::reason;
 
 /// Every column of `customers`, in [`CustomerRow::from_row`] order.
 pub const COLUMNS: &str = "c.id, c.kind, c.name, c.name_key, c.short_name, c.tax_id, c.industry_code, c.scale, \
@@ -132,7 +133,7 @@ fn credit_parts(f: &CustomerFields) -> Result<(String, i64)> {
         Some(m) => Ok((
             m.currency.clone(),
             m.storage()
-                .map_err(|e| crm_kit::Error::invalid("customer.credit_limit", "OUT_OF_RANGE", e.to_string()))?,
+                .map_err(|e| crm_kit::Error::invalid("customer.credit_limit", reason::OUT_OF_RANGE, e.to_string()))?,
         )),
     }
 }

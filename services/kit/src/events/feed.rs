@@ -10,6 +10,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::db::Db;
+use crate::errors::reason;
 use crate::errors::{Error, Result};
 
 /// Most events in one response.
@@ -48,16 +49,16 @@ impl pb::event_feed_server::EventFeed for Feed {
         let req = request.into_inner();
         let mut violations = crate::errors::Violations::new();
         if req.after_sequence < 0 {
-            violations.add("after_sequence", "OUT_OF_RANGE", "must be 0 or more");
+            violations.add("after_sequence", reason::OUT_OF_RANGE, "must be 0 or more");
         }
         if req.types.len() > MAX_TYPES {
-            violations.add("types", "TOO_MANY", format!("at most {MAX_TYPES} types"));
+            violations.add("types", reason::TOO_MANY, format!("at most {MAX_TYPES} types"));
         }
         for (i, t) in req.types.iter().enumerate() {
             if t.trim().is_empty() || t.len() > 200 {
                 violations.add(
                     format!("types[{i}]"),
-                    "MALFORMED",
+                    reason::MALFORMED,
                     "a message name such as crm.identity.v1.EmployeeDeactivated",
                 );
             }

@@ -14,6 +14,7 @@ use sqlx::AnyConnection;
 use super::SalesApi;
 use super::leads::{new_lead, validate_lead};
 use crate::store;
+use crm_kit::errors::reason;
 
 const WEB_FORM: &str = "crm.sales.v1.WebForm";
 
@@ -373,7 +374,7 @@ impl SalesApi {
             pb::AssignmentMode::BySource => "by_source",
             pb::AssignmentMode::RoundRobin => "round_robin",
             pb::AssignmentMode::Unspecified => {
-                v.add("rules.mode", "REQUIRED", "ROUND_ROBIN, BY_REGION or BY_SOURCE");
+                v.add("rules.mode", reason::REQUIRED, "ROUND_ROBIN, BY_REGION or BY_SOURCE");
                 ""
             }
         };
@@ -381,7 +382,7 @@ impl SalesApi {
         if rules.assignees.len() > MAX_ASSIGNEES {
             return Err(Error::invalid(
                 "rules.assignees",
-                "TOO_MANY",
+                reason::TOO_MANY,
                 format!("at most {MAX_ASSIGNEES} assignees"),
             ));
         }
@@ -391,7 +392,7 @@ impl SalesApi {
             if a.provinces.len() > MAX_PROVINCES {
                 v.add(
                     format!("{list}.provinces"),
-                    "TOO_MANY",
+                    reason::TOO_MANY,
                     format!("at most {MAX_PROVINCES} provinces"),
                 );
             } else {
@@ -407,28 +408,28 @@ impl SalesApi {
             if a.sources.len() > MAX_SOURCES {
                 v.add(
                     format!("{list}.sources"),
-                    "TOO_MANY",
+                    reason::TOO_MANY,
                     format!("at most {MAX_SOURCES} sources"),
                 );
             }
             if !seen.insert(a.employee_id.trim().to_string()) {
                 v.add(
                     format!("rules.assignees[{i}].employee_id"),
-                    "DUPLICATE",
+                    reason::DUPLICATE,
                     "each assignee once",
                 );
             }
             if a.capacity < 0 {
                 v.add(
                     format!("rules.assignees[{i}].capacity"),
-                    "OUT_OF_RANGE",
+                    reason::OUT_OF_RANGE,
                     "0 (no limit) or more",
                 );
             }
             if mode == "by_region" && a.provinces.iter().all(|p| p.trim().is_empty()) {
                 v.add(
                     format!("rules.assignees[{i}].provinces"),
-                    "REQUIRED",
+                    reason::REQUIRED,
                     "by region, each assignee covers a province",
                 );
             }
@@ -439,7 +440,7 @@ impl SalesApi {
                 ) {
                     v.add(
                         format!("rules.assignees[{i}].sources[{j}]"),
-                        "UNKNOWN_VALUE",
+                        reason::UNKNOWN_ENUM_VALUE,
                         format!("{source} is not a lead source"),
                     );
                 }
@@ -447,13 +448,13 @@ impl SalesApi {
             if mode == "by_source" && a.sources.is_empty() {
                 v.add(
                     format!("rules.assignees[{i}].sources"),
-                    "REQUIRED",
+                    reason::REQUIRED,
                     "by source, each assignee takes a source",
                 );
             }
         }
         if rules.enabled && rules.assignees.is_empty() {
-            v.add("rules.assignees", "REQUIRED", "enabled rules need an assignee");
+            v.add("rules.assignees", reason::REQUIRED, "enabled rules need an assignee");
         }
         v.finish()?;
         // Each assignee is an active employee in the caller's scope (asked of identity).

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
 use super::{SalesApi, audit, check_notes};
+use crm_kit::errors::reason;
 
 const DOCUMENT: &str = "crm.sales.v1.ProjectDocument";
 /// Bytes per stored piece, and per download message.
@@ -57,13 +58,13 @@ fn document_proto(d: &DocumentRow) -> pb::ProjectDocument {
 fn check_file_name(field: &str, name: &str, v: &mut Violations) {
     let t = name.trim();
     if t.is_empty() {
-        v.add(field, "REQUIRED", "is required");
+        v.add(field, reason::REQUIRED, "is required");
     } else if t.chars().count() > 255 {
-        v.add(field, "TOO_LONG", "must be at most 255 characters");
+        v.add(field, reason::TOO_LONG, "must be at most 255 characters");
     } else if t.contains(['/', '\\']) || t.chars().any(char::is_control) || t == "." || t == ".." {
         v.add(
             field,
-            "MALFORMED",
+            reason::MALFORMED,
             "must be a file name without folders or control characters",
         );
     }
@@ -81,7 +82,7 @@ fn check_content_type(field: &str, value: &str, v: &mut Violations) {
         && !t.chars().any(char::is_control)
         && essence.split_once('/').is_some_and(|(a, b)| token(a) && token(b));
     if !ok {
-        v.add(field, "MALFORMED", "must be a media type such as application/pdf");
+        v.add(field, reason::MALFORMED, "must be a media type such as application/pdf");
     }
 }
 
@@ -125,13 +126,13 @@ impl SalesApi {
         let Some(pb::upload_project_document_request::Part::Document(src)) = first.part else {
             return Err(Error::invalid(
                 "document",
-                "REQUIRED",
+                reason::REQUIRED,
                 "the first message must say what the document is (project_id, file_name)",
             ));
         };
         let mut v = Violations::new();
         if src.project_id.trim().is_empty() {
-            v.add("document.project_id", "REQUIRED", "is required");
+            v.add("document.project_id", reason::REQUIRED, "is required");
         }
         check_file_name("document.file_name", &src.file_name, &mut v);
         check_content_type("document.content_type", &src.content_type, &mut v);

@@ -21,6 +21,7 @@ use tonic_types::StatusExt as _;
 use super::{LEAD_SCOPE, SERVICE, SalesApi, audit, check_notes, check_text};
 use crate::domain;
 use crate::store::{self, LEAD_COLUMNS, LeadRow};
+use crm_kit::errors::reason;
 
 pub const LEAD: &str = "crm.sales.v1.Lead";
 
@@ -160,7 +161,7 @@ fn apply_fields(
             "email" => {
                 let t = src.email.trim();
                 if !t.is_empty() && (t.len() > 200 || !t.contains('@') || t.starts_with('@') || t.ends_with('@')) {
-                    v.add(&field, "MALFORMED", "must be an email address");
+                    v.add(&field, reason::MALFORMED, "must be an email address");
                 } else {
                     v.take(crm_kit::text::check_controls(&field, t, crm_kit::text::Lines::Single));
                 }
@@ -168,7 +169,7 @@ fn apply_fields(
             }
             "source" => match pb::LeadSource::try_from(src.source) {
                 Ok(s) => row.source = domain::source_code(s).to_string(),
-                Err(_) => v.add(&field, "UNKNOWN_VALUE", "not a lead source"),
+                Err(_) => v.add(&field, reason::UNKNOWN_ENUM_VALUE, "not a lead source"),
             },
             "province" => {
                 check_text(&field, &src.province, false, 60, v);
@@ -188,7 +189,7 @@ fn apply_fields(
     if row.contact_name.is_empty() && row.phone.is_empty() && row.mobile.is_empty() && row.email.is_empty() {
         v.add(
             named("contact_name"),
-            "REQUIRED",
+            reason::REQUIRED,
             "a lead needs a contact name, a phone, a mobile or an email",
         );
     }
@@ -529,11 +530,18 @@ impl SalesApi {
         v.finish()?;
         let mut tx = self.db.begin_write().await?;
         let mut row = self.visible_lead(&mut tx, caller, "id", &req.id).await?;
-        if let Some(why) = domain::lead_status_refusal(domain::lead_status_of(&row.status), to) {
-            return Err(match to {
-                pb::LeadStatus::Unspecified | pb::LeadStatus::Converted => Error::invalid("status", "NOT_ALLOWED", why),
-                _ => Error::precondition("LEAD_CONVERTED", format!("leads/{}", row.id), why),
-            });
+        match to {
+            pb::LeadStatus::Unspecified => {
+                return Err(Error::invalid("status", reason::NOT_ALLOWED, "a status is required"));
+            }
+            pb::LeadStatus::Converted => {
+                return Err(Error::invalid(
+                    "status",
+                    reason::NOT_ALLOWED,
+                    "a lead is converted by ConvertLead",
+                ));
+            }
+            _ => domain::LEAD_STATUS.check(domain::lead_status_of(&row.status), to, &format!("leads/{}", row.id))?,
         }
         let version = row.version;
         row.status = domain::lead_status_code(to).to_string();
@@ -790,14 +798,14 @@ impl SalesApi {
         check_notes("follow_up.next_plan", &src.next_plan, false, 2000, &mut v);
         let method = match pb::ActivityMethod::try_from(src.method) {
             Ok(pb::ActivityMethod::Unspecified) | Err(_) => {
-                v.add("follow_up.method", "REQUIRED", "how the contact was made");
+                v.add("follow_up.method", reason::REQUIRED, "how the contact was made");
                 pb::ActivityMethod::Other
             }
             Ok(m) => m,
         };
         let mut time = |field: &str, t: &Option<prost_types::Timestamp>, default: i64| match t {
             Some(t) => crm_kit::time::from_proto(field, t).unwrap_or_else(|_| {
-                v.add(field, "MALFORMED", "not a valid time");
+                v.add(field, reason::MALFORMED, "not a valid time");
                 default
             }),
             None => default,
@@ -807,7 +815,7 @@ impl SalesApi {
         if next_at != 0 && next_at < occur_at {
             v.add(
                 "follow_up.next_contact_time",
-                "OUT_OF_RANGE",
+                reason::OUT_OF_RANGE,
                 "must not be before occur_time",
             );
         }

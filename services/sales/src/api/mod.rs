@@ -25,6 +25,7 @@ use std::sync::Arc;
 use crm_kit::auth::{Principal, ReadScope, ScopeColumns, ScopeRule};
 use crm_kit::db::Db;
 use crm_kit::directory::Directory;
+use crm_kit::errors::reason;
 use crm_kit::paging::PageTokens;
 use crm_kit::{Error, Result};
 use crm_proto::sales as pb;
@@ -222,10 +223,10 @@ pub(crate) fn check_date(field: &str, value: &str, required: bool, v: &mut crm_k
     let t = value.trim();
     if t.is_empty() {
         if required {
-            v.add(field, "REQUIRED", "is required");
+            v.add(field, reason::REQUIRED, "is required");
         }
     } else if crm_kit::time::parse_date(t).is_none() {
-        v.add(field, "MALFORMED", "must be a date YYYY-MM-DD");
+        v.add(field, reason::MALFORMED, "must be a date YYYY-MM-DD");
     }
 }
 

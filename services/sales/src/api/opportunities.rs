@@ -19,6 +19,7 @@ use sqlx::AnyConnection;
 use super::{OPPORTUNITY_SCOPE, SERVICE, SalesApi, audit, check_date, check_notes, check_text};
 use crate::domain;
 use crate::store::{self, ActivityRow, LeadRow, OPPORTUNITY_COLUMNS, OPPORTUNITY_FROM, OpportunityRow, StageRow};
+use crm_kit::errors::reason;
 
 pub const OPPORTUNITY: &str = "crm.sales.v1.Opportunity";
 pub const ACTIVITY: &str = "crm.sales.v1.Activity";
@@ -187,12 +188,12 @@ impl SalesApi {
                 0
             }
             Ok(money) if money.amount.is_sign_negative() => {
-                v.add(format!("{field}.amount"), "NEGATIVE", "must be 0 or more");
+                v.add(format!("{field}.amount"), reason::NEGATIVE, "must be 0 or more");
                 0
             }
             Ok(money) => money.storage().unwrap_or(0),
             Err(e) => {
-                v.add(format!("{field}.amount"), "MALFORMED", e.to_string());
+                v.add(format!("{field}.amount"), reason::MALFORMED, e.to_string());
                 0
             }
         }
@@ -234,10 +235,10 @@ impl SalesApi {
         };
         check_text(&f("subject"), &subject, true, 200, &mut v);
         if lead.is_none() && src.customer_id.trim().is_empty() {
-            v.add(f("customer_id"), "REQUIRED", "is required");
+            v.add(f("customer_id"), reason::REQUIRED, "is required");
         }
         if !domain::valid_probability(src.probability) {
-            v.add(f("probability"), "OUT_OF_RANGE", "must be 0-100");
+            v.add(f("probability"), reason::OUT_OF_RANGE, "must be 0-100");
         }
         let expected_amount = self.amount(&f("expected_amount"), src.expected_amount.as_ref(), &mut v);
         let expected_cost = self.amount(&f("expected_cost"), src.expected_cost.as_ref(), &mut v);
@@ -491,7 +492,7 @@ impl SalesApi {
                     if domain::valid_probability(src.probability) {
                         o.probability = i64::from(src.probability);
                     } else {
-                        v.add(&field, "OUT_OF_RANGE", "must be 0-100");
+                        v.add(&field, reason::OUT_OF_RANGE, "must be 0-100");
                     }
                 }
                 "expected_amount" => o.expected_amount = self.amount(&field, src.expected_amount.as_ref(), &mut v),
@@ -506,7 +507,7 @@ impl SalesApi {
                 }
                 "forecast_category" => match pb::ForecastCategory::try_from(src.forecast_category) {
                     Ok(c) => o.forecast_category = domain::forecast_code(c).to_string(),
-                    Err(_) => v.add(&field, "UNKNOWN_VALUE", "not a forecast category"),
+                    Err(_) => v.add(&field, reason::UNKNOWN_ENUM_VALUE, "not a forecast category"),
                 },
                 "competitor" => {
                     check_text(&field, &src.competitor, false, 200, &mut v);
@@ -573,17 +574,22 @@ impl SalesApi {
     ) -> Result<pb::SetOpportunityStatusResponse> {
         let to = pb::OpportunityStatus::try_from(req.status).unwrap_or(pb::OpportunityStatus::Unspecified);
         if to == pb::OpportunityStatus::Unspecified {
-            return Err(Error::invalid("status", "REQUIRED", "WON, LOST, TERMINATED or OPEN"));
+            return Err(Error::invalid(
+                "status",
+                reason::REQUIRED,
+                "WON, LOST, TERMINATED or OPEN",
+            ));
         }
         let mut tx = self.db.begin_write().await?;
         let mut o = self.visible_opportunity(&mut tx, caller, "id", &req.id).await?;
         let from = domain::opportunity_status_of(&o.status);
-        if let Some(why) = domain::opportunity_status_refusal(from, to, &req.reason) {
-            return Err(if to == pb::OpportunityStatus::Lost && req.reason.trim().is_empty() {
-                Error::invalid("reason", "REQUIRED", why)
-            } else {
-                Error::precondition("STATUS_NOT_ALLOWED", format!("opportunities/{}", o.id), why)
-            });
+        domain::OPPORTUNITY_STATUS.check(from, to, &format!("opportunities/{}", o.id))?;
+        if to == pb::OpportunityStatus::Lost && req.reason.trim().is_empty() {
+            return Err(Error::invalid(
+                "reason",
+                reason::REQUIRED,
+                "a lost deal needs its reason",
+            ));
         }
         let now = now_micros();
         let (version, stage) = (o.version, o.stage_id.clone());
@@ -711,13 +717,13 @@ impl SalesApi {
             match *p {
                 "method" => match pb::ActivityMethod::try_from(src.method) {
                     Ok(m) => a.method = domain::method_code(m).to_string(),
-                    Err(_) => v.add(&field, "UNKNOWN_VALUE", "not an activity method"),
+                    Err(_) => v.add(&field, reason::UNKNOWN_ENUM_VALUE, "not an activity method"),
                 },
                 "activity_time" => {
                     if let Some(t) = &src.activity_time {
                         match crm_kit::time::from_proto(&field, t) {
                             Ok(t) => a.activity_at = t,
-                            Err(_) => v.add(&field, "MALFORMED", "not a valid time"),
+                            Err(_) => v.add(&field, reason::MALFORMED, "not a valid time"),
                         }
                     }
                 }
@@ -734,7 +740,7 @@ impl SalesApi {
                 }
                 "probability" => {
                     if !domain::valid_probability(src.probability) {
-                        v.add(&field, "OUT_OF_RANGE", "must be 0-100");
+                        v.add(&field, reason::OUT_OF_RANGE, "must be 0-100");
                     } else if src.probability != 0 || !paths.contains(&"stage_id") {
                         a.probability = i64::from(src.probability);
                     }

@@ -12,6 +12,7 @@ use sqlx::AnyConnection;
 
 use super::{SalesApi, check_text};
 use crate::store::{self, PipelineRow, StageRow};
+use crm_kit::errors::reason;
 
 const PIPELINE: &str = "crm.sales.v1.Pipeline";
 
@@ -86,12 +87,12 @@ const MAX_STAGES: usize = 50;
 /// Checks the stages sent: at least one, names unique, probabilities 0-100, limits ≥ 0.
 fn check_stages(stages: &[pb::Stage], v: &mut Violations) {
     if stages.is_empty() {
-        v.add("pipeline.stages", "REQUIRED", "a pipeline has at least one stage");
+        v.add("pipeline.stages", reason::REQUIRED, "a pipeline has at least one stage");
     }
     if stages.len() > MAX_STAGES {
         v.add(
             "pipeline.stages",
-            "TOO_MANY",
+            reason::TOO_MANY,
             format!("a pipeline has at most {MAX_STAGES} stages"),
         );
         return;
@@ -103,17 +104,17 @@ fn check_stages(stages: &[pb::Stage], v: &mut Violations) {
         if !names.insert(s.name.trim().to_lowercase()) {
             v.add(
                 format!("{field}.name"),
-                "DUPLICATE",
+                reason::DUPLICATE,
                 "stage names are unique within a pipeline",
             );
         }
         if !crate::domain::valid_probability(s.probability) {
-            v.add(format!("{field}.probability"), "OUT_OF_RANGE", "must be 0-100");
+            v.add(format!("{field}.probability"), reason::OUT_OF_RANGE, "must be 0-100");
         }
         if s.time_limit_days < 0 {
             v.add(
                 format!("{field}.time_limit_days"),
-                "OUT_OF_RANGE",
+                reason::OUT_OF_RANGE,
                 "must be 0 (no limit) or more",
             );
         }
@@ -143,7 +144,7 @@ impl SalesApi {
         if !store::insert_pipeline(&mut tx, &row, now_micros()).await? {
             return Err(Error::invalid(
                 "pipeline.name",
-                "DUPLICATE",
+                reason::DUPLICATE,
                 format!("a pipeline named {} exists", row.name),
             ));
         }
@@ -283,7 +284,7 @@ impl SalesApi {
             Some(false) => {
                 return Err(Error::invalid(
                     "pipeline.name",
-                    "DUPLICATE",
+                    reason::DUPLICATE,
                     format!("a pipeline named {} exists", row.name),
                 ));
             }

@@ -18,6 +18,7 @@ use super::opportunities::opportunity_proto;
 use super::{SERVICE, SalesApi, audit, check_notes, check_text};
 use crate::domain::{self, money};
 use crate::store::{self, OpportunityRow};
+use crm_kit::errors::reason;
 
 pub const PROJECT: &str = "crm.sales.v1.Project";
 const RECORD: &str = "crm.sales.v1.MaintenanceRecord";
@@ -434,7 +435,9 @@ impl SalesApi {
         let to = match pb::ProjectStatus::try_from(req.status).unwrap_or(pb::ProjectStatus::Unspecified) {
             pb::ProjectStatus::Open => "open",
             pb::ProjectStatus::Terminated => "terminated",
-            pb::ProjectStatus::Unspecified => return Err(Error::invalid("status", "REQUIRED", "OPEN or TERMINATED")),
+            pb::ProjectStatus::Unspecified => {
+                return Err(Error::invalid("status", reason::REQUIRED, "OPEN or TERMINATED"));
+            }
         };
         let mut tx = self.db.begin_write().await?;
         let mut p = self.visible_project(&mut tx, caller, "id", &req.id).await?;
@@ -566,7 +569,7 @@ impl SalesApi {
         let now = now_micros();
         let at = match &src.record_time {
             Some(t) => crm_kit::time::from_proto("record.record_time", t).unwrap_or_else(|_| {
-                v.add("record.record_time", "MALFORMED", "not a valid time");
+                v.add("record.record_time", reason::MALFORMED, "not a valid time");
                 now
             }),
             None => now,

@@ -16,6 +16,7 @@ use super::{OPPORTUNITY_SCOPE, SalesApi};
 use crate::domain::{self, money, percent, percent_text};
 use crate::store::{self, QuotaRow};
 use crm_kit::auth::ReadScope;
+use crm_kit::errors::reason;
 
 /// Sums over a group of opportunities, added up by the database (see [`tally_select`]).
 #[derive(Debug, Default, Clone, sqlx::FromRow)]
@@ -65,7 +66,7 @@ fn created_bounds(field: &str, r: Option<&pb::DateRange>, v: &mut Violations) ->
         match crm_kit::time::parse_date(s) {
             Some((y, m, d)) => Some(crm_kit::time::days_from_civil(y, m, d) * DAY_MICROS),
             None => {
-                v.add(f, "MALFORMED", "must be a date YYYY-MM-DD");
+                v.add(f, reason::MALFORMED, "must be a date YYYY-MM-DD");
                 None
             }
         }
@@ -77,7 +78,7 @@ fn created_bounds(field: &str, r: Option<&pb::DateRange>, v: &mut Violations) ->
     {
         v.add(
             format!("{field}.to_date"),
-            "OUT_OF_RANGE",
+            reason::OUT_OF_RANGE,
             "must not be before from_date",
         );
     }
@@ -103,18 +104,22 @@ impl SalesApi {
         };
         let mut v = Violations::new();
         if !domain::valid_quota_period(src.period.trim()) {
-            v.add("quota.period", "MALFORMED", "a month YYYY-MM or a quarter YYYY-Qn");
+            v.add(
+                "quota.period",
+                reason::MALFORMED,
+                "a month YYYY-MM or a quarter YYYY-Qn",
+            );
         }
         if src.subject_id.trim().is_empty() {
             v.add(
                 "quota.subject_id",
-                "REQUIRED",
+                reason::REQUIRED,
                 "an employee or (with department) a department id",
             );
         }
         let amount = match src.amount.as_ref().map(Money::from_proto) {
             None => {
-                v.add("quota.amount", "REQUIRED", "is required");
+                v.add("quota.amount", reason::REQUIRED, "is required");
                 0
             }
             Some(Ok(m)) if m.currency != self.currency => {
@@ -126,12 +131,12 @@ impl SalesApi {
                 0
             }
             Some(Ok(m)) if m.amount.is_sign_negative() => {
-                v.add("quota.amount.amount", "NEGATIVE", "must be 0 or more");
+                v.add("quota.amount.amount", reason::NEGATIVE, "must be 0 or more");
                 0
             }
             Some(Ok(m)) => m.storage().unwrap_or(0),
             Some(Err(e)) => {
-                v.add("quota.amount", "MALFORMED", e.to_string());
+                v.add("quota.amount", reason::MALFORMED, e.to_string());
                 0
             }
         };
@@ -259,7 +264,9 @@ impl SalesApi {
         let quarter = match pb::ForecastPeriod::try_from(req.period).unwrap_or(pb::ForecastPeriod::Unspecified) {
             pb::ForecastPeriod::Quarter => true,
             pb::ForecastPeriod::Month => false,
-            pb::ForecastPeriod::Unspecified => return Err(Error::invalid("period", "REQUIRED", "MONTH or QUARTER")),
+            pb::ForecastPeriod::Unspecified => {
+                return Err(Error::invalid("period", reason::REQUIRED, "MONTH or QUARTER"));
+            }
         };
         let mut v = Violations::new();
         let range = req.range.clone().unwrap_or_default();
@@ -357,7 +364,7 @@ impl SalesApi {
                 pb::AnalysisGrouping::Customer => true,
                 pb::AnalysisGrouping::Salesperson => false,
                 pb::AnalysisGrouping::Unspecified => {
-                    return Err(Error::invalid("group_by", "REQUIRED", "CUSTOMER or SALESPERSON"));
+                    return Err(Error::invalid("group_by", reason::REQUIRED, "CUSTOMER or SALESPERSON"));
                 }
             };
         let mut v = Violations::new();
@@ -401,7 +408,7 @@ impl SalesApi {
             pb::LeadGrouping::Salesperson => "l.owner_id",
             pb::LeadGrouping::Source => "l.source",
             pb::LeadGrouping::Unspecified => {
-                return Err(Error::invalid("group_by", "REQUIRED", "SALESPERSON or SOURCE"));
+                return Err(Error::invalid("group_by", reason::REQUIRED, "SALESPERSON or SOURCE"));
             }
         };
         let mut v = Violations::new();
@@ -463,7 +470,7 @@ impl SalesApi {
                 pb::AnalysisGrouping::Customer => true,
                 pb::AnalysisGrouping::Salesperson => false,
                 pb::AnalysisGrouping::Unspecified => {
-                    return Err(Error::invalid("group_by", "REQUIRED", "CUSTOMER or SALESPERSON"));
+                    return Err(Error::invalid("group_by", reason::REQUIRED, "CUSTOMER or SALESPERSON"));
                 }
             };
         let mut v = Violations::new();

@@ -21,6 +21,7 @@ use super::leads::{LEAD_FILTER, new_lead, validate_lead};
 use super::{Listing, SalesApi};
 use crate::domain;
 use crate::store::{self, LEAD_COLUMNS, LeadRow};
+use crm_kit::errors::reason;
 
 /// Fields an import column can map to, in export order: a lead's editable fields.
 pub const IMPORT_FIELDS: &[&str] = super::leads::EDITABLE;
@@ -170,7 +171,7 @@ impl SalesApi {
             Some(pb::import_leads_request::Part::CsvChunk(_)) => {
                 return Err(Error::invalid(
                     "options",
-                    "REQUIRED",
+                    reason::REQUIRED,
                     "the first message must carry the import options",
                 ));
             }
@@ -182,7 +183,7 @@ impl SalesApi {
             Err(_) => {
                 v.add(
                     "options.default_source",
-                    "UNKNOWN_ENUM_VALUE",
+                    reason::UNKNOWN_ENUM_VALUE,
                     format!("{} is not a lead source", options.default_source),
                 );
                 pb::LeadSource::Import
