@@ -87,6 +87,7 @@ pub const MIGRATIONS: &[Migration] = &[
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],
     crm_kit::events::MIGRATIONS[2],
+    crm_kit::events::retention::MIGRATION,
     crm_kit::handover::MIGRATION,
 ];
 

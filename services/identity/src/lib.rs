@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
     crm_kit::events::MIGRATIONS[0],
     crm_kit::events::MIGRATIONS[1],
     crm_kit::events::MIGRATIONS[2],
+    crm_kit::events::retention::MIGRATION,
 ];
 
 /// Settings of the identity service.
@@ -148,7 +149,13 @@ pub async fn run(
     let _revocations = verifier.watch_revocations(config.service.revocation_poll());
     let api = api::IdentityApi::new(db.clone(), &config).with_verifier(verifier.clone());
     let (stop_tx, stopping): (_, Stopping) = Stopping::new();
-    let (outbox, sequencer) = crm_kit::events::Outbox::start(db.clone(), stopping);
+    let (outbox, sequencer) = crm_kit::events::Outbox::start(db.clone(), stopping.clone());
+    let _pruning = crm_kit::events::retention::spawn_pruning(
+        db.clone(),
+        config.service.outbox_retention(),
+        config.service.outbox_prune_interval(),
+        stopping,
+    );
     let server = IdentityServiceServer::new(api)
         .max_decoding_message_size(config.service.max_request_bytes)
         .max_encoding_message_size(16 * 1024 * 1024);

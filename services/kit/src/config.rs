@@ -96,6 +96,16 @@ pub struct ServiceConfig {
     /// The business's base currency (ISO 4217): what totals, reports and base amounts are kept in.
     #[arg(long, env = "CRM_BASE_CURRENCY", default_value = crate::money::DEFAULT_BASE_CURRENCY)]
     pub base_currency: String,
+    /// Days published events are kept once every consumer has applied them (0: kept for ever).
+    #[arg(long, env = "CRM_OUTBOX_RETENTION_DAYS", default_value_t = 30)]
+    pub outbox_retention_days: u64,
+    /// Days after which a consumer not heard from (a removed service) no longer holds back the
+    /// pruning of events it has not applied.
+    #[arg(long, env = "CRM_OUTBOX_CONSUMER_EXPIRY_DAYS", default_value_t = 90)]
+    pub outbox_consumer_expiry_days: u64,
+    /// How often, in seconds, old events are pruned.
+    #[arg(long, env = "CRM_OUTBOX_PRUNE_INTERVAL_SECONDS", default_value_t = 3600)]
+    pub outbox_prune_interval_seconds: u64,
 }
 
 /// The service secret of a laptop install when none is set. The suite replaces it with a
@@ -134,7 +144,24 @@ impl ServiceConfig {
             tcp_keepalive_seconds: 60,
             grpc_first_byte_timeout_seconds: 10,
             base_currency: crate::money::DEFAULT_BASE_CURRENCY.into(),
+            outbox_retention_days: 30,
+            outbox_consumer_expiry_days: 90,
+            outbox_prune_interval_seconds: 3600,
         }
+    }
+
+    /// How long published events are kept (`None`: for ever).
+    pub fn outbox_retention(&self) -> Option<crate::events::retention::Retention> {
+        const DAY: u64 = 86_400;
+        (self.outbox_retention_days > 0).then(|| crate::events::retention::Retention {
+            keep: Duration::from_secs(self.outbox_retention_days.saturating_mul(DAY)),
+            consumer_expiry: Duration::from_secs(self.outbox_consumer_expiry_days.max(1).saturating_mul(DAY)),
+        })
+    }
+
+    /// How often old events are pruned.
+    pub fn outbox_prune_interval(&self) -> Duration {
+        Duration::from_secs(self.outbox_prune_interval_seconds.max(1))
     }
 
     /// The base currency, upper-cased; a start-up error when it is not a supported code.
@@ -181,6 +208,7 @@ impl ServiceConfig {
         ));
         let mut follow = crate::events::Follow::new(feed, url, types, credentials);
         follow.lease_ttl = Duration::from_secs(self.event_lease_seconds.max(1));
+        follow.consumer = service.to_string();
         follow
     }
 

@@ -25,6 +25,7 @@ const APPLIED: Migration = Migration {
 fn migrations() -> Vec<Migration> {
     let mut m = vec![APPLIED];
     m.extend(crm_kit::events::MIGRATIONS);
+    m.push(crm_kit::events::retention::MIGRATION);
     m
 }
 
@@ -159,6 +160,8 @@ fn follow_spec(url: &str) -> Follow {
         max_backoff: Duration::from_millis(400),
         lease_ttl: Duration::from_secs(2),
         health: None,
+        consumer: String::new(),
+        ack_interval: Duration::from_secs(5),
     }
 }
 
@@ -358,4 +361,168 @@ async fn a_transaction_committing_late_is_not_skipped() {
     );
     assert!(rows[1].0 > rows[0].0);
     follower.stop().await;
+}
+
+async fn feed_client(url: &str) -> crm_proto::events::event_feed_client::EventFeedClient<tonic::transport::Channel> {
+    crm_proto::events::event_feed_client::EventFeedClient::connect(url.to_string())
+        .await
+        .expect("connect to the feed")
+}
+
+async fn outbox_sequences(db: &Db) -> Vec<i64> {
+    sqlx::query_scalar("SELECT sequence FROM crm_outbox WHERE sequence IS NOT NULL ORDER BY sequence")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+}
+
+async fn acked(db: &Db, consumer: &str) -> Option<i64> {
+    sqlx::query_scalar("SELECT acked_sequence FROM crm_feed_consumers WHERE consumer = $1")
+        .bind(consumer)
+        .fetch_optional(&db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_keeps_what_a_consumer_has_not_applied_and_refuses_a_cursor_behind_it() {
+    use crm_kit::events::retention;
+    let producer = Producer::start(database("prune_producer").await, None).await;
+    for i in 0..100 {
+        producer.publish(&format!("e{i:03}")).await;
+    }
+    let consumer = database("prune_consumer").await;
+    let mut spec = follow_spec(&producer.url());
+    spec.consumer = "alpha".into();
+    spec.ack_interval = Duration::from_millis(50);
+    let follower = Follower::start(&consumer, spec);
+    wait_for(&consumer, 100).await;
+    // The follower acknowledges what it applied.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while acked(&producer.db, "alpha").await != Some(100) {
+        assert!(
+            Instant::now() < deadline,
+            "alpha acknowledged {:?}",
+            acked(&producer.db, "alpha").await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Another consumer has applied only the first 40.
+    let mut client = feed_client(&producer.url()).await;
+    client
+        .acknowledge(crm_proto::events::AcknowledgeRequest {
+            consumer: "beta".into(),
+            sequence: 40,
+        })
+        .await
+        .expect("acknowledge");
+    let now = crm_kit::time::now_micros();
+    let policy = |keep: Duration| retention::Retention {
+        keep,
+        consumer_expiry: Duration::from_secs(3600),
+    };
+    // Events younger than the retention stay, whoever has applied them.
+    let kept = retention::prune(&producer.db, policy(Duration::from_secs(3600)), now)
+        .await
+        .unwrap();
+    assert_eq!(kept.deleted, 0);
+    assert_eq!(outbox_sequences(&producer.db).await.len(), 100);
+    // Past the retention, only what every consumer applied goes.
+    let pruned = retention::prune(&producer.db, policy(Duration::ZERO), now + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        pruned,
+        retention::Pruned {
+            through: 40,
+            deleted: 40
+        }
+    );
+    assert_eq!(outbox_sequences(&producer.db).await, (41..=100).collect::<Vec<i64>>());
+    // A cursor behind the pruned range is refused with what to do, never given a gap.
+    let refused = client
+        .subscribe(crm_proto::events::SubscribeRequest {
+            after_sequence: 10,
+            types: Vec::new(),
+            consumer: "gamma".into(),
+        })
+        .await
+        .expect_err("a cursor behind the pruned range");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(refused.message().contains("pruned"), "{}", refused.message());
+    let details = tonic_types::StatusExt::get_error_details(&refused);
+    assert_eq!(details.error_info().map(|i| i.reason.as_str()), Some("FEED_PRUNED"));
+    assert_eq!(
+        acked(&producer.db, "gamma").await,
+        None,
+        "a refused subscription registers nothing"
+    );
+    // Beta catches up; then everything old goes.
+    client
+        .acknowledge(crm_proto::events::AcknowledgeRequest {
+            consumer: "beta".into(),
+            sequence: 100,
+        })
+        .await
+        .expect("acknowledge");
+    let pruned = retention::prune(&producer.db, policy(Duration::ZERO), now + 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        pruned,
+        retention::Pruned {
+            through: 100,
+            deleted: 60
+        }
+    );
+    // The follower, at the head, keeps following: a new event arrives once.
+    producer.publish("after pruning").await;
+    let rows = wait_for(&consumer, 101).await;
+    assert_eq!(rows.last().map(|r| r.1.as_str()), Some("after pruning"));
+    follower.stop().await;
+    // Acknowledgements are checked like any request.
+    let bad = client
+        .acknowledge(crm_proto::events::AcknowledgeRequest {
+            consumer: String::new(),
+            sequence: -1,
+        })
+        .await
+        .expect_err("invalid");
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_silent_for_longer_than_its_expiry_no_longer_holds_pruning_back() {
+    use crm_kit::events::retention;
+    let producer = Producer::start(database("prune_silent").await, None).await;
+    for i in 0..30 {
+        producer.publish(&format!("e{i:03}")).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while outbox_sequences(&producer.db).await.len() < 30 {
+        assert!(Instant::now() < deadline, "the sequencer numbers the events");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    retention::acknowledge(&producer.db, "sleepy", 5).await.unwrap();
+    let now = crm_kit::time::now_micros();
+    let policy = retention::Retention {
+        keep: Duration::ZERO,
+        consumer_expiry: Duration::from_secs(3600),
+    };
+    // Within the expiry the silent consumer holds its events.
+    let held = retention::prune(&producer.db, policy, now + 1).await.unwrap();
+    assert_eq!(held, retention::Pruned { through: 5, deleted: 5 });
+    // Two hours later, past its expiry of one hour, it no longer does.
+    let gone = retention::prune(&producer.db, policy, now + 2 * 3_600_000_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        gone,
+        retention::Pruned {
+            through: 30,
+            deleted: 25
+        }
+    );
+    assert!(outbox_sequences(&producer.db).await.is_empty());
+    assert_eq!(retention::pruned_through(&producer.db).await.unwrap(), 30);
 }

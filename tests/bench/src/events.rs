@@ -36,6 +36,7 @@ async fn database(admin: Option<&str>, prefix: &str) -> Db {
     let db = Db::connect(&url, 8).await.expect("connect");
     let mut m = vec![TABLES];
     m.extend(crm_kit::events::MIGRATIONS);
+    m.push(crm_kit::events::retention::MIGRATION);
     db.migrate(&m).await.expect("migrate");
     db
 }
@@ -135,6 +136,8 @@ pub async fn bench_latency(args: &Args, backend: &str, admin: Option<&str>) {
         max_backoff: Duration::from_secs(1),
         lease_ttl: Duration::from_secs(15),
         health: None,
+        consumer: "bench".into(),
+        ack_interval: Duration::from_secs(5),
     };
     let follower = tokio::spawn(crm_kit::events::follow(
         consumer.clone(),

@@ -63,7 +63,13 @@ impl pb::event_feed_server::EventFeed for Feed {
                 );
             }
         }
+        violations.take(super::retention::check_consumer("consumer", &req.consumer));
         violations.finish()?;
+        super::retention::check_not_pruned(req.after_sequence, super::retention::pruned_through(&self.db).await?)?;
+        if !req.consumer.is_empty() {
+            // Subscribing after N says every event through N was applied.
+            super::retention::acknowledge(&self.db, &req.consumer, req.after_sequence).await?;
+        }
         let (tx, rx) = mpsc::channel(4);
         let feed = self.clone();
         tokio::spawn(async move {
@@ -72,6 +78,27 @@ impl pb::event_feed_server::EventFeed for Feed {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn acknowledge(
+        &self,
+        request: Request<pb::AcknowledgeRequest>,
+    ) -> std::result::Result<Response<pb::AcknowledgeResponse>, Status> {
+        let req = request.into_inner();
+        let mut violations = crate::errors::Violations::new();
+        if req.consumer.is_empty() {
+            violations.add("consumer", reason::REQUIRED, "the consuming service's name");
+        } else {
+            violations.take(super::retention::check_consumer("consumer", &req.consumer));
+        }
+        if req.sequence < 0 {
+            violations.add("sequence", reason::OUT_OF_RANGE, "must be 0 or more");
+        }
+        violations.finish()?;
+        super::retention::acknowledge(&self.db, &req.consumer, req.sequence).await?;
+        Ok(Response::new(pb::AcknowledgeResponse {
+            pruned_through_sequence: super::retention::pruned_through(&self.db).await?,
+        }))
     }
 }
 

@@ -17,10 +17,14 @@
 //!   It reconnects with backoff while the producer is down, and among replicas a lease lets one
 //!   follow at a time (the cursor moves by compare-and-set, so even two followers cannot apply
 //!   an event twice).
+//! - **Retention** ([`retention`]): consumers register by name and acknowledge what they
+//!   applied; events older than the retention and applied by every consumer heard from within
+//!   it are pruned, and a consumer behind the pruned range is refused with what to do.
 
 mod feed;
 mod lease;
 mod outbox;
+pub mod retention;
 pub mod subscriber;
 
 pub use feed::Feed;

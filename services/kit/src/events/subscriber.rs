@@ -48,6 +48,11 @@ pub struct Follow {
     pub lease_ttl: Duration,
     /// Where the follower says whether it is keeping up (for health); `None`: nowhere.
     pub health: Option<FeedHealth>,
+    /// This service's name, under which it subscribes and acknowledges what it applied, so the
+    /// producer keeps those events until then (empty: an anonymous reader).
+    pub consumer: String,
+    /// How often at most the follower acknowledges its position while events keep coming.
+    pub ack_interval: Duration,
 }
 
 /// Whether a follower is keeping up: true while it follows its feed (or stands by because
@@ -100,6 +105,8 @@ impl Follow {
             max_backoff: Duration::from_secs(10),
             lease_ttl: Duration::from_secs(15),
             health: None,
+            consumer: String::new(),
+            ack_interval: Duration::from_secs(5),
         }
     }
 }
@@ -193,16 +200,21 @@ async fn session(
     let subscribe = pb::SubscribeRequest {
         after_sequence: cursor,
         types: follow.types.clone(),
+        consumer: follow.consumer.clone(),
     };
-    let request = match token {
-        Some(token) => crate::auth::bearer_request(&token, subscribe)?,
+    let request = match &token {
+        Some(token) => crate::auth::bearer_request(token, subscribe)?,
         None => tonic::Request::new(subscribe),
     };
-    let mut stream = pb::event_feed_client::EventFeedClient::new(channel)
-        .max_decoding_message_size(16 * 1024 * 1024)
+    let mut client = pb::event_feed_client::EventFeedClient::new(channel).max_decoding_message_size(16 * 1024 * 1024);
+    let mut stream = client
         .subscribe(request)
         .await
         .map_err(|s| {
+            if s.code() == tonic::Code::FailedPrecondition {
+                // The cursor is behind what the producer pruned: retrying cannot help.
+                tracing::error!(feed = %follow.feed, after = cursor, "{}", s.message());
+            }
             Error::Unavailable(format!(
                 "{} feed refused the subscription: {}",
                 follow.feed,
@@ -213,6 +225,8 @@ async fn session(
     tracing::info!(feed = %follow.feed, after = cursor, "following event feed");
     *failures = 0;
     report(follow, true);
+    // The subscription itself told the producer where this consumer stands.
+    let (mut acked, mut last_ack) = (cursor, std::time::Instant::now());
     let mut renew = tokio::time::interval(lease.ttl() / 3);
     renew.tick().await;
     loop {
@@ -228,8 +242,48 @@ async fn session(
                     .map_err(|s| Error::Unavailable(format!("{} feed: {}", follow.feed, s.message())))?
                     .ok_or_else(|| Error::Unavailable(format!("{} feed ended", follow.feed)))?;
                 cursor = apply_page(db, &follow.feed, handler, cursor, &page).await?;
+                if !follow.consumer.is_empty() && cursor > acked && last_ack.elapsed() >= follow.ack_interval {
+                    acknowledge(&mut client, follow, cursor).await;
+                    (acked, last_ack) = (cursor, std::time::Instant::now());
+                }
+            }
+            _ = tokio::time::sleep(follow.ack_interval), if !follow.consumer.is_empty() && cursor > acked => {
+                acknowledge(&mut client, follow, cursor).await;
+                (acked, last_ack) = (cursor, std::time::Instant::now());
             }
         }
+    }
+}
+
+/// Tells the producer this consumer has applied everything through `cursor`. A failure only
+/// delays pruning, so it is logged and the next acknowledgement carries the position.
+async fn acknowledge(
+    client: &mut pb::event_feed_client::EventFeedClient<tonic::transport::Channel>,
+    follow: &Follow,
+    cursor: i64,
+) {
+    let ack = pb::AcknowledgeRequest {
+        consumer: follow.consumer.clone(),
+        sequence: cursor,
+    };
+    // A fresh token: a session outlives the one it subscribed with.
+    let request = match &follow.credentials {
+        Some(c) => match c.token().await {
+            Ok(token) => crate::auth::bearer_request(&token, ack),
+            Err(e) => Err(e),
+        },
+        None => Ok(tonic::Request::new(ack)),
+    };
+    let outcome = match request {
+        Ok(request) => client
+            .acknowledge(request)
+            .await
+            .map(|_| ())
+            .map_err(|s| s.message().to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = outcome {
+        tracing::debug!(feed = %follow.feed, cursor, error = %e, "acknowledging the feed position failed");
     }
 }
 
