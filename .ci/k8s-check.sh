@@ -119,6 +119,37 @@ for path in sys.argv[1:]:
         if kind == "Service" and d["metadata"]["labels"].get("app.kubernetes.io/component") == "gateway":
             names = [p.get("name") for p in d["spec"]["ports"]]
             check("http" in names, f"{where}: a port named http")
+    # Every pod (the CRM's, and the database and collector where an overlay has them) has an
+    # ingress NetworkPolicy selecting it, every service and the gateway a PodDisruptionBudget, and
+    # the calls the contracts need are the only ones let in.
+    def selects(selector, labels):
+        wanted = selector.get("matchLabels", {})
+        return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
+    pdbs = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    workloads = {d["metadata"]["name"]: d for d in docs if d["kind"] in ("Deployment", "StatefulSet")}
+    for name, w in workloads.items():
+        labels = w["spec"]["template"]["metadata"]["labels"]
+        where = f"{overlay}: {w['kind']}/{name}"
+        mine = [n for n in policies if selects(n["spec"]["podSelector"], labels) and "Ingress" in n["spec"].get("policyTypes", [])]
+        check(len(mine) == 1, f"{where}: one ingress NetworkPolicy selects its pods")
+        if labels.get("app.kubernetes.io/component") in ("service", "gateway"):
+            check(sum(selects(b["spec"]["selector"], labels) for b in pdbs) == 1, f"{where}: one PodDisruptionBudget selects its pods")
+    def callers(name):
+        out = set()
+        for n in policies:
+            if n["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") != name:
+                continue
+            for rule in n["spec"].get("ingress", []):
+                if "from" not in rule:
+                    out.add("*")
+                for peer in rule.get("from", []):
+                    out.add(peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name", "crm"))
+        return out
+    expected = {"gateway": {"*"}, "identity": {"gateway", "customers", "sales"}, "customers": {"gateway", "sales", "identity"}, "sales": {"gateway", "identity"}}
+    for name, want in expected.items():
+        if name in workloads:
+            check(callers(name) == want, f"{overlay}: {name} is reached by {sorted(want)} only (policies let in {sorted(callers(name))})")
 for f in failures:
     print("FAIL", f)
 print(f"k8s properties: {checks - len(failures)} passed, {len(failures)} failed")
