@@ -13,6 +13,7 @@
 //! - [`quantity`]: exact quantities (4 decimal places) and unit conversions that are exact or
 //!   refused.
 //! - [`numbering`]: document numbers per kind and period (`SO-20261122-0007`), never repeated.
+//! - [`rpcs`]: the `rpcs!` macro implementing a service's tonic trait by delegation.
 //! - [`transitions`]: a document's allowed status moves as a table, and the refusals.
 //! - [`phone`]: phone numbers as typed, read by libphonenumber's rules and normalised to E.164.
 //! - [`paging`]: opaque, tamper-checked keyset page tokens and page-size rules.
@@ -53,6 +54,7 @@ pub mod numbering;
 pub mod paging;
 pub mod phone;
 pub mod quantity;
+pub mod rpcs;
 pub mod serve;
 pub mod sql;
 pub mod telemetry;

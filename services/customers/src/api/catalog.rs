@@ -127,7 +127,11 @@ impl CustomersApi {
     }
 
     /// ListCategories: the whole tree.
-    pub async fn list_categories(&self, _caller: &Principal) -> Result<pb::ListCategoriesResponse> {
+    pub async fn list_categories(
+        &self,
+        _caller: &Principal,
+        _req: pb::ListCategoriesRequest,
+    ) -> Result<pb::ListCategoriesResponse> {
         let mut conn = self.conn().await?;
         let rows = catalog::categories(&mut conn).await?;
         Ok(pb::ListCategoriesResponse {
@@ -429,7 +433,11 @@ impl CustomersApi {
     }
 
     /// ListSavedFilters: the caller's own.
-    pub async fn list_saved_filters(&self, caller: &Principal) -> Result<pb::ListSavedFiltersResponse> {
+    pub async fn list_saved_filters(
+        &self,
+        caller: &Principal,
+        _req: pb::ListSavedFiltersRequest,
+    ) -> Result<pb::ListSavedFiltersResponse> {
         let mut conn = self.conn().await?;
         let rows = catalog::saved_filters(&mut conn, &caller.employee_id).await?;
         Ok(pb::ListSavedFiltersResponse {

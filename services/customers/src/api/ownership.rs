@@ -524,7 +524,11 @@ impl CustomersApi {
     }
 
     /// GetPoolPolicy.
-    pub async fn get_pool_policy(&self, _caller: &Principal) -> Result<pb::GetPoolPolicyResponse> {
+    pub async fn get_pool_policy(
+        &self,
+        _caller: &Principal,
+        _req: pb::GetPoolPolicyRequest,
+    ) -> Result<pb::GetPoolPolicyResponse> {
         let mut conn = self.conn().await?;
         Ok(pb::GetPoolPolicyResponse {
             policy: Some(load_policy(&mut conn).await?.to_proto()),

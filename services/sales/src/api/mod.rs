@@ -31,7 +31,6 @@ use crm_kit::{Error, Result};
 use crm_proto::sales as pb;
 use crm_proto::sales::sales_service_server::SalesService;
 use tonic::transport::Channel;
-use tonic::{Request, Response, Status};
 
 /// The service name in permissions and data scopes.
 pub const SERVICE: &str = "sales";
@@ -230,33 +229,8 @@ pub(crate) fn check_date(field: &str, value: &str, required: bool, v: &mut crm_k
     }
 }
 
-/// Each RPC of the generated trait, handed to the method of the same name with the verified
-/// caller.
-macro_rules! rpcs {
-    (
-        public: [$($pname:ident($preq:ty) -> $presp:ty;)*]
-        signed_in: [$($name:ident($req:ty) -> $resp:ty;)*]
-        streaming: {$($streaming:item)*}
-    ) => {
-        #[tonic::async_trait]
-        impl SalesService for SalesApi {
-            $(
-                async fn $pname(&self, request: Request<$preq>) -> std::result::Result<Response<$presp>, Status> {
-                    Ok(Response::new(SalesApi::$pname(self, request.into_inner()).await?))
-                }
-            )*
-            $(
-                async fn $name(&self, request: Request<$req>) -> std::result::Result<Response<$resp>, Status> {
-                    let caller = Principal::of(&request)?;
-                    Ok(Response::new(SalesApi::$name(self, &caller, request.into_inner()).await?))
-                }
-            )*
-            $($streaming)*
-        }
-    };
-}
-
-rpcs! {
+crm_kit::rpcs! {
+    impl SalesService for SalesApi;
     public: [
         capture_lead(pb::CaptureLeadRequest) -> pb::CaptureLeadResponse;
     ]
@@ -315,47 +289,11 @@ rpcs! {
     update_assignment_rules(pb::UpdateAssignmentRulesRequest) -> pb::UpdateAssignmentRulesResponse;
     list_project_documents(pb::ListProjectDocumentsRequest) -> pb::ListProjectDocumentsResponse;
     delete_project_document(pb::DeleteProjectDocumentRequest) -> pb::DeleteProjectDocumentResponse;
+    import_leads(tonic::Streaming<pb::ImportLeadsRequest>) -> pb::ImportLeadsResponse;
+    upload_project_document(tonic::Streaming<pb::UploadProjectDocumentRequest>) -> pb::UploadProjectDocumentResponse;
     ]
-    streaming: {
-        async fn import_leads(
-            &self,
-            request: Request<tonic::Streaming<pb::ImportLeadsRequest>>,
-        ) -> std::result::Result<Response<pb::ImportLeadsResponse>, Status> {
-            let caller = Principal::of(&request)?;
-            Ok(Response::new(SalesApi::import_leads(self, &caller, request.into_inner()).await?))
-        }
-
-        type ExportLeadsStream =
-            tokio_stream::wrappers::ReceiverStream<std::result::Result<pb::ExportLeadsResponse, Status>>;
-
-        async fn export_leads(
-            &self,
-            request: Request<pb::ExportLeadsRequest>,
-        ) -> std::result::Result<Response<Self::ExportLeadsStream>, Status> {
-            let caller = Principal::of(&request)?;
-            let rx = SalesApi::export_leads(self, &caller, request.into_inner()).await?;
-            Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
-        }
-
-        async fn upload_project_document(
-            &self,
-            request: Request<tonic::Streaming<pb::UploadProjectDocumentRequest>>,
-        ) -> std::result::Result<Response<pb::UploadProjectDocumentResponse>, Status> {
-            let caller = Principal::of(&request)?;
-            Ok(Response::new(SalesApi::upload_project_document(self, &caller, request.into_inner()).await?))
-        }
-
-        type DownloadProjectDocumentStream = tokio_stream::wrappers::ReceiverStream<
-            std::result::Result<pb::DownloadProjectDocumentResponse, Status>,
-        >;
-
-        async fn download_project_document(
-            &self,
-            request: Request<pb::DownloadProjectDocumentRequest>,
-        ) -> std::result::Result<Response<Self::DownloadProjectDocumentStream>, Status> {
-            let caller = Principal::of(&request)?;
-            let rx = SalesApi::download_project_document(self, &caller, request.into_inner()).await?;
-            Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
-        }
-    }
+    server_streaming: [
+        export_leads(pb::ExportLeadsRequest) -> pb::ExportLeadsResponse as ExportLeadsStream;
+        download_project_document(pb::DownloadProjectDocumentRequest) -> pb::DownloadProjectDocumentResponse as DownloadProjectDocumentStream;
+    ]
 }
