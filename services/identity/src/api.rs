@@ -18,7 +18,6 @@ use crm_proto::identity as pb;
 use crm_proto::identity::identity_service_server::IdentityService;
 use sha2::Digest as _;
 use sqlx::AnyConnection;
-use tonic::{Request, Response, Status};
 
 use crate::store::{self, DepartmentRow, EmployeeRow, RoleRow};
 use crate::{keys, passwords, roles};
@@ -553,7 +552,7 @@ impl IdentityApi {
         })
     }
 
-    async fn refresh(&self, req: pb::RefreshTokenRequest) -> Result<pb::RefreshTokenResponse> {
+    async fn refresh_token(&self, req: pb::RefreshTokenRequest) -> Result<pb::RefreshTokenResponse> {
         if req.refresh_token.trim().is_empty() {
             return Err(Error::required("refresh_token"));
         }
@@ -601,7 +600,7 @@ impl IdentityApi {
         Ok(pb::SignOutResponse {})
     }
 
-    async fn key_set(&self) -> Result<pb::GetKeySetResponse> {
+    async fn get_key_set(&self, _req: pb::GetKeySetRequest) -> Result<pb::GetKeySetResponse> {
         let mut conn = self.conn().await?;
         let keys = store::signing_keys(&mut conn, now_micros() - keys::RETIRED_KEPT_MICROS).await?;
         Ok(pb::GetKeySetResponse {
@@ -620,7 +619,7 @@ impl IdentityApi {
         })
     }
 
-    async fn list_revocations(&self) -> Result<pb::ListRevocationsResponse> {
+    async fn list_revocations(&self, _req: pb::ListRevocationsRequest) -> Result<pb::ListRevocationsResponse> {
         let mut conn = self.conn().await?;
         let revocations = keys::revocations(&mut conn).await?;
         Ok(pb::ListRevocationsResponse {
@@ -649,7 +648,11 @@ impl IdentityApi {
         }
     }
 
-    async fn rotate(&self, caller: &Principal) -> Result<pb::RotateSigningKeyResponse> {
+    async fn rotate_signing_key(
+        &self,
+        caller: &Principal,
+        _req: pb::RotateSigningKeyRequest,
+    ) -> Result<pb::RotateSigningKeyResponse> {
         let key = token::generate_key();
         let row = keys::row_of(&key, now_micros());
         let mut tx = self.db.begin_write().await?;
@@ -680,7 +683,11 @@ impl IdentityApi {
             .ok_or_else(|| Error::not_found(EMPLOYEE, id))
     }
 
-    async fn current(&self, caller: &Principal) -> Result<pb::GetCurrentEmployeeResponse> {
+    async fn get_current_employee(
+        &self,
+        caller: &Principal,
+        _req: pb::GetCurrentEmployeeRequest,
+    ) -> Result<pb::GetCurrentEmployeeResponse> {
         let mut conn = self.conn().await?;
         let e = self.load_employee(&mut conn, "employee", &caller.employee_id).await?;
         let roles = store::roles_of(&mut conn, &e.id).await?;
@@ -1081,7 +1088,7 @@ impl IdentityApi {
             .unwrap_or_default())
     }
 
-    async fn deactivate(
+    async fn deactivate_employee(
         &self,
         caller: &Principal,
         req: pb::DeactivateEmployeeRequest,
@@ -1146,7 +1153,7 @@ impl IdentityApi {
         })
     }
 
-    async fn hand_over(
+    async fn hand_over_employee(
         &self,
         caller: &Principal,
         req: pb::HandOverEmployeeRequest,
@@ -1645,209 +1652,67 @@ pub async fn seed(db: &Db, admin_login: &str, admin_password: Option<&str>) -> R
     Ok(generated)
 }
 
-#[tonic::async_trait]
-impl IdentityService for IdentityApi {
-    async fn sign_in(&self, request: Request<pb::SignInRequest>) -> Result<Response<pb::SignInResponse>, Status> {
-        Ok(Response::new(self.sign_in(request.into_inner()).await?))
-    }
-
-    async fn refresh_token(
-        &self,
-        request: Request<pb::RefreshTokenRequest>,
-    ) -> Result<Response<pb::RefreshTokenResponse>, Status> {
-        Ok(Response::new(self.refresh(request.into_inner()).await?))
-    }
-
-    async fn sign_out(&self, request: Request<pb::SignOutRequest>) -> Result<Response<pb::SignOutResponse>, Status> {
-        Ok(Response::new(self.sign_out(request.into_inner()).await?))
-    }
-
-    async fn get_key_set(
-        &self,
-        _request: Request<pb::GetKeySetRequest>,
-    ) -> Result<Response<pb::GetKeySetResponse>, Status> {
-        Ok(Response::new(self.key_set().await?))
-    }
-
-    async fn list_revocations(
-        &self,
-        _request: Request<pb::ListRevocationsRequest>,
-    ) -> Result<Response<pb::ListRevocationsResponse>, Status> {
-        Ok(Response::new(self.list_revocations().await?))
-    }
-
-    async fn rotate_signing_key(
-        &self,
-        request: Request<pb::RotateSigningKeyRequest>,
-    ) -> Result<Response<pb::RotateSigningKeyResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(self.rotate(&caller).await?))
-    }
-
-    async fn get_current_employee(
-        &self,
-        request: Request<pb::GetCurrentEmployeeRequest>,
-    ) -> Result<Response<pb::GetCurrentEmployeeResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(self.current(&caller).await?))
-    }
-
-    async fn change_password(
-        &self,
-        request: Request<pb::ChangePasswordRequest>,
-    ) -> Result<Response<pb::ChangePasswordResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(
-            self.change_password(&caller, request.into_inner()).await?,
-        ))
-    }
-
-    async fn create_employee(
-        &self,
-        request: Request<pb::CreateEmployeeRequest>,
-    ) -> Result<Response<pb::CreateEmployeeResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(
-            self.create_employee(&caller, request.into_inner()).await?,
-        ))
-    }
-
-    async fn get_employee(
-        &self,
-        request: Request<pb::GetEmployeeRequest>,
-    ) -> Result<Response<pb::GetEmployeeResponse>, Status> {
-        Ok(Response::new(self.get_employee(request.into_inner()).await?))
-    }
-
-    async fn list_employees(
-        &self,
-        request: Request<pb::ListEmployeesRequest>,
-    ) -> Result<Response<pb::ListEmployeesResponse>, Status> {
-        Ok(Response::new(self.list_employees(request.into_inner()).await?))
-    }
-
-    async fn update_employee(
-        &self,
-        request: Request<pb::UpdateEmployeeRequest>,
-    ) -> Result<Response<pb::UpdateEmployeeResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(
-            self.update_employee(&caller, request.into_inner()).await?,
-        ))
-    }
-
-    async fn deactivate_employee(
-        &self,
-        request: Request<pb::DeactivateEmployeeRequest>,
-    ) -> Result<Response<pb::DeactivateEmployeeResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(self.deactivate(&caller, request.into_inner()).await?))
-    }
-
-    async fn hand_over_employee(
-        &self,
-        request: Request<pb::HandOverEmployeeRequest>,
-    ) -> Result<Response<pb::HandOverEmployeeResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(self.hand_over(&caller, request.into_inner()).await?))
-    }
-
-    async fn issue_service_token(
-        &self,
-        request: Request<pb::IssueServiceTokenRequest>,
-    ) -> Result<Response<pb::IssueServiceTokenResponse>, Status> {
+impl IdentityApi {
+    async fn issue_service_token(&self, req: pb::IssueServiceTokenRequest) -> Result<pb::IssueServiceTokenResponse> {
         let mut conn = self.conn().await?;
-        Ok(Response::new(
-            crate::handover::issue_service_token(&mut conn, &self.service_secret, request.get_ref()).await?,
-        ))
+        crate::handover::issue_service_token(&mut conn, &self.service_secret, &req).await
     }
 
-    async fn reset_password(
-        &self,
-        request: Request<pb::ResetPasswordRequest>,
-    ) -> Result<Response<pb::ResetPasswordResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(self.reset_password(&caller, request.into_inner()).await?))
-    }
-
-    async fn create_department(
-        &self,
-        request: Request<pb::CreateDepartmentRequest>,
-    ) -> Result<Response<pb::CreateDepartmentResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(
-            self.create_department(&caller, request.into_inner()).await?,
-        ))
-    }
-
-    async fn list_departments(
-        &self,
-        _request: Request<pb::ListDepartmentsRequest>,
-    ) -> Result<Response<pb::ListDepartmentsResponse>, Status> {
+    async fn list_departments(&self, _req: pb::ListDepartmentsRequest) -> Result<pb::ListDepartmentsResponse> {
         let mut conn = self.conn().await?;
         let rows = store::departments(&mut conn).await?;
-        Ok(Response::new(pb::ListDepartmentsResponse {
+        Ok(pb::ListDepartmentsResponse {
             departments: rows.iter().map(department_proto).collect(),
-        }))
+        })
     }
 
-    async fn update_department(
-        &self,
-        request: Request<pb::UpdateDepartmentRequest>,
-    ) -> Result<Response<pb::UpdateDepartmentResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(
-            self.update_department(&caller, request.into_inner()).await?,
-        ))
-    }
-
-    async fn delete_department(
-        &self,
-        request: Request<pb::DeleteDepartmentRequest>,
-    ) -> Result<Response<pb::DeleteDepartmentResponse>, Status> {
-        Ok(Response::new(self.delete_department(request.into_inner()).await?))
-    }
-
-    async fn create_role(
-        &self,
-        request: Request<pb::CreateRoleRequest>,
-    ) -> Result<Response<pb::CreateRoleResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(self.create_role(&caller, request.into_inner()).await?))
-    }
-
-    async fn list_roles(
-        &self,
-        _request: Request<pb::ListRolesRequest>,
-    ) -> Result<Response<pb::ListRolesResponse>, Status> {
+    async fn list_roles(&self, _req: pb::ListRolesRequest) -> Result<pb::ListRolesResponse> {
         let mut conn = self.conn().await?;
         let rows = store::roles(&mut conn).await?;
-        Ok(Response::new(pb::ListRolesResponse {
+        Ok(pb::ListRolesResponse {
             roles: rows.iter().map(role_proto).collect(),
-        }))
+        })
     }
 
-    async fn update_role(
-        &self,
-        request: Request<pb::UpdateRoleRequest>,
-    ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        Ok(Response::new(self.update_role(&caller, request.into_inner()).await?))
-    }
-
-    async fn delete_role(
-        &self,
-        request: Request<pb::DeleteRoleRequest>,
-    ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
-        Ok(Response::new(self.delete_role(request.into_inner()).await?))
-    }
-
-    async fn list_permissions(
-        &self,
-        _request: Request<pb::ListPermissionsRequest>,
-    ) -> Result<Response<pb::ListPermissionsResponse>, Status> {
-        Ok(Response::new(pb::ListPermissionsResponse {
+    async fn list_permissions(&self, _req: pb::ListPermissionsRequest) -> Result<pb::ListPermissionsResponse> {
+        Ok(pb::ListPermissionsResponse {
             permissions: known_permissions().into_iter().map(str::to_string).collect(),
-        }))
+        })
     }
+}
+
+// Access to each method is decided by the kit's auth layer from the contract's `access` option;
+// the public methods need no caller (sign-in) or check what they need themselves.
+crm_kit::rpcs! {
+    impl IdentityService for IdentityApi;
+    public: [
+        sign_in(pb::SignInRequest) -> pb::SignInResponse;
+        refresh_token(pb::RefreshTokenRequest) -> pb::RefreshTokenResponse;
+        sign_out(pb::SignOutRequest) -> pb::SignOutResponse;
+        get_key_set(pb::GetKeySetRequest) -> pb::GetKeySetResponse;
+        list_revocations(pb::ListRevocationsRequest) -> pb::ListRevocationsResponse;
+        get_employee(pb::GetEmployeeRequest) -> pb::GetEmployeeResponse;
+        list_employees(pb::ListEmployeesRequest) -> pb::ListEmployeesResponse;
+        issue_service_token(pb::IssueServiceTokenRequest) -> pb::IssueServiceTokenResponse;
+        list_departments(pb::ListDepartmentsRequest) -> pb::ListDepartmentsResponse;
+        delete_department(pb::DeleteDepartmentRequest) -> pb::DeleteDepartmentResponse;
+        list_roles(pb::ListRolesRequest) -> pb::ListRolesResponse;
+        delete_role(pb::DeleteRoleRequest) -> pb::DeleteRoleResponse;
+        list_permissions(pb::ListPermissionsRequest) -> pb::ListPermissionsResponse;
+    ]
+    signed_in: [
+        rotate_signing_key(pb::RotateSigningKeyRequest) -> pb::RotateSigningKeyResponse;
+        get_current_employee(pb::GetCurrentEmployeeRequest) -> pb::GetCurrentEmployeeResponse;
+        change_password(pb::ChangePasswordRequest) -> pb::ChangePasswordResponse;
+        create_employee(pb::CreateEmployeeRequest) -> pb::CreateEmployeeResponse;
+        update_employee(pb::UpdateEmployeeRequest) -> pb::UpdateEmployeeResponse;
+        deactivate_employee(pb::DeactivateEmployeeRequest) -> pb::DeactivateEmployeeResponse;
+        hand_over_employee(pb::HandOverEmployeeRequest) -> pb::HandOverEmployeeResponse;
+        reset_password(pb::ResetPasswordRequest) -> pb::ResetPasswordResponse;
+        create_department(pb::CreateDepartmentRequest) -> pb::CreateDepartmentResponse;
+        update_department(pb::UpdateDepartmentRequest) -> pb::UpdateDepartmentResponse;
+        create_role(pb::CreateRoleRequest) -> pb::CreateRoleResponse;
+        update_role(pb::UpdateRoleRequest) -> pb::UpdateRoleResponse;
+    ]
+    server_streaming: []
 }
