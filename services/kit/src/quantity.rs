@@ -52,55 +52,17 @@ impl Quantity {
         self.0
     }
 
-    /// Parses the wire form: `-?\d+(\.\d+)?`, at most 4 significant decimals. Full-width digits
-    /// and a full-width point are accepted (what an input method types) and surrounding spaces
-    /// are ignored.
+    /// Parses the wire form with money's decimal rules (`-?\d+(\.\d+)?`, at most 4 significant
+    /// decimals, 14 integer digits), after folding what an input method types (full-width digits
+    /// and point, NFKC) and trimming spaces.
     pub fn parse(s: &str) -> Result<Quantity, QuantityError> {
-        let s: String = s
-            .trim()
-            .chars()
-            .map(|c| match c {
-                '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
-                '．' => '.',
-                '－' => '-',
-                c => c,
-            })
-            .collect();
-        let body = s.strip_prefix('-').unwrap_or(&s);
-        let (int, frac) = match body.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (body, ""),
-        };
-        let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-        if int.is_empty() || !digits(int) || (body.contains('.') && (frac.is_empty() || !digits(frac))) {
-            return Err(QuantityError::Malformed);
-        }
-        let frac = frac.trim_end_matches('0');
-        if frac.len() > SCALE as usize {
-            return Err(QuantityError::TooPrecise);
-        }
-        let int = int.trim_start_matches('0');
-        if int.len() > 14 {
-            return Err(QuantityError::OutOfRange);
-        }
-        let whole: i64 = if int.is_empty() {
-            0
-        } else {
-            int.parse().map_err(|_| QuantityError::OutOfRange)?
-        };
-        let mut fraction: i64 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse().map_err(|_| QuantityError::Malformed)?
-        };
-        for _ in frac.len()..SCALE as usize {
-            fraction *= 10;
-        }
-        let magnitude = whole
-            .checked_mul(FACTOR)
-            .and_then(|w| w.checked_add(fraction))
-            .ok_or(QuantityError::OutOfRange)?;
-        Ok(Quantity(if s.starts_with('-') { -magnitude } else { magnitude }))
+        let folded = crate::phone::fold(s);
+        let d = crate::money::parse_decimal(folded.trim()).map_err(|e| match e {
+            crate::money::MoneyError::TooPrecise { .. } => QuantityError::TooPrecise,
+            crate::money::MoneyError::OutOfRange => QuantityError::OutOfRange,
+            _ => QuantityError::Malformed,
+        })?;
+        Quantity::from_decimal(d)
     }
 
     /// Parses a quantity that must be greater than zero (an order line, a receipt).

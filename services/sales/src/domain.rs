@@ -157,14 +157,7 @@ pub const OPPORTUNITY_STATUS: Transitions<pb::OpportunityStatus> = {
                 to: Open,
             },
         ],
-        refusals: &[
-            (Won, Lost, "re-open the opportunity first"),
-            (Won, Terminated, "re-open the opportunity first"),
-            (Lost, Won, "re-open the opportunity first"),
-            (Lost, Terminated, "re-open the opportunity first"),
-            (Terminated, Won, "re-open the opportunity first"),
-            (Terminated, Lost, "re-open the opportunity first"),
-        ],
+        refusals: &[],
     }
 };
 
@@ -372,7 +365,7 @@ mod tests {
         assert!(!o.allows(S::Open, S::Open));
         assert_eq!(
             o.refusal(S::Won, S::Lost).unwrap(),
-            "a won opportunity cannot become lost: re-open the opportunity first"
+            "a won opportunity cannot become lost; it can become open"
         );
         assert_eq!(o.refusal(S::Open, S::Open).unwrap(), "the opportunity is already open");
         use pb::LeadStatus as L;
