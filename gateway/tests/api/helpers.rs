@@ -35,30 +35,12 @@ pub async fn start_with(tune: impl FnOnce(&mut crm_gateway::Config)) -> System {
         identity.employee(id, "salesperson").await;
     }
     identity.employee(MANAGER, "sales_manager").await;
-    let db = fresh_database("customers").await;
-    let mut config = crm_customers::Config::for_suite(&std::env::temp_dir());
-    config.service.database_url = Some(db.url.clone());
-    config.service.identity_url = identity.url();
-    config.service.db_max_connections = 4;
-    config.reclaim_interval_seconds = 0;
-    let customers = TestServer::start(move |listener, shutdown| async move {
-        crm_customers::run(config, listener, shutdown)
-            .await
-            .expect("customers service runs");
-    })
-    .await;
-    let db = fresh_database("sales").await;
-    let mut config = crm_sales::Config::for_suite(&std::env::temp_dir());
-    config.service.database_url = Some(db.url.clone());
-    config.service.identity_url = identity.url();
-    config.service.db_max_connections = 4;
-    config.customers_url = customers.endpoint();
-    let sales = TestServer::start(move |listener, shutdown| async move {
-        crm_sales::run(config, listener, shutdown)
-            .await
-            .expect("sales service runs");
-    })
-    .await;
+    let customers = crm_customers::testing::spawn_with(&identity.url(), None, |c| c.service.db_max_connections = 4)
+        .await
+        .server;
+    let sales = crm_sales::testing::spawn(&identity.url(), &customers.endpoint())
+        .await
+        .server;
     let mut config = crm_gateway::Config::local("127.0.0.1:0".parse().expect("addr"))
         .with_upstream("identity", identity.url())
         .with_upstream("customers", customers.endpoint())

@@ -17,13 +17,16 @@ pub mod domain;
 pub mod events;
 pub mod reclaim;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crm_kit::config::{LogFormat, ServiceConfig};
-use crm_kit::db::{Backend, Db, Migration};
-use crm_kit::serve::{ServeSpec, Stopping};
+use crm_kit::db::{Backend, Migration};
+use crm_kit::service::Service;
 use crm_proto::customers::customers_service_server::CustomersServiceServer;
 use tokio::net::TcpListener;
 
@@ -33,7 +36,7 @@ pub const DEFAULT_PORT: u16 = 50052;
 /// The fully qualified gRPC service name.
 pub const GRPC_SERVICE: &str = "crm.customers.v1.CustomersService";
 
-/// The schema, applied at start-up.
+/// The service's schema, applied at start-up after the kit's own tables.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -83,12 +86,6 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0008_name_key_order.sql"),
         only_on: None,
     },
-    crm_kit::idempotency::MIGRATION,
-    crm_kit::events::MIGRATIONS[0],
-    crm_kit::events::MIGRATIONS[1],
-    crm_kit::events::MIGRATIONS[2],
-    crm_kit::events::retention::MIGRATION,
-    crm_kit::handover::MIGRATION,
 ];
 
 /// Settings of the customers service.
@@ -138,7 +135,7 @@ impl Config {
 
 /// Binds the configured address and runs until `shutdown` completes.
 pub async fn run_standalone(config: Config, shutdown: impl Future<Output = ()> + Send) -> crm_kit::Result<()> {
-    let listener = crm_kit::serve::bind(config.service.listen_or(DEFAULT_PORT)).await?;
+    let listener = crm_kit::service::bind(&config.service, DEFAULT_PORT).await?;
     run(config, listener, shutdown).await
 }
 
@@ -149,72 +146,38 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> crm_kit::Result<()> {
-    let verifier = crm_kit::auth::Verifier::from_identity(&config.service.identity_url)?;
-    verifier.prefetch().await;
-    // Kept while the service serves: a deactivated employee's tokens are refused within a poll.
-    let _revocations = verifier.watch_revocations(config.service.revocation_poll());
-    run_gated(config, listener, shutdown, crm_kit::auth::Gate::Verify(verifier)).await
+    run_gated(config, listener, shutdown, None).await
 }
 
-/// [`run`] with the given gate (benchmarks compare the verifying gate with a trusting one).
+/// [`run`] with the given gate instead of identity's keys (benchmarks compare the verifying
+/// gate with a trusting one).
 pub async fn run_gated(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
-    gate: crm_kit::auth::Gate,
+    gate: Option<crm_kit::auth::Gate>,
 ) -> crm_kit::Result<()> {
-    let url = config.service.database_url_or("customers");
-    let db = Db::connect(&url, config.service.db_max_connections).await?;
-    db.migrate(MIGRATIONS).await?;
-    if let Some(done) = store::rekey::run(&db, config.default_phone_region).await? {
+    let mut service = Service::connect("customers", &config.service, MIGRATIONS).await?;
+    match gate {
+        Some(gate) => service.gate(gate),
+        None => service.verify_with_identity().await?,
+    }
+    if let Some(done) = store::rekey::run(service.db(), config.default_phone_region).await? {
         tracing::info!(
             customers = done.customers,
             kept_old_key = done.kept_old_key.len(),
             "rebuilt name keys, phones and search"
         );
     }
-
-    let api = api::CustomersApi::new(db.clone(), &config)?;
-    let (stop_tx, stopping) = Stopping::new();
-    let reclaim_task = (config.reclaim_interval_seconds > 0).then(|| {
-        tokio::spawn(reclaim::run_periodically(
-            api.clone(),
-            Duration::from_secs(config.reclaim_interval_seconds),
-            stopping.clone(),
-        ))
-    });
-
-    let events = crm_kit::handover::Wiring::start(
-        &db,
-        &config.service,
-        "customers",
-        std::sync::Arc::new(events::Customers),
-        config.follow_identity,
-        &stopping,
+    let api = api::CustomersApi::new(service.db().clone(), &config)?;
+    let reclaim = api.clone();
+    let every = (config.reclaim_interval_seconds > 0).then(|| Duration::from_secs(config.reclaim_interval_seconds));
+    service.every("reclaim", every, move |_| reclaim::run_once(reclaim.clone()));
+    service.follow_handovers(Arc::new(events::Customers), config.follow_identity);
+    service.add(
+        CustomersServiceServer::new(api)
+            .max_decoding_message_size(service.max_request_bytes())
+            .max_encoding_message_size(crm_kit::service::MAX_RESPONSE_BYTES),
     );
-
-    let server = CustomersServiceServer::new(api)
-        .max_decoding_message_size(config.service.max_request_bytes)
-        .max_encoding_message_size(16 * 1024 * 1024);
-    let spec = ServeSpec {
-        name: "customers",
-        grpc_services: [GRPC_SERVICE]
-            .into_iter()
-            .chain(crm_kit::handover::Wiring::GRPC_SERVICES)
-            .collect(),
-        routes: events.routes(tonic::service::Routes::new(server)),
-        db: Some(db.clone()),
-        health_checks: events.health_checks(),
-        auth: Some(gate),
-        request_timeout: config.service.request_timeout(),
-        shutdown: config.service.shutdown(),
-        limits: config.service.connection_limits(),
-    };
-    let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;
-    if let Some(task) = reclaim_task {
-        let _ = task.await;
-    }
-    events.join().await;
-    db.pool.close().await;
-    result
+    service.serve(listener, shutdown).await
 }

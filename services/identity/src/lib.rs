@@ -2,14 +2,17 @@
 //! with which roles; sign-in, and the Ed25519-signed access tokens every other service verifies
 //! on its own with the public keys this service publishes.
 //!
-//! - [`api`]: the RPCs: sign-in with lockout, refresh-token rotation, employees, departments,
-//!   roles, the key set.
+//! - [`domain`]: pure rules: credential and lockout checks, employee and department fields,
+//!   role permissions and scopes.
+//! - [`api`]: the RPCs, one file per resource: sign-in with lockout, refresh-token rotation,
+//!   employees, departments, roles, the key set.
 //! - [`store`]: all SQL.
 //! - [`passwords`]: Argon2id hashing on the blocking pool.
 //! - [`keys`]: the signing keys (configured or generated; rotation).
 //! - [`roles`]: the built-in roles.
 
 pub mod api;
+pub mod domain;
 pub mod handover;
 pub mod keys;
 pub mod passwords;
@@ -21,8 +24,8 @@ pub mod testing;
 use std::future::Future;
 
 use crm_kit::config::{LogFormat, ServiceConfig};
-use crm_kit::db::{Db, Migration};
-use crm_kit::serve::{ServeSpec, Stopping};
+use crm_kit::db::Migration;
+use crm_kit::service::Service;
 use crm_proto::identity::identity_service_server::IdentityServiceServer;
 use tokio::net::TcpListener;
 
@@ -32,7 +35,7 @@ pub const DEFAULT_PORT: u16 = 50051;
 /// The fully qualified gRPC service name.
 pub const GRPC_SERVICE: &str = "crm.identity.v1.IdentityService";
 
-/// The schema, applied at start-up.
+/// The service's schema, applied at start-up after the kit's own tables.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -46,11 +49,6 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_revocations.sql"),
         only_on: None,
     },
-    crm_kit::idempotency::MIGRATION,
-    crm_kit::events::MIGRATIONS[0],
-    crm_kit::events::MIGRATIONS[1],
-    crm_kit::events::MIGRATIONS[2],
-    crm_kit::events::retention::MIGRATION,
 ];
 
 /// Settings of the identity service.
@@ -110,7 +108,7 @@ impl Config {
 
 /// Binds the configured address and runs until `shutdown` completes.
 pub async fn run_standalone(config: Config, shutdown: impl Future<Output = ()> + Send) -> crm_kit::Result<()> {
-    let listener = crm_kit::serve::bind(config.service.listen_or(DEFAULT_PORT)).await?;
+    let listener = crm_kit::service::bind(&config.service, DEFAULT_PORT).await?;
     run(config, listener, shutdown).await
 }
 
@@ -121,10 +119,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> crm_kit::Result<()> {
-    let url = config.service.database_url_or("identity");
-    let db = Db::connect(&url, config.service.db_max_connections).await?;
-    db.migrate(MIGRATIONS).await?;
-
+    let mut service = Service::connect("identity", &config.service, MIGRATIONS).await?;
+    let db = service.db().clone();
     let configured =
         match config.signing_key.as_deref().filter(|k| !k.trim().is_empty()) {
             Some(text) => Some(keys::parse_seed(text).ok_or_else(|| {
@@ -145,33 +141,13 @@ pub async fn run(
     // Identity checks its own revocations straight from its database (each replica sees every
     // other's within a poll; the one that deactivates refreshes at once).
     let verifier = crm_kit::auth::Verifier::new(keys::DbKeys(db.clone()));
-    verifier.prefetch().await;
-    let _revocations = verifier.watch_revocations(config.service.revocation_poll());
-    let api = api::IdentityApi::new(db.clone(), &config).with_verifier(verifier.clone());
-    let (stop_tx, stopping): (_, Stopping) = Stopping::new();
-    let (outbox, sequencer) = crm_kit::events::Outbox::start(db.clone(), stopping.clone());
-    let _pruning = crm_kit::events::retention::spawn_pruning(
-        db.clone(),
-        config.service.outbox_retention(),
-        config.service.outbox_prune_interval(),
-        stopping,
+    service.verify_with(verifier.clone()).await;
+    service.publish_events();
+    let api = api::IdentityApi::new(db, &config).with_verifier(verifier);
+    service.add(
+        IdentityServiceServer::new(api)
+            .max_decoding_message_size(service.max_request_bytes())
+            .max_encoding_message_size(crm_kit::service::MAX_RESPONSE_BYTES),
     );
-    let server = IdentityServiceServer::new(api)
-        .max_decoding_message_size(config.service.max_request_bytes)
-        .max_encoding_message_size(16 * 1024 * 1024);
-    let spec = ServeSpec {
-        name: "identity",
-        grpc_services: vec![GRPC_SERVICE, crm_kit::events::FEED_SERVICE],
-        routes: tonic::service::Routes::new(server).add_service(outbox.feed()),
-        db: Some(db.clone()),
-        health_checks: Vec::new(),
-        auth: Some(crm_kit::auth::Gate::Verify(verifier)),
-        request_timeout: config.service.request_timeout(),
-        shutdown: config.service.shutdown(),
-        limits: config.service.connection_limits(),
-    };
-    let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;
-    let _ = sequencer.await;
-    db.pool.close().await;
-    result
+    service.serve(listener, shutdown).await
 }

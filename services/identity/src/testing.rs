@@ -19,6 +19,8 @@ pub const PASSWORD: &str = "test-password-1";
 /// A running identity service with a known signing key and one department, `Sales`.
 pub struct TestIdentity {
     pub server: TestServer,
+    /// The service's database, for a test's own assertions.
+    pub database_url: String,
     key: SigningKey,
     kid: String,
     /// The `Sales` department.
@@ -65,14 +67,16 @@ impl TestIdentity {
         config.signing_key = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_bytes()));
         config.admin_password = Some("test-admin-password".into());
         config.handover_peers = handover_peers;
-        let server = TestServer::start_on(listener, move |listener, shutdown| async move {
+        let mut server = TestServer::start_on(listener, move |listener, shutdown| async move {
             crate::run(config, listener, shutdown)
                 .await
                 .expect("identity service runs");
         })
         .await;
+        server.wait_serving().await;
         let mut identity = TestIdentity {
             server,
+            database_url: db.url.clone(),
             key,
             kid,
             department_id: String::new(),
@@ -226,19 +230,4 @@ impl TestIdentity {
 }
 
 /// Sends `authorization: Bearer <token>` on every call.
-#[derive(Debug, Clone)]
-pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
-
-impl Bearer {
-    /// The interceptor for `token`.
-    pub fn new(token: &str) -> Bearer {
-        Bearer(format!("Bearer {token}").parse().expect("a token is ASCII"))
-    }
-}
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        req.metadata_mut().insert("authorization", self.0.clone());
-        Ok(req)
-    }
-}
+pub use crm_kit::testing::Bearer;

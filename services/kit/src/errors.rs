@@ -47,6 +47,10 @@ pub mod reason {
     pub const INVALID_VALUE: &str = "INVALID_VALUE";
     /// A value that is well formed but not allowed in this request.
     pub const NOT_ALLOWED: &str = "NOT_ALLOWED";
+    /// An upload or a value larger than the service accepts.
+    pub const TOO_LARGE: &str = "TOO_LARGE";
+    /// Content that must not be empty (an upload without bytes).
+    pub const EMPTY: &str = "EMPTY";
 }
 
 /// An enum from the wire that must be given: the value, or INVALID_ARGUMENT naming `field`,

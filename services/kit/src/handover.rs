@@ -319,7 +319,6 @@ pub fn count(service: &str, kind: &str, count: i64) -> events_pb::HandoverCount 
 /// follower of identity's feed applying handovers and moves to its records, and the handover
 /// count service.
 pub struct Wiring {
-    outbox: crate::events::Outbox,
     handover: events_pb::handover_service_server::HandoverServiceServer<HandoverCounts<dyn Owner>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     health: Vec<(String, tokio::sync::watch::Receiver<bool>)>,
@@ -334,11 +333,8 @@ impl std::fmt::Debug for Wiring {
 }
 
 impl Wiring {
-    /// The gRPC names of the services [`Wiring::routes`] adds, for health reporting.
-    pub const GRPC_SERVICES: [&'static str; 2] = [crate::events::FEED_SERVICE, crate::events::HANDOVER_SERVICE];
-
-    /// Starts the outbox's sequencer and (with `follow_identity`) the follower of identity's
-    /// feed for `service`'s records, until `stopping` fires.
+    /// Starts (with `follow_identity`) the follower of identity's feed for `service`'s records,
+    /// until `stopping` fires. [`crate::service::Service::follow_handovers`] is the usual way in.
     pub fn start(
         db: &Db,
         config: &crate::config::ServiceConfig,
@@ -347,8 +343,7 @@ impl Wiring {
         follow_identity: bool,
         stopping: &crate::serve::Stopping,
     ) -> Wiring {
-        let (outbox, sequencer) = crate::events::Outbox::start(db.clone(), stopping.clone());
-        let mut tasks = vec![sequencer];
+        let mut tasks = Vec::new();
         let mut health = Vec::new();
         if follow_identity {
             let mut follow = config.follow(service, IDENTITY_FEED, &config.identity_url, identity_types());
@@ -365,7 +360,6 @@ impl Wiring {
         let handover =
             events_pb::handover_service_server::HandoverServiceServer::new(HandoverCounts { db: db.clone(), owner });
         Wiring {
-            outbox,
             handover,
             tasks,
             health,
@@ -383,11 +377,11 @@ impl Wiring {
         self.health.clone()
     }
 
-    /// `routes` with the event feed and the handover count service added.
-    pub fn routes(&self, routes: tonic::service::Routes) -> tonic::service::Routes {
-        routes
-            .add_service(self.outbox.feed())
-            .add_service(self.handover.clone())
+    /// The server answering identity's handover dry-run counts.
+    pub fn counts_server(
+        &self,
+    ) -> events_pb::handover_service_server::HandoverServiceServer<HandoverCounts<dyn Owner>> {
+        self.handover.clone()
     }
 
     /// Waits for the background tasks to end (after `stopping` fired).

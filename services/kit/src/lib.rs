@@ -5,6 +5,10 @@
 //! - [`csv_io`]: CSV uploads parsed from a client stream, and CSV exports in chunks.
 //! - [`db`]: one connection pool for `sqlite://` and `postgres://`, pragmas, write transactions,
 //!   migrations at start-up.
+//! - [`service`]: the service builder: connect, migrate (the kit's tables included), verify
+//!   callers, publish and follow events, background jobs, serve, shut down.
+//! - [`history`]: field-level change history of any record.
+//! - [`documents`]: uploaded files kept with any record, stored in pieces, streamed back.
 //! - [`serve`]: a tonic server with health, reflection, tracing, limits, panics answered as
 //!   INTERNAL, and graceful shutdown.
 //! - [`errors`]: the one mapping from domain failures to `tonic::Status` with google.rpc details.
@@ -42,11 +46,13 @@ pub mod cpu;
 pub mod csv_io;
 pub mod db;
 pub mod directory;
+pub mod documents;
 pub mod errors;
 pub mod events;
 pub mod failpoint;
 pub mod filter;
 pub mod handover;
+pub mod history;
 pub mod idempotency;
 pub mod limits;
 pub mod money;
@@ -56,6 +62,7 @@ pub mod phone;
 pub mod quantity;
 pub mod rpcs;
 pub mod serve;
+pub mod service;
 pub mod sql;
 pub mod telemetry;
 #[cfg(feature = "testing")]

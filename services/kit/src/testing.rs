@@ -159,6 +159,48 @@ impl TestServer {
         }
     }
 
+    /// Waits until the service reports SERVING on gRPC health (it has migrated its database and
+    /// serves), and panics with the reason if it stopped first or is not serving within 60 s.
+    pub async fn wait_serving(&mut self) {
+        use tonic_health::pb::health_check_response::ServingStatus;
+        use tonic_health::pb::health_client::HealthClient;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(task) = self.task.as_mut()
+                && task.is_finished()
+            {
+                let task = self.task.take().expect("the task");
+                match task.await {
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    _ => panic!("the service at {} stopped before it served", self.addr),
+                }
+            }
+            let status = async {
+                let channel = tonic::transport::Endpoint::from_shared(self.endpoint())
+                    .ok()?
+                    .connect_timeout(std::time::Duration::from_secs(1))
+                    .connect()
+                    .await
+                    .ok()?;
+                let answer = HealthClient::new(channel)
+                    .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                    .await
+                    .ok()?;
+                Some(answer.into_inner().status)
+            }
+            .await;
+            if status == Some(ServingStatus::Serving as i32) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the service at {} is not serving after 60 s",
+                self.addr
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// `http://127.0.0.1:port`, for a tonic client.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
@@ -181,6 +223,97 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// Sends `authorization: Bearer <token>` on every call.
+#[derive(Debug, Clone)]
+pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl Bearer {
+    /// The interceptor for `token`.
+    pub fn new(token: &str) -> Bearer {
+        Bearer(format!("Bearer {token}").parse().expect("a token is ASCII"))
+    }
+}
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+/// A connected channel to `url` (`http://127.0.0.1:port`).
+pub async fn channel(url: &str) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(url.to_string())
+        .expect("endpoint")
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
+}
+
+/// Asserts `result` failed with `code` and a field violation naming `field`; returns the status.
+pub fn assert_field<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: tonic::Code,
+    field: &str,
+) -> tonic::Status {
+    use tonic_types::StatusExt;
+    let status = result.expect_err("expected an error");
+    assert_eq!(status.code(), code, "{status:?}");
+    let bad = status
+        .get_details_bad_request()
+        .unwrap_or_else(|| panic!("no BadRequest details in {status:?}"));
+    assert!(
+        bad.field_violations.iter().any(|v| v.field == field),
+        "no violation for {field} in {:?}",
+        bad.field_violations
+    );
+    status
+}
+
+/// [`assert_field`], the violation of `field` also giving `reason` (see [`crate::errors::reason`]).
+pub fn assert_field_reason<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: tonic::Code,
+    field: &str,
+    reason: &str,
+) -> tonic::Status {
+    use tonic_types::StatusExt;
+    let status = assert_field(result, code, field);
+    let bad = status.get_details_bad_request().expect("BadRequest details");
+    assert!(
+        bad.field_violations
+            .iter()
+            .any(|v| v.field == field && v.reason == reason),
+        "no {reason} violation for {field} in {:?}",
+        bad.field_violations
+    );
+    status
+}
+
+/// Asserts `result` failed with `code` and an ErrorInfo giving `reason`; returns the status.
+pub fn assert_reason<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: tonic::Code,
+    reason: &str,
+) -> tonic::Status {
+    use tonic_types::StatusExt;
+    let status = result.expect_err("expected an error");
+    assert_eq!(status.code(), code, "{status:?}");
+    let info = status
+        .get_details_error_info()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "{status:?}");
+    status
+}
+
+/// A pool on a test database, for a test's own assertions and set-ups (aging records, reading
+/// what a command stored).
+pub async fn connect(url: &str) -> crate::db::Db {
+    crate::db::Db::connect(url, 2)
+        .await
+        .expect("connect to the test database")
 }
 
 #[cfg(test)]

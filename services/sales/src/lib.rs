@@ -14,12 +14,15 @@ pub mod api;
 pub mod domain;
 pub mod events;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use crm_kit::config::{LogFormat, ServiceConfig};
-use crm_kit::db::{Db, Migration};
-use crm_kit::serve::{ServeSpec, Stopping};
+use crm_kit::db::Migration;
+use crm_kit::service::Service;
 use crm_proto::sales::sales_service_server::SalesServiceServer;
 use tokio::net::TcpListener;
 
@@ -29,7 +32,7 @@ pub const DEFAULT_PORT: u16 = 50053;
 /// The fully qualified gRPC service name.
 pub const GRPC_SERVICE: &str = "crm.sales.v1.SalesService";
 
-/// The schema, applied at start-up.
+/// The service's schema, applied at start-up after the kit's own tables.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -97,12 +100,6 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0010_quota_departments.sql"),
         only_on: None,
     },
-    crm_kit::idempotency::MIGRATION,
-    crm_kit::events::MIGRATIONS[0],
-    crm_kit::events::MIGRATIONS[1],
-    crm_kit::events::MIGRATIONS[2],
-    crm_kit::events::retention::MIGRATION,
-    crm_kit::handover::MIGRATION,
 ];
 
 /// Settings of the sales service.
@@ -152,7 +149,7 @@ impl Config {
 
 /// Binds the configured address and runs until `shutdown` completes.
 pub async fn run_standalone(config: Config, shutdown: impl Future<Output = ()> + Send) -> crm_kit::Result<()> {
-    let listener = crm_kit::serve::bind(config.service.listen_or(DEFAULT_PORT)).await?;
+    let listener = crm_kit::service::bind(&config.service, DEFAULT_PORT).await?;
     run(config, listener, shutdown).await
 }
 
@@ -163,64 +160,22 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> crm_kit::Result<()> {
-    let url = config.service.database_url_or("sales");
-    let db = Db::connect(&url, config.service.db_max_connections).await?;
-    db.migrate(MIGRATIONS).await?;
-    api::pipelines::seed_default(&db).await?;
-
-    let verifier = crm_kit::auth::Verifier::from_identity(&config.service.identity_url)?;
-    verifier.prefetch().await;
-    // Kept while the service serves: a deactivated employee's tokens are refused within a poll.
-    let _revocations = verifier.watch_revocations(config.service.revocation_poll());
-    let api = api::SalesApi::new(db.clone(), &config)?;
-    let (stop_tx, stopping) = Stopping::new();
-    let events = crm_kit::handover::Wiring::start(
-        &db,
-        &config.service,
-        "sales",
-        std::sync::Arc::new(events::Sales),
-        config.follow_identity,
-        &stopping,
-    );
+    let mut service = Service::connect("sales", &config.service, MIGRATIONS).await?;
+    api::pipelines::seed_default(service.db()).await?;
+    service.verify_with_identity().await?;
+    let api = api::SalesApi::new(service.db().clone(), &config)?;
+    service.follow_handovers(Arc::new(events::Sales), config.follow_identity);
     let currency = config.service.base_currency()?;
-    let snapshots = (config.forecast_snapshot_check_seconds > 0).then(|| {
-        let db = db.clone();
-        let every = std::time::Duration::from_secs(config.forecast_snapshot_check_seconds);
-        let mut stopping = stopping.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = api::reports::snapshot_if_due(&db, &currency).await {
-                    tracing::warn!(error = %e, "weekly forecast snapshot failed; retrying later");
-                }
-                tokio::select! {
-                    _ = stopping.wait() => return,
-                    _ = tokio::time::sleep(every) => {}
-                }
-            }
-        })
+    let every = (config.forecast_snapshot_check_seconds > 0)
+        .then(|| std::time::Duration::from_secs(config.forecast_snapshot_check_seconds));
+    service.now_and_every("weekly forecast snapshot", every, move |db| {
+        let currency = currency.clone();
+        async move { api::reports::snapshot_if_due(&db, &currency).await }
     });
-    let server = SalesServiceServer::new(api)
-        .max_decoding_message_size(config.service.max_request_bytes)
-        .max_encoding_message_size(16 * 1024 * 1024);
-    let spec = ServeSpec {
-        name: "sales",
-        grpc_services: [GRPC_SERVICE]
-            .into_iter()
-            .chain(crm_kit::handover::Wiring::GRPC_SERVICES)
-            .collect(),
-        routes: events.routes(tonic::service::Routes::new(server)),
-        db: Some(db.clone()),
-        health_checks: events.health_checks(),
-        auth: Some(crm_kit::auth::Gate::Verify(verifier)),
-        request_timeout: config.service.request_timeout(),
-        shutdown: config.service.shutdown(),
-        limits: config.service.connection_limits(),
-    };
-    let result = crm_kit::serve::serve(listener, spec, shutdown, stop_tx).await;
-    events.join().await;
-    if let Some(task) = snapshots {
-        let _ = task.await;
-    }
-    db.pool.close().await;
-    result
+    service.add(
+        SalesServiceServer::new(api)
+            .max_decoding_message_size(service.max_request_bytes())
+            .max_encoding_message_size(crm_kit::service::MAX_RESPONSE_BYTES),
+    );
+    service.serve(listener, shutdown).await
 }

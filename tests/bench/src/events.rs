@@ -252,28 +252,13 @@ pub async fn bench_handover(args: &Args, backend: &str, admin: Option<&str>) {
         identity.employee(id, "salesperson").await;
     }
     let db_url = fresh_database_at(admin, "bench_ho_customers").await.url;
-    let mut config = crm_customers::Config::for_suite(&std::env::temp_dir());
-    config.service.database_url = Some(db_url.clone());
-    config.service.identity_url = identity.url();
-    config.service.db_max_connections = 8;
-    config.reclaim_interval_seconds = 0;
-    let customers = TestServer::start_on(listener, move |listener, shutdown| async move {
-        crm_customers::run(config, listener, shutdown)
-            .await
-            .expect("customers runs");
+    // Returns once the service has migrated: the leaver's book is loaded straight into its table.
+    let customers = crm_customers::testing::spawn_with(&identity.url(), Some(listener), |c| {
+        c.service.database_url = Some(db_url);
     })
     .await;
-    let db = Db::connect(&db_url, 4).await.expect("connect");
-    // Wait for the service's schema, then load the leaver's book straight into the table.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sqlx::query("SELECT 1 FROM customers LIMIT 1")
-        .execute(&db.pool)
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "customers schema");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let db = customers.db.clone();
+    let customers = customers.server;
     let load = |owner: &'static str, tag: &'static str| {
         let db = db.clone();
         async move {

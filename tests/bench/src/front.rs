@@ -32,18 +32,20 @@ const ROUNDS: usize = 4;
 
 /// A customers service in this process, on a fresh database, behind `gate`.
 async fn customers(admin: Option<&str>, identity_url: &str, gate: Gate) -> TestServer {
-    let db = crm_kit::testing::fresh_database_at(admin, "bench_front").await;
+    let url = crm_kit::testing::fresh_database_at(admin, "bench_front").await.url;
     let mut config = crm_customers::Config::for_suite(&std::env::temp_dir());
-    config.service.database_url = Some(db.url.clone());
+    config.service.database_url = Some(url);
     config.service.identity_url = identity_url.to_string();
     config.service.db_max_connections = 16;
     config.reclaim_interval_seconds = 0;
-    TestServer::start(move |listener, shutdown| async move {
-        crm_customers::run_gated(config, listener, shutdown, gate)
+    let mut server = TestServer::start(move |listener, shutdown| async move {
+        crm_customers::run_gated(config, listener, shutdown, Some(gate))
             .await
             .expect("customers runs");
     })
-    .await
+    .await;
+    server.wait_serving().await;
+    server
 }
 
 type Grpc =

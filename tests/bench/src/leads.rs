@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crm_kit::db::Db;
 use crm_kit::sql::SqlBuf;
-use crm_kit::testing::{TestServer, fresh_database_at};
+use crm_kit::testing::fresh_database_at;
 use crm_proto::sales as pb;
 use crm_proto::sales::sales_service_client::SalesServiceClient;
 use tokio_stream::StreamExt;
@@ -78,15 +78,14 @@ pub async fn bench_import_export(args: &Args, backend: &str, admin: Option<&str>
     let raw_rate = n as f64 / started.elapsed().as_secs_f64();
 
     let (identity, token) = identity().await;
-    let mut config = crm_sales::Config::for_suite(&std::env::temp_dir());
-    config.service.database_url = Some(fresh_database_at(admin, "bench_leads_svc").await.url);
-    config.service.identity_url = identity.url();
-    config.service.db_max_connections = 8;
-    config.forecast_snapshot_check_seconds = 0;
-    let sales = TestServer::start(move |listener, shutdown| async move {
-        crm_sales::run(config, listener, shutdown).await.expect("sales runs");
+    let url = fresh_database_at(admin, "bench_leads_svc").await.url;
+    let sales = crm_sales::testing::spawn_with(&identity.url(), "http://127.0.0.1:50052", None, |c| {
+        c.service.database_url = Some(url);
+        c.service.db_max_connections = 8;
+        c.forecast_snapshot_check_seconds = 0;
     })
-    .await;
+    .await
+    .server;
     let channel = tonic::transport::Channel::from_shared(sales.endpoint())
         .expect("endpoint")
         .connect()

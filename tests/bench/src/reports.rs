@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crm_kit::db::Db;
 use crm_kit::sql::SqlBuf;
-use crm_kit::testing::{TestServer, fresh_database_at};
+use crm_kit::testing::fresh_database_at;
 use crm_proto::sales as pb;
 use crm_proto::sales::sales_service_client::SalesServiceClient;
 
@@ -129,28 +129,16 @@ pub async fn bench_reports(args: &Args, backend: &str, admin: Option<&str>) {
     let n = if args.smoke { 20_000 } else { 1_000_000 };
     let (identity, token) = identity().await;
     let url = fresh_database_at(admin, "bench_reports").await.url;
-    let mut config = crm_sales::Config::for_suite(&std::env::temp_dir());
-    config.service.database_url = Some(url.clone());
-    config.service.identity_url = identity.url();
-    config.service.db_max_connections = 4;
-    config.service.request_timeout_seconds = 300;
-    config.forecast_snapshot_check_seconds = 0;
-    config.follow_identity = false;
-    let sales = TestServer::start(move |listener, shutdown| async move {
-        crm_sales::run(config, listener, shutdown).await.expect("sales runs");
+    // Returns once the service has migrated and seeded its default pipeline.
+    let sales = crm_sales::testing::spawn_with(&identity.url(), "http://127.0.0.1:50052", None, |c| {
+        c.service.database_url = Some(url.clone());
+        c.service.request_timeout_seconds = 300;
+        c.forecast_snapshot_check_seconds = 0;
+        c.follow_identity = false;
     })
     .await;
-    let db = Db::connect(&url, 2).await.expect("connect");
-    // The service migrates and seeds its default pipeline as it starts.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sqlx::query_scalar::<_, i64>("SELECT CAST(COUNT(*) AS BIGINT) FROM stages")
-        .fetch_one(&db.pool)
-        .await
-        .map_or(true, |n| n == 0)
-    {
-        assert!(Instant::now() < deadline, "the sales service did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let db = sales.db.clone();
+    let sales = sales.server;
     let started = Instant::now();
     let pipeline = seed(&db, n, &identity.department_path).await;
     println!(

@@ -15,7 +15,7 @@ use crate::store::catalog::{CategoryRow, EntryRow, SavedFilterRow};
 use crate::store::contacts::ContactRow;
 use crate::store::customers::CustomerRow;
 use crate::store::follow_ups::{CommentRow, FollowUpRow};
-use crate::store::history::{ChangeRow, OwnerChangeRow, StoredFieldChange};
+use crate::store::history::{ChangeRow, OwnerChangeRow};
 
 /// A customer on the wire, given its collaborators and primary contact.
 pub fn customer(row: &CustomerRow, collaborators: Vec<String>, primary: Option<&ContactRow>) -> pb::Customer {
@@ -175,17 +175,18 @@ pub fn owner_change(o: &OwnerChangeRow) -> pb::OwnerChange {
 
 /// A field-level change on the wire.
 pub fn change(c: &ChangeRow) -> pb::CustomerChange {
-    let fields: Vec<StoredFieldChange> = serde_json::from_str(&c.fields).unwrap_or_default();
     pb::CustomerChange {
         id: c.id.clone(),
-        customer_id: c.customer_id.clone(),
+        customer_id: c.record_id.clone(),
         action: c.action.clone(),
-        fields: fields
-            .into_iter()
+        fields: c
+            .changes()
+            .fields()
+            .iter()
             .map(|f| pb::FieldChange {
-                field: f.field,
-                old_value: f.old,
-                new_value: f.new,
+                field: f.field.clone(),
+                old_value: f.old.clone(),
+                new_value: f.new.clone(),
             })
             .collect(),
         changed_by: c.changed_by.clone(),

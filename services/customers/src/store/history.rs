@@ -2,18 +2,15 @@
 //! changes (from, to, when, by whom, why).
 
 use crm_kit::Result;
-use serde::{Deserialize, Serialize};
+use crm_kit::history::{Changes, Trail};
 
 use super::SqlBuf;
 use sqlx::AnyConnection;
 
-/// One field's change, as stored in `customer_changes.fields`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredFieldChange {
-    pub field: String,
-    pub old: String,
-    pub new: String,
-}
+pub use crm_kit::history::ChangeRow;
+
+/// Field-level changes of customers (the kit's trail shape, under the customers' own table).
+pub const CHANGES: Trail = Trail::new("customer_changes", "customer_id");
 
 /// Records a change of a customer.
 pub async fn record_change(
@@ -24,34 +21,14 @@ pub async fn record_change(
     actor: &str,
     now: i64,
 ) -> Result<()> {
-    change_sql(customer_id, action, fields, actor, now)
-        .query()
-        .execute(conn)
-        .await?;
-    Ok(())
+    CHANGES
+        .record(conn, customer_id, action, &Changes::from(fields), actor, now)
+        .await
 }
 
 /// The statement [`record_change`] runs, for writing it together with others.
 pub fn change_sql(customer_id: &str, action: &str, fields: &[(&str, String, String)], actor: &str, now: i64) -> SqlBuf {
-    let stored: Vec<StoredFieldChange> = fields
-        .iter()
-        .map(|(f, o, n)| StoredFieldChange {
-            field: (*f).to_string(),
-            old: o.clone(),
-            new: n.clone(),
-        })
-        .collect();
-    let mut q =
-        SqlBuf::new("INSERT INTO customer_changes (id, customer_id, action, fields, changed_by, changed_at) VALUES (");
-    q.text(crm_kit::new_id())
-        .push(", ")
-        .text(customer_id)
-        .push(", ")
-        .text(action);
-    q.push(", ")
-        .text(serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into()));
-    q.push(", ").text(actor).push(", ").int(now).push(")");
-    q
+    CHANGES.statement(customer_id, action, &Changes::from(fields), actor, now)
 }
 
 /// Records a change of owner.
@@ -125,17 +102,6 @@ pub async fn owner_changes(
     Ok(rows)
 }
 
-/// A stored field-level change.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ChangeRow {
-    pub id: String,
-    pub customer_id: String,
-    pub action: String,
-    pub fields: String,
-    pub changed_by: String,
-    pub changed_at: i64,
-}
-
 /// A page of changes, newest first, after the cursor id.
 pub async fn changes(
     conn: &mut AnyConnection,
@@ -143,16 +109,7 @@ pub async fn changes(
     before_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<ChangeRow>> {
-    let rows = sqlx::query_as::<_, ChangeRow>(
-        "SELECT id, customer_id, action, fields, changed_by, changed_at FROM customer_changes \
-         WHERE customer_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3",
-    )
-    .bind(customer_id)
-    .bind(before_id.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows)
+    CHANGES.page(conn, customer_id, before_id, limit).await
 }
 
 /// Records the creation of many customers by import: one change and one owner change each.
@@ -163,19 +120,9 @@ pub async fn record_imports(
     actor: &str,
     now: i64,
 ) -> Result<()> {
+    CHANGES.record_many(conn, customer_ids, "import", actor, now).await?;
     if crm_kit::db::backend(conn) == crm_kit::db::Backend::Postgres {
-        // One statement per table, of array parameters, however many customers.
-        let mut changes = crm_kit::sql::ArrayInsert::new(
-            "customer_changes",
-            &[
-                ("id", "TEXT"),
-                ("customer_id", "TEXT"),
-                ("action", "TEXT"),
-                ("fields", "TEXT"),
-                ("changed_by", "TEXT"),
-                ("changed_at", "BIGINT"),
-            ],
-        );
+        // One statement of array parameters, however many customers.
         let mut owners = crm_kit::sql::ArrayInsert::new(
             "owner_changes",
             &[
@@ -191,35 +138,20 @@ pub async fn record_imports(
         );
         let at = now.to_string();
         for id in customer_ids {
-            changes.row(&[crm_kit::new_id().as_str(), id, "import", "[]", actor, &at]);
             owners.row(&[crm_kit::new_id().as_str(), id, "", owner, "import", "", actor, &at]);
         }
-        if !changes.is_empty() {
-            changes.statement().query().execute(&mut *conn).await?;
+        if !owners.is_empty() {
             owners.statement().query().execute(&mut *conn).await?;
         }
         return Ok(());
     }
     let per_statement = crm_kit::db::rows_per_statement(conn, 6);
     for chunk in customer_ids.chunks(per_statement) {
-        let mut changes = super::SqlBuf::new(
-            "INSERT INTO customer_changes (id, customer_id, action, fields, changed_by, changed_at) VALUES ",
-        );
         let mut owners = super::SqlBuf::new(
             "INSERT INTO owner_changes (id, customer_id, from_owner_id, to_owner_id, reason, note, changed_by, changed_at) VALUES ",
         );
         for (i, id) in chunk.iter().enumerate() {
             let sep = if i == 0 { "(" } else { ", (" };
-            changes
-                .push(sep)
-                .text(crm_kit::new_id())
-                .push(", ")
-                .text(*id)
-                .push(", 'import', '[]', ")
-                .text(actor)
-                .push(", ")
-                .int(now)
-                .push(")");
             owners
                 .push(sep)
                 .text(crm_kit::new_id())
@@ -233,7 +165,6 @@ pub async fn record_imports(
                 .int(now)
                 .push(")");
         }
-        changes.query().execute(&mut *conn).await?;
         owners.query().execute(&mut *conn).await?;
     }
     Ok(())

@@ -33,23 +33,14 @@ pub async fn start_pair_polling(poll: Duration) -> Pair {
             .employee(id, if id == "boss" { "sales_manager" } else { "salesperson" })
             .await;
     }
-    let db = fresh_database("customers").await;
-    let mut config = crm_customers::Config::for_suite(&std::env::temp_dir());
-    config.service.database_url = Some(db.url.clone());
-    config.service.identity_url = identity.url();
-    config.service.db_max_connections = 8;
-    config.reclaim_interval_seconds = 0;
-    config.service.revocation_poll_ms = u64::try_from(poll.as_millis()).unwrap_or(u64::MAX);
-    let customers = TestServer::start_on(listener, move |listener, shutdown| async move {
-        crm_customers::run(config, listener, shutdown)
-            .await
-            .expect("customers service runs");
+    let customers = crm_customers::testing::spawn_with(&identity.url(), Some(listener), |c| {
+        c.service.revocation_poll_ms = u64::try_from(poll.as_millis()).unwrap_or(u64::MAX);
     })
     .await;
     Pair {
         identity,
-        customers,
-        database_url: db.url,
+        customers: customers.server,
+        database_url: customers.database_url,
     }
 }
 

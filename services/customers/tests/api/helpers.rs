@@ -2,14 +2,13 @@
 
 use crm_identity::testing::TestIdentity;
 use crm_kit::testing::{TestServer, fresh_database};
+pub use crm_kit::testing::{assert_field, assert_reason};
 use crm_proto::customers as pb;
 use crm_proto::customers::customers_service_client::CustomersServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
-use tonic_types::StatusExt;
 
-pub use crm_identity::testing::Bearer;
+pub use crm_kit::testing::Bearer;
 
 pub type Client = CustomersServiceClient<InterceptedService<Channel, Bearer>>;
 
@@ -33,34 +32,21 @@ pub async fn spawn() -> TestApp {
         identity.employee(id, "salesperson").await;
     }
     identity.employee(MANAGER, "sales_manager").await;
-    let db = fresh_database("customers").await;
-    let mut config = crm_customers::Config::for_suite(&std::env::temp_dir());
-    config.service.database_url = Some(db.url.clone());
-    config.service.identity_url = identity.url();
-    config.service.db_max_connections = 8;
-    config.reclaim_interval_seconds = 0;
-    let server = TestServer::start(move |listener, shutdown| async move {
-        crm_customers::run(config, listener, shutdown)
-            .await
-            .expect("customers service runs");
-    })
-    .await;
+    let customers = crm_customers::testing::spawn(&identity.url()).await;
     TestApp {
-        server,
+        server: customers.server,
         identity,
-        database_url: db.url,
+        database_url: customers.database_url,
     }
 }
 
 impl TestApp {
     /// A client calling with `token`.
     pub async fn client_with(&self, token: &str) -> Client {
-        let channel = Channel::from_shared(self.server.endpoint())
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect");
-        CustomersServiceClient::with_interceptor(channel, Bearer::new(token))
+        CustomersServiceClient::with_interceptor(
+            crm_kit::testing::channel(&self.server.endpoint()).await,
+            Bearer::new(token),
+        )
     }
 
     /// A client calling as `employee` of the Sales department: a sales manager (department-tree
@@ -102,32 +88,6 @@ pub async fn create(client: &mut Client, customer: pb::Customer) -> pb::Customer
         .into_inner()
         .customer
         .expect("customer")
-}
-
-/// Asserts a status code and that a field violation names `field`; returns the status.
-pub fn assert_field(result: Result<impl std::fmt::Debug, Status>, code: Code, field: &str) -> Status {
-    let status = result.expect_err("expected an error");
-    assert_eq!(status.code(), code, "{status:?}");
-    let bad = status
-        .get_details_bad_request()
-        .unwrap_or_else(|| panic!("no BadRequest details in {status:?}"));
-    assert!(
-        bad.field_violations.iter().any(|v| v.field == field),
-        "no violation for {field} in {:?}",
-        bad.field_violations
-    );
-    status
-}
-
-/// Asserts a status code and ErrorInfo reason.
-pub fn assert_reason(result: Result<impl std::fmt::Debug, Status>, code: Code, reason: &str) -> Status {
-    let status = result.expect_err("expected an error");
-    assert_eq!(status.code(), code, "{status:?}");
-    let info = status
-        .get_details_error_info()
-        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
-    assert_eq!(info.reason, reason, "{status:?}");
-    status
 }
 
 /// Lists every customer visible to the client (following pages).

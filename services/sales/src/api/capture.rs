@@ -14,20 +14,12 @@ use sqlx::AnyConnection;
 use super::SalesApi;
 use super::leads::{new_lead, validate_lead};
 use crate::store;
+use crate::store::capture::{AssigneeRow, WebFormRow};
 use crm_kit::errors::reason;
 
 const WEB_FORM: &str = "crm.sales.v1.WebForm";
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct FormRow {
-    id: String,
-    name: String,
-    form_key: String,
-    active: i64,
-    captured: i64,
-}
-
-fn form_proto(f: &FormRow) -> pb::WebForm {
+fn form_proto(f: &WebFormRow) -> pb::WebForm {
     pb::WebForm {
         id: f.id.clone(),
         name: f.name.clone(),
@@ -37,24 +29,12 @@ fn form_proto(f: &FormRow) -> pb::WebForm {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct AssigneeRow {
-    employee_id: String,
-    position: i64,
-    provinces: String,
-    sources: String,
-    capacity: i64,
-    department_path: String,
-}
-
 /// Most assignees in the rules.
 const MAX_ASSIGNEES: usize = 200;
 /// Most provinces of one assignee.
 const MAX_PROVINCES: usize = 100;
 /// Most lead sources of one assignee.
 const MAX_SOURCES: usize = 20;
-
-const ASSIGNEE_COLUMNS: &str = "employee_id, position, provinces, sources, capacity, department_path";
 
 /// A JSON array of strings as stored in `assignees`.
 fn list_of(json: &str) -> Vec<String> {
@@ -79,13 +59,8 @@ pub(crate) struct Assigner {
 
 impl Assigner {
     pub(crate) async fn load(conn: &mut AnyConnection) -> Result<Assigner> {
-        sqlx::query("UPDATE assignment_rules SET last_position = last_position WHERE id = 1")
-            .execute(&mut *conn)
-            .await?;
-        let (enabled, mode, last): (i64, String, i64) =
-            sqlx::query_as("SELECT enabled, mode, last_position FROM assignment_rules WHERE id = 1")
-                .fetch_one(&mut *conn)
-                .await?;
+        store::capture::lock_rules(conn).await?;
+        let (enabled, mode, last) = store::capture::rules_with_turn(conn).await?;
         if enabled == 0 {
             return Ok(Assigner {
                 enabled: false,
@@ -96,19 +71,11 @@ impl Assigner {
                 open: HashMap::new(),
             });
         }
-        let rows: Vec<AssigneeRow> =
-            sqlx::query_as(&format!("SELECT {ASSIGNEE_COLUMNS} FROM assignees ORDER BY position"))
-                .fetch_all(&mut *conn)
-                .await?;
-        let open = sqlx::query_as(
-            "SELECT l.owner_id, CAST(COUNT(*) AS BIGINT) FROM leads l JOIN assignees a ON a.employee_id = l.owner_id \
-             WHERE a.capacity > 0 AND l.deleted_at IS NULL AND l.status IN ('new', 'contacting', 'qualified') \
-             GROUP BY l.owner_id",
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .collect();
+        let rows = store::capture::assignees(conn).await?;
+        let open = store::capture::open_leads_of_assignees(conn)
+            .await?
+            .into_iter()
+            .collect();
         let lower = |json: &str| {
             list_of(json)
                 .iter()
@@ -162,10 +129,7 @@ impl Assigner {
     /// Stores whose turn it was, when a lead was handed out.
     pub(crate) async fn save(&self, conn: &mut AnyConnection) -> Result<()> {
         if self.served {
-            sqlx::query("UPDATE assignment_rules SET last_position = $1 WHERE id = 1")
-                .bind(self.last)
-                .execute(conn)
-                .await?;
+            store::capture::save_turn(conn, self.last).await?;
         }
         Ok(())
     }
@@ -218,11 +182,7 @@ impl SalesApi {
             ..Default::default()
         };
         let mut tx = self.db.begin_write().await?;
-        let form: Option<FormRow> =
-            sqlx::query_as("SELECT id, name, form_key, active, captured FROM web_forms WHERE form_key = $1")
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let form = store::capture::form_by_key(&mut tx, key).await?;
         let Some(form) = form.filter(|f| f.active == 1) else {
             return Err(Error::invalid(
                 "form_key",
@@ -236,11 +196,8 @@ impl SalesApi {
             row.owner_id = owner;
             row.owner_department_path = path;
         }
-        store::insert_lead(&mut tx, &row).await?;
-        sqlx::query("UPDATE web_forms SET captured = captured + 1 WHERE id = $1")
-            .bind(&form.id)
-            .execute(&mut *tx)
-            .await?;
+        store::leads::insert(&mut tx, &row).await?;
+        store::capture::count_capture(&mut tx, &form.id).await?;
         tx.commit().await?;
         tracing::info!(form = %form.id, lead = %row.id, owner = %row.owner_id, "lead captured");
         Ok(pb::CaptureLeadResponse { accepted: true })
@@ -255,7 +212,7 @@ impl SalesApi {
         let mut v = Violations::new();
         super::check_text("web_form.name", &name, true, 100, &mut v);
         v.finish()?;
-        let row = FormRow {
+        let row = WebFormRow {
             id: crm_kit::new_id(),
             name: name.trim().to_string(),
             form_key: crm_kit::config::generate_secret()[..32].to_string(),
@@ -263,16 +220,7 @@ impl SalesApi {
             captured: 0,
         };
         let mut tx = self.db.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO web_forms (id, name, form_key, active, captured, created_at, created_by) VALUES ($1, $2, $3, 1, 0, $4, $5)",
-        )
-        .bind(&row.id)
-        .bind(&row.name)
-        .bind(&row.form_key)
-        .bind(now_micros())
-        .bind(&caller.employee_id)
-        .execute(&mut *tx)
-        .await?;
+        store::capture::insert_form(&mut tx, &row, now_micros(), &caller.employee_id).await?;
         tx.commit().await?;
         Ok(pb::CreateWebFormResponse {
             web_form: Some(form_proto(&row)),
@@ -285,10 +233,7 @@ impl SalesApi {
         _req: pb::ListWebFormsRequest,
     ) -> Result<pb::ListWebFormsResponse> {
         let mut conn = self.conn().await?;
-        let rows: Vec<FormRow> =
-            sqlx::query_as("SELECT id, name, form_key, active, captured FROM web_forms ORDER BY created_at, id")
-                .fetch_all(&mut *conn)
-                .await?;
+        let rows = store::capture::forms(&mut conn).await?;
         Ok(pb::ListWebFormsResponse {
             web_forms: rows.iter().map(form_proto).collect(),
         })
@@ -300,19 +245,10 @@ impl SalesApi {
         req: pb::SetWebFormActiveRequest,
     ) -> Result<pb::SetWebFormActiveResponse> {
         let mut tx = self.db.begin_write().await?;
-        let done = sqlx::query("UPDATE web_forms SET active = $1 WHERE id = $2")
-            .bind(i64::from(req.active))
-            .bind(req.id.trim())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done == 0 {
+        if !store::capture::set_form_active(&mut tx, req.id.trim(), req.active).await? {
             return Err(Error::not_found(WEB_FORM, req.id.trim()));
         }
-        let row: FormRow = sqlx::query_as("SELECT id, name, form_key, active, captured FROM web_forms WHERE id = $1")
-            .bind(req.id.trim())
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = store::capture::form(&mut tx, req.id.trim()).await?;
         tx.commit().await?;
         Ok(pb::SetWebFormActiveResponse {
             web_form: Some(form_proto(&row)),
@@ -320,13 +256,8 @@ impl SalesApi {
     }
 
     async fn rules(conn: &mut AnyConnection) -> Result<pb::AssignmentRules> {
-        let (enabled, mode): (i64, String) = sqlx::query_as("SELECT enabled, mode FROM assignment_rules WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await?;
-        let assignees: Vec<AssigneeRow> =
-            sqlx::query_as(&format!("SELECT {ASSIGNEE_COLUMNS} FROM assignees ORDER BY position"))
-                .fetch_all(conn)
-                .await?;
+        let (enabled, mode) = store::capture::rules(conn).await?;
+        let assignees = store::capture::assignees(conn).await?;
         Ok(pb::AssignmentRules {
             enabled: enabled == 1,
             mode: match mode.as_str() {
@@ -470,13 +401,7 @@ impl SalesApi {
             );
         }
         let mut tx = self.db.begin_write().await?;
-        sqlx::query("UPDATE assignment_rules SET enabled = $1, mode = $2, last_position = 0, updated_at = $3, updated_by = $4 WHERE id = 1")
-            .bind(i64::from(rules.enabled))
-            .bind(mode)
-            .bind(now_micros())
-            .bind(&caller.employee_id)
-            .execute(&mut *tx)
-            .await?;
+        store::capture::update_rules(&mut tx, rules.enabled, mode, now_micros(), &caller.employee_id).await?;
         // Identity said they were active; one who has left since must not rejoin the rules.
         for (i, a) in rules.assignees.iter().enumerate() {
             crm_kit::handover::require_active(
@@ -487,7 +412,7 @@ impl SalesApi {
             )
             .await?;
         }
-        sqlx::query("DELETE FROM assignees").execute(&mut *tx).await?;
+        store::capture::clear_assignees(&mut tx).await?;
         for (i, (a, path)) in rules.assignees.iter().zip(paths).enumerate() {
             let provinces: Vec<&str> = a.provinces.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
             let mut sources: Vec<&str> = Vec::new();
@@ -501,17 +426,17 @@ impl SalesApi {
                     sources.push(code);
                 }
             }
-            sqlx::query(
-                "INSERT INTO assignees (employee_id, position, provinces, sources, capacity, department_path) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+            store::capture::insert_assignee(
+                &mut tx,
+                &AssigneeRow {
+                    employee_id: a.employee_id.trim().to_string(),
+                    position: i as i64 + 1,
+                    provinces: serde_json::to_string(&provinces).unwrap_or_else(|_| "[]".into()),
+                    sources: serde_json::to_string(&sources).unwrap_or_else(|_| "[]".into()),
+                    capacity: i64::from(a.capacity),
+                    department_path: path,
+                },
             )
-            .bind(a.employee_id.trim())
-            .bind(i as i64 + 1)
-            .bind(serde_json::to_string(&provinces).unwrap_or_else(|_| "[]".into()))
-            .bind(serde_json::to_string(&sources).unwrap_or_else(|_| "[]".into()))
-            .bind(i64::from(a.capacity))
-            .bind(path)
-            .execute(&mut *tx)
             .await?;
         }
         let stored = Self::rules(&mut tx).await?;

@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
 use super::{SalesApi, audit, check_notes};
+use crate::store;
+use crate::store::documents::DocumentRow;
+use crate::store::projects::ProjectRow;
 use crm_kit::errors::reason;
 
 const DOCUMENT: &str = "crm.sales.v1.ProjectDocument";
@@ -23,23 +26,6 @@ const DOCUMENT: &str = "crm.sales.v1.ProjectDocument";
 const PIECE: usize = 256 * 1024;
 /// The type a document without one is kept as.
 const OCTET_STREAM: &str = "application/octet-stream";
-
-const DOCUMENT_COLUMNS: &str =
-    "id, project_id, file_name, content_type, description, size_bytes, sha256, pieces, created_at, created_by";
-
-#[derive(sqlx::FromRow, Debug, Clone)]
-struct DocumentRow {
-    id: String,
-    project_id: String,
-    file_name: String,
-    content_type: String,
-    description: String,
-    size_bytes: i64,
-    sha256: String,
-    pieces: i64,
-    created_at: i64,
-    created_by: String,
-}
 
 fn document_proto(d: &DocumentRow) -> pb::ProjectDocument {
     pb::ProjectDocument {
@@ -86,15 +72,6 @@ fn check_content_type(field: &str, value: &str, v: &mut Violations) {
     }
 }
 
-async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<DocumentRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {DOCUMENT_COLUMNS} FROM project_documents WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
-}
-
 impl SalesApi {
     /// A document of a project the caller may see (NOT_FOUND otherwise, as for a missing one).
     async fn visible_document(
@@ -102,12 +79,12 @@ impl SalesApi {
         conn: &mut AnyConnection,
         caller: &Principal,
         id: &str,
-    ) -> Result<(DocumentRow, super::projects::ProjectRow)> {
+    ) -> Result<(DocumentRow, ProjectRow)> {
         let id = id.trim();
         if id.is_empty() {
             return Err(Error::required("id"));
         }
-        let Some(d) = load(conn, id).await? else {
+        let Some(d) = store::documents::load(conn, id).await? else {
             return Err(Error::not_found(DOCUMENT, id));
         };
         match self.visible_project(conn, caller, "id", &d.project_id).await {
@@ -230,28 +207,9 @@ impl SalesApi {
         if p.status != "open" {
             return Err(super::projects::terminated(&p.id));
         }
-        sqlx::query(&format!(
-            "INSERT INTO project_documents ({DOCUMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(&row.id)
-        .bind(&row.project_id)
-        .bind(&row.file_name)
-        .bind(&row.content_type)
-        .bind(&row.description)
-        .bind(row.size_bytes)
-        .bind(&row.sha256)
-        .bind(row.pieces)
-        .bind(row.created_at)
-        .bind(&row.created_by)
-        .execute(&mut *tx)
-        .await?;
+        store::documents::insert(&mut tx, &row).await?;
         for (i, piece) in content.chunks(PIECE).enumerate() {
-            sqlx::query("INSERT INTO project_document_pieces (document_id, piece, data) VALUES ($1, $2, $3)")
-                .bind(&row.id)
-                .bind(i64::try_from(i).unwrap_or(i64::MAX))
-                .bind(piece.to_vec())
-                .execute(&mut *tx)
-                .await?;
+            store::documents::insert_piece(&mut tx, &row.id, i64::try_from(i).unwrap_or(i64::MAX), piece).await?;
         }
         let response = pb::UploadProjectDocumentResponse {
             document: Some(document_proto(&row)),
@@ -276,12 +234,7 @@ impl SalesApi {
         let p = self
             .visible_project(&mut conn, caller, "project_id", &req.project_id)
             .await?;
-        let rows: Vec<DocumentRow> = sqlx::query_as(&format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM project_documents WHERE project_id = $1 ORDER BY created_at DESC, id DESC"
-        ))
-        .bind(&p.id)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = store::documents::of_project(&mut conn, &p.id).await?;
         Ok(pb::ListProjectDocumentsResponse {
             documents: rows.iter().map(document_proto).collect(),
         })
@@ -301,14 +254,7 @@ impl SalesApi {
         let db = self.db.clone();
         tokio::spawn(async move {
             for piece in 0..d.pieces {
-                let data: std::result::Result<Option<Vec<u8>>, sqlx::Error> = sqlx::query_scalar(
-                    "SELECT data FROM project_document_pieces WHERE document_id = $1 AND piece = $2",
-                )
-                .bind(&d.id)
-                .bind(piece)
-                .fetch_optional(&db.pool)
-                .await;
-                let message = match data {
+                let message = match store::documents::piece(&db, &d.id, piece).await {
                     Ok(Some(content)) => Ok(pb::DownloadProjectDocumentResponse {
                         file_name: if piece == 0 { d.file_name.clone() } else { String::new() },
                         content_type: if piece == 0 {
@@ -322,7 +268,7 @@ impl SalesApi {
                     // Deleted while it was being read: the download is cut short, never
                     // passed off as whole.
                     Ok(None) => Err(Error::not_found(DOCUMENT, &d.id).into()),
-                    Err(e) => Err(Error::from(e).into()),
+                    Err(e) => Err(e.into()),
                 };
                 let failed = message.is_err();
                 if tx.send(message).await.is_err() || failed {
@@ -344,14 +290,7 @@ impl SalesApi {
         if p.status != "open" {
             return Err(super::projects::terminated(&p.id));
         }
-        sqlx::query("DELETE FROM project_document_pieces WHERE document_id = $1")
-            .bind(&d.id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM project_documents WHERE id = $1")
-            .bind(&d.id)
-            .execute(&mut *tx)
-            .await?;
+        store::documents::delete(&mut tx, &d.id).await?;
         tx.commit().await?;
         Ok(pb::DeleteProjectDocumentResponse {})
     }

@@ -20,7 +20,8 @@ use tonic_types::StatusExt as _;
 
 use super::{LEAD_SCOPE, SERVICE, SalesApi, audit, check_notes, check_text};
 use crate::domain;
-use crate::store::{self, LEAD_COLUMNS, LeadRow};
+use crate::store;
+use crate::store::leads::{FollowUpRow, LeadRow};
 use crm_kit::errors::reason;
 
 pub const LEAD: &str = "crm.sales.v1.Lead";
@@ -286,7 +287,7 @@ impl SalesApi {
         if id.is_empty() {
             return Err(Error::required(field));
         }
-        match store::lead(conn, id).await? {
+        match store::leads::load(conn, id).await? {
             Some(l) if l.owner_id.is_empty() || caller.covers(SERVICE, &l.owner_id, &l.owner_department_path) => Ok(l),
             _ => Err(Error::not_found(LEAD, id)),
         }
@@ -338,7 +339,7 @@ impl SalesApi {
 
     /// Stores a new lead and finishes the command.
     async fn insert_new_lead(&self, mut tx: CommandTx, row: &LeadRow) -> Result<pb::CreateLeadResponse> {
-        store::insert_lead(&mut tx, row).await?;
+        store::leads::insert(&mut tx, row).await?;
         let response = pb::CreateLeadResponse {
             lead: Some(lead_proto(row)),
         };
@@ -354,21 +355,14 @@ impl SalesApi {
     }
 
     pub async fn list_leads(&self, caller: &Principal, req: pb::ListLeadsRequest) -> Result<pb::ListLeadsResponse> {
-        let own = if req.pool {
-            "l.owner_id = ''"
-        } else {
-            "l.owner_id <> ''"
-        };
         let (rows, next_page_token) = self
             .newest_first(
                 super::Listing {
-                    select: format!("SELECT {LEAD_COLUMNS} FROM leads l"),
-                    conditions: format!("l.deleted_at IS NULL AND {own}"),
-                    alias: "l",
+                    listed: store::leads::listed(req.pool),
                     scope: lead_list_scope(caller, req.pool),
                     fields: LEAD_FILTER,
                     filter: &req.filter,
-                    shape: own,
+                    shape: store::leads::owned(req.pool),
                     page_size: req.page_size,
                     page_token: &req.page_token,
                 },
@@ -406,7 +400,7 @@ impl SalesApi {
         v.finish()?;
         row.updated_at = now_micros();
         row.updated_by = caller.employee_id.clone();
-        if !store::update_lead(&mut tx, &row, version).await? {
+        if !store::leads::update(&mut tx, &row, version).await? {
             return Err(Error::stale_etag(LEAD));
         }
         row.version += 1;
@@ -422,7 +416,7 @@ impl SalesApi {
         if row.owner_id.is_empty() {
             caller.require("sales.lead.assign")?;
         }
-        if !store::delete_lead(&mut tx, &row.id, row.version, now_micros(), &caller.employee_id).await? {
+        if !store::leads::delete(&mut tx, &row.id, row.version, now_micros(), &caller.employee_id).await? {
             return Err(Error::stale_etag(LEAD));
         }
         tx.commit().await?;
@@ -468,7 +462,7 @@ impl SalesApi {
         row.owner_department_path = to_path.to_string();
         row.updated_at = now_micros();
         row.updated_by = caller.employee_id.clone();
-        if !store::update_lead(&mut tx, &row, version).await? {
+        if !store::leads::update(&mut tx, &row, version).await? {
             return Err(Error::Aborted {
                 reason: "CONCURRENT_CHANGE",
                 message: "the lead changed meanwhile; reload it".into(),
@@ -552,7 +546,7 @@ impl SalesApi {
         };
         row.updated_at = now_micros();
         row.updated_by = caller.employee_id.clone();
-        if !store::update_lead(&mut tx, &row, version).await? {
+        if !store::leads::update(&mut tx, &row, version).await? {
             return Err(Error::stale_etag(LEAD));
         }
         row.version += 1;
@@ -615,7 +609,7 @@ impl SalesApi {
             Begun::Replayed(done) => return Ok(done),
             Begun::Fresh(tx) => tx,
         };
-        let mut row = store::lead(&mut tx, &lead.id)
+        let mut row = store::leads::load(&mut tx, &lead.id)
             .await?
             .ok_or_else(|| Error::not_found(LEAD, &lead.id))?;
         if row.status == "converted" {
@@ -631,7 +625,7 @@ impl SalesApi {
             o.created_at = now;
             o.updated_at = now;
             o.stage_entered_at = now;
-            store::insert_opportunity(&mut tx, &o).await?;
+            store::opportunities::insert(&mut tx, &o).await?;
             opportunity_id = o.id.clone();
         }
         let version = row.version;
@@ -642,7 +636,7 @@ impl SalesApi {
         row.converted_at = now;
         row.updated_at = now;
         row.updated_by = caller.employee_id.clone();
-        if !store::update_lead(&mut tx, &row, version).await? {
+        if !store::leads::update(&mut tx, &row, version).await? {
             return Err(Error::Aborted {
                 reason: "CONCURRENT_CHANGE",
                 message: "the lead changed meanwhile; retry with the same request_id".into(),
@@ -677,7 +671,7 @@ impl SalesApi {
         let opportunity = if lead.converted_opportunity_id.is_empty() {
             None
         } else {
-            store::opportunity(conn, &lead.converted_opportunity_id)
+            store::opportunities::load(conn, &lead.converted_opportunity_id)
                 .await?
                 .map(|o| super::opportunities::opportunity_proto(&o, now_micros()))
         };
@@ -827,66 +821,39 @@ impl SalesApi {
         if lead.status == "converted" {
             return Err(converted(&lead.id));
         }
-        let f = pb::LeadFollowUp {
+        let f = FollowUpRow {
             id: crm_kit::new_id(),
-            lead_id: lead.id.clone(),
-            method: method as i32,
-            occur_time: crm_kit::time::set_to_proto(occur_at),
+            method: domain::method_code(method).to_string(),
+            occur_at,
             summary: src.summary.trim().to_string(),
             outcome: src.outcome.trim().to_string(),
-            next_contact_time: crm_kit::time::set_to_proto(next_at),
+            next_contact_at: next_at,
             next_plan: src.next_plan.trim().to_string(),
             author_id: caller.employee_id.clone(),
-            create_time: crm_kit::time::set_to_proto(now),
+            created_at: now,
         };
-        sqlx::query(
-            "INSERT INTO lead_follow_ups (id, lead_id, method, occur_at, summary, outcome, next_contact_at, next_plan, \
-             author_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&f.id)
-        .bind(&lead.id)
-        .bind(domain::method_code(method))
-        .bind(occur_at)
-        .bind(&f.summary)
-        .bind(&f.outcome)
-        .bind(next_at)
-        .bind(&f.next_plan)
-        .bind(&caller.employee_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        store::leads::insert_follow_up(&mut tx, &lead.id, &f).await?;
         // The latest contact sets the times; a new lead is being contacted now.
-        let (last, next): (i64, i64) = sqlx::query_as(
-            "SELECT CAST(MAX(occur_at) AS BIGINT), CAST(COALESCE(MAX(next_contact_at), 0) AS BIGINT) FROM lead_follow_ups \
-             WHERE lead_id = $1",
-        )
-        .bind(&lead.id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let (last, next) = store::leads::follow_up_times(&mut tx, &lead.id).await?;
         let version = lead.version;
         if lead.status == "new" {
             lead.status = "contacting".into();
         }
         lead.updated_at = now;
         lead.updated_by = caller.employee_id.clone();
-        if !store::update_lead(&mut tx, &lead, version).await? {
+        if !store::leads::update(&mut tx, &lead, version).await? {
             return Err(Error::Aborted {
                 reason: "CONCURRENT_CHANGE",
                 message: "the lead changed meanwhile; retry".into(),
             });
         }
-        sqlx::query("UPDATE leads SET last_follow_up_at = $1, next_follow_up_at = $2 WHERE id = $3")
-            .bind(last)
-            .bind(next)
-            .bind(&lead.id)
-            .execute(&mut *tx)
-            .await?;
+        store::leads::set_follow_up_times(&mut tx, &lead.id, last, next).await?;
         lead.version += 1;
         lead.last_follow_up_at = last;
         lead.next_follow_up_at = next;
         tx.commit().await?;
         Ok(pb::CreateLeadFollowUpResponse {
-            follow_up: Some(f),
+            follow_up: Some(follow_up_proto(&lead.id, f)),
             lead: Some(lead_proto(&lead)),
         })
     }
@@ -898,45 +865,27 @@ impl SalesApi {
     ) -> Result<pb::ListLeadFollowUpsResponse> {
         let mut conn = self.conn().await?;
         let lead = self.visible_lead(&mut conn, caller, "lead_id", &req.lead_id).await?;
-        let rows: Vec<FollowUpRow> = sqlx::query_as(
-            "SELECT id, method, occur_at, summary, outcome, next_contact_at, next_plan, author_id, created_at \
-             FROM lead_follow_ups WHERE lead_id = $1 ORDER BY occur_at DESC, id DESC",
-        )
-        .bind(&lead.id)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = store::leads::follow_ups(&mut conn, &lead.id).await?;
         Ok(pb::ListLeadFollowUpsResponse {
-            follow_ups: rows
-                .into_iter()
-                .map(|r| pb::LeadFollowUp {
-                    id: r.id,
-                    lead_id: lead.id.clone(),
-                    method: domain::method_of(&r.method) as i32,
-                    occur_time: crm_kit::time::set_to_proto(r.occur_at),
-                    summary: r.summary,
-                    outcome: r.outcome,
-                    next_contact_time: crm_kit::time::set_to_proto(r.next_contact_at),
-                    next_plan: r.next_plan,
-                    author_id: r.author_id,
-                    create_time: crm_kit::time::set_to_proto(r.created_at),
-                })
-                .collect(),
+            follow_ups: rows.into_iter().map(|r| follow_up_proto(&lead.id, r)).collect(),
         })
     }
 }
 
-/// A stored follow-up of a lead.
-#[derive(Debug, sqlx::FromRow)]
-struct FollowUpRow {
-    id: String,
-    method: String,
-    occur_at: i64,
-    summary: String,
-    outcome: String,
-    next_contact_at: i64,
-    next_plan: String,
-    author_id: String,
-    created_at: i64,
+/// The wire form of a follow-up of lead `lead_id`.
+fn follow_up_proto(lead_id: &str, r: FollowUpRow) -> pb::LeadFollowUp {
+    pb::LeadFollowUp {
+        id: r.id,
+        lead_id: lead_id.to_string(),
+        method: domain::method_of(&r.method) as i32,
+        occur_time: crm_kit::time::set_to_proto(r.occur_at),
+        summary: r.summary,
+        outcome: r.outcome,
+        next_contact_time: crm_kit::time::set_to_proto(r.next_contact_at),
+        next_plan: r.next_plan,
+        author_id: r.author_id,
+        create_time: crm_kit::time::set_to_proto(r.created_at),
+    }
 }
 
 fn converted(id: &str) -> Error {

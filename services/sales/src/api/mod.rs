@@ -32,6 +32,8 @@ use crm_proto::sales as pb;
 use crm_proto::sales::sales_service_server::SalesService;
 use tonic::transport::Channel;
 
+use crate::store;
+
 /// The service name in permissions and data scopes.
 pub const SERVICE: &str = "sales";
 
@@ -125,14 +127,10 @@ impl SalesApi {
     }
 }
 
-/// A list newest first: `{alias}.created_at DESC, {alias}.id DESC`, keyset-paged.
+/// A list newest first (see [`store::Listed`]), keyset-paged.
 pub(crate) struct Listing<'a> {
-    /// `SELECT ... FROM ...`, up to where `WHERE` would go.
-    pub select: String,
-    /// The list's own conditions (`1 = 1` for none).
-    pub conditions: String,
-    /// The table alias holding `created_at` and `id`.
-    pub alias: &'a str,
+    /// Which rows, in which order.
+    pub listed: store::Listed,
     /// The rows the caller may see.
     pub scope: ReadScope,
     /// What the request's `filter` may name.
@@ -163,24 +161,16 @@ impl SalesApi {
             Some(self.tokens.decode(&fp, listing.page_token)?)
         };
         let filter = crm_kit::filter::compile(listing.fields, listing.filter, 1)?;
-        let a = listing.alias;
-        let mut q = crm_kit::sql::SqlBuf::read(&listing.select, &listing.scope);
-        q.push(" AND ").push(&listing.conditions);
-        if let Some(f) = &filter {
-            q.push(" AND (").filter(f).push(")");
-        }
-        // A row comparison, which both databases turn into one index range (the equivalent
-        // `a < x OR (a = x AND b < y)` makes PostgreSQL filter every row before the page).
-        if let Some((at, id)) = after {
-            q.push(&format!(" AND ({a}.created_at, {a}.id) < (")).int(at);
-            q.push(", ").text(id).push(")");
-        }
-        q.push(&format!(
-            " ORDER BY {a}.created_at DESC, {a}.id DESC LIMIT {}",
-            u64::from(limit) + 1
-        ));
         let mut conn = self.conn().await?;
-        let mut rows: Vec<T> = crate::store::fetch(&mut conn, &q).await?;
+        let mut rows: Vec<T> = store::newest_first(
+            &mut conn,
+            &listing.listed,
+            &listing.scope,
+            filter.as_ref(),
+            after,
+            u64::from(limit) + 1,
+        )
+        .await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_page_token = match (more, rows.last()) {

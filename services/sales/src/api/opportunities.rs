@@ -18,7 +18,10 @@ use sqlx::AnyConnection;
 
 use super::{OPPORTUNITY_SCOPE, SERVICE, SalesApi, audit, check_date, check_notes, check_text};
 use crate::domain;
-use crate::store::{self, ActivityRow, LeadRow, OPPORTUNITY_COLUMNS, OPPORTUNITY_FROM, OpportunityRow, StageRow};
+use crate::store;
+use crate::store::leads::LeadRow;
+use crate::store::opportunities::{ActivityRow, OpportunityRow};
+use crate::store::pipelines::StageRow;
 use crm_kit::errors::reason;
 
 pub const OPPORTUNITY: &str = "crm.sales.v1.Opportunity";
@@ -201,7 +204,7 @@ impl SalesApi {
 
     /// The stage `stage_id` of `pipeline_id` (the first stage when empty).
     async fn stage_of(conn: &mut AnyConnection, pipeline_id: &str, stage_id: &str, field: &str) -> Result<StageRow> {
-        let stages = store::stages(conn, pipeline_id, false).await?;
+        let stages = store::pipelines::stages(conn, pipeline_id, false).await?;
         let found = if stage_id.trim().is_empty() {
             stages.into_iter().next()
         } else {
@@ -249,13 +252,15 @@ impl SalesApi {
         let category =
             pb::ForecastCategory::try_from(src.forecast_category).unwrap_or(pb::ForecastCategory::Unspecified);
         v.finish()?;
-        let pipeline = store::pipeline(conn, src.pipeline_id.trim()).await?.ok_or_else(|| {
-            Error::invalid(
-                f("pipeline_id"),
-                "UNKNOWN_PIPELINE",
-                format!("{} is not a pipeline", src.pipeline_id),
-            )
-        })?;
+        let pipeline = store::pipelines::load(conn, src.pipeline_id.trim())
+            .await?
+            .ok_or_else(|| {
+                Error::invalid(
+                    f("pipeline_id"),
+                    "UNKNOWN_PIPELINE",
+                    format!("{} is not a pipeline", src.pipeline_id),
+                )
+            })?;
         let stage = Self::stage_of(conn, &pipeline.id, &src.stage_id, &f("stage_id")).await?;
         let (owner_id, owner_department_path) = match lead {
             Some(l) => (l.owner_id.clone(), l.owner_department_path.clone()),
@@ -313,7 +318,7 @@ impl SalesApi {
         if id.is_empty() {
             return Err(Error::required(field));
         }
-        match store::opportunity(conn, id).await? {
+        match store::opportunities::load(conn, id).await? {
             Some(o) if caller.covers(SERVICE, &o.owner_id, &o.owner_department_path) => Ok(o),
             _ => Err(Error::not_found(OPPORTUNITY, id)),
         }
@@ -327,12 +332,12 @@ impl SalesApi {
         version: i64,
         previous_stage: &str,
     ) -> Result<()> {
-        if !store::update_opportunity(conn, o, version, previous_stage).await? {
+        if !store::opportunities::update(conn, o, version, previous_stage).await? {
             return Err(Error::stale_etag(OPPORTUNITY));
         }
         o.version = version + 1;
         if o.stage_id != previous_stage
-            && let Some(s) = store::stage(conn, &o.stage_id).await?
+            && let Some(s) = store::pipelines::stage(conn, &o.stage_id).await?
         {
             o.time_limit_days = s.time_limit_days;
         }
@@ -364,7 +369,7 @@ impl SalesApi {
             Begun::Replayed(done) => return Ok(done),
             Begun::Fresh(tx) => tx,
         };
-        store::insert_opportunity(&mut tx, &row).await?;
+        store::opportunities::insert(&mut tx, &row).await?;
         let response = pb::CreateOpportunityResponse {
             opportunity: Some(opportunity_proto(&row, row.created_at)),
         };
@@ -415,17 +420,10 @@ impl SalesApi {
         req: pb::ListOpportunitiesRequest,
     ) -> Result<pb::ListOpportunitiesResponse> {
         let now = now_micros();
-        let conditions = if req.stuck_only {
-            domain::stuck_sql(now)
-        } else {
-            "1 = 1".into()
-        };
         let (rows, next_page_token) = self
             .newest_first(
                 super::Listing {
-                    select: format!("SELECT {OPPORTUNITY_COLUMNS} FROM {OPPORTUNITY_FROM}"),
-                    conditions,
-                    alias: "o",
+                    listed: store::opportunities::listed(req.stuck_only, now),
                     scope: ReadScope::of(caller, &OPPORTUNITY_SCOPE),
                     fields: OPPORTUNITY_FILTER,
                     filter: &req.filter,
@@ -537,7 +535,7 @@ impl SalesApi {
     ) -> Result<pb::DeleteOpportunityResponse> {
         let mut tx = self.db.begin_write().await?;
         let o = self.visible_opportunity(&mut tx, caller, "id", &req.id).await?;
-        store::delete_opportunity(&mut tx, &o.id).await?;
+        store::opportunities::delete(&mut tx, &o.id).await?;
         tx.commit().await?;
         Ok(pb::DeleteOpportunityResponse {})
     }
@@ -612,7 +610,7 @@ impl SalesApi {
             }
             _ => {
                 // Re-opened: back where the stage puts it.
-                let s = store::stage(&mut tx, &o.stage_id).await?;
+                let s = store::pipelines::stage(&mut tx, &o.stage_id).await?;
                 o.probability = s.map_or(o.probability, |s| s.probability);
                 o.forecast_category = "pipeline".into();
                 o.lost_reason.clear();
@@ -654,7 +652,7 @@ impl SalesApi {
             .visible_opportunity(&mut conn, caller, "opportunity_id", &req.opportunity_id)
             .await?;
         let now = now_micros();
-        let visits = store::visits(&mut conn, &o.id)
+        let visits = store::opportunities::visits(&mut conn, &o.id)
             .await?
             .into_iter()
             .map(|v| pb::StageVisit {
@@ -678,7 +676,7 @@ impl SalesApi {
         caller: &Principal,
         now: i64,
     ) -> Result<()> {
-        let latest = store::activities(conn, &o.id)
+        let latest = store::opportunities::activities(conn, &o.id)
             .await?
             .into_iter()
             .filter(|a| a.completed == 1)
@@ -801,7 +799,7 @@ impl SalesApi {
             version: 1,
         };
         self.apply_activity(&mut tx, &o, src, ACTIVITY_FIELDS, &mut a).await?;
-        store::insert_activity(&mut tx, &mut a).await?;
+        store::opportunities::insert_activity(&mut tx, &mut a).await?;
         tx.commit().await?;
         Ok(pb::CreateActivityResponse {
             activity: Some(activity_proto(&a, &o.currency)),
@@ -817,7 +815,7 @@ impl SalesApi {
         let o = self
             .visible_opportunity(&mut conn, caller, "opportunity_id", &req.opportunity_id)
             .await?;
-        let activities = store::activities(&mut conn, &o.id).await?;
+        let activities = store::opportunities::activities(&mut conn, &o.id).await?;
         Ok(pb::ListActivitiesResponse {
             activities: activities.iter().map(|a| activity_proto(a, &o.currency)).collect(),
         })
@@ -835,7 +833,7 @@ impl SalesApi {
         if id.is_empty() {
             return Err(Error::required(field));
         }
-        let Some(a) = store::activity(conn, id).await? else {
+        let Some(a) = store::opportunities::activity(conn, id).await? else {
             return Err(Error::not_found(ACTIVITY, id));
         };
         match self.visible_opportunity(conn, caller, field, &a.opportunity_id).await {
@@ -879,7 +877,7 @@ impl SalesApi {
         self.apply_activity(&mut tx, &o, src, &paths, &mut a).await?;
         a.updated_at = now_micros();
         a.updated_by = caller.employee_id.clone();
-        if !store::update_activity(&mut tx, &a, version).await? {
+        if !store::opportunities::update_activity(&mut tx, &a, version).await? {
             return Err(Error::stale_etag(ACTIVITY));
         }
         a.version += 1;
@@ -902,7 +900,7 @@ impl SalesApi {
         if a.completed == 1 {
             return Err(frozen(&a.id));
         }
-        let earlier_open = store::activities(&mut tx, &o.id)
+        let earlier_open = store::opportunities::activities(&mut tx, &o.id)
             .await?
             .into_iter()
             .find(|e| e.sequence < a.sequence && e.completed == 0);
@@ -919,7 +917,7 @@ impl SalesApi {
         a.completed_at = now;
         a.updated_at = now;
         a.updated_by = caller.employee_id.clone();
-        if !store::update_activity(&mut tx, &a, version).await? {
+        if !store::opportunities::update_activity(&mut tx, &a, version).await? {
             return Err(Error::Aborted {
                 reason: "CONCURRENT_CHANGE",
                 message: "the activity changed meanwhile; reload it".into(),
@@ -944,7 +942,7 @@ impl SalesApi {
         if o.status != "open" {
             return Err(closed(&o.id));
         }
-        store::delete_activity(&mut tx, &a.id).await?;
+        store::opportunities::delete_activity(&mut tx, &a.id).await?;
         let now = now_micros();
         if a.completed == 1 {
             self.backfill(&mut tx, &mut o, caller, now).await?;

@@ -11,7 +11,8 @@ use crm_proto::sales as pb;
 use sqlx::AnyConnection;
 
 use super::{SalesApi, check_text};
-use crate::store::{self, PipelineRow, StageRow};
+use crate::store;
+use crate::store::pipelines::{PipelineRow, StageRow};
 use crm_kit::errors::reason;
 
 const PIPELINE: &str = "crm.sales.v1.Pipeline";
@@ -28,7 +29,7 @@ const DEFAULT_STAGES: &[(&str, i64, i64)] = &[
 /// Creates the default pipeline unless a pipeline exists.
 pub async fn seed_default(db: &Db) -> Result<()> {
     let mut tx = db.begin_write().await?;
-    if store::pipeline(&mut tx, "").await?.is_some() {
+    if store::pipelines::load(&mut tx, "").await?.is_some() {
         return Ok(());
     }
     let now = now_micros();
@@ -38,9 +39,9 @@ pub async fn seed_default(db: &Db) -> Result<()> {
         is_default: 1,
         version: 1,
     };
-    if store::insert_pipeline(&mut tx, &row, now).await? {
+    if store::pipelines::insert(&mut tx, &row, now).await? {
         for (i, (name, probability, days)) in DEFAULT_STAGES.iter().enumerate() {
-            store::upsert_stage(
+            store::pipelines::upsert_stage(
                 &mut tx,
                 &StageRow {
                     id: crm_kit::new_id(),
@@ -62,7 +63,7 @@ pub async fn seed_default(db: &Db) -> Result<()> {
 
 /// The wire form of a pipeline with its active stages.
 pub(crate) async fn pipeline_proto(conn: &mut AnyConnection, p: &PipelineRow) -> Result<pb::Pipeline> {
-    let stages = store::stages(conn, &p.id, false).await?;
+    let stages = store::pipelines::stages(conn, &p.id, false).await?;
     Ok(pb::Pipeline {
         id: p.id.clone(),
         name: p.name.clone(),
@@ -141,7 +142,7 @@ impl SalesApi {
             is_default: 0,
             version: 1,
         };
-        if !store::insert_pipeline(&mut tx, &row, now_micros()).await? {
+        if !store::pipelines::insert(&mut tx, &row, now_micros()).await? {
             return Err(Error::invalid(
                 "pipeline.name",
                 reason::DUPLICATE,
@@ -149,7 +150,7 @@ impl SalesApi {
             ));
         }
         for (i, s) in src.stages.iter().enumerate() {
-            store::upsert_stage(
+            store::pipelines::upsert_stage(
                 &mut tx,
                 &StageRow {
                     id: crm_kit::new_id(),
@@ -177,7 +178,7 @@ impl SalesApi {
     ) -> Result<pb::ListPipelinesResponse> {
         let mut conn = self.conn().await?;
         let mut pipelines = Vec::new();
-        for p in store::pipelines(&mut conn).await? {
+        for p in store::pipelines::all(&mut conn).await? {
             pipelines.push(pipeline_proto(&mut conn, &p).await?);
         }
         Ok(pb::ListPipelinesResponse { pipelines })
@@ -201,7 +202,7 @@ impl SalesApi {
         );
         v.finish()?;
         let mut tx = self.db.begin_write().await?;
-        let Some(mut row) = store::pipeline(&mut tx, src.id.trim())
+        let Some(mut row) = store::pipelines::load(&mut tx, src.id.trim())
             .await?
             .filter(|_| !src.id.trim().is_empty())
         else {
@@ -218,7 +219,7 @@ impl SalesApi {
         }
         v.finish()?;
         if paths.contains(&"stages") {
-            let current = store::stages(&mut tx, &row.id, false).await?;
+            let current = store::pipelines::stages(&mut tx, &row.id, false).await?;
             for (i, s) in src.stages.iter().enumerate() {
                 if !s.id.is_empty() && !current.iter().any(|c| c.id == s.id) {
                     return Err(Error::invalid(
@@ -229,7 +230,7 @@ impl SalesApi {
                 }
             }
             for gone in current.iter().filter(|c| !src.stages.iter().any(|s| s.id == c.id)) {
-                let open = store::open_in_stage(&mut tx, &gone.id).await?;
+                let open = store::opportunities::open_in_stage(&mut tx, &gone.id).await?;
                 if open > 0 {
                     return Err(Error::precondition(
                         "STAGE_IN_USE",
@@ -240,7 +241,7 @@ impl SalesApi {
                         ),
                     ));
                 }
-                store::upsert_stage(
+                store::pipelines::upsert_stage(
                     &mut tx,
                     &StageRow {
                         active: 0,
@@ -250,7 +251,7 @@ impl SalesApi {
                 .await?;
             }
             for (i, s) in src.stages.iter().enumerate() {
-                store::upsert_stage(
+                store::pipelines::upsert_stage(
                     &mut tx,
                     &StageRow {
                         id: if s.id.is_empty() {
@@ -275,10 +276,10 @@ impl SalesApi {
                 .enumerate()
                 .any(|(i, s)| current.iter().any(|c| c.id == s.id && c.position != i as i64 + 1));
             if renumbered {
-                store::recompute_reached(&mut tx, &row.id).await?;
+                store::opportunities::recompute_reached(&mut tx, &row.id).await?;
             }
         }
-        match store::touch_pipeline(&mut tx, &row.id, &row.name, row.version, now_micros()).await? {
+        match store::pipelines::touch(&mut tx, &row.id, &row.name, row.version, now_micros()).await? {
             Some(true) => {}
             None => return Err(Error::stale_etag(PIPELINE)),
             Some(false) => {

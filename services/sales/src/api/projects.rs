@@ -17,7 +17,9 @@ use sqlx::AnyConnection;
 use super::opportunities::opportunity_proto;
 use super::{SERVICE, SalesApi, audit, check_notes, check_text};
 use crate::domain::{self, money};
-use crate::store::{self, OpportunityRow};
+use crate::store;
+use crate::store::opportunities::OpportunityRow;
+use crate::store::projects::{MaintenanceRecordRow, ProjectRow};
 use crm_kit::errors::reason;
 
 pub const PROJECT: &str = "crm.sales.v1.Project";
@@ -48,55 +50,6 @@ const PROJECT_FILTER: &[FieldSpec] = &[
         ty: FieldType::Timestamp,
     },
 ];
-
-/// A stored project.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ProjectRow {
-    pub id: String,
-    pub opportunity_id: String,
-    pub name: String,
-    pub customer_id: String,
-    pub contact_id: String,
-    pub owner_id: String,
-    pub owner_department_path: String,
-    pub stage_id: String,
-    pub probability: i64,
-    pub currency: String,
-    pub expected_amount: i64,
-    pub expected_cost: i64,
-    pub actual_cost: i64,
-    pub actual_sales: i64,
-    pub partners: String,
-    pub remark: String,
-    pub status: String,
-    pub created_at: i64,
-    pub created_by: String,
-    pub updated_at: i64,
-    pub updated_by: String,
-    pub version: i64,
-}
-
-pub const PROJECT_COLUMNS: &str = "p.id, p.opportunity_id, p.name, p.customer_id, p.contact_id, p.owner_id, \
-    p.owner_department_path, p.stage_id, p.probability, p.currency, p.expected_amount, p.expected_cost, p.actual_cost, \
-    p.actual_sales, p.partners, p.remark, p.status, p.created_at, p.created_by, p.updated_at, p.updated_by, p.version";
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct RecordRow {
-    id: String,
-    project_id: String,
-    sequence: i64,
-    method: String,
-    record_at: i64,
-    summary: String,
-    completed: i64,
-    completed_at: i64,
-    created_at: i64,
-    created_by: String,
-    updated_at: i64,
-    updated_by: String,
-}
-
-const RECORD_COLUMNS: &str = "id, project_id, sequence, method, record_at, summary, completed, completed_at, created_at, created_by, updated_at, updated_by";
 
 fn partners_of(p: &ProjectRow) -> Vec<String> {
     serde_json::from_str(&p.partners).unwrap_or_default()
@@ -130,7 +83,7 @@ pub(crate) fn project_proto(p: &ProjectRow) -> pb::Project {
     }
 }
 
-fn record_proto(r: &RecordRow) -> pb::MaintenanceRecord {
+fn record_proto(r: &MaintenanceRecordRow) -> pb::MaintenanceRecord {
     pb::MaintenanceRecord {
         id: r.id.clone(),
         project_id: r.project_id.clone(),
@@ -142,36 +95,6 @@ fn record_proto(r: &RecordRow) -> pb::MaintenanceRecord {
         complete_time: crm_kit::time::set_to_proto(r.completed_at),
         audit: Some(audit(r.created_at, &r.created_by, r.updated_at, &r.updated_by)),
     }
-}
-
-async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<ProjectRow>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {PROJECT_COLUMNS} FROM projects p WHERE p.id = $1"))
-            .bind(id)
-            .fetch_optional(conn)
-            .await?,
-    )
-}
-
-async fn save(conn: &mut AnyConnection, p: &ProjectRow, version: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE projects SET name = $1, contact_id = $2, actual_cost = $3, actual_sales = $4, partners = $5, remark = $6, \
-         status = $7, updated_at = $8, updated_by = $9, version = version + 1 WHERE id = $10 AND version = $11",
-    )
-    .bind(&p.name)
-    .bind(&p.contact_id)
-    .bind(p.actual_cost)
-    .bind(p.actual_sales)
-    .bind(&p.partners)
-    .bind(&p.remark)
-    .bind(&p.status)
-    .bind(p.updated_at)
-    .bind(&p.updated_by)
-    .bind(&p.id)
-    .bind(version)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
 }
 
 impl SalesApi {
@@ -186,7 +109,7 @@ impl SalesApi {
         if id.is_empty() {
             return Err(Error::required(field));
         }
-        match load(conn, id).await? {
+        match store::projects::load(conn, id).await? {
             Some(p) if caller.covers(SERVICE, &p.owner_id, &p.owner_department_path) => Ok(p),
             _ => Err(Error::not_found(PROJECT, id)),
         }
@@ -253,45 +176,9 @@ impl SalesApi {
             updated_by: caller.employee_id.clone(),
             version: 1,
         };
-        sqlx::query(&format!(
-            "INSERT INTO projects ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22)",
-            PROJECT_COLUMNS.replace("p.", "")
-        ))
-        .bind(&row.id)
-        .bind(&row.opportunity_id)
-        .bind(&row.name)
-        .bind(&row.customer_id)
-        .bind(&row.contact_id)
-        .bind(&row.owner_id)
-        .bind(&row.owner_department_path)
-        .bind(&row.stage_id)
-        .bind(row.probability)
-        .bind(&row.currency)
-        .bind(row.expected_amount)
-        .bind(row.expected_cost)
-        .bind(row.actual_cost)
-        .bind(row.actual_sales)
-        .bind(&row.partners)
-        .bind(&row.remark)
-        .bind(&row.status)
-        .bind(row.created_at)
-        .bind(&row.created_by)
-        .bind(row.updated_at)
-        .bind(&row.updated_by)
-        .bind(row.version)
-        .execute(&mut *tx)
-        .await?;
+        store::projects::insert(&mut tx, &row).await?;
         // The approval of what became a project stands from now on.
-        let done = sqlx::query(
-            "UPDATE opportunities SET converted_to = $1, version = version + 1 WHERE id = $2 AND converted_to = ''",
-        )
-        .bind(format!("project:{}", row.id))
-        .bind(&o.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if done != 1 {
+        if !store::opportunities::set_converted_to(&mut tx, &o.id, &format!("project:{}", row.id)).await? {
             return Err(Error::Aborted {
                 reason: "CONCURRENT_CHANGE",
                 message: "the opportunity changed meanwhile; retry".into(),
@@ -320,9 +207,7 @@ impl SalesApi {
         let (rows, next_page_token) = self
             .newest_first(
                 super::Listing {
-                    select: format!("SELECT {PROJECT_COLUMNS} FROM projects p"),
-                    conditions: "1 = 1".into(),
-                    alias: "p",
+                    listed: store::projects::listed(),
                     scope: ReadScope::of(caller, &PROJECT_SCOPE),
                     fields: PROJECT_FILTER,
                     filter: &req.filter,
@@ -417,7 +302,7 @@ impl SalesApi {
         v.finish()?;
         p.updated_at = now_micros();
         p.updated_by = caller.employee_id.clone();
-        if !save(&mut tx, &p, version).await? {
+        if !store::projects::update(&mut tx, &p, version).await? {
             return Err(Error::stale_etag(PROJECT));
         }
         p.version += 1;
@@ -452,7 +337,7 @@ impl SalesApi {
         p.status = to.to_string();
         p.updated_at = now_micros();
         p.updated_by = caller.employee_id.clone();
-        if !save(&mut tx, &p, version).await? {
+        if !store::projects::update(&mut tx, &p, version).await? {
             return Err(Error::stale_etag(PROJECT));
         }
         p.version += 1;
@@ -477,10 +362,10 @@ impl SalesApi {
             Begun::Fresh(tx) => tx,
         };
         let p = self.visible_project(&mut tx, caller, "id", &req.id).await?;
-        let pipeline = store::pipeline(&mut tx, "")
+        let pipeline = store::pipelines::load(&mut tx, "")
             .await?
             .ok_or_else(|| Error::Internal("no default pipeline".into()))?;
-        let first = store::stages(&mut tx, &pipeline.id, false)
+        let first = store::pipelines::stages(&mut tx, &pipeline.id, false)
             .await?
             .into_iter()
             .next()
@@ -523,7 +408,7 @@ impl SalesApi {
             version: 1,
             time_limit_days: first.time_limit_days,
         };
-        store::insert_opportunity(&mut tx, &o).await?;
+        store::opportunities::insert(&mut tx, &o).await?;
         let response = pb::CopyProjectToOpportunityResponse {
             opportunity: Some(opportunity_proto(&o, now)),
         };
@@ -535,18 +420,12 @@ impl SalesApi {
         conn: &mut AnyConnection,
         caller: &Principal,
         id: &str,
-    ) -> Result<(RecordRow, ProjectRow)> {
+    ) -> Result<(MaintenanceRecordRow, ProjectRow)> {
         let id = id.trim();
         if id.is_empty() {
             return Err(Error::required("id"));
         }
-        let record: Option<RecordRow> = sqlx::query_as(&format!(
-            "SELECT {RECORD_COLUMNS} FROM maintenance_records WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(r) = record else {
+        let Some(r) = store::projects::record(conn, id).await? else {
             return Err(Error::not_found(RECORD, id));
         };
         match self.visible_project(conn, caller, "id", &r.project_id).await {
@@ -582,16 +461,10 @@ impl SalesApi {
         if p.status != "open" {
             return Err(terminated(&p.id));
         }
-        let sequence: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(MAX(sequence), 0) + 1 AS BIGINT) FROM maintenance_records WHERE project_id = $1",
-        )
-        .bind(&p.id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let r = RecordRow {
+        let mut r = MaintenanceRecordRow {
             id: crm_kit::new_id(),
             project_id: p.id.clone(),
-            sequence,
+            sequence: 0,
             method: domain::method_code(method).to_string(),
             record_at: at,
             summary: src.summary.trim().to_string(),
@@ -602,23 +475,7 @@ impl SalesApi {
             updated_at: now,
             updated_by: caller.employee_id.clone(),
         };
-        sqlx::query(&format!(
-            "INSERT INTO maintenance_records ({RECORD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        ))
-        .bind(&r.id)
-        .bind(&r.project_id)
-        .bind(r.sequence)
-        .bind(&r.method)
-        .bind(r.record_at)
-        .bind(&r.summary)
-        .bind(r.completed)
-        .bind(r.completed_at)
-        .bind(r.created_at)
-        .bind(&r.created_by)
-        .bind(r.updated_at)
-        .bind(&r.updated_by)
-        .execute(&mut *tx)
-        .await?;
+        store::projects::insert_record(&mut tx, &mut r).await?;
         tx.commit().await?;
         Ok(pb::CreateMaintenanceRecordResponse {
             record: Some(record_proto(&r)),
@@ -634,12 +491,7 @@ impl SalesApi {
         let p = self
             .visible_project(&mut conn, caller, "project_id", &req.project_id)
             .await?;
-        let rows: Vec<RecordRow> = sqlx::query_as(&format!(
-            "SELECT {RECORD_COLUMNS} FROM maintenance_records WHERE project_id = $1 ORDER BY sequence"
-        ))
-        .bind(&p.id)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = store::projects::records(&mut conn, &p.id).await?;
         Ok(pb::ListMaintenanceRecordsResponse {
             records: rows.iter().map(record_proto).collect(),
         })
@@ -662,15 +514,7 @@ impl SalesApi {
                 "a completed record is frozen; delete it and add a new one",
             ));
         }
-        let earlier: Option<(String, i64)> = sqlx::query_as(
-            "SELECT id, sequence FROM maintenance_records WHERE project_id = $1 AND sequence < $2 AND completed = 0 \
-             ORDER BY sequence LIMIT 1",
-        )
-        .bind(&p.id)
-        .bind(r.sequence)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((id, sequence)) = earlier {
+        if let Some((id, sequence)) = store::projects::earlier_open_record(&mut tx, &p.id, r.sequence).await? {
             return Err(Error::precondition(
                 "EARLIER_RECORD_OPEN",
                 format!("maintenanceRecords/{id}"),
@@ -678,17 +522,7 @@ impl SalesApi {
             ));
         }
         let now = now_micros();
-        let done = sqlx::query(
-            "UPDATE maintenance_records SET completed = 1, completed_at = $1, updated_at = $1, updated_by = $2 \
-             WHERE id = $3 AND completed = 0",
-        )
-        .bind(now)
-        .bind(&caller.employee_id)
-        .bind(&r.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if done != 1 {
+        if !store::projects::complete_record(&mut tx, &r.id, now, &caller.employee_id).await? {
             return Err(Error::Aborted {
                 reason: "CONCURRENT_CHANGE",
                 message: "the record changed meanwhile; reload it".into(),
@@ -714,10 +548,7 @@ impl SalesApi {
         if p.status != "open" {
             return Err(terminated(&p.id));
         }
-        sqlx::query("DELETE FROM maintenance_records WHERE id = $1")
-            .bind(&r.id)
-            .execute(&mut *tx)
-            .await?;
+        store::projects::delete_record(&mut tx, &r.id).await?;
         tx.commit().await?;
         Ok(pb::DeleteMaintenanceRecordResponse {})
     }

@@ -7,51 +7,16 @@ use std::collections::BTreeMap;
 use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::money::Money;
-use crm_kit::sql::SqlBuf;
 use crm_kit::time::{DAY_MICROS, now_micros};
 use crm_kit::{Error, Result};
 use crm_proto::sales as pb;
 
 use super::{OPPORTUNITY_SCOPE, SalesApi};
 use crate::domain::{self, money, percent, percent_text};
-use crate::store::{self, QuotaRow};
+use crate::store;
+use crate::store::reports::{ForecastSubject, QuotaRow, SnapshotCell, SnapshotKey, Tally};
 use crm_kit::auth::ReadScope;
 use crm_kit::errors::reason;
-
-/// Sums over a group of opportunities, added up by the database (see [`tally_select`]).
-#[derive(Debug, Default, Clone, sqlx::FromRow)]
-struct Tally {
-    key: String,
-    count: i64,
-    cost: i64,
-    sales: i64,
-    weighted: i64,
-    won: i64,
-    lost: i64,
-    won_amount: i64,
-    won_cycle_micros: i64,
-}
-
-/// `CAST(COALESCE(SUM(expr), 0) AS BIGINT)`: a sum both databases hand back as a 64-bit
-/// integer (PostgreSQL sums BIGINT as NUMERIC), zero over no rows.
-fn sum(expr: &str) -> String {
-    format!("CAST(COALESCE(SUM({expr}), 0) AS BIGINT)")
-}
-
-/// The SELECT list of a [`Tally`] of opportunities `o` grouped by `key`.
-fn tally_select(key: &str, currency: &str) -> String {
-    format!(
-        "SELECT {key} AS key, CAST(COUNT(*) AS BIGINT) AS count, {} AS cost, {} AS sales, {} AS weighted, \
-         {} AS won, {} AS lost, {} AS won_amount, {} AS won_cycle_micros",
-        sum("o.expected_cost"),
-        sum("o.expected_amount"),
-        sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
-        sum("CASE WHEN o.status = 'won' THEN 1 ELSE 0 END"),
-        sum("CASE WHEN o.status = 'lost' THEN 1 ELSE 0 END"),
-        sum("CASE WHEN o.status = 'won' THEN o.expected_amount ELSE 0 END"),
-        sum("CASE WHEN o.status = 'won' AND o.closed_at > o.created_at THEN o.closed_at - o.created_at ELSE 0 END"),
-    )
-}
 
 /// The microsecond bounds `[from, to)` of a date range (open ends: none).
 fn created_bounds(field: &str, r: Option<&pb::DateRange>, v: &mut Violations) -> (Option<i64>, Option<i64>) {
@@ -86,18 +51,6 @@ fn created_bounds(field: &str, r: Option<&pb::DateRange>, v: &mut Violations) ->
 }
 
 impl SalesApi {
-    /// Runs an aggregate over the caller's opportunities (in scope): `select` up to where
-    /// `WHERE` would go, then `extra` adds conditions (`AND ...`) and the grouping.
-    async fn aggregate<T>(&self, caller: &Principal, select: &str, extra: impl FnOnce(&mut SqlBuf)) -> Result<Vec<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-    {
-        let mut q = SqlBuf::read(select, &ReadScope::of(caller, &OPPORTUNITY_SCOPE));
-        extra(&mut q);
-        let mut conn = self.conn().await?;
-        store::fetch(&mut conn, &q).await
-    }
-
     pub async fn set_quota(&self, caller: &Principal, req: pb::SetQuotaRequest) -> Result<pb::SetQuotaResponse> {
         let Some(src) = req.quota else {
             return Err(Error::required("quota"));
@@ -168,7 +121,7 @@ impl SalesApi {
             subject_department_path,
         };
         let mut tx = self.db.begin_write().await?;
-        store::upsert_quota(&mut tx, &row, now_micros(), &caller.employee_id).await?;
+        store::reports::upsert_quota(&mut tx, &row, now_micros(), &caller.employee_id).await?;
         tx.commit().await?;
         Ok(pb::SetQuotaResponse {
             quota: Some(quota_proto(&row)),
@@ -178,7 +131,7 @@ impl SalesApi {
     pub async fn list_quotas(&self, caller: &Principal, req: pb::ListQuotasRequest) -> Result<pb::ListQuotasResponse> {
         let mut conn = self.conn().await?;
         let scope = ReadScope::of(caller, &super::QUOTA_SCOPE);
-        let quotas = store::quotas(&mut conn, &scope, req.period_prefix.trim()).await?;
+        let quotas = store::reports::quotas(&mut conn, &scope, req.period_prefix.trim()).await?;
         Ok(pb::ListQuotasResponse {
             quotas: quotas.iter().map(quota_proto).collect(),
         })
@@ -189,32 +142,13 @@ impl SalesApi {
         let (from, to) = created_bounds("period", req.period.as_ref(), &mut v);
         v.finish()?;
         let mut conn = self.conn().await?;
-        let pipeline = store::pipeline(&mut conn, req.pipeline_id.trim())
+        let pipeline = store::pipelines::load(&mut conn, req.pipeline_id.trim())
             .await?
             .ok_or_else(|| Error::invalid("pipeline_id", "UNKNOWN_PIPELINE", "not a pipeline"))?;
-        let stages = store::stages(&mut conn, &pipeline.id, false).await?;
-        drop(conn);
+        let stages = store::pipelines::stages(&mut conn, &pipeline.id, false).await?;
         let currency = self.currency.as_str();
-        let now = now_micros();
-        // One pass over the period's deals of the pipeline, by status, stage and how far
-        // they got: a few rows per stage, whatever the number of deals.
-        let cells: Vec<(String, String, i64, i64, i64, i64, i64)> = self
-            .aggregate(
-                caller,
-                &format!(
-                    "SELECT o.status, o.stage_id, CAST(o.reached_position AS BIGINT), CAST(COUNT(*) AS BIGINT), {}, {}, {} \
-                     FROM opportunities o LEFT JOIN stages s ON s.id = o.stage_id",
-                    sum("o.expected_amount"),
-                    sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
-                    sum(&format!("CASE WHEN {} THEN 1 ELSE 0 END", domain::stuck_sql(now))),
-                ),
-                |q| {
-                    q.push(" AND o.pipeline_id = ").text(pipeline.id.clone());
-                    push_bounds(q, from, to);
-                    q.push(" GROUP BY o.status, o.stage_id, o.reached_position");
-                },
-            )
-            .await?;
+        let scope = ReadScope::of(caller, &OPPORTUNITY_SCOPE);
+        let cells = store::reports::funnel(&mut conn, &scope, &pipeline.id, (from, to), currency, now_micros()).await?;
         let entered: i64 = cells.iter().map(|c| c.3).sum();
         let of_status = |name: &str| {
             cells
@@ -280,36 +214,21 @@ impl SalesApi {
             (req.subject_id.trim().to_string(), req.department)
         };
         let currency = self.currency.as_str();
+        let of = if department {
+            ForecastSubject::Department(&subject)
+        } else {
+            ForecastSubject::Employee(&subject)
+        };
+        let mut conn = self.conn().await?;
         // (close month, category) → (count, expected, weighted), summed by the database.
-        let months: Vec<(String, String, i64, i64, i64)> = self
-            .aggregate(
-                caller,
-                &format!(
-                    "SELECT SUBSTR(o.planned_close_date, 1, 7), \
-                     CASE WHEN o.status = 'won' THEN 'closed' ELSE o.forecast_category END, \
-                     CAST(COUNT(*) AS BIGINT), {}, {} FROM opportunities o",
-                    sum("o.expected_amount"),
-                    sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
-                ),
-                |q| {
-                    q.push(" AND o.status IN ('open', 'won') AND o.planned_close_date <> ''");
-                    if !range.from_date.trim().is_empty() {
-                        q.push(" AND o.planned_close_date >= ").text(range.from_date.trim());
-                    }
-                    if !range.to_date.trim().is_empty() {
-                        q.push(" AND o.planned_close_date <= ").text(range.to_date.trim());
-                    }
-                    if department {
-                        q.push(" AND o.owner_department_path LIKE ")
-                            .text(format!("%/{}/%", crm_kit::filter::like_escape(&subject)))
-                            .push(" ESCAPE '\\'");
-                    } else {
-                        q.push(" AND o.owner_id = ").text(subject.clone());
-                    }
-                    q.push(" GROUP BY 1, 2");
-                },
-            )
-            .await?;
+        let months = store::reports::forecast(
+            &mut conn,
+            &ReadScope::of(caller, &OPPORTUNITY_SCOPE),
+            of,
+            (range.from_date.trim(), range.to_date.trim()),
+            currency,
+        )
+        .await?;
         // (period, category) → (count, expected, weighted)
         let mut cells: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
         for (month, category, count, expected, weighted) in months {
@@ -321,8 +240,7 @@ impl SalesApi {
             cell.1 += expected;
             cell.2 += weighted;
         }
-        let mut conn = self.conn().await?;
-        let quotas = store::quotas(&mut conn, &ReadScope::of(caller, &super::QUOTA_SCOPE), "").await?;
+        let quotas = store::reports::quotas(&mut conn, &ReadScope::of(caller, &super::QUOTA_SCOPE), "").await?;
         let mut totals: BTreeMap<String, i64> = BTreeMap::new();
         let mut out = Vec::new();
         for ((period, category), (count, expected, weighted)) in &cells {
@@ -372,20 +290,16 @@ impl SalesApi {
         v.finish()?;
         let stage = req.stage_id.trim().to_string();
         let currency = self.currency.as_str();
-        let key = if by_customer { "o.customer_id" } else { "o.owner_id" };
-        let mut groups: Vec<Tally> = self
-            .aggregate(
-                caller,
-                &format!("{} FROM opportunities o", tally_select(key, currency)),
-                |q| {
-                    if !stage.is_empty() {
-                        q.push(" AND o.stage_id = ").text(stage.clone());
-                    }
-                    push_bounds(q, from, to);
-                    q.push(&format!(" GROUP BY {key}"));
-                },
-            )
-            .await?;
+        let mut conn = self.conn().await?;
+        let mut groups = store::reports::opportunity_tallies(
+            &mut conn,
+            &ReadScope::of(caller, &OPPORTUNITY_SCOPE),
+            by_customer,
+            &stage,
+            (from, to),
+            currency,
+        )
+        .await?;
         groups.sort_by(|a, b| a.key.cmp(&b.key));
         let mut total = Tally::default();
         for g in &groups {
@@ -404,9 +318,9 @@ impl SalesApi {
         caller: &Principal,
         req: pb::GetLeadConversionRequest,
     ) -> Result<pb::GetLeadConversionResponse> {
-        let key = match pb::LeadGrouping::try_from(req.group_by).unwrap_or(pb::LeadGrouping::Unspecified) {
-            pb::LeadGrouping::Salesperson => "l.owner_id",
-            pb::LeadGrouping::Source => "l.source",
+        let by_source = match pb::LeadGrouping::try_from(req.group_by).unwrap_or(pb::LeadGrouping::Unspecified) {
+            pb::LeadGrouping::Salesperson => false,
+            pb::LeadGrouping::Source => true,
             pb::LeadGrouping::Unspecified => {
                 return Err(Error::invalid("group_by", reason::REQUIRED, "SALESPERSON or SOURCE"));
             }
@@ -414,25 +328,14 @@ impl SalesApi {
         let mut v = Violations::new();
         let (from, to) = created_bounds("period", req.period.as_ref(), &mut v);
         v.finish()?;
-        let mut q = SqlBuf::read(
-            &format!(
-                "SELECT {key}, CAST(COUNT(*) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN l.status = 'converted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN l.status = 'disqualified' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM leads l"
-            ),
-            &ReadScope::of(caller, &super::LEAD_SCOPE),
-        );
-        q.push(" AND l.deleted_at IS NULL AND l.owner_id <> ''");
-        if let Some(f) = from {
-            q.push(" AND l.created_at >= ").int(f);
-        }
-        if let Some(t) = to {
-            q.push(" AND l.created_at < ").int(t);
-        }
-        q.push(&format!(" GROUP BY {key} ORDER BY {key}"));
         let mut conn = self.conn().await?;
-        let groups: Vec<(String, i64, i64, i64)> = q.query_as().fetch_all(&mut *conn).await?;
+        let groups = store::reports::lead_conversion(
+            &mut conn,
+            &ReadScope::of(caller, &super::LEAD_SCOPE),
+            by_source,
+            (from, to),
+        )
+        .await?;
         let row = |key: String, leads: i64, converted: i64, disqualified: i64| pb::LeadConversionRow {
             key,
             leads,
@@ -441,7 +344,6 @@ impl SalesApi {
             conversion_percent: percent_text(percent(converted, leads)),
         };
         let total = groups.iter().fold((0, 0, 0), |t, g| (t.0 + g.1, t.1 + g.2, t.2 + g.3));
-        let by_source = key == "l.source";
         Ok(pb::GetLeadConversionResponse {
             rows: groups
                 .into_iter()
@@ -477,29 +379,15 @@ impl SalesApi {
         let (from, to) = created_bounds("period", req.period.as_ref(), &mut v);
         v.finish()?;
         let currency = self.currency.as_str();
-        let key = if by_customer { "p.customer_id" } else { "p.owner_id" };
-        // A project's expected side is its opportunity's figures (it is neither won nor lost
-        // again here); the actual side is its own.
-        let mut q = SqlBuf::read(
-            &format!(
-                "SELECT {key}, CAST(COUNT(*) AS BIGINT), {}, {}, {}, {}, {} FROM projects p",
-                sum("p.expected_cost"),
-                sum("p.expected_amount"),
-                sum(&domain::weighted_sql("p.expected_amount", "p.probability", currency)),
-                sum("p.actual_cost"),
-                sum("p.actual_sales"),
-            ),
-            &ReadScope::of(caller, &super::PROJECT_SCOPE),
-        );
-        if let Some(f) = from {
-            q.push(" AND p.created_at >= ").int(f);
-        }
-        if let Some(t) = to {
-            q.push(" AND p.created_at < ").int(t);
-        }
-        q.push(&format!(" GROUP BY {key}"));
         let mut conn = self.conn().await?;
-        let sums: Vec<(String, i64, i64, i64, i64, i64, i64)> = store::fetch(&mut conn, &q).await?;
+        let sums = store::reports::project_sums(
+            &mut conn,
+            &ReadScope::of(caller, &super::PROJECT_SCOPE),
+            by_customer,
+            (from, to),
+            currency,
+        )
+        .await?;
         let mut groups: BTreeMap<String, (Tally, i64, i64)> = BTreeMap::new();
         let mut total = (Tally::default(), 0i64, 0i64);
         for (key, count, cost, sales, weighted, actual_cost, actual_sales) in sums {
@@ -530,11 +418,6 @@ impl SalesApi {
     }
 }
 
-/// One snapshot row's key: owner, close month, category.
-type SnapshotKey = (String, String, String);
-/// One snapshot row's figures: owner's department path, count, expected, weighted.
-type SnapshotCell = (String, i64, i64, i64);
-
 /// The Monday (`YYYY-MM-DD`, UTC) of the week holding `now`.
 pub(crate) fn week_of(now: i64) -> String {
     let days = now.div_euclid(DAY_MICROS);
@@ -552,15 +435,7 @@ pub(crate) async fn snapshot_forecast(
     now: i64,
 ) -> Result<(String, i64)> {
     let week = week_of(now);
-    let rows: Vec<(String, String, String, String, i64, i64, i64)> = sqlx::query_as(&format!(
-        "SELECT o.owner_id, MAX(o.owner_department_path), SUBSTR(o.planned_close_date, 1, 7), \
-         CASE WHEN o.status = 'won' THEN 'closed' ELSE o.forecast_category END, CAST(COUNT(*) AS BIGINT), {}, {} \
-         FROM opportunities o WHERE o.status IN ('open', 'won') AND o.planned_close_date <> '' GROUP BY o.owner_id, 3, 4",
-        sum("o.expected_amount"),
-        sum(&domain::weighted_sql("o.expected_amount", "o.probability", currency)),
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = store::reports::forecast_by_owner(conn, currency).await?;
     let mut cells: BTreeMap<SnapshotKey, SnapshotCell> = BTreeMap::new();
     for (owner, path, month, category, count, expected, weighted) in rows {
         let Some(period) = domain::period_of(&format!("{month}-01"), false) else {
@@ -568,38 +443,14 @@ pub(crate) async fn snapshot_forecast(
         };
         cells.insert((owner, period, category), (path, count, expected, weighted));
     }
-    sqlx::query("DELETE FROM forecast_snapshots WHERE week = $1")
-        .bind(&week)
-        .execute(&mut *conn)
-        .await?;
-    for ((owner, period, category), (path, count, expected, weighted)) in &cells {
-        sqlx::query(
-            "INSERT INTO forecast_snapshots (week, owner_id, owner_department_path, period, category, opportunity_count, \
-             expected_amount, weighted_amount, taken_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&week)
-        .bind(owner)
-        .bind(path)
-        .bind(period)
-        .bind(category)
-        .bind(count)
-        .bind(expected)
-        .bind(weighted)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
+    store::reports::replace_snapshot(conn, &week, &cells, now).await?;
     Ok((week, cells.len() as i64))
 }
 
 /// Takes this week's snapshot unless one exists; run periodically.
 pub async fn snapshot_if_due(db: &crm_kit::db::Db, currency: &str) -> Result<()> {
     let now = now_micros();
-    let taken: Option<String> = sqlx::query_scalar("SELECT week FROM forecast_snapshots WHERE week = $1 LIMIT 1")
-        .bind(week_of(now))
-        .fetch_optional(&db.pool)
-        .await?;
-    if taken.is_some() {
+    if store::reports::snapshot_taken(db, &week_of(now)).await? {
         return Ok(());
     }
     let mut tx = db.begin_write().await?;
@@ -626,29 +477,20 @@ impl SalesApi {
         caller: &Principal,
         req: pb::ListForecastSnapshotsRequest,
     ) -> Result<pb::ListForecastSnapshotsResponse> {
-        let mut q = SqlBuf::read(
-            "SELECT f.week, f.period, f.category, CAST(SUM(f.opportunity_count) AS BIGINT), \
-             CAST(SUM(f.expected_amount) AS BIGINT), CAST(SUM(f.weighted_amount) AS BIGINT) FROM forecast_snapshots f",
-            &ReadScope::of(caller, &super::SNAPSHOT_SCOPE),
-        );
         let subject = req.subject_id.trim();
-        if !subject.is_empty() {
-            if req.department {
-                q.push(" AND f.owner_department_path LIKE ")
-                    .text(format!("%/{}/%", crm_kit::filter::like_escape(subject)))
-                    .push(" ESCAPE '\\'");
-            } else {
-                q.push(" AND f.owner_id = ").text(subject);
-            }
-        }
-        if !req.period_prefix.trim().is_empty() {
-            q.push(" AND f.period LIKE ")
-                .text(format!("{}%", crm_kit::filter::like_escape(req.period_prefix.trim())))
-                .push(" ESCAPE '\\'");
-        }
-        q.push(" GROUP BY f.week, f.period, f.category ORDER BY f.week, f.period, f.category");
+        let of = match (subject.is_empty(), req.department) {
+            (true, _) => None,
+            (false, true) => Some(ForecastSubject::Department(subject)),
+            (false, false) => Some(ForecastSubject::Employee(subject)),
+        };
         let mut conn = self.conn().await?;
-        let rows: Vec<(String, String, String, i64, i64, i64)> = q.query_as().fetch_all(&mut *conn).await?;
+        let rows = store::reports::snapshots(
+            &mut conn,
+            &ReadScope::of(caller, &super::SNAPSHOT_SCOPE),
+            of,
+            req.period_prefix.trim(),
+        )
+        .await?;
         let currency = self.currency.as_str();
         Ok(pb::ListForecastSnapshotsResponse {
             rows: rows
@@ -704,16 +546,6 @@ impl Tally {
                 .map(|d| d.normalize().to_string())
                 .unwrap_or_default(),
         }
-    }
-}
-
-/// `AND o.created_at >= from AND o.created_at < to` for the bounds given.
-fn push_bounds(q: &mut SqlBuf, from: Option<i64>, to: Option<i64>) {
-    if let Some(f) = from {
-        q.push(" AND o.created_at >= ").int(f);
-    }
-    if let Some(t) = to {
-        q.push(" AND o.created_at < ").int(t);
     }
 }
 

@@ -20,7 +20,8 @@ use super::capture::Assigner;
 use super::leads::{LEAD_FILTER, new_lead, validate_lead};
 use super::{Listing, SalesApi};
 use crate::domain;
-use crate::store::{self, LEAD_COLUMNS, LeadRow};
+use crate::store;
+use crate::store::leads::LeadRow;
 use crm_kit::errors::reason;
 
 /// Fields an import column can map to, in export order: a lead's editable fields.
@@ -126,13 +127,7 @@ impl Tally {
 /// How many data rows an earlier, cut-off attempt of this import request wrote (0: none); the
 /// same request id with other options is refused.
 async fn progress(conn: &mut sqlx::AnyConnection, key: &RequestKey) -> Result<i64> {
-    let row: Option<(String, i64)> =
-        sqlx::query_as("SELECT fingerprint, rows_done FROM lead_import_progress WHERE scope = $1 AND request_id = $2")
-            .bind(&key.scope)
-            .bind(&key.request_id)
-            .fetch_optional(conn)
-            .await?;
-    match row {
+    match store::imports::progress(conn, key).await? {
         None => Ok(0),
         Some((fingerprint, done)) => key.check(&fingerprint).map(|()| done),
     }
@@ -300,11 +295,7 @@ impl SalesApi {
         if let Some(k) = &key {
             let mut tx = self.db.begin_write().await?;
             k.record(&mut tx, &response).await?;
-            sqlx::query("DELETE FROM lead_import_progress WHERE scope = $1 AND request_id = $2")
-                .bind(&k.scope)
-                .bind(&k.request_id)
-                .execute(&mut *tx)
-                .await?;
+            store::imports::clear_progress(&mut tx, k).await?;
             tx.commit().await?;
         }
         tracing::info!(
@@ -353,18 +344,9 @@ impl SalesApi {
                 rules.save(&mut tx).await?;
             }
         }
-        store::insert_leads(&mut tx, leads).await?;
+        store::leads::insert_many(&mut tx, leads).await?;
         if let Some((k, last)) = done {
-            sqlx::query(
-                "INSERT INTO lead_import_progress (scope, request_id, fingerprint, rows_done) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (scope, request_id) DO UPDATE SET rows_done = excluded.rows_done",
-            )
-            .bind(&k.scope)
-            .bind(&k.request_id)
-            .bind(&k.fingerprint)
-            .bind(last)
-            .execute(&mut *tx)
-            .await?;
+            store::imports::save_progress(&mut tx, k, last).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -394,24 +376,17 @@ impl SalesApi {
         req: &pb::ExportLeadsRequest,
         tx: &mpsc::Sender<std::result::Result<pb::ExportLeadsResponse, tonic::Status>>,
     ) -> Result<()> {
-        let own = if req.pool {
-            "l.owner_id = ''"
-        } else {
-            "l.owner_id <> ''"
-        };
         let mut writer = csv_io::ChunkWriter::new(EXPORT_HEADER)?;
         let mut page_token = String::new();
         loop {
             let (rows, next) = self
                 .newest_first(
                     Listing {
-                        select: format!("SELECT {LEAD_COLUMNS} FROM leads l"),
-                        conditions: format!("l.deleted_at IS NULL AND {own}"),
-                        alias: "l",
+                        listed: store::leads::listed(req.pool),
                         scope: super::leads::lead_list_scope(caller, req.pool),
                         fields: LEAD_FILTER,
                         filter: &req.filter,
-                        shape: own,
+                        shape: store::leads::owned(req.pool),
                         page_size: EXPORT_PAGE,
                         page_token: &page_token,
                     },

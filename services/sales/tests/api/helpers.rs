@@ -3,13 +3,12 @@
 
 use crm_identity::testing::{Bearer, TestIdentity};
 use crm_kit::testing::{TestServer, fresh_database};
+pub use crm_kit::testing::{assert_field, assert_reason};
 use crm_proto::customers::customers_service_client::CustomersServiceClient;
 use crm_proto::sales as pb;
 use crm_proto::sales::sales_service_client::SalesServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
-use tonic_types::StatusExt;
 
 pub type Sales = SalesServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Customers = CustomersServiceClient<InterceptedService<Channel, Bearer>>;
@@ -49,35 +48,19 @@ pub async fn spawn_polling(poll: std::time::Duration) -> TestApp {
     }
     identity.employee(MANAGER, "sales_manager").await;
 
-    let customers_db = fresh_database("customers").await;
-    let mut config = crm_customers::Config::for_suite(&std::env::temp_dir());
-    config.service.database_url = Some(customers_db.url.clone());
-    config.service.identity_url = identity.url();
-    config.service.db_max_connections = 4;
-    config.reclaim_interval_seconds = 0;
-    let customers = TestServer::start_on(customers_listener, move |listener, shutdown| async move {
-        crm_customers::run(config, listener, shutdown)
-            .await
-            .expect("customers runs");
+    let customers = crm_customers::testing::spawn_with(&identity.url(), Some(customers_listener), |c| {
+        c.service.db_max_connections = 4;
     })
     .await;
-
-    let sales_db = fresh_database("sales").await;
-    let mut config = crm_sales::Config::for_suite(&std::env::temp_dir());
-    config.service.database_url = Some(sales_db.url.clone());
-    config.service.identity_url = identity.url();
-    config.service.db_max_connections = 4;
-    config.customers_url = customers_url;
-    config.service.revocation_poll_ms = u64::try_from(poll.as_millis()).unwrap_or(u64::MAX);
-    let sales = TestServer::start_on(sales_listener, move |listener, shutdown| async move {
-        crm_sales::run(config, listener, shutdown).await.expect("sales runs");
+    let sales = crm_sales::testing::spawn_with(&identity.url(), &customers_url, Some(sales_listener), |c| {
+        c.service.revocation_poll_ms = u64::try_from(poll.as_millis()).unwrap_or(u64::MAX);
     })
     .await;
     TestApp {
         identity,
-        customers,
-        sales,
-        sales_database_url: sales_db.url,
+        customers: customers.server,
+        sales: sales.server,
+        sales_database_url: sales.database_url,
     }
 }
 
@@ -91,11 +74,7 @@ impl TestApp {
     }
 
     pub async fn sales_as(&self, employee: &str) -> Sales {
-        let channel = Channel::from_shared(self.sales.endpoint())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = crm_kit::testing::channel(&self.sales.endpoint()).await;
         SalesServiceClient::with_interceptor(
             channel,
             Bearer::new(&self.identity.token(employee, Self::role(employee))),
@@ -103,11 +82,7 @@ impl TestApp {
     }
 
     pub async fn customers_as(&self, employee: &str) -> Customers {
-        let channel = Channel::from_shared(self.customers.endpoint())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = crm_kit::testing::channel(&self.customers.endpoint()).await;
         CustomersServiceClient::with_interceptor(
             channel,
             Bearer::new(&self.identity.token(employee, Self::role(employee))),
@@ -160,30 +135,4 @@ pub async fn create_lead(client: &mut Sales, l: pb::Lead, owner: &str) -> pb::Le
         .into_inner()
         .lead
         .unwrap()
-}
-
-/// Asserts a status code and that a field violation names `field`.
-pub fn assert_field<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, field: &str) -> Status {
-    let status = result.expect_err("expected an error");
-    assert_eq!(status.code(), code, "{status:?}");
-    let bad = status
-        .get_details_bad_request()
-        .unwrap_or_else(|| panic!("no BadRequest in {status:?}"));
-    assert!(
-        bad.field_violations.iter().any(|v| v.field == field),
-        "no violation for {field} in {:?}",
-        bad.field_violations
-    );
-    status
-}
-
-/// Asserts a status code and ErrorInfo reason.
-pub fn assert_reason<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, reason: &str) -> Status {
-    let status = result.expect_err("expected an error");
-    assert_eq!(status.code(), code, "{status:?}");
-    let info = status
-        .get_details_error_info()
-        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
-    assert_eq!(info.reason, reason, "{status:?}");
-    status
 }
