@@ -100,6 +100,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0010_quota_departments.sql"),
         only_on: None,
     },
+    Migration {
+        version: 12,
+        name: "documents_in_the_kit_store",
+        sql: include_str!("../migrations/0011_documents_in_the_kit_store.sql"),
+        only_on: None,
+    },
 ];
 
 /// Settings of the sales service.

@@ -6,13 +6,11 @@
 //! - [`pipelines`]: pipelines and their stages.
 //! - [`opportunities`]: opportunities, their stage visits and activities.
 //! - [`projects`]: projects and their maintenance records.
-//! - [`documents`]: project documents and their bytes.
 //! - [`reports`]: quotas, the report aggregates, weekly forecast snapshots.
 //! - [`imports`]: how far a lead import has written its file.
 //! - [`handover`]: what identity's handovers and moves change here.
 
 pub mod capture;
-pub mod documents;
 pub mod handover;
 pub mod imports;
 pub mod leads;

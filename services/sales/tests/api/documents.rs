@@ -111,7 +111,7 @@ async fn stored(app: &TestApp) -> (i64, i64) {
                 .unwrap()
         }
     };
-    (count("project_documents").await, count("project_document_pieces").await)
+    (count("crm_documents").await, count("crm_document_pieces").await)
 }
 
 /// 600 KiB of varied bytes (every byte value, no pattern at piece boundaries).
@@ -388,4 +388,65 @@ async fn documents_follow_their_projects_scope_and_freeze_with_it() {
     );
     assert_eq!(download(&mut alice, &doc.id).await.unwrap().0, b"the plan");
     assert_eq!(stored(&app).await, (1, 1));
+}
+
+/// A database whose documents were stored before they moved into the kit's document store
+/// (the service's schema up to version 11): starting the service moves each one, bytes and
+/// all, and the old tables go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_stored_before_the_kit_store_are_moved_into_it_whole() {
+    let url = crm_kit::testing::fresh_database("sales_docs_move").await.url;
+    let db = crm_kit::db::Db::connect(&url, 1).await.unwrap();
+    db.migrate(&crm_kit::service::MIGRATIONS).await.unwrap();
+    let before: Vec<_> = crm_sales::MIGRATIONS
+        .iter()
+        .copied()
+        .filter(|m| m.version <= 11)
+        .collect();
+    db.migrate(&before).await.unwrap();
+    let bytes = contract();
+    sqlx::query(
+        "INSERT INTO project_documents (id, project_id, file_name, content_type, description, size_bytes, sha256, pieces, created_at, created_by) \
+         VALUES ('d1', 'p1', 'plan.pdf', 'application/pdf', 'Plan', $1, 'abc', 3, 1, 'alice')",
+    )
+    .bind(i64::try_from(bytes.len()).unwrap())
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    for (i, piece) in bytes.chunks(256 * 1024).enumerate() {
+        sqlx::query("INSERT INTO project_document_pieces (document_id, piece, data) VALUES ('d1', $1, $2)")
+            .bind(i64::try_from(i).unwrap())
+            .bind(piece.to_vec())
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+
+    db.migrate(crm_sales::MIGRATIONS).await.unwrap();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let moved = crm_kit::documents::load(&mut conn, "d1").await.unwrap().expect("moved");
+    assert_eq!(
+        (moved.owner_kind.as_str(), moved.owner_id.as_str(), moved.file_name.as_str()),
+        ("project", "p1", "plan.pdf")
+    );
+    assert_eq!((moved.size_bytes, moved.pieces), (i64::try_from(bytes.len()).unwrap(), 3));
+    let mut back = Vec::new();
+    for piece in 0..moved.pieces {
+        let data: Vec<u8> =
+            sqlx::query_scalar("SELECT data FROM crm_document_pieces WHERE document_id = 'd1' AND piece = $1")
+                .bind(piece)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+        back.extend(data);
+    }
+    assert_eq!(back, bytes, "the bytes moved unchanged");
+    drop(conn);
+    assert!(
+        sqlx::query("SELECT 1 FROM project_documents")
+            .fetch_optional(&db.pool)
+            .await
+            .is_err(),
+        "the old table is gone"
+    );
 }
