@@ -544,6 +544,12 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
             "alice",
             Expect::Found,
         ),
+        (
+            format!("{ss}ListLeadChanges"),
+            json!({"lead_id": lead_id}),
+            "alice",
+            Expect::Found,
+        ),
         (format!("{ss}ExportLeads"), json!({}), "boss", Expect::Shows),
         (
             format!("{ss}GetOpportunity"),
@@ -552,6 +558,12 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
             Expect::Shows,
         ),
         (format!("{ss}ListOpportunities"), json!({}), "boss", Expect::Shows),
+        (
+            format!("{ss}ListOpportunityChanges"),
+            json!({"opportunity_id": opportunity_id}),
+            "alice",
+            Expect::Found,
+        ),
         (
             format!("{ss}ListStageHistory"),
             json!({"opportunity_id": opportunity_id}),

@@ -86,6 +86,10 @@ pub struct Config {
         default_value = "http://127.0.0.1:50052,http://127.0.0.1:50053"
     )]
     pub handover_peers: Vec<String>,
+    /// The business's country (ISO 3166 code): employees' phone numbers typed without a country
+    /// code are its numbers, as in the customers and sales services.
+    #[arg(long, env = "CRM_DEFAULT_PHONE_REGION", default_value = "CN")]
+    pub default_phone_region: crm_kit::phone::PhoneRegion,
 }
 
 impl Config {
@@ -102,6 +106,7 @@ impl Config {
             admin_login: "admin".into(),
             admin_password: None,
             handover_peers: vec!["http://127.0.0.1:50052".into(), "http://127.0.0.1:50053".into()],
+            default_phone_region: crm_kit::phone::PhoneRegion::CN,
         }
     }
 }

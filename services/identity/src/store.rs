@@ -1,7 +1,10 @@
 //! All SQL of the identity service.
 
 use crm_kit::Result;
+use crm_kit::auth::ReadScope;
 use crm_kit::filter::like_escape;
+use crm_kit::listing::{Direction, Keyset, Order, Page, Position};
+use crm_kit::sql::SqlBuf;
 use sqlx::AnyConnection;
 
 /// Employee status values.
@@ -61,48 +64,38 @@ pub async fn employee_by_login(conn: &mut AnyConnection, login: &str) -> Result<
     .await?)
 }
 
-/// A page of employees after the cursor `(login_key, id)`, matching an optional compiled filter
-/// and substring query.
+/// The order employees are listed in: by login, then id.
+pub fn employee_order() -> Order {
+    Order::by("e.login_key", "e.id", Direction::Ascending)
+}
+
+/// The page `keyset` asks for (in [`employee_order`]) of the employees matching an optional
+/// compiled filter and substring query.
 pub async fn employees_page(
     conn: &mut AnyConnection,
     filter: Option<&crm_kit::filter::CompiledFilter>,
     query: &str,
-    after: Option<(&str, &str)>,
-    limit: u32,
-) -> Result<Vec<EmployeeRow>> {
-    let mut sql = format!("SELECT {EMPLOYEE_COLUMNS} FROM employees e WHERE 1 = 1");
-    let mut params: Vec<crm_kit::filter::SqlValue> = Vec::new();
-    // The filter comes first, compiled with placeholders from `$1`; the rest number after it.
+    keyset: &Keyset<'_>,
+) -> Result<Page<EmployeeRow>> {
+    let mut q = SqlBuf::read(
+        &format!("SELECT {EMPLOYEE_COLUMNS} FROM employees e"),
+        &ReadScope::everything("the employee directory has no data scope"),
+    );
     if let Some(f) = filter {
-        sql.push_str(&format!(" AND ({})", f.sql));
-        params.extend(f.params.iter().cloned());
+        q.push(" AND (").filter(f).push(")");
     }
     if !query.is_empty() {
-        params.push(crm_kit::filter::SqlValue::Text(format!(
+        let p = q.param(crm_kit::filter::SqlValue::Text(format!(
             "%{}%",
             like_escape(&query.to_lowercase())
         )));
-        let n = params.len();
-        sql.push_str(&format!(
-            " AND (e.login_key LIKE ${n} ESCAPE '\\' OR LOWER(e.display_name) LIKE ${n} ESCAPE '\\')"
+        q.push(&format!(
+            " AND (e.login_key LIKE {p} ESCAPE '\\' OR LOWER(e.display_name) LIKE {p} ESCAPE '\\')"
         ));
     }
-    if let Some((key, id)) = after {
-        params.push(crm_kit::filter::SqlValue::Text(key.to_string()));
-        params.push(crm_kit::filter::SqlValue::Text(id.to_string()));
-        let n = params.len();
-        sql.push_str(&format!(
-            " AND (e.login_key > ${} OR (e.login_key = ${} AND e.id > ${n}))",
-            n - 1,
-            n - 1
-        ));
-    }
-    sql.push_str(&format!(" ORDER BY e.login_key, e.id LIMIT {}", u64::from(limit) + 1));
-    Ok(
-        sqlx::query_as_with::<_, EmployeeRow, _>(&sql, crm_kit::sql::arguments(&params))
-            .fetch_all(conn)
-            .await?,
-    )
+    keyset
+        .fetch(conn, q, |e: &EmployeeRow| Position::at(&e.login_key, &e.id))
+        .await
 }
 
 /// Inserts an employee; false when the login is taken.

@@ -16,6 +16,7 @@ use sqlx::AnyConnection;
 
 use crate::db::Migration;
 use crate::errors::Result;
+use crate::listing::{Direction, Keyset, Order, Page, Position};
 use crate::sql::SqlBuf;
 
 /// The kit's shared trail, `crm_changes`.
@@ -101,6 +102,19 @@ impl From<&[(&str, String, String)]> for Changes {
     }
 }
 
+/// The [`Changes`] between two values of a record, comparing the named fields by their
+/// displayed text: `changed_fields!(before, after; name, city, status)`.
+#[macro_export]
+macro_rules! changed_fields {
+    ($before:expr, $after:expr; $($field:ident),+ $(,)?) => {{
+        let mut changes = $crate::history::Changes::new();
+        $(
+            changes.field(stringify!($field), $before.$field.to_string(), $after.$field.to_string());
+        )+
+        changes
+    }};
+}
+
 /// One stored change.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChangeRow {
@@ -116,6 +130,27 @@ impl ChangeRow {
     /// The changed fields.
     pub fn changes(&self) -> Changes {
         Changes::from_json(&self.fields)
+    }
+
+    /// The change on the wire (`crm.common.v1.RecordChange`).
+    pub fn to_proto(&self) -> crm_proto::common::RecordChange {
+        crm_proto::common::RecordChange {
+            id: self.id.clone(),
+            record_id: self.record_id.clone(),
+            action: self.action.clone(),
+            fields: self
+                .changes()
+                .0
+                .into_iter()
+                .map(|f| crm_proto::common::FieldChange {
+                    field: f.field,
+                    old_value: f.old,
+                    new_value: f.new,
+                })
+                .collect(),
+            changed_by: self.changed_by.clone(),
+            change_time: Some(crate::time::to_proto(self.changed_at)),
+        }
     }
 }
 
@@ -221,17 +256,25 @@ impl Trail {
         Ok(())
     }
 
-    /// Up to `limit` changes of `visible_record_id`, newest first, older than the change
-    /// `before_id` (from the start without one). A trail carries no owner of its own: the
-    /// caller reads the record through its scope first and asks for the history of a record
-    /// it found.
-    pub async fn page(
+    /// A page of `visible_record_id`'s history, newest first (see [`crate::listing`]: the
+    /// page size checked, the token bound to this record). A trail carries no owner of its own:
+    /// the caller reads the record through its scope first and asks for the history of a
+    /// record it found.
+    pub async fn list(
         &self,
         conn: &mut AnyConnection,
+        tokens: &crate::paging::PageTokens,
         visible_record_id: &str,
-        before_id: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<ChangeRow>> {
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<ChangeRow>> {
+        let keyset = Keyset::open(
+            tokens,
+            Order::by_id("id", Direction::Descending),
+            page_size,
+            page_token,
+            &[self.table, visible_record_id],
+        )?;
         let select = format!(
             "SELECT id, {} AS record_id, action, fields, changed_by, changed_at FROM {}",
             self.record_column, self.table
@@ -244,11 +287,7 @@ impl Trail {
             .push(self.record_column)
             .push(" = ")
             .text(visible_record_id);
-        if let Some(before) = before_id.filter(|b| !b.is_empty()) {
-            q.push(" AND id < ").text(before);
-        }
-        q.push(" ORDER BY id DESC LIMIT ").int(limit);
-        Ok(q.query_as::<ChangeRow>().fetch_all(conn).await?)
+        keyset.fetch(conn, q, |c: &ChangeRow| Position::at_id(&c.id)).await
     }
 }
 

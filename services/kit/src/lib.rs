@@ -21,6 +21,7 @@
 //! - [`transitions`]: a document's allowed status moves as a table, and the refusals.
 //! - [`phone`]: phone numbers as typed, read by libphonenumber's rules and normalised to E.164.
 //! - [`paging`]: opaque, tamper-checked keyset page tokens and page-size rules.
+//! - [`listing`]: one keyset page of a list: its order, the token's position, the next token.
 //! - [`sql`]: SQL with positional parameters, built piece by piece.
 //! - [`filter`]: an AIP-160 subset compiled to SQL through a column allow-list.
 //! - [`idempotency`]: `request_id` replay of stored responses.
@@ -36,6 +37,8 @@
 //! - [`telemetry`]: tracing setup and W3C trace context.
 //! - [`text`]: text fields and lists of texts from the wire: trimmed, bounded, no control
 //!   characters, de-duplicated in linear time.
+//! - [`fields`]: the field values every service reads alike (`Email`, `Phone`, `Mobile`,
+//!   `Code`, `Text`), parsed into newtypes with violations named by field path.
 //! - [`update`]: etags and `update_mask` paths checked against what a resource lets clients change.
 //! - [`time`]: the storage clock (microseconds since the Unix epoch) and dates.
 //! - [`testing`] (feature `testing`): fresh databases and services on port 0 for tests.
@@ -50,11 +53,13 @@ pub mod documents;
 pub mod errors;
 pub mod events;
 pub mod failpoint;
+pub mod fields;
 pub mod filter;
 pub mod handover;
 pub mod history;
 pub mod idempotency;
 pub mod limits;
+pub mod listing;
 pub mod money;
 pub mod numbering;
 pub mod paging;

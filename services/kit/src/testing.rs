@@ -225,6 +225,53 @@ impl Drop for TestServer {
     }
 }
 
+/// A service under test with a handle on its database: what each service's harness returns.
+#[derive(Debug)]
+pub struct TestService {
+    pub server: TestServer,
+    pub database_url: String,
+    /// The service's database, for a test's own assertions.
+    pub db: crate::db::Db,
+}
+
+impl TestService {
+    /// Starts `run(database_url, listener, shutdown)` on `listener` (or a fresh loopback port)
+    /// over `database_url` (or a fresh database named after `prefix`), and returns once it
+    /// serves: the body of every service's `testing::spawn`.
+    pub async fn start<F, Fut>(
+        prefix: &str,
+        database_url: Option<String>,
+        listener: Option<TcpListener>,
+        run: F,
+    ) -> TestService
+    where
+        F: FnOnce(String, TcpListener, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let database_url = match database_url {
+            Some(url) => url,
+            None => fresh_database(prefix).await.url,
+        };
+        let listener = match listener {
+            Some(listener) => listener,
+            None => TcpListener::bind("127.0.0.1:0").await.expect("bind port 0"),
+        };
+        let url = database_url.clone();
+        let mut server = TestServer::start_on(listener, move |listener, shutdown| run(url, listener, shutdown)).await;
+        server.wait_serving().await;
+        TestService {
+            server,
+            db: connect(&database_url).await,
+            database_url,
+        }
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        self.server.endpoint()
+    }
+}
+
 /// Sends `authorization: Bearer <token>` on every call.
 #[derive(Debug, Clone)]
 pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);

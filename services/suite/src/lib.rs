@@ -58,7 +58,7 @@ pub struct SuiteConfig {
     #[arg(long, env = "CRM_SERVICE_SECRET", hide_env_values = true)]
     pub service_secret: Option<String>,
     /// The business's country (ISO 3166 code): phone numbers typed without a country code are
-    /// read as its numbers by customers and sales alike.
+    /// read as its numbers by identity, customers and sales alike.
     #[arg(long, env = "CRM_DEFAULT_PHONE_REGION", default_value = "CN")]
     pub default_phone_region: crm_kit::phone::PhoneRegion,
     /// The business's base currency (ISO 4217), the same for every service.
@@ -107,6 +107,7 @@ pub async fn run(
     identity.service.listen = Some(identity_addr);
     identity.service.service_secret = service_secret.clone();
     identity.admin_password = config.admin_password.clone();
+    identity.default_phone_region = config.default_phone_region;
     identity.handover_peers = vec![
         format!("http://{}", dial(customers_addr)),
         format!("http://{}", dial(sales_addr)),

@@ -2,6 +2,7 @@
 
 use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
+use crm_kit::fields::Code;
 use crm_kit::time::now_micros;
 use crm_kit::update::mask_paths;
 use crm_kit::{Error, Result};
@@ -29,21 +30,6 @@ fn dictionary(field: &str, value: &str) -> Result<String> {
         ));
     }
     Ok(d.to_string())
-}
-
-fn code(field: &str, value: &str) -> Result<String> {
-    let c = value.trim();
-    if c.is_empty() {
-        return Err(Error::required(field));
-    }
-    if c.len() > 32 || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
-        return Err(Error::invalid(
-            field,
-            reason::MALFORMED,
-            "must be 1 to 32 letters, digits, '_' or '-'",
-        ));
-    }
-    Ok(c.to_string())
 }
 
 impl CustomersApi {
@@ -259,7 +245,9 @@ impl CustomersApi {
         let d = v
             .take(dictionary("entry.dictionary", &src.dictionary))
             .unwrap_or_default();
-        let c = v.take(code("entry.code", &src.code)).unwrap_or_default();
+        let c = Code::parse(&mut v, "entry.code", &src.code)
+            .map(Code::into_inner)
+            .unwrap_or_default();
         let name = v
             .take(required_text("entry.display_name", &src.display_name, 100))
             .unwrap_or_default();
@@ -301,7 +289,9 @@ impl CustomersApi {
         let d = v
             .take(dictionary("entry.dictionary", &src.dictionary))
             .unwrap_or_default();
-        let c = v.take(code("entry.code", &src.code)).unwrap_or_default();
+        let c = Code::parse(&mut v, "entry.code", &src.code)
+            .map(Code::into_inner)
+            .unwrap_or_default();
         // The dictionary and code name the entry; they are its identity, not editable fields.
         mask_paths(
             &paths,
@@ -344,7 +334,9 @@ impl CustomersApi {
     ) -> Result<pb::DeleteDictionaryEntryResponse> {
         let mut v = Violations::new();
         let d = v.take(dictionary("dictionary", &req.dictionary)).unwrap_or_default();
-        let c = v.take(code("code", &req.code)).unwrap_or_default();
+        let c = Code::parse(&mut v, "code", &req.code)
+            .map(Code::into_inner)
+            .unwrap_or_default();
         v.finish()?;
         caller.require("customers.catalog.manage")?;
         let mut tx = self.db.begin_write().await?;
@@ -389,7 +381,7 @@ impl CustomersApi {
                 v.add("saved_filter.filter", f.reason, f.description);
             }
         }
-        if let Err(Error::InvalidArgument(list)) = super::customers::page_sql(
+        if let Err(Error::InvalidArgument(list)) = super::customers::list_sql(
             self.db.backend,
             caller,
             &super::customers::CustomerQuery {
@@ -398,8 +390,6 @@ impl CustomersApi {
                 order_by: src.order_by.clone(),
                 show_deleted: false,
             },
-            None,
-            1,
         )
         .map(|_| ())
         {

@@ -11,9 +11,9 @@ use crm_proto::customers as pb;
 use sqlx::AnyConnection;
 
 use super::{CustomersApi, check_etag, convert, may_manage, visible_customer};
-use crm_kit::phone::{Phone, PhoneRegion, parse_mobile, parse_phone};
+use crm_kit::fields::{Email, Mobile, Phone};
+use crm_kit::phone::PhoneRegion;
 
-use crate::domain::contact_info::parse_email;
 use crate::domain::{optional_date, optional_text, required_text};
 use crate::store::contacts::{self as store, ContactRow};
 use crate::store::{customers, history, search};
@@ -35,14 +35,6 @@ const CONTACT_PATHS: &[&str] = &[
     "remark",
 ];
 
-fn optional<T: Default>(v: &mut Violations, value: &str, parse: impl FnOnce(&str) -> Result<T>) -> T {
-    if value.trim().is_empty() {
-        T::default()
-    } else {
-        v.take(parse(value)).unwrap_or_default()
-    }
-}
-
 fn apply(
     target: &mut ContactRow,
     src: &pb::Contact,
@@ -59,14 +51,18 @@ fn apply(
             "title" => target.title = v.take(optional_text(field, &src.title, 100)).unwrap_or_default(),
             "department" => target.department = v.take(optional_text(field, &src.department, 100)).unwrap_or_default(),
             "mobile" => {
-                let p: Phone = optional(v, &src.mobile, |s| parse_mobile(field, s, region));
-                (target.mobile, target.mobile_typed) = (p.normalized, p.typed);
+                let m = Mobile::parse_optional(v, field, &src.mobile, region);
+                (target.mobile_typed, target.mobile) = m.map(Mobile::into_parts).unwrap_or_default();
             }
             "phone" => {
-                let p: Phone = optional(v, &src.phone, |s| parse_phone(field, s, region));
-                (target.phone, target.phone_typed) = (p.normalized, p.typed);
+                let p = Phone::parse_optional(v, field, &src.phone, region);
+                (target.phone_typed, target.phone) = p.map(Phone::into_parts).unwrap_or_default();
             }
-            "email" => target.email = optional(v, &src.email, |s| parse_email(field, s)),
+            "email" => {
+                target.email = Email::parse_optional(v, field, &src.email)
+                    .map(Email::into_inner)
+                    .unwrap_or_default()
+            }
             "im_handles" => {
                 if src.im_handles.len() > 10 {
                     // Counts before contents: no entry of a list this long is read.

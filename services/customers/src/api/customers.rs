@@ -3,13 +3,14 @@
 use crm_kit::auth::Principal;
 use crm_kit::db::Backend;
 use crm_kit::errors::{Resource, Violations};
+use crm_kit::fields::{Email, Phone};
 use crm_kit::filter::{FieldSpec, FieldType, SqlValue};
 use crm_kit::idempotency::{Begun, RequestKey};
+use crm_kit::listing::{Direction, Keyset, Order, Position, SortValue};
 use crm_kit::paging::fingerprint;
 use crm_kit::time::{format_rfc3339, now_micros};
 use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
-use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use super::{
@@ -216,11 +217,11 @@ pub const CUSTOMER_FILTER_FIELDS: &[FieldSpec] = &[
     },
 ];
 
-/// A sortable column: wire name, SQL column, whether it holds text.
+/// A sortable column: its SQL column and a row's value in it.
 #[derive(Debug)]
 pub struct SortKey {
     column: &'static str,
-    text: bool,
+    value: fn(&CustomerRow) -> SortValue,
 }
 
 const SORT_KEYS: &[(&str, SortKey)] = &[
@@ -228,45 +229,56 @@ const SORT_KEYS: &[(&str, SortKey)] = &[
         "name",
         SortKey {
             column: "c.name",
-            text: true,
+            value: |r| SortValue::from(&r.fields.name),
         },
     ),
     (
         "create_time",
         SortKey {
             column: "c.created_at",
-            text: false,
+            value: |r| SortValue::Int(r.created_at),
         },
     ),
     (
         "last_follow_up_time",
         SortKey {
             column: "c.last_follow_up_at",
-            text: false,
+            value: |r| SortValue::Int(r.last_follow_up_at),
         },
     ),
     (
         "next_follow_up_time",
         SortKey {
             column: "c.next_follow_up_at",
-            text: false,
+            value: |r| SortValue::Int(r.next_follow_up_at),
         },
     ),
     (
         "level_code",
         SortKey {
             column: "c.level_code",
-            text: true,
+            value: |r| SortValue::from(&r.fields.level_code),
         },
     ),
 ];
 
-/// Where a page of customers ends: the sort value and id of its last row.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CustomerCursor {
-    s: Option<String>,
-    n: Option<i64>,
-    id: String,
+/// The order of a customer list: a sort key, then the id, one way.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerOrder {
+    key: &'static SortKey,
+    direction: Direction,
+}
+
+impl CustomerOrder {
+    /// The keyset order.
+    pub fn order(&self) -> Order {
+        Order::by(self.key.column, "c.id", self.direction)
+    }
+
+    /// A customer's place in the order.
+    pub fn position(&self, r: &CustomerRow) -> Position {
+        Position::at((self.key.value)(r), &r.id)
+    }
 }
 
 /// A parsed customer list request.
@@ -283,13 +295,13 @@ pub fn compile_filter(filter: &str) -> Result<Option<crm_kit::filter::CompiledFi
 }
 
 /// Reads `order_by`: one sortable field, optionally followed by `asc` or `desc` (the
-/// default is `name asc`); the key and whether it sorts descending.
-pub fn parse_order(order_by: &str) -> Result<(&'static SortKey, bool)> {
+/// default is `name asc`).
+pub fn parse_order(order_by: &str) -> Result<CustomerOrder> {
     let mut parts = order_by.split_whitespace();
     let field = parts.next().unwrap_or("name");
-    let desc = match parts.next() {
-        None | Some("asc") => false,
-        Some("desc") => true,
+    let direction = match parts.next() {
+        None | Some("asc") => Direction::Ascending,
+        Some("desc") => Direction::Descending,
         Some(other) => {
             return Err(Error::invalid(
                 "order_by",
@@ -312,39 +324,25 @@ pub fn parse_order(order_by: &str) -> Result<(&'static SortKey, bool)> {
             format!("cannot order by {field}; use name, create_time, last_follow_up_time, next_follow_up_time or level_code"),
         )
     })?;
-    Ok((key, desc))
+    Ok(CustomerOrder { key, direction })
 }
 
-/// Builds the SQL of one page of a customer list, plus how to make the cursor of a row.
-pub fn page_sql(
-    on: Backend,
-    caller: &Principal,
-    q: &CustomerQuery,
-    cursor: Option<&CustomerCursor>,
-    limit: i64,
-) -> Result<(SqlBuf, impl Fn(&CustomerRow) -> CustomerCursor + use<>)> {
-    page_sql_selecting(
-        &format!("SELECT {} FROM customers c", store::COLUMNS),
-        on,
-        caller,
-        q,
-        cursor,
-        limit,
-    )
+/// The read of a customer list (scope, deletion, search, filter; the `ORDER BY` is the
+/// order's to add) and its order.
+pub fn list_sql(on: Backend, caller: &Principal, q: &CustomerQuery) -> Result<(SqlBuf, CustomerOrder)> {
+    list_sql_selecting(&format!("SELECT {} FROM customers c", store::COLUMNS), on, caller, q)
 }
 
-/// [`page_sql`] with another `SELECT ... FROM customers c ...` head (other columns, joins):
+/// [`list_sql`] with another `SELECT ... FROM customers c ...` head (other columns, joins):
 /// the same customers, scope and order.
-pub fn page_sql_selecting(
+pub fn list_sql_selecting(
     select: &str,
     on: Backend,
     caller: &Principal,
     q: &CustomerQuery,
-    cursor: Option<&CustomerCursor>,
-    limit: i64,
-) -> Result<(SqlBuf, impl Fn(&CustomerRow) -> CustomerCursor + use<>)> {
+) -> Result<(SqlBuf, CustomerOrder)> {
     crm_kit::text::search_query("query", &q.query)?;
-    let (key, desc) = parse_order(&q.order_by)?;
+    let order = parse_order(&q.order_by)?;
     let filter = compile_filter(&q.filter)?;
     let mut sql = SqlBuf::read(select, &scope(caller));
     if !q.show_deleted {
@@ -354,35 +352,7 @@ pub fn page_sql_selecting(
     if let Some(f) = &filter {
         sql.push(" AND ").filter(f);
     }
-    if let Some(c) = cursor {
-        let value = if key.text {
-            SqlValue::Text(c.s.clone().unwrap_or_default())
-        } else {
-            SqlValue::Int(c.n.unwrap_or_default())
-        };
-        let v = sql.param(value);
-        let id = sql.param(SqlValue::Text(c.id.clone()));
-        sql.push(&format!(
-            " AND ({}, c.id) {} ({v}, {id})",
-            key.column,
-            if desc { "<" } else { ">" }
-        ));
-    }
-    let dir = if desc { "DESC" } else { "ASC" };
-    sql.push(&format!(" ORDER BY {} {dir}, c.id {dir} LIMIT ", key.column))
-        .int(limit);
-    let column = key.column;
-    let make_cursor = move |r: &CustomerRow| {
-        let (s, n) = match column {
-            "c.name" => (Some(r.fields.name.clone()), None),
-            "c.level_code" => (Some(r.fields.level_code.clone()), None),
-            "c.created_at" => (None, Some(r.created_at)),
-            "c.last_follow_up_at" => (None, Some(r.last_follow_up_at)),
-            _ => (None, Some(r.next_follow_up_at)),
-        };
-        CustomerCursor { s, n, id: r.id.clone() }
-    };
-    Ok((sql, make_cursor))
+    Ok((sql, order))
 }
 
 /// The ALREADY_EXISTS error for a duplicate, naming the existing customer and its owner.
@@ -723,36 +693,29 @@ impl CustomersApi {
             order_by: req.order_by,
             show_deleted: req.show_deleted,
         };
-        let fp = fingerprint(&[
-            &q.filter,
-            &q.query,
-            &q.order_by,
-            &q.show_deleted.to_string(),
-            &caller.employee_id,
-        ]);
+        let show_deleted = q.show_deleted.to_string();
+        let shape = [
+            q.filter.as_str(),
+            q.query.as_str(),
+            q.order_by.as_str(),
+            show_deleted.as_str(),
+            caller.employee_id.as_str(),
+        ];
         if q.order_by.trim().is_empty() {
             crm_kit::text::search_query("query", &q.query)?;
             if let Some(ranking) = super::search::Ranking::of(&q.query) {
                 return self
-                    .ranked_page(caller, &q, &ranking, &fp, &req.page_token, limit)
+                    .ranked_page(caller, &q, &ranking, &fingerprint(&shape), &req.page_token, limit)
                     .await;
             }
         }
-        let cursor: Option<CustomerCursor> = decode_token(&self.tokens, &fp, &req.page_token)?;
-        let (sql, make_cursor) = page_sql(self.db.backend, caller, &q, cursor.as_ref(), limit + 1)?;
+        let (sql, order) = list_sql(self.db.backend, caller, &q)?;
+        let keyset = Keyset::open(&self.tokens, order.order(), req.page_size, &req.page_token, &shape)?;
         let mut conn = self.conn().await?;
-        let mut rows = store::fetch(&mut conn, &sql).await?;
-        let next_page_token = if rows.len() as i64 > limit {
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            rows.last()
-                .map(|r| self.tokens.encode(&fp, &make_cursor(r)))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let page = keyset.fetch(&mut conn, sql, |r| order.position(r)).await?;
         Ok(pb::ListCustomersResponse {
-            customers: convert::customers(&mut conn, &rows).await?,
-            next_page_token,
+            customers: convert::customers(&mut conn, &page.rows).await?,
+            next_page_token: page.next_page_token,
         })
     }
 
@@ -937,19 +900,12 @@ impl CustomersApi {
         let name = v
             .take(crate::domain::optional_text("name", &req.name, 200))
             .unwrap_or_default();
-        let phone = if req.phone.trim().is_empty() {
-            String::new()
-        } else {
-            v.take(crm_kit::phone::parse_phone("phone", &req.phone, self.phone_region))
-                .unwrap_or_default()
-                .normalized
-        };
-        let email = if req.email.trim().is_empty() {
-            String::new()
-        } else {
-            v.take(contact_info::parse_email("email", &req.email))
-                .unwrap_or_default()
-        };
+        let phone = Phone::parse_optional(&mut v, "phone", &req.phone, self.phone_region)
+            .map(Phone::into_inner)
+            .unwrap_or_default();
+        let email = Email::parse_optional(&mut v, "email", &req.email)
+            .map(Email::into_inner)
+            .unwrap_or_default();
         let tax_id = if req.tax_id.trim().is_empty() {
             String::new()
         } else {
@@ -1130,21 +1086,15 @@ impl CustomersApi {
         caller: &Principal,
         req: pb::ListOwnerChangesRequest,
     ) -> Result<pb::ListOwnerChangesResponse> {
-        let limit = page_size(req.page_size, 50, 500)?;
-        let fp = fingerprint(&["owner_changes", &req.customer_id]);
-        let before: Option<String> = decode_token(&self.tokens, &fp, &req.page_token)?;
+        let shape = ["owner_changes", req.customer_id.as_str()];
+        let order = history::owner_change_order();
+        let keyset = Keyset::open(&self.tokens, order, req.page_size, &req.page_token, &shape)?;
         let mut conn = self.conn().await?;
         let row = visible_customer(&mut conn, caller, "customer_id", &req.customer_id).await?;
-        let mut items = history::owner_changes(&mut conn, &row.id, before.as_deref(), limit + 1).await?;
-        let next = if items.len() as i64 > limit {
-            items.truncate(usize::try_from(limit).unwrap_or(0));
-            items.last().map(|i| self.tokens.encode(&fp, &i.id)).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let page = history::owner_changes(&mut conn, &row.id, &keyset).await?;
         Ok(pb::ListOwnerChangesResponse {
-            owner_changes: items.iter().map(convert::owner_change).collect(),
-            next_page_token: next,
+            owner_changes: page.rows.iter().map(convert::owner_change).collect(),
+            next_page_token: page.next_page_token,
         })
     }
 
@@ -1154,21 +1104,14 @@ impl CustomersApi {
         caller: &Principal,
         req: pb::ListCustomerChangesRequest,
     ) -> Result<pb::ListCustomerChangesResponse> {
-        let limit = page_size(req.page_size, 50, 500)?;
-        let fp = fingerprint(&["changes", &req.customer_id]);
-        let before: Option<String> = decode_token(&self.tokens, &fp, &req.page_token)?;
         let mut conn = self.conn().await?;
         let row = visible_customer(&mut conn, caller, "customer_id", &req.customer_id).await?;
-        let mut items = history::changes(&mut conn, &row.id, before.as_deref(), limit + 1).await?;
-        let next = if items.len() as i64 > limit {
-            items.truncate(usize::try_from(limit).unwrap_or(0));
-            items.last().map(|i| self.tokens.encode(&fp, &i.id)).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let page = history::CHANGES
+            .list(&mut conn, &self.tokens, &row.id, req.page_size, &req.page_token)
+            .await?;
         Ok(pb::ListCustomerChangesResponse {
-            changes: items.iter().map(convert::change).collect(),
-            next_page_token: next,
+            changes: page.rows.iter().map(convert::change).collect(),
+            next_page_token: page.next_page_token,
         })
     }
 }

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
 use super::CustomersApi;
-use super::customers::{CustomerQuery, page_sql, page_sql_selecting};
+use super::customers::{CustomerQuery, list_sql, list_sql_selecting};
 use super::transfer::IMPORT_FIELDS;
 
 /// About how many bytes one export message carries.
@@ -65,7 +65,7 @@ impl CustomersApi {
             show_deleted: false,
         };
         // Fail fast on a bad filter or order, before the stream starts.
-        let _ = page_sql(self.db.backend, caller, &query, None, 1)?;
+        list_sql(self.db.backend, caller, &query)?;
         let (tx, rx) = mpsc::channel(CHUNKS_AHEAD);
         let api = self.clone();
         let caller = caller.clone();
@@ -87,7 +87,8 @@ impl CustomersApi {
         // CSV holds what paging through ListCustomers shows. On SQLite (WAL) a reading
         // statement takes no write lock, so writers carry on while an export runs; it holds
         // one pooled connection, as a page read would.
-        let (sql, _) = page_sql_selecting(SELECT, self.db.backend, caller, query, None, i64::MAX)?;
+        let (mut sql, order) = list_sql_selecting(SELECT, self.db.backend, caller, query)?;
+        order.order().push_order_by(&mut sql);
         let mut writer = ChunkWriter::new(header())?;
         let mut conn = self.conn().await?;
         let mut rows = sql.query().fetch(&mut *conn);

@@ -3,12 +3,12 @@
 use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::idempotency::{Begun, RequestKey};
-use crm_kit::paging::fingerprint;
+use crm_kit::listing::{Keyset, Page};
 use crm_kit::time::{DAY_MICROS, from_proto, now_micros};
 use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
 
-use super::{CustomersApi, convert, decode_token, page_size, visible_customer};
+use super::{CustomersApi, convert, visible_customer};
 use crate::domain::codes;
 use crate::domain::contact_info::parse_coordinate;
 use crate::store::follow_ups::{self as store, CommentRow, FollowUpRow};
@@ -182,25 +182,16 @@ impl CustomersApi {
         caller: &Principal,
         req: pb::ListFollowUpsRequest,
     ) -> Result<pb::ListFollowUpsResponse> {
-        let limit = page_size(req.page_size, 50, 500)?;
-        let fp = fingerprint(&["follow_ups", &req.customer_id]);
-        let before: Option<(i64, String)> = decode_token(&self.tokens, &fp, &req.page_token)?;
+        let shape = ["follow_ups", req.customer_id.as_str()];
+        let keyset = Keyset::open(&self.tokens, store::order(), req.page_size, &req.page_token, &shape)?;
         let mut conn = self.conn().await?;
         let customer = visible_customer(&mut conn, caller, "customer_id", &req.customer_id).await?;
-        let mut rows = store::page(&mut conn, &customer.id, before, limit + 1).await?;
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            rows.last()
-                .map(|r| self.tokens.encode(&fp, &(r.occurred_at, r.id.clone())))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let Page { rows, next_page_token } = store::page(&mut conn, &customer.id, &keyset).await?;
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let comments = store::comments(&mut conn, &ids).await?;
         Ok(pb::ListFollowUpsResponse {
             follow_ups: rows.iter().map(|r| convert::follow_up(r, &comments)).collect(),
-            next_page_token: next,
+            next_page_token,
         })
     }
 

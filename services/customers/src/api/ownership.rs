@@ -4,13 +4,13 @@
 use crm_kit::auth::Principal;
 use crm_kit::errors::Violations;
 use crm_kit::idempotency::{Begun, RequestKey};
-use crm_kit::paging::fingerprint;
+use crm_kit::listing::Keyset;
 use crm_kit::time::{DAY_MICROS, now_micros};
 use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
 use sqlx::AnyConnection;
 
-use super::{CUSTOMER, CustomersApi, convert, decode_token, may_manage, page_size, scope, visible_customer};
+use super::{CUSTOMER, CustomersApi, convert, may_manage, scope, visible_customer};
 use crate::domain::pool::PoolPolicy;
 use crate::domain::required_text;
 use crate::store::customers::{self as store, CustomerRow};
@@ -563,7 +563,6 @@ impl CustomersApi {
         caller: &Principal,
         req: pb::ListReclaimCandidatesRequest,
     ) -> Result<pb::ListReclaimCandidatesResponse> {
-        let limit = page_size(req.page_size, 50, 500)?;
         let days = match req.within_days {
             0 => 7,
             d if (1..=365).contains(&d) => d,
@@ -575,30 +574,21 @@ impl CustomersApi {
                 ));
             }
         };
-        let fp = fingerprint(&["reclaim_candidates", &days.to_string(), &caller.employee_id]);
-        let after: Option<String> = decode_token(&self.tokens, &fp, &req.page_token)?;
+        let keyset = Keyset::open(
+            &self.tokens,
+            ownership::reclaim_order(),
+            req.page_size,
+            &req.page_token,
+            &["reclaim_candidates", &days.to_string(), &caller.employee_id],
+        )?;
         let mut conn = self.conn().await?;
         let policy = load_policy(&mut conn).await?;
         let horizon = now_micros() + i64::from(days) * DAY_MICROS;
-        let mut rows = ownership::reclaim_candidates(
-            &mut conn,
-            &policy,
-            horizon,
-            &scope(caller),
-            after.as_deref().unwrap_or(""),
-            limit + 1,
-        )
-        .await?;
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            rows.last().map(|r| self.tokens.encode(&fp, &r.id)).unwrap_or_default()
-        } else {
-            String::new()
-        };
-        let customers = convert::customers(&mut conn, &rows).await?;
+        let page = ownership::reclaim_candidates_page(&mut conn, &policy, horizon, &scope(caller), &keyset).await?;
+        let customers = convert::customers(&mut conn, &page.rows).await?;
         Ok(pb::ListReclaimCandidatesResponse {
-            candidates: candidates(&policy, &rows, customers),
-            next_page_token: next,
+            candidates: candidates(&policy, &page.rows, customers),
+            next_page_token: page.next_page_token,
         })
     }
 

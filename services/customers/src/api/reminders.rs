@@ -3,24 +3,23 @@
 //! is the business's day at the caller's UTC offset.
 
 use crm_kit::auth::Principal;
-use crm_kit::filter::SqlValue;
-use crm_kit::paging::fingerprint;
+use crm_kit::listing::{Direction, Keyset, Order, Position};
 use crm_kit::time::{DAY_MICROS, civil_from_days, local_day_start, now_micros};
 use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
-use serde::{Deserialize, Serialize};
 
-use super::{CustomersApi, convert, decode_token, page_size, scope};
+use super::{CustomersApi, convert, scope};
 use crate::store::SqlBuf;
 use crate::store::contacts::ContactRow;
 use crate::store::customers::{self as store, CustomerRow};
 use crm_kit::errors::reason;
 
-#[derive(Debug, Serialize, Deserialize)]
-struct ReminderCursor {
-    s: String,
-    n: i64,
-    id: String,
+/// A contact with the `MM-DD` of their birthday.
+#[derive(Debug, sqlx::FromRow)]
+struct Birthday {
+    #[sqlx(flatten)]
+    contact: ContactRow,
+    birthday_md: String,
 }
 
 /// The `MM-DD` of each day of the week (Monday to Sunday) containing local day `day`.
@@ -53,7 +52,6 @@ impl CustomersApi {
                 ));
             }
         };
-        let limit = page_size(req.page_size, 50, 500)?;
         let days = match req.days {
             0 => 30,
             d if (1..=3650).contains(&d) => d,
@@ -78,15 +76,26 @@ impl CustomersApi {
                 permission: "customers.reminder.team".into(),
             });
         }
-        let fp = fingerprint(&[
-            "reminders",
-            &req.kind.to_string(),
-            &days.to_string(),
-            &req.team.to_string(),
-            &offset.to_string(),
-            &caller.employee_id,
-        ]);
-        let cursor: Option<ReminderCursor> = decode_token(&self.tokens, &fp, &req.page_token)?;
+        let clock = match kind {
+            pb::ReminderKind::NotContacted => {
+                "(CASE WHEN c.last_follow_up_at > 0 THEN c.last_follow_up_at ELSE c.created_at END)"
+            }
+            pb::ReminderKind::NoOrder => "(CASE WHEN c.last_order_at > 0 THEN c.last_order_at ELSE c.created_at END)",
+            _ => "c.next_follow_up_at",
+        };
+        let order = if kind == pb::ReminderKind::BirthdaysThisWeek {
+            Order::by("k.birthday_md", "k.id", Direction::Ascending)
+        } else {
+            Order::by(clock, "c.id", Direction::Ascending)
+        };
+        let shape = format!("{} {days} {} {offset}", req.kind, req.team);
+        let keyset = Keyset::open(
+            &self.tokens,
+            order,
+            req.page_size,
+            &req.page_token,
+            &["reminders", &shape, &caller.employee_id],
+        )?;
         let now = now_micros();
         let today = local_day_start(now, offset);
 
@@ -112,58 +121,27 @@ impl CustomersApi {
             q.push(" AND c.deleted_at IS NULL AND ")
                 .in_texts("k.birthday_md", week.iter().map(String::as_str));
             owner_predicate(&mut q);
-            if let Some(c) = &cursor {
-                let s = q.param(SqlValue::Text(c.s.clone()));
-                let id = q.param(SqlValue::Text(c.id.clone()));
-                q.push(&format!(" AND (k.birthday_md, k.id) > ({s}, {id})"));
-            }
-            q.push(" ORDER BY k.birthday_md, k.id LIMIT ").int(limit + 1);
             let mut conn = self.conn().await?;
-            let mut rows: Vec<(ContactRow, String)> = Vec::new();
-            for r in q.query().fetch_all(&mut *conn).await? {
-                use sqlx::{FromRow, Row};
-                rows.push((ContactRow::from_row(&r)?, r.try_get("birthday_md")?));
-            }
-            let next = if rows.len() as i64 > limit {
-                rows.truncate(usize::try_from(limit).unwrap_or(0));
-                rows.last()
-                    .map(|(c, md)| {
-                        self.tokens.encode(
-                            &fp,
-                            &ReminderCursor {
-                                s: md.clone(),
-                                n: 0,
-                                id: c.id.clone(),
-                            },
-                        )
-                    })
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            };
-            let ids: Vec<String> = rows.iter().map(|(c, _)| c.customer_id.clone()).collect();
+            let page = keyset
+                .fetch(&mut conn, q, |b: &Birthday| Position::at(&b.birthday_md, &b.contact.id))
+                .await?;
+            let ids: Vec<String> = page.rows.iter().map(|b| b.contact.customer_id.clone()).collect();
             let customers = store::load_many(&mut conn, &ids).await?;
             let wire = convert::customers(&mut conn, &customers).await?;
-            let reminders = rows
+            let reminders = page
+                .rows
                 .iter()
-                .map(|(c, _)| pb::Reminder {
-                    customer: wire.iter().find(|w| w.id == c.customer_id).cloned(),
-                    contact: Some(convert::contact(c)),
+                .map(|b| pb::Reminder {
+                    customer: wire.iter().find(|w| w.id == b.contact.customer_id).cloned(),
+                    contact: Some(convert::contact(&b.contact)),
                 })
                 .collect();
             return Ok(pb::ListRemindersResponse {
                 reminders,
-                next_page_token: next,
+                next_page_token: page.next_page_token,
             });
         }
 
-        let clock = match kind {
-            pb::ReminderKind::NotContacted => {
-                "(CASE WHEN c.last_follow_up_at > 0 THEN c.last_follow_up_at ELSE c.created_at END)"
-            }
-            pb::ReminderKind::NoOrder => "(CASE WHEN c.last_order_at > 0 THEN c.last_order_at ELSE c.created_at END)",
-            _ => "c.next_follow_up_at",
-        };
         let mut q = SqlBuf::read(&format!("SELECT {} FROM customers c", store::COLUMNS), &reach);
         q.push(" AND c.deleted_at IS NULL");
         owner_predicate(&mut q);
@@ -189,14 +167,7 @@ impl CustomersApi {
                     .int(today - i64::from(days) * DAY_MICROS);
             }
         }
-        if let Some(c) = &cursor {
-            let n = q.param(SqlValue::Int(c.n));
-            let id = q.param(SqlValue::Text(c.id.clone()));
-            q.push(&format!(" AND ({clock}, c.id) > ({n}, {id})"));
-        }
-        q.push(&format!(" ORDER BY {clock}, c.id LIMIT ")).int(limit + 1);
         let mut conn = self.conn().await?;
-        let mut rows: Vec<CustomerRow> = store::fetch(&mut conn, &q).await?;
         let clock_of = |r: &CustomerRow| match kind {
             pb::ReminderKind::NotContacted => {
                 if r.last_follow_up_at > 0 {
@@ -214,24 +185,10 @@ impl CustomersApi {
             }
             _ => r.next_follow_up_at,
         };
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            rows.last()
-                .map(|r| {
-                    self.tokens.encode(
-                        &fp,
-                        &ReminderCursor {
-                            s: String::new(),
-                            n: clock_of(r),
-                            id: r.id.clone(),
-                        },
-                    )
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
-        let wire = convert::customers(&mut conn, &rows).await?;
+        let page = keyset
+            .fetch(&mut conn, q, |r: &CustomerRow| Position::at(clock_of(r), &r.id))
+            .await?;
+        let wire = convert::customers(&mut conn, &page.rows).await?;
         Ok(pb::ListRemindersResponse {
             reminders: wire
                 .into_iter()
@@ -240,7 +197,7 @@ impl CustomersApi {
                     contact: None,
                 })
                 .collect(),
-            next_page_token: next,
+            next_page_token: page.next_page_token,
         })
     }
 }

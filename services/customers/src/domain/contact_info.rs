@@ -1,44 +1,12 @@
 //! Parsers for contact details: each returns the normalised form that is stored and compared,
-//! or an error that names the field and the rule. Phone numbers are the kit's
-//! ([`crm_kit::phone`]), shared with the sales service's leads.
+//! or an error that names the field and the rule. Phone numbers and e-mail addresses are the
+//! kit's ([`crm_kit::fields`]), shared with the other services.
 
 use crm_kit::errors::reason;
 use crm_kit::{Error, Result};
 
 fn malformed(field: &str, rule: &str) -> Error {
     Error::invalid(field, reason::MALFORMED, rule.to_string())
-}
-
-/// An email address; the domain is lower-cased.
-pub fn parse_email(field: &str, s: &str) -> Result<String> {
-    const RULE: &str = "must be an email address like name@example.com";
-    let s = s.trim();
-    if s.len() > 254 {
-        return Err(Error::invalid(
-            field,
-            reason::TOO_LONG,
-            "must be at most 254 characters",
-        ));
-    }
-    let mut parts = s.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(malformed(field, RULE));
-    };
-    if local.is_empty() || local.len() > 64 || local.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(malformed(field, RULE));
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    let label_ok = |l: &&str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-    };
-    if labels.len() < 2 || !labels.iter().all(label_ok) {
-        return Err(malformed(field, RULE));
-    }
-    Ok(format!("{local}@{}", domain.to_lowercase()))
 }
 
 /// The characters of a unified social credit code (no I, O, S, V, Z), in value order.
@@ -145,23 +113,6 @@ pub fn parse_coordinate(field: &str, s: &str, max_abs: f64) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails() {
-        assert_eq!(parse_email("e", " Li.Na@Example.COM ").unwrap(), "Li.Na@example.com");
-        assert_eq!(parse_email("e", "王@例子.中国").unwrap(), "王@例子.中国");
-        for bad in [
-            "a@b",
-            "@b.com",
-            "a b@c.com",
-            "a@@b.com",
-            "a@-b.com",
-            "a@b..com",
-            "plain",
-        ] {
-            assert!(parse_email("e", bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn tax_ids() {

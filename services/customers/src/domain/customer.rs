@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use crm_kit::errors::Violations;
+use crm_kit::fields::{Email, Mobile, Phone};
 use crm_kit::money::Money;
-use crm_kit::phone::{Phone, PhoneRegion, parse_mobile, parse_phone};
+use crm_kit::phone::PhoneRegion;
 use crm_proto::customers as pb;
 
 use super::codes;
-use super::contact_info::{parse_email, parse_tax_id, parse_website};
+use super::contact_info::{parse_tax_id, parse_website};
 use super::{optional_date, optional_text, required_text};
 use crm_kit::errors::reason;
 
@@ -176,14 +177,18 @@ impl CustomerFields {
                 "region.district" => self.district = text(v, field, &region.district, 100),
                 "address" => self.address = notes(v, field, &src.address, 500),
                 "phone" => {
-                    let p: Phone = optional(v, &src.phone, |s| parse_phone(field, s, phones));
-                    (self.phone, self.phone_typed) = (p.normalized, p.typed);
+                    let p = Phone::parse_optional(v, field, &src.phone, phones);
+                    (self.phone_typed, self.phone) = p.map(Phone::into_parts).unwrap_or_default();
                 }
                 "mobile" => {
-                    let p: Phone = optional(v, &src.mobile, |s| parse_mobile(field, s, phones));
-                    (self.mobile, self.mobile_typed) = (p.normalized, p.typed);
+                    let m = Mobile::parse_optional(v, field, &src.mobile, phones);
+                    (self.mobile_typed, self.mobile) = m.map(Mobile::into_parts).unwrap_or_default();
                 }
-                "email" => self.email = optional(v, &src.email, |s| parse_email(field, s)),
+                "email" => {
+                    self.email = Email::parse_optional(v, field, &src.email)
+                        .map(Email::into_inner)
+                        .unwrap_or_default()
+                }
                 "gender" => {
                     if let Some(g) = v.take(codes::parse_gender(field, src.gender)) {
                         self.gender = codes::gender_code(g);

@@ -1,7 +1,8 @@
 //! Pure rules of the customers service: no I/O.
 //!
 //! - [`names`]: normalisation, duplicate keys, search grams, similarity.
-//! - [`contact_info`]: phone, mobile, email, tax id, website and coordinate parsers.
+//! - [`contact_info`]: tax id, website and coordinate parsers (phones, mobiles and e-mail
+//!   addresses are the kit's [`crm_kit::fields`]).
 //! - [`customer`]: the editable fields of a customer, parsed from the wire with every violation
 //!   collected, and the diff that feeds the change history.
 //! - [`pool`]: the public pool's rules (caps, cooldown, reclaim days, lock cap).

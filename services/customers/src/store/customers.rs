@@ -51,6 +51,12 @@ pub struct CustomerRow {
     pub deleted_at: Option<i64>,
 }
 
+impl<'r> sqlx::FromRow<'r, AnyRow> for CustomerRow {
+    fn from_row(r: &'r AnyRow) -> std::result::Result<Self, sqlx::Error> {
+        CustomerRow::from_row(r)
+    }
+}
+
 fn static_code(options: &'static [&'static str], value: &str) -> &'static str {
     options.iter().copied().find(|o| *o == value).unwrap_or("")
 }

@@ -3,6 +3,7 @@
 
 use crm_kit::Result;
 use crm_kit::auth::ReadScope;
+use crm_kit::listing::{Direction, Keyset, Order, Page, Position};
 use sqlx::AnyConnection;
 
 /// A stored follow-up.
@@ -88,24 +89,21 @@ pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<FollowUpR
         .await?)
 }
 
-/// A page of a customer's follow-ups, newest first, before the (occurred_at, id) cursor.
-pub async fn page(
-    conn: &mut AnyConnection,
-    customer_id: &str,
-    before: Option<(i64, String)>,
-    limit: i64,
-) -> Result<Vec<FollowUpRow>> {
-    let (t, id) = before.unwrap_or((i64::MAX, String::new()));
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE customer_id = $1 AND (occurred_at < $2 OR (occurred_at = $2 AND ($3 = '' OR id < $3))) \
-         ORDER BY occurred_at DESC, id DESC LIMIT $4"
-    ))
-    .bind(customer_id)
-    .bind(t)
-    .bind(id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+/// The order follow-ups are listed in: the latest contact first.
+pub fn order() -> Order {
+    Order::by("occurred_at", "id", Direction::Descending)
+}
+
+/// The page `keyset` asks for (in [`order`]) of a customer's follow-ups.
+pub async fn page(conn: &mut AnyConnection, customer_id: &str, keyset: &Keyset<'_>) -> Result<Page<FollowUpRow>> {
+    let mut q = super::SqlBuf::read(
+        SELECT,
+        &ReadScope::everything("the follow-ups of a customer the caller's scoped read found"),
+    );
+    q.push(" AND customer_id = ").text(customer_id);
+    keyset
+        .fetch(conn, q, |f: &FollowUpRow| Position::at(f.occurred_at, &f.id))
+        .await
 }
 
 /// Comments of several follow-ups, oldest first.

@@ -2,7 +2,9 @@
 //! changes (from, to, when, by whom, why).
 
 use crm_kit::Result;
+use crm_kit::auth::ReadScope;
 use crm_kit::history::{Changes, Trail};
+use crm_kit::listing::{Direction, Keyset, Order, Page, Position};
 
 use super::SqlBuf;
 use sqlx::AnyConnection;
@@ -83,33 +85,23 @@ pub struct OwnerChangeRow {
     pub changed_at: i64,
 }
 
-/// A page of owner changes, newest first, after the cursor id.
+/// The order owner changes are listed in: newest first (their ids sort by time).
+pub fn owner_change_order() -> Order {
+    Order::by_id("id", Direction::Descending)
+}
+
+/// The page `keyset` asks for (in [`owner_change_order`]) of a customer's owner changes.
 pub async fn owner_changes(
     conn: &mut AnyConnection,
     customer_id: &str,
-    before_id: Option<&str>,
-    limit: i64,
-) -> Result<Vec<OwnerChangeRow>> {
-    let rows = sqlx::query_as::<_, OwnerChangeRow>(
-        "SELECT id, customer_id, from_owner_id, to_owner_id, reason, note, changed_by, changed_at FROM owner_changes \
-         WHERE customer_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3",
-    )
-    .bind(customer_id)
-    .bind(before_id.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows)
-}
-
-/// A page of changes, newest first, after the cursor id.
-pub async fn changes(
-    conn: &mut AnyConnection,
-    customer_id: &str,
-    before_id: Option<&str>,
-    limit: i64,
-) -> Result<Vec<ChangeRow>> {
-    CHANGES.page(conn, customer_id, before_id, limit).await
+    keyset: &Keyset<'_>,
+) -> Result<Page<OwnerChangeRow>> {
+    let mut q = SqlBuf::read(
+        "SELECT id, customer_id, from_owner_id, to_owner_id, reason, note, changed_by, changed_at FROM owner_changes",
+        &ReadScope::everything("the owner changes of a customer the caller's scoped read found"),
+    );
+    q.push(" AND customer_id = ").text(customer_id);
+    keyset.fetch(conn, q, |c: &OwnerChangeRow| Position::at_id(&c.id)).await
 }
 
 /// Records the creation of many customers by import: one change and one owner change each.

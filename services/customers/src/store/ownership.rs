@@ -2,6 +2,7 @@
 //! and the customers the reclaim rules select.
 
 use crm_kit::Result;
+use crm_kit::listing::{Direction, Keyset, Order, Page, Position};
 use crm_kit::time::DAY_MICROS;
 use sqlx::AnyConnection;
 
@@ -211,7 +212,26 @@ pub fn due(policy: &PoolPolicy, c: &CustomerRow) -> Option<(&'static str, i64)> 
     best
 }
 
-/// A page of customers the rules select before `horizon`, by id after `after_id`.
+/// The order reclaim candidates are listed in: by id.
+pub fn reclaim_order() -> Order {
+    Order::by_id("c.id", Direction::Ascending)
+}
+
+/// The page `keyset` asks for (in [`reclaim_order`]) of the customers the rules select before
+/// `horizon`.
+pub async fn reclaim_candidates_page(
+    conn: &mut AnyConnection,
+    policy: &PoolPolicy,
+    horizon: i64,
+    scope: &crm_kit::auth::ReadScope,
+    keyset: &Keyset<'_>,
+) -> Result<Page<CustomerRow>> {
+    let mut q = SqlBuf::read(&format!("SELECT {COLUMNS} FROM customers c"), scope);
+    push_reclaim_predicate(&mut q, policy, horizon);
+    keyset.fetch(conn, q, |c: &CustomerRow| Position::at_id(&c.id)).await
+}
+
+/// A batch of the customers the rules select before `horizon`, by id after `after_id`.
 pub async fn reclaim_candidates(
     conn: &mut AnyConnection,
     policy: &PoolPolicy,

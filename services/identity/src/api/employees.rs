@@ -4,8 +4,9 @@ use std::collections::BTreeSet;
 
 use crm_kit::auth::Principal;
 use crm_kit::errors::{Violations, reason};
+use crm_kit::fields::{Email, Phone};
 use crm_kit::filter::{FieldSpec, FieldType};
-use crm_kit::paging::{fingerprint, page_size};
+use crm_kit::listing::{Keyset, Page};
 use crm_kit::time::now_micros;
 use crm_kit::update::check_etag;
 use crm_kit::{Error, Result};
@@ -14,9 +15,7 @@ use sqlx::AnyConnection;
 
 use super::{EMPLOYEE, IdentityApi, convert};
 use crate::domain::credentials::{PASSWORD_RESET, check_password};
-use crate::domain::employee::{
-    EMPLOYEE_MASK, EMPLOYEE_SERVER_OWNED, MAX_ROLES, check_email, check_employee_id, check_login, check_phone,
-};
+use crate::domain::employee::{EMPLOYEE_MASK, EMPLOYEE_SERVER_OWNED, MAX_ROLES, check_employee_id, check_login};
 use crate::domain::{check_text, mask_paths};
 use crate::passwords;
 use crate::store::{self, EmployeeRow};
@@ -123,8 +122,8 @@ impl IdentityApi {
         let login = src.login.trim();
         check_login(login, &mut v);
         check_text("employee.display_name", &src.display_name, true, 100, &mut v);
-        check_email("employee.email", src.email.trim(), &mut v);
-        check_phone("employee.phone", src.phone.trim(), &mut v);
+        let email = Email::parse_optional(&mut v, "employee.email", &src.email);
+        let phone = Phone::parse_optional(&mut v, "employee.phone", &src.phone, self.phone_region);
         if src.department_id.trim().is_empty() {
             v.add("employee.department_id", reason::REQUIRED, "is required");
         }
@@ -147,8 +146,8 @@ impl IdentityApi {
             login: login.to_string(),
             login_key: login.to_lowercase(),
             display_name: src.display_name.trim().to_string(),
-            email: src.email.trim().to_string(),
-            phone: src.phone.trim().to_string(),
+            email: email.map(Email::into_inner).unwrap_or_default(),
+            phone: phone.map(|p| p.typed().to_string()).unwrap_or_default(),
             department_id: src.department_id.trim().to_string(),
             manager_id: src.manager_id.trim().to_string(),
             status: store::ACTIVE.into(),
@@ -209,30 +208,19 @@ impl IdentityApi {
 
     /// ListEmployees: in login order, filtered and matched by a substring query.
     pub(super) async fn list_employees(&self, req: pb::ListEmployeesRequest) -> Result<pb::ListEmployeesResponse> {
-        let limit = page_size(req.page_size, 50, 500)?;
+        let shape = [req.filter.as_str(), req.query.as_str()];
+        let keyset = Keyset::open(
+            &self.tokens,
+            store::employee_order(),
+            req.page_size,
+            &req.page_token,
+            &shape,
+        )?;
         crm_kit::text::search_query("query", &req.query)?;
-        let fp = fingerprint(&[&req.filter, &req.query]);
-        let after: Option<(String, String)> = if req.page_token.is_empty() {
-            None
-        } else {
-            Some(self.tokens.decode(&fp, &req.page_token)?)
-        };
         let filter = crm_kit::filter::compile(EMPLOYEE_FILTER, &req.filter, 1)?;
         let mut conn = self.conn().await?;
-        let mut rows = store::employees_page(
-            &mut conn,
-            filter.as_ref(),
-            req.query.trim(),
-            after.as_ref().map(|(k, i)| (k.as_str(), i.as_str())),
-            limit,
-        )
-        .await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => self.tokens.encode(&fp, &(last.login_key.clone(), last.id.clone())),
-            _ => String::new(),
-        };
+        let Page { rows, next_page_token } =
+            store::employees_page(&mut conn, filter.as_ref(), req.query.trim(), &keyset).await?;
         let now = now_micros();
         let ids: Vec<&str> = rows.iter().map(|e| e.id.as_str()).collect();
         let mut roles = store::role_ids_of_many(&mut conn, &ids).await?;
@@ -277,12 +265,12 @@ impl IdentityApi {
                     row.display_name = src.display_name.trim().to_string();
                 }
                 "email" => {
-                    check_email("employee.email", src.email.trim(), &mut v);
-                    row.email = src.email.trim().to_string();
+                    let email = Email::parse_optional(&mut v, "employee.email", &src.email);
+                    row.email = email.map(Email::into_inner).unwrap_or_default();
                 }
                 "phone" => {
-                    check_phone("employee.phone", src.phone.trim(), &mut v);
-                    row.phone = src.phone.trim().to_string();
+                    let phone = Phone::parse_optional(&mut v, "employee.phone", &src.phone, self.phone_region);
+                    row.phone = phone.map(|p| p.typed().to_string()).unwrap_or_default();
                 }
                 "department_id" => {
                     if src.department_id.trim().is_empty() {

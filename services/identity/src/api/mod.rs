@@ -55,6 +55,8 @@ pub struct IdentityApi {
     service_secret: String,
     /// The services asked for handover counts.
     handover_peers: Vec<String>,
+    /// The country of phone numbers written without a country code.
+    phone_region: crm_kit::phone::PhoneRegion,
 }
 
 impl std::fmt::Debug for IdentityApi {
@@ -79,6 +81,7 @@ impl IdentityApi {
                 .map(|p| p.trim().to_string())
                 .filter(|p| !p.is_empty())
                 .collect(),
+            phone_region: config.default_phone_region,
         }
     }
 

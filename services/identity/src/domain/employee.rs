@@ -1,4 +1,4 @@
-//! An employee's fields: logins, contact details, chosen ids, and what an update may name.
+//! An employee's fields: logins, chosen ids, and what an update may name.
 
 use crm_kit::Error;
 use crm_kit::errors::{Violations, reason};
@@ -41,40 +41,6 @@ pub fn check_login(login: &str, v: &mut Violations) {
             "employee.login",
             reason::MALFORMED,
             "may hold only letters, digits, '.', '_', '-' and '@'",
-        );
-    }
-}
-
-/// An optional e-mail address.
-pub fn check_email(field: &str, email: &str, v: &mut Violations) {
-    if email.is_empty() {
-        return;
-    }
-    let ok = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !email.chars().any(char::is_whitespace)
-                && !domain.contains('@')
-        });
-    if !ok {
-        v.add(field, reason::MALFORMED, "is not an e-mail address");
-    }
-}
-
-/// An optional phone number: 5 to 20 digits with optional `+ - ( )` and spaces.
-pub fn check_phone(field: &str, phone: &str, v: &mut Violations) {
-    if phone.is_empty() {
-        return;
-    }
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    if !(5..=20).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
-        v.add(
-            field,
-            reason::MALFORMED,
-            "must be 5 to 20 digits with optional + - ( ) and spaces",
         );
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! - [`credentials`]: password rules, the sign-in lockout, refresh-token hashing and the issue
 //!   time a token states.
-//! - [`employee`]: logins, e-mail and phone fields, chosen employee ids, the fields an update may
-//!   name.
+//! - [`employee`]: logins, chosen employee ids, the fields an update may name (e-mail and phone
+//!   are the kit's [`crm_kit::fields`]).
 //! - [`department`]: names, paths in the department tree, the fields an update may name.
 //! - [`role`]: role names, permission patterns, data scopes, and what a set of roles adds up to.
 

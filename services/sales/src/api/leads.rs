@@ -6,9 +6,11 @@
 use crm_kit::auth::Principal;
 use crm_kit::auth::ReadScope;
 use crm_kit::errors::Violations;
+use crm_kit::fields::{Email, Mobile, Phone};
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::{Begun, CommandTx, RequestKey};
-use crm_kit::phone::{PhoneRegion, parse_mobile, parse_phone};
+use crm_kit::listing::{Keyset, Position};
+use crm_kit::phone::PhoneRegion;
 use crm_kit::time::now_micros;
 use crm_kit::update::{check_etag, etag, mask_paths};
 use crm_kit::{Error, Result};
@@ -18,11 +20,12 @@ use crm_proto::sales as pb;
 use sqlx::AnyConnection;
 use tonic_types::StatusExt as _;
 
-use super::{LEAD_SCOPE, SERVICE, SalesApi, audit, check_notes, check_text};
+use super::{CHANGES, LEAD_SCOPE, SERVICE, SalesApi, audit, check_notes, check_text};
 use crate::domain;
 use crate::store;
 use crate::store::leads::{FollowUpRow, LeadRow};
 use crm_kit::errors::reason;
+use crm_kit::history::Changes;
 
 pub const LEAD: &str = "crm.sales.v1.Lead";
 
@@ -110,8 +113,9 @@ pub(crate) fn lead_proto(l: &LeadRow) -> pb::Lead {
 }
 
 /// Checks and copies the editable fields named in `paths` from `src` onto `row`.
-/// Phones are read as the customers service reads them (the kit's parser, numbers without a
-/// country code in `region`), so a lead that is accepted converts; the lead keeps them as typed.
+/// Phones and emails are read as the customers service reads them (the kit's fields, numbers
+/// without a country code in `region`), so a lead that is accepted converts; the lead keeps its
+/// phones as typed.
 fn apply_fields(
     src: &pb::Lead,
     paths: &[&str],
@@ -142,31 +146,21 @@ fn apply_fields(
                 check_text(&field, &src.title, false, 100, v);
                 row.title = src.title.trim().to_string();
             }
-            "phone" | "mobile" => {
-                let value = if *p == "phone" { &src.phone } else { &src.mobile };
-                let t = value.trim();
-                if !t.is_empty() {
-                    let parsed = if *p == "phone" {
-                        parse_phone(&field, t, region)
-                    } else {
-                        parse_mobile(&field, t, region)
-                    };
-                    v.take(parsed);
-                }
-                if *p == "phone" {
-                    row.phone = t.to_string();
-                } else {
-                    row.mobile = t.to_string();
-                }
+            // A refused phone, mobile or email is still kept as given, so the request is not
+            // also told it names no way to reach the contact.
+            "phone" => {
+                let t = src.phone.trim();
+                let phone = Phone::parse_optional(v, &field, t, region);
+                row.phone = phone.map_or_else(|| t.to_string(), |p| p.typed().to_string());
+            }
+            "mobile" => {
+                let t = src.mobile.trim();
+                let mobile = Mobile::parse_optional(v, &field, t, region);
+                row.mobile = mobile.map_or_else(|| t.to_string(), |m| m.typed().to_string());
             }
             "email" => {
                 let t = src.email.trim();
-                if !t.is_empty() && (t.len() > 200 || !t.contains('@') || t.starts_with('@') || t.ends_with('@')) {
-                    v.add(&field, reason::MALFORMED, "must be an email address");
-                } else {
-                    v.take(crm_kit::text::check_controls(&field, t, crm_kit::text::Lines::Single));
-                }
-                row.email = t.to_string();
+                row.email = Email::parse_optional(v, &field, t).map_or_else(|| t.to_string(), Email::into_inner);
             }
             "source" => match pb::LeadSource::try_from(src.source) {
                 Ok(s) => row.source = domain::source_code(s).to_string(),
@@ -273,6 +267,35 @@ pub(crate) fn lead_list_scope(caller: &Principal, pool: bool) -> ReadScope {
     }
 }
 
+/// Where the lead's fields changed between `before` and `after`, as its history shows them.
+fn lead_changes(before: &LeadRow, after: &LeadRow) -> Changes {
+    crm_kit::changed_fields!(before, after; company_name, contact_name, title, phone, mobile, email, source,
+        province, city, remark, owner_id, status, disqualified_reason, converted_customer_id,
+        converted_contact_id, converted_opportunity_id)
+}
+
+/// Writes `row` over `before` (refused with `stale()` when the lead changed meanwhile) and
+/// records the fields that changed in the lead's history as `action`, in the same transaction.
+async fn save_lead(
+    conn: &mut AnyConnection,
+    before: &LeadRow,
+    row: &mut LeadRow,
+    action: &str,
+    stale: impl FnOnce() -> Error,
+) -> Result<()> {
+    if !store::leads::update(conn, row, before.version).await? {
+        return Err(stale());
+    }
+    row.version = before.version + 1;
+    let changes = lead_changes(before, row);
+    if !changes.is_empty() {
+        CHANGES
+            .record(conn, &row.id, action, &changes, &row.updated_by, row.updated_at)
+            .await?;
+    }
+    Ok(())
+}
+
 impl SalesApi {
     /// A live lead the caller may see (pooled leads are visible to anyone who may claim), or
     /// NOT_FOUND.
@@ -340,6 +363,16 @@ impl SalesApi {
     /// Stores a new lead and finishes the command.
     async fn insert_new_lead(&self, mut tx: CommandTx, row: &LeadRow) -> Result<pb::CreateLeadResponse> {
         store::leads::insert(&mut tx, row).await?;
+        CHANGES
+            .record(
+                &mut tx,
+                &row.id,
+                "create",
+                &Changes::new(),
+                &row.created_by,
+                row.created_at,
+            )
+            .await?;
         let response = pb::CreateLeadResponse {
             lead: Some(lead_proto(row)),
         };
@@ -354,24 +387,36 @@ impl SalesApi {
         })
     }
 
-    pub async fn list_leads(&self, caller: &Principal, req: pb::ListLeadsRequest) -> Result<pb::ListLeadsResponse> {
-        let (rows, next_page_token) = self
-            .newest_first(
-                super::Listing {
-                    listed: store::leads::listed(req.pool),
-                    scope: lead_list_scope(caller, req.pool),
-                    fields: LEAD_FILTER,
-                    filter: &req.filter,
-                    shape: store::leads::owned(req.pool),
-                    page_size: req.page_size,
-                    page_token: &req.page_token,
-                },
-                |l: &LeadRow| (l.created_at, l.id.clone()),
-            )
+    pub async fn list_lead_changes(
+        &self,
+        caller: &Principal,
+        req: pb::ListLeadChangesRequest,
+    ) -> Result<pb::ListLeadChangesResponse> {
+        let mut conn = self.conn().await?;
+        let lead = self.visible_lead(&mut conn, caller, "lead_id", &req.lead_id).await?;
+        let page = CHANGES
+            .list(&mut conn, &self.tokens, &lead.id, req.page_size, &req.page_token)
             .await?;
+        Ok(pb::ListLeadChangesResponse {
+            changes: page.rows.iter().map(|c| c.to_proto()).collect(),
+            next_page_token: page.next_page_token,
+        })
+    }
+
+    pub async fn list_leads(&self, caller: &Principal, req: pb::ListLeadsRequest) -> Result<pb::ListLeadsResponse> {
+        let listed = store::leads::listed(req.pool);
+        let shape = [req.filter.as_str(), store::leads::owned(req.pool)];
+        let keyset = Keyset::open(&self.tokens, listed.order(), req.page_size, &req.page_token, &shape)?;
+        let filter = crm_kit::filter::compile(LEAD_FILTER, &req.filter, 1)?;
+        let scope = lead_list_scope(caller, req.pool);
+        let mut conn = self.conn().await?;
+        let page = store::page(&mut conn, &listed, &scope, filter.as_ref(), &keyset, |l: &LeadRow| {
+            Position::at(l.created_at, &l.id)
+        })
+        .await?;
         Ok(pb::ListLeadsResponse {
-            leads: rows.iter().map(lead_proto).collect(),
-            next_page_token,
+            leads: page.rows.iter().map(lead_proto).collect(),
+            next_page_token: page.next_page_token,
         })
     }
 
@@ -394,16 +439,13 @@ impl SalesApi {
         if row.status == "converted" {
             return Err(converted(&row.id));
         }
-        let version = row.version;
+        let before = row.clone();
         let mut v = Violations::new();
         apply_fields(src, &paths, &mut row, &mut v, "lead", self.phone_region);
         v.finish()?;
         row.updated_at = now_micros();
         row.updated_by = caller.employee_id.clone();
-        if !store::leads::update(&mut tx, &row, version).await? {
-            return Err(Error::stale_etag(LEAD));
-        }
-        row.version += 1;
+        save_lead(&mut tx, &before, &mut row, "update", || Error::stale_etag(LEAD)).await?;
         tx.commit().await?;
         Ok(pb::UpdateLeadResponse {
             lead: Some(lead_proto(&row)),
@@ -416,9 +458,13 @@ impl SalesApi {
         if row.owner_id.is_empty() {
             caller.require("sales.lead.assign")?;
         }
-        if !store::leads::delete(&mut tx, &row.id, row.version, now_micros(), &caller.employee_id).await? {
+        let now = now_micros();
+        if !store::leads::delete(&mut tx, &row.id, row.version, now, &caller.employee_id).await? {
             return Err(Error::stale_etag(LEAD));
         }
+        CHANGES
+            .record(&mut tx, &row.id, "delete", &Changes::new(), &caller.employee_id, now)
+            .await?;
         tx.commit().await?;
         Ok(pb::DeleteLeadResponse {})
     }
@@ -457,18 +503,16 @@ impl SalesApi {
             }
             _ => {}
         }
-        let version = row.version;
+        let before = row.clone();
         row.owner_id = to.to_string();
         row.owner_department_path = to_path.to_string();
         row.updated_at = now_micros();
         row.updated_by = caller.employee_id.clone();
-        if !store::leads::update(&mut tx, &row, version).await? {
-            return Err(Error::Aborted {
-                reason: "CONCURRENT_CHANGE",
-                message: "the lead changed meanwhile; reload it".into(),
-            });
-        }
-        row.version += 1;
+        save_lead(&mut tx, &before, &mut row, "assign", || Error::Aborted {
+            reason: "CONCURRENT_CHANGE",
+            message: "the lead changed meanwhile; reload it".into(),
+        })
+        .await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -537,7 +581,7 @@ impl SalesApi {
             }
             _ => domain::LEAD_STATUS.check(domain::lead_status_of(&row.status), to, &format!("leads/{}", row.id))?,
         }
-        let version = row.version;
+        let before = row.clone();
         row.status = domain::lead_status_code(to).to_string();
         row.disqualified_reason = if to == pb::LeadStatus::Disqualified {
             req.reason.trim().to_string()
@@ -546,10 +590,7 @@ impl SalesApi {
         };
         row.updated_at = now_micros();
         row.updated_by = caller.employee_id.clone();
-        if !store::leads::update(&mut tx, &row, version).await? {
-            return Err(Error::stale_etag(LEAD));
-        }
-        row.version += 1;
+        save_lead(&mut tx, &before, &mut row, "status", || Error::stale_etag(LEAD)).await?;
         tx.commit().await?;
         Ok(pb::SetLeadStatusResponse {
             lead: Some(lead_proto(&row)),
@@ -628,7 +669,7 @@ impl SalesApi {
             store::opportunities::insert(&mut tx, &o).await?;
             opportunity_id = o.id.clone();
         }
-        let version = row.version;
+        let before = row.clone();
         row.status = "converted".into();
         row.converted_customer_id = customer_id.clone();
         row.converted_contact_id = contact_id.clone();
@@ -636,13 +677,11 @@ impl SalesApi {
         row.converted_at = now;
         row.updated_at = now;
         row.updated_by = caller.employee_id.clone();
-        if !store::leads::update(&mut tx, &row, version).await? {
-            return Err(Error::Aborted {
-                reason: "CONCURRENT_CHANGE",
-                message: "the lead changed meanwhile; retry with the same request_id".into(),
-            });
-        }
-        row.version += 1;
+        save_lead(&mut tx, &before, &mut row, "convert", || Error::Aborted {
+            reason: "CONCURRENT_CHANGE",
+            message: "the lead changed meanwhile; retry with the same request_id".into(),
+        })
+        .await?;
         crm_kit::events::append_at(
             &mut tx,
             &row.id,
@@ -835,20 +874,18 @@ impl SalesApi {
         store::leads::insert_follow_up(&mut tx, &lead.id, &f).await?;
         // The latest contact sets the times; a new lead is being contacted now.
         let (last, next) = store::leads::follow_up_times(&mut tx, &lead.id).await?;
-        let version = lead.version;
+        let before = lead.clone();
         if lead.status == "new" {
             lead.status = "contacting".into();
         }
         lead.updated_at = now;
         lead.updated_by = caller.employee_id.clone();
-        if !store::leads::update(&mut tx, &lead, version).await? {
-            return Err(Error::Aborted {
-                reason: "CONCURRENT_CHANGE",
-                message: "the lead changed meanwhile; retry".into(),
-            });
-        }
+        save_lead(&mut tx, &before, &mut lead, "follow_up", || Error::Aborted {
+            reason: "CONCURRENT_CHANGE",
+            message: "the lead changed meanwhile; retry".into(),
+        })
+        .await?;
         store::leads::set_follow_up_times(&mut tx, &lead.id, last, next).await?;
-        lead.version += 1;
         lead.last_follow_up_at = last;
         lead.next_follow_up_at = next;
         tx.commit().await?;

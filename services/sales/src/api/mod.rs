@@ -22,7 +22,7 @@ pub mod transfer;
 
 use std::sync::Arc;
 
-use crm_kit::auth::{Principal, ReadScope, ScopeColumns, ScopeRule};
+use crm_kit::auth::{Principal, ScopeColumns, ScopeRule};
 use crm_kit::db::Db;
 use crm_kit::directory::Directory;
 use crm_kit::errors::reason;
@@ -31,8 +31,6 @@ use crm_kit::{Error, Result};
 use crm_proto::sales as pb;
 use crm_proto::sales::sales_service_server::SalesService;
 use tonic::transport::Channel;
-
-use crate::store;
 
 /// The service name in permissions and data scopes.
 pub const SERVICE: &str = "sales";
@@ -64,6 +62,9 @@ pub const SNAPSHOT_SCOPE: ScopeRule = owned_by("f.owner_id", "f.owner_department
 
 /// How quotas `q` are scoped: by the employee they are set for, or the department's own path.
 pub const QUOTA_SCOPE: ScopeRule = owned_by("q.subject_id", "q.subject_department_path");
+
+/// Where sales keeps its leads' and opportunities' field history: the kit's shared trail.
+pub(crate) const CHANGES: crm_kit::history::Trail = crm_kit::history::Trail::SHARED;
 
 /// The sales service's state, shared by every call.
 #[derive(Clone)]
@@ -124,60 +125,6 @@ impl SalesApi {
             ));
         }
         Ok(path)
-    }
-}
-
-/// A list newest first (see [`store::Listed`]), keyset-paged.
-pub(crate) struct Listing<'a> {
-    /// Which rows, in which order.
-    pub listed: store::Listed,
-    /// The rows the caller may see.
-    pub scope: ReadScope,
-    /// What the request's `filter` may name.
-    pub fields: &'a [crm_kit::filter::FieldSpec],
-    pub filter: &'a str,
-    /// Everything besides the filter that shapes the list (page tokens are bound to it).
-    pub shape: &'a str,
-    pub page_size: i32,
-    pub page_token: &'a str,
-}
-
-impl SalesApi {
-    /// One page of `listing` and the next page's token (empty on the last page). `key` gives a
-    /// row's `(created_at, id)`.
-    pub(crate) async fn newest_first<T>(
-        &self,
-        listing: Listing<'_>,
-        key: impl Fn(&T) -> (i64, String),
-    ) -> Result<(Vec<T>, String)>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-    {
-        let limit = crm_kit::paging::page_size(listing.page_size, 50, 500)?;
-        let fp = crm_kit::paging::fingerprint(&[listing.filter, listing.shape]);
-        let after: Option<(i64, String)> = if listing.page_token.is_empty() {
-            None
-        } else {
-            Some(self.tokens.decode(&fp, listing.page_token)?)
-        };
-        let filter = crm_kit::filter::compile(listing.fields, listing.filter, 1)?;
-        let mut conn = self.conn().await?;
-        let mut rows: Vec<T> = store::newest_first(
-            &mut conn,
-            &listing.listed,
-            &listing.scope,
-            filter.as_ref(),
-            after,
-            u64::from(limit) + 1,
-        )
-        .await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => self.tokens.encode(&fp, &key(last)),
-            _ => String::new(),
-        };
-        Ok((rows, next_page_token))
     }
 }
 
@@ -278,6 +225,8 @@ crm_kit::rpcs! {
     get_assignment_rules(pb::GetAssignmentRulesRequest) -> pb::GetAssignmentRulesResponse;
     update_assignment_rules(pb::UpdateAssignmentRulesRequest) -> pb::UpdateAssignmentRulesResponse;
     list_project_documents(pb::ListProjectDocumentsRequest) -> pb::ListProjectDocumentsResponse;
+    list_lead_changes(pb::ListLeadChangesRequest) -> pb::ListLeadChangesResponse;
+    list_opportunity_changes(pb::ListOpportunityChangesRequest) -> pb::ListOpportunityChangesResponse;
     delete_project_document(pb::DeleteProjectDocumentRequest) -> pb::DeleteProjectDocumentResponse;
     import_leads(tonic::Streaming<pb::ImportLeadsRequest>) -> pb::ImportLeadsResponse;
     upload_project_document(tonic::Streaming<pb::UploadProjectDocumentRequest>) -> pb::UploadProjectDocumentResponse;

@@ -7,6 +7,7 @@ use crm_kit::auth::ReadScope;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::{Begun, RequestKey};
+use crm_kit::listing::{Keyset, Position};
 use crm_kit::money::Money;
 use crm_kit::time::{DAY_MICROS, now_micros};
 use crm_kit::update::{check_etag, etag, mask_paths};
@@ -16,13 +17,14 @@ use crm_proto::customers::customers_service_client::CustomersServiceClient;
 use crm_proto::sales as pb;
 use sqlx::AnyConnection;
 
-use super::{OPPORTUNITY_SCOPE, SERVICE, SalesApi, audit, check_date, check_notes, check_text};
+use super::{CHANGES, OPPORTUNITY_SCOPE, SERVICE, SalesApi, audit, check_date, check_notes, check_text};
 use crate::domain;
 use crate::store;
 use crate::store::leads::LeadRow;
 use crate::store::opportunities::{ActivityRow, OpportunityRow};
 use crate::store::pipelines::StageRow;
 use crm_kit::errors::reason;
+use crm_kit::history::Changes;
 
 pub const OPPORTUNITY: &str = "crm.sales.v1.Opportunity";
 pub const ACTIVITY: &str = "crm.sales.v1.Activity";
@@ -168,6 +170,27 @@ fn activity_proto(a: &ActivityRow, currency: &str) -> pb::Activity {
 fn today(now: i64) -> String {
     let (y, m, d) = crm_kit::time::civil_from_days(now.div_euclid(DAY_MICROS));
     crm_kit::time::format_date(y, m, d)
+}
+
+/// Where the opportunity's fields changed between `before` and `after`, as its history shows
+/// them (amounts as decimals).
+fn opportunity_changes(before: &OpportunityRow, after: &OpportunityRow) -> Changes {
+    let mut changes = crm_kit::changed_fields!(before, after; subject, customer_id, contact_id, owner_id,
+        pipeline_id, stage_id, probability, currency, start_date, planned_close_date, actual_close_date,
+        forecast_category, competitor, remark, status, lost_reason, audited, converted_to);
+    let amount = |v: i64| crm_kit::money::to_wire(crm_kit::money::from_storage(v));
+    changes
+        .field(
+            "expected_amount",
+            amount(before.expected_amount),
+            amount(after.expected_amount),
+        )
+        .field(
+            "expected_cost",
+            amount(before.expected_cost),
+            amount(after.expected_cost),
+        );
+    changes
 }
 
 impl SalesApi {
@@ -329,17 +352,23 @@ impl SalesApi {
         &self,
         conn: &mut AnyConnection,
         o: &mut OpportunityRow,
-        version: i64,
-        previous_stage: &str,
+        before: &OpportunityRow,
+        action: &str,
     ) -> Result<()> {
-        if !store::opportunities::update(conn, o, version, previous_stage).await? {
+        if !store::opportunities::update(conn, o, before.version, &before.stage_id).await? {
             return Err(Error::stale_etag(OPPORTUNITY));
         }
-        o.version = version + 1;
-        if o.stage_id != previous_stage
+        o.version = before.version + 1;
+        if o.stage_id != before.stage_id
             && let Some(s) = store::pipelines::stage(conn, &o.stage_id).await?
         {
             o.time_limit_days = s.time_limit_days;
+        }
+        let changes = opportunity_changes(before, o);
+        if !changes.is_empty() {
+            CHANGES
+                .record(conn, &o.id, action, &changes, &o.updated_by, o.updated_at)
+                .await?;
         }
         Ok(())
     }
@@ -370,6 +399,16 @@ impl SalesApi {
             Begun::Fresh(tx) => tx,
         };
         store::opportunities::insert(&mut tx, &row).await?;
+        CHANGES
+            .record(
+                &mut tx,
+                &row.id,
+                "create",
+                &Changes::new(),
+                &row.created_by,
+                row.created_at,
+            )
+            .await?;
         let response = pb::CreateOpportunityResponse {
             opportunity: Some(opportunity_proto(&row, row.created_at)),
         };
@@ -420,23 +459,24 @@ impl SalesApi {
         req: pb::ListOpportunitiesRequest,
     ) -> Result<pb::ListOpportunitiesResponse> {
         let now = now_micros();
-        let (rows, next_page_token) = self
-            .newest_first(
-                super::Listing {
-                    listed: store::opportunities::listed(req.stuck_only, now),
-                    scope: ReadScope::of(caller, &OPPORTUNITY_SCOPE),
-                    fields: OPPORTUNITY_FILTER,
-                    filter: &req.filter,
-                    shape: if req.stuck_only { "stuck" } else { "" },
-                    page_size: req.page_size,
-                    page_token: &req.page_token,
-                },
-                |o: &OpportunityRow| (o.created_at, o.id.clone()),
-            )
-            .await?;
+        let listed = store::opportunities::listed(req.stuck_only, now);
+        let shape = [req.filter.as_str(), if req.stuck_only { "stuck" } else { "" }];
+        let keyset = Keyset::open(&self.tokens, listed.order(), req.page_size, &req.page_token, &shape)?;
+        let filter = crm_kit::filter::compile(OPPORTUNITY_FILTER, &req.filter, 1)?;
+        let scope = ReadScope::of(caller, &OPPORTUNITY_SCOPE);
+        let mut conn = self.conn().await?;
+        let page = store::page(
+            &mut conn,
+            &listed,
+            &scope,
+            filter.as_ref(),
+            &keyset,
+            |o: &OpportunityRow| Position::at(o.created_at, &o.id),
+        )
+        .await?;
         Ok(pb::ListOpportunitiesResponse {
-            opportunities: rows.iter().map(|o| opportunity_proto(o, now)).collect(),
-            next_page_token,
+            opportunities: page.rows.iter().map(|o| opportunity_proto(o, now)).collect(),
+            next_page_token: page.next_page_token,
         })
     }
 
@@ -465,7 +505,7 @@ impl SalesApi {
         if o.status != "open" {
             return Err(closed(&o.id));
         }
-        let (version, previous_stage) = (o.version, o.stage_id.clone());
+        let before = o.clone();
         let now = now_micros();
         let mut v = Violations::new();
         for p in &paths {
@@ -521,7 +561,7 @@ impl SalesApi {
         v.finish()?;
         o.updated_at = now;
         o.updated_by = caller.employee_id.clone();
-        self.save(&mut tx, &mut o, version, &previous_stage).await?;
+        self.save(&mut tx, &mut o, &before, "update").await?;
         tx.commit().await?;
         Ok(pb::UpdateOpportunityResponse {
             opportunity: Some(opportunity_proto(&o, now)),
@@ -536,6 +576,16 @@ impl SalesApi {
         let mut tx = self.db.begin_write().await?;
         let o = self.visible_opportunity(&mut tx, caller, "id", &req.id).await?;
         store::opportunities::delete(&mut tx, &o.id).await?;
+        CHANGES
+            .record(
+                &mut tx,
+                &o.id,
+                "delete",
+                &Changes::new(),
+                &caller.employee_id,
+                now_micros(),
+            )
+            .await?;
         tx.commit().await?;
         Ok(pb::DeleteOpportunityResponse {})
     }
@@ -554,11 +604,11 @@ impl SalesApi {
                 format!("the opportunity became {}; its approval stands", o.converted_to),
             ));
         }
-        let (version, stage) = (o.version, o.stage_id.clone());
+        let before = o.clone();
         o.audited = i64::from(req.audited);
         o.updated_at = now_micros();
         o.updated_by = caller.employee_id.clone();
-        self.save(&mut tx, &mut o, version, &stage).await?;
+        self.save(&mut tx, &mut o, &before, "audit").await?;
         tx.commit().await?;
         Ok(pb::AuditOpportunityResponse {
             opportunity: Some(opportunity_proto(&o, o.updated_at)),
@@ -590,7 +640,7 @@ impl SalesApi {
             ));
         }
         let now = now_micros();
-        let (version, stage) = (o.version, o.stage_id.clone());
+        let before = o.clone();
         match to {
             pb::OpportunityStatus::Won => {
                 o.probability = 100;
@@ -621,7 +671,7 @@ impl SalesApi {
         o.status = domain::opportunity_status_code(to).to_string();
         o.updated_at = now;
         o.updated_by = caller.employee_id.clone();
-        self.save(&mut tx, &mut o, version, &stage).await?;
+        self.save(&mut tx, &mut o, &before, "status").await?;
         crm_kit::events::append_at(
             &mut tx,
             &o.id,
@@ -639,6 +689,24 @@ impl SalesApi {
         tx.commit().await?;
         Ok(pb::SetOpportunityStatusResponse {
             opportunity: Some(opportunity_proto(&o, now)),
+        })
+    }
+
+    pub async fn list_opportunity_changes(
+        &self,
+        caller: &Principal,
+        req: pb::ListOpportunityChangesRequest,
+    ) -> Result<pb::ListOpportunityChangesResponse> {
+        let mut conn = self.conn().await?;
+        let o = self
+            .visible_opportunity(&mut conn, caller, "opportunity_id", &req.opportunity_id)
+            .await?;
+        let page = CHANGES
+            .list(&mut conn, &self.tokens, &o.id, req.page_size, &req.page_token)
+            .await?;
+        Ok(pb::ListOpportunityChangesResponse {
+            changes: page.rows.iter().map(|c| c.to_proto()).collect(),
+            next_page_token: page.next_page_token,
         })
     }
 
@@ -684,7 +752,7 @@ impl SalesApi {
         let Some(a) = latest else {
             return Ok(());
         };
-        let (version, previous_stage) = (o.version, o.stage_id.clone());
+        let before = o.clone();
         if a.stage_id != o.stage_id {
             o.stage_id = a.stage_id.clone();
             o.stage_entered_at = now;
@@ -697,7 +765,7 @@ impl SalesApi {
         }
         o.updated_at = now;
         o.updated_by = caller.employee_id.clone();
-        self.save(conn, o, version, &previous_stage).await
+        self.save(conn, o, &before, "activity").await
     }
 
     /// Checks and copies the activity fields named in `paths`.

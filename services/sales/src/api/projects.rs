@@ -8,6 +8,7 @@ use crm_kit::auth::ReadScope;
 use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::{Begun, RequestKey};
+use crm_kit::listing::{Keyset, Position};
 use crm_kit::time::now_micros;
 use crm_kit::update::{check_etag, etag, mask_paths};
 use crm_kit::{Error, Result};
@@ -204,23 +205,24 @@ impl SalesApi {
         caller: &Principal,
         req: pb::ListProjectsRequest,
     ) -> Result<pb::ListProjectsResponse> {
-        let (rows, next_page_token) = self
-            .newest_first(
-                super::Listing {
-                    listed: store::projects::listed(),
-                    scope: ReadScope::of(caller, &PROJECT_SCOPE),
-                    fields: PROJECT_FILTER,
-                    filter: &req.filter,
-                    shape: "",
-                    page_size: req.page_size,
-                    page_token: &req.page_token,
-                },
-                |p: &ProjectRow| (p.created_at, p.id.clone()),
-            )
-            .await?;
+        let listed = store::projects::listed();
+        let shape = [req.filter.as_str(), ""];
+        let keyset = Keyset::open(&self.tokens, listed.order(), req.page_size, &req.page_token, &shape)?;
+        let filter = crm_kit::filter::compile(PROJECT_FILTER, &req.filter, 1)?;
+        let scope = ReadScope::of(caller, &PROJECT_SCOPE);
+        let mut conn = self.conn().await?;
+        let page = store::page(
+            &mut conn,
+            &listed,
+            &scope,
+            filter.as_ref(),
+            &keyset,
+            |p: &ProjectRow| Position::at(p.created_at, &p.id),
+        )
+        .await?;
         Ok(pb::ListProjectsResponse {
-            projects: rows.iter().map(project_proto).collect(),
-            next_page_token,
+            projects: page.rows.iter().map(project_proto).collect(),
+            next_page_token: page.next_page_token,
         })
     }
 

@@ -11,14 +11,15 @@ use crm_kit::auth::Principal;
 use crm_kit::csv_io::{self, Parsed, Row, Upload};
 use crm_kit::errors::{FieldViolation, Violations};
 use crm_kit::idempotency::RequestKey;
+use crm_kit::listing::{Keyset, Position};
 use crm_kit::time::now_micros;
 use crm_kit::{Error, Result};
 use crm_proto::sales as pb;
 use tokio::sync::mpsc;
 
+use super::SalesApi;
 use super::capture::Assigner;
 use super::leads::{LEAD_FILTER, new_lead, validate_lead};
-use super::{Listing, SalesApi};
 use crate::domain;
 use crate::store;
 use crate::store::leads::LeadRow;
@@ -377,23 +378,21 @@ impl SalesApi {
         tx: &mpsc::Sender<std::result::Result<pb::ExportLeadsResponse, tonic::Status>>,
     ) -> Result<()> {
         let mut writer = csv_io::ChunkWriter::new(EXPORT_HEADER)?;
+        let listed = store::leads::listed(req.pool);
+        let shape = [req.filter.as_str(), store::leads::owned(req.pool)];
+        let filter = crm_kit::filter::compile(LEAD_FILTER, &req.filter, 1)?;
+        let scope = super::leads::lead_list_scope(caller, req.pool);
         let mut page_token = String::new();
         loop {
-            let (rows, next) = self
-                .newest_first(
-                    Listing {
-                        listed: store::leads::listed(req.pool),
-                        scope: super::leads::lead_list_scope(caller, req.pool),
-                        fields: LEAD_FILTER,
-                        filter: &req.filter,
-                        shape: store::leads::owned(req.pool),
-                        page_size: EXPORT_PAGE,
-                        page_token: &page_token,
-                    },
-                    |l: &LeadRow| (l.created_at, l.id.clone()),
-                )
-                .await?;
-            for l in &rows {
+            let keyset = Keyset::open(&self.tokens, listed.order(), EXPORT_PAGE, &page_token, &shape)?;
+            let mut conn = self.conn().await?;
+            let page = store::page(&mut conn, &listed, &scope, filter.as_ref(), &keyset, |l: &LeadRow| {
+                Position::at(l.created_at, &l.id)
+            })
+            .await?;
+            // Back to the pool before waiting on a slow client.
+            drop(conn);
+            for l in &page.rows {
                 let created = crm_kit::time::format_rfc3339(l.created_at);
                 writer.row([
                     l.id.as_str(),
@@ -417,10 +416,10 @@ impl SalesApi {
                 // The caller went away.
                 return Ok(());
             }
-            if next.is_empty() {
+            if page.next_page_token.is_empty() {
                 return Ok(());
             }
-            page_token = next;
+            page_token = page.next_page_token;
         }
     }
 }

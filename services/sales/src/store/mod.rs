@@ -22,6 +22,7 @@ pub mod reports;
 use crm_kit::Result;
 use crm_kit::auth::ReadScope;
 use crm_kit::filter::CompiledFilter;
+use crm_kit::listing::{Keyset, Order, Page, Position};
 use crm_kit::sql::SqlBuf;
 use sqlx::AnyConnection;
 
@@ -44,31 +45,30 @@ pub struct Listed {
     pub alias: &'static str,
 }
 
-/// One page of `listed`: at most `limit` rows in `scope` matching `filter`, after the row
-/// whose `(created_at, id)` is `after`.
-pub async fn newest_first<T>(
+impl Listed {
+    /// The list's order.
+    pub fn order(&self) -> Order {
+        Order::newest_first(self.alias)
+    }
+}
+
+/// The page of `listed` that `keyset` asks for: rows in `scope` matching `filter`; `position`
+/// gives a row's `(created_at, id)`.
+pub async fn page<T>(
     conn: &mut AnyConnection,
     listed: &Listed,
     scope: &ReadScope,
     filter: Option<&CompiledFilter>,
-    after: Option<(i64, String)>,
-    limit: u64,
-) -> Result<Vec<T>>
+    keyset: &Keyset<'_>,
+    position: impl Fn(&T) -> Position,
+) -> Result<Page<T>>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
 {
-    let a = listed.alias;
     let mut q = SqlBuf::read(&listed.select, scope);
     q.push(" AND ").push(&listed.conditions);
     if let Some(f) = filter {
         q.push(" AND (").filter(f).push(")");
     }
-    // A row comparison, which both databases turn into one index range (the equivalent
-    // `a < x OR (a = x AND b < y)` makes PostgreSQL filter every row before the page).
-    if let Some((at, id)) = after {
-        q.push(&format!(" AND ({a}.created_at, {a}.id) < (")).int(at);
-        q.push(", ").text(id).push(")");
-    }
-    q.push(&format!(" ORDER BY {a}.created_at DESC, {a}.id DESC LIMIT {limit}"));
-    fetch(conn, &q).await
+    keyset.fetch(conn, q, position).await
 }

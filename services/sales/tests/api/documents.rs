@@ -426,10 +426,17 @@ async fn documents_stored_before_the_kit_store_are_moved_into_it_whole() {
     let mut conn = db.pool.acquire().await.unwrap();
     let moved = crm_kit::documents::load(&mut conn, "d1").await.unwrap().expect("moved");
     assert_eq!(
-        (moved.owner_kind.as_str(), moved.owner_id.as_str(), moved.file_name.as_str()),
+        (
+            moved.owner_kind.as_str(),
+            moved.owner_id.as_str(),
+            moved.file_name.as_str()
+        ),
         ("project", "p1", "plan.pdf")
     );
-    assert_eq!((moved.size_bytes, moved.pieces), (i64::try_from(bytes.len()).unwrap(), 3));
+    assert_eq!(
+        (moved.size_bytes, moved.pieces),
+        (i64::try_from(bytes.len()).unwrap(), 3)
+    );
     let mut back = Vec::new();
     for piece in 0..moved.pieces {
         let data: Vec<u8> =

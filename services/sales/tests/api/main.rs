@@ -7,6 +7,7 @@ mod deactivation;
 mod documents;
 mod handover;
 mod helpers;
+mod history;
 mod hostile;
 mod leads;
 mod opportunities;
