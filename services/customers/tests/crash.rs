@@ -5,6 +5,9 @@
 //! customer of each leaver has moved exactly once, with exactly one handover entry in its
 //! history.
 
+// These tests set up and check the database directly.
+#![allow(clippy::disallowed_methods)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

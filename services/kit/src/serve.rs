@@ -88,16 +88,6 @@ pub async fn serve(
 ) -> Result<()> {
     let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
     let (reporter, health) = tonic_health::server::health_reporter();
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crm_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| Error::Internal(format!("reflection: {e}")))?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crm_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()
-        .map_err(|e| Error::Internal(format!("reflection: {e}")))?;
 
     let names: Vec<&'static str> = std::iter::once("").chain(spec.grpc_services.iter().copied()).collect();
     for name in &names {
@@ -105,69 +95,33 @@ pub async fn serve(
     }
 
     // Health follows the database: a service that cannot reach its data is not serving.
-    let (health_stop_tx, mut health_stop) = watch::channel(false);
-    let health_task = spec.db.clone().map(|db| {
-        let reporter = reporter.clone();
-        let names = names.clone();
-        tokio::spawn(async move {
-            let mut serving = true;
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-                    _ = health_stop.changed() => return,
-                }
-                let ok = db.ping().await;
-                if ok != serving {
-                    serving = ok;
-                    let status = if ok {
-                        ServingStatus::Serving
-                    } else {
-                        ServingStatus::NotServing
-                    };
-                    tracing::warn!(database_reachable = ok, "health changed");
-                    for name in &names {
-                        reporter.set_service_status(*name, status).await;
-                    }
-                }
-            }
-        })
-    });
+    let (health_stop_tx, health_stop) = watch::channel(false);
+    let health_task = spec
+        .db
+        .clone()
+        .map(|db| tokio::spawn(follow_database(db, reporter.clone(), names.clone(), health_stop)));
 
     // Each further check mirrors its value, until shutdown reports everything NOT_SERVING.
     let check_names: Vec<String> = spec.health_checks.iter().map(|(n, _)| n.clone()).collect();
     let check_tasks: Vec<tokio::task::JoinHandle<()>> = spec
         .health_checks
         .into_iter()
-        .map(|(name, mut rx)| {
-            let reporter = reporter.clone();
-            let mut stop = health_stop_tx.subscribe();
-            tokio::spawn(async move {
-                loop {
-                    let ok = *rx.borrow_and_update();
-                    if *stop.borrow() {
-                        return;
-                    }
-                    let status = if ok {
-                        ServingStatus::Serving
-                    } else {
-                        ServingStatus::NotServing
-                    };
-                    reporter.set_service_status(&name, status).await;
-                    tokio::select! {
-                        changed = rx.changed() => if changed.is_err() { return },
-                        _ = stop.changed() => return,
-                    }
-                    tracing::info!(check = %name, ok = *rx.borrow(), "health changed");
-                }
-            })
-        })
+        .map(|(name, rx)| tokio::spawn(mirror_check(name, rx, reporter.clone(), health_stop_tx.subscribe())))
         .collect();
 
     let routes = spec
         .routes
         .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
+        .add_service(
+            reflection()
+                .build_v1()
+                .map_err(|e| Error::Internal(format!("reflection: {e}")))?,
+        )
+        .add_service(
+            reflection()
+                .build_v1alpha()
+                .map_err(|e| Error::Internal(format!("reflection: {e}")))?,
+        );
 
     let timings = spec.shutdown;
     let service_name = spec.name;
@@ -238,6 +192,69 @@ pub async fn serve(
     }
     tracing::info!(service = service_name, "stopped");
     result.map_err(|e| Error::Internal(format!("server: {e}")))
+}
+
+/// Reflection over every contract and health, for grpcurl.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crm_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// Every 5 s, reports `names` SERVING while the database answers and NOT_SERVING while it does
+/// not, until `stop` changes.
+async fn follow_database(
+    db: Db,
+    reporter: tonic_health::server::HealthReporter,
+    names: Vec<&'static str>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => return,
+        }
+        let ok = db.ping().await;
+        if ok != serving {
+            serving = ok;
+            let status = if ok {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            tracing::warn!(database_reachable = ok, "health changed");
+            for name in &names {
+                reporter.set_service_status(*name, status).await;
+            }
+        }
+    }
+}
+
+/// Reports the health entry `name` as `rx` says (SERVING while true), until `stop` changes.
+async fn mirror_check(
+    name: String,
+    mut rx: watch::Receiver<bool>,
+    reporter: tonic_health::server::HealthReporter,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let ok = *rx.borrow_and_update();
+        if *stop.borrow() {
+            return;
+        }
+        let status = if ok {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        reporter.set_service_status(&name, status).await;
+        tokio::select! {
+            changed = rx.changed() => if changed.is_err() { return },
+            _ = stop.changed() => return,
+        }
+        tracing::info!(check = %name, ok = *rx.borrow(), "health changed");
+    }
 }
 
 /// Answers a handler's panic as gRPC INTERNAL with a generic message, logged as an error with

@@ -3,6 +3,9 @@
 //! database following it. The effect of each event is a row in `applied` (unique by event id),
 //! so a doubled effect fails the insert and a lost one is missing.
 
+// These tests set up and check the database directly.
+#![allow(clippy::disallowed_methods)]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crm_customers::api::export::SELECT;
+use crm_customers::store::export::SELECT;
 use crm_kit::db::Backend;
 use crm_proto::customers as pb;
 use sqlx::Connection;

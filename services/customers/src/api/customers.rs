@@ -19,6 +19,7 @@ use super::{
 use crate::domain::contact_info;
 use crate::domain::customer::{CustomerFields, mask_paths};
 use crate::domain::names;
+use crate::store::contacts::ContactRow;
 use crate::store::customers::{self as store, CustomerRow, Duplicate, InsertError};
 use crate::store::{SqlBuf, catalog, contacts, history, search};
 use crm_kit::errors::reason;
@@ -473,24 +474,7 @@ impl CustomersApi {
         let Some(src) = req.customer.as_ref() else {
             return Err(Error::required("customer"));
         };
-        let mut v = Violations::new();
-        let fields = CustomerFields::from_create(src, self.phone_region, &mut v);
-        fields.check_whole(&mut v);
-        let contact = src
-            .primary_contact
-            .as_ref()
-            .filter(|c| !c.name.trim().is_empty() || !c.mobile.is_empty() || !c.phone.is_empty() || !c.email.is_empty())
-            .map(|c| parse_contact(c, "customer.primary_contact", self.phone_region, &mut v));
-        let owner = req.owner_id.trim().to_string();
-        let owner = if owner.is_empty() {
-            caller.employee_id.clone()
-        } else {
-            owner
-        };
-        if owner.chars().count() > 64 {
-            v.add("owner_id", reason::TOO_LONG, "must be at most 64 characters");
-        }
-        v.finish()?;
+        let (fields, contact, owner) = self.parse_create(caller, src, &req.owner_id)?;
         // A customer created for someone else is an assignment: managers, within their scope.
         let owner_department_path = if owner == caller.employee_id {
             caller.department_path.clone()
@@ -524,130 +508,35 @@ impl CustomersApi {
         }
         // Without a transaction the owner's and the reference checks travel inside the write
         // (one round trip); only when they fail are they run one by one to name the field.
-        let guard = match !one_statement {
-            true => {
-                crm_kit::handover::require_active(conn, &caller.employee_id, "owner_id", &owner).await?;
-                let mut v = Violations::new();
-                check_references(conn, &fields, None, &mut v).await?;
-                v.finish()?;
-                None
-            }
-            false => {
-                let mut guard = SqlBuf::new(crm_kit::handover::ACTIVE_GUARD_HOLDS);
-                if let Some(references) = catalog::references_guard(
-                    &fields
-                        .dictionary_codes()
-                        .into_iter()
-                        .map(|(d, _, c)| (d, c))
-                        .collect::<Vec<_>>(),
-                    &fields.category_id,
-                ) {
-                    guard.push(" AND ").push_renumbered(&references.sql, &references.params);
-                }
-                let mut prelude = SqlBuf::new("");
-                prelude.push_renumbered(crm_kit::handover::ACTIVE_GUARD_CTES, &[SqlValue::Text(owner.clone())]);
-                Some((prelude, guard))
-            }
+        let guard = if one_statement {
+            Some(create_guard(&fields, &owner))
+        } else {
+            crm_kit::handover::require_active(conn, &caller.employee_id, "owner_id", &owner).await?;
+            let mut v = Violations::new();
+            check_references(conn, &fields, None, &mut v).await?;
+            v.finish()?;
+            None
         };
         // Duplicates are found by the insert itself: every duplicate rule is a unique index,
         // so a probe first would only add a round trip (and could not stop a concurrent twin).
         let now = now_micros();
-        let row = CustomerRow {
-            id: crm_kit::new_id(),
-            name_key: names::name_key(&fields.name),
-            fields,
-            owner_id: owner.clone(),
-            owner_department_path,
-            owned_since: now,
-            reclaim_locked: false,
-            last_follow_up_at: 0,
-            next_follow_up_at: 0,
-            last_order_at: 0,
-            totals_currency: self.base_currency.clone(),
-            total_ordered: 0,
-            receivable_balance: 0,
-            payable_balance: 0,
-            order_count: 0,
-            created_at: now,
-            created_by: caller.employee_id.clone(),
-            updated_at: now,
-            updated_by: caller.employee_id.clone(),
-            version: 1,
-            deleted_at: None,
-        };
+        let row = self.new_row(fields, &owner, owner_department_path, &caller.employee_id, now);
         let texts = search::SearchTexts::of(&row.fields, contact.as_ref());
         let contact = contact.map(|c| c.into_primary_of(&row.id, &caller.employee_id, now));
-        let created: Vec<(&str, String, String)> = row
-            .fields
-            .pairs()
-            .into_iter()
-            .filter(|(_, val)| !val.is_empty() && val != "[]" && val != "{}")
-            .map(|(f, val)| (f, String::new(), val))
-            .collect();
-        let mut writes = store::insert_statements(self.db.backend, std::slice::from_ref(&row), &[texts.entry()])?;
-        if let Some(c) = &contact {
-            writes.extend(contacts::insert_statements(self.db.backend, std::slice::from_ref(c)));
-        }
-        writes.push(history::change_sql(
-            &row.id,
-            "create",
-            &created,
-            &caller.employee_id,
-            now,
-        ));
-        writes.push(history::owner_change_sql(
-            &row.id,
-            "",
-            &owner,
-            "create",
-            "",
-            &caller.employee_id,
-            now,
-        ));
-        writes.push(crate::store::SqlBuf::from(
-            crm_kit::events::append_statement(
-                &row.id,
-                &pb::CustomerCreated {
-                    customer_id: row.id.clone(),
-                    name: row.fields.name.clone(),
-                    owner_id: owner.clone(),
-                },
-                now,
-            )
-            .1,
-        ));
+        let writes = creation_writes(self.db.backend, &row, contact.as_ref(), texts, &caller.employee_id)?;
         let written = match &guard {
             Some((prelude, guard)) => crate::store::execute_guarded(conn, Some(prelude), guard, &writes).await,
             None => crate::store::execute_together(conn, &writes).await.map(|()| true),
         };
         match written.map_err(InsertError::from) {
             Ok(true) => {}
-            Ok(false) => {
-                if crm_kit::handover::is_deactivated(conn, &owner).await? {
-                    return Err(crm_kit::handover::inactive(&caller.employee_id, "owner_id", &owner));
-                }
-                let mut v = Violations::new();
-                check_references(conn, &row.fields, None, &mut v).await?;
-                v.finish()?;
-                // The references were fixed between the write and the check.
-                return Err(Error::Aborted {
-                    reason: "CONCURRENT_CHANGE",
-                    message: "a dictionary code or category changed concurrently; retry".into(),
-                });
-            }
+            Ok(false) => return Err(why_not_written(conn, caller, &row).await),
             Err(InsertError::Duplicate) => {
                 // The customer exists (or a concurrent create of it committed first): name it,
                 // after giving the connection back (a pool full of waiters must not deadlock).
                 drop(tx);
                 drop(pooled);
-                let mut conn = self.conn().await?;
-                return match store::find_duplicate(&mut conn, &row.fields, "").await? {
-                    Some(d) => Err(duplicate_error(&d)),
-                    None => Err(Error::Aborted {
-                        reason: "CONCURRENT_CHANGE",
-                        message: "a concurrent change collided; retry".into(),
-                    }),
-                };
+                return Err(self.duplicate_of(&row.fields).await);
             }
             Err(InsertError::Other(e)) => return Err(e),
         }
@@ -665,6 +554,84 @@ impl CustomersApi {
             self.db.wrote();
         }
         Ok(response)
+    }
+
+    /// A new customer's fields, primary contact and owner (the caller when none is given),
+    /// every bad field named at once.
+    fn parse_create(
+        &self,
+        caller: &Principal,
+        src: &pb::Customer,
+        owner_id: &str,
+    ) -> Result<(CustomerFields, Option<ContactRow>, String)> {
+        let mut v = Violations::new();
+        let fields = CustomerFields::from_create(src, self.phone_region, &mut v);
+        fields.check_whole(&mut v);
+        let contact = src
+            .primary_contact
+            .as_ref()
+            .filter(|c| !c.name.trim().is_empty() || !c.mobile.is_empty() || !c.phone.is_empty() || !c.email.is_empty())
+            .map(|c| parse_contact(c, "customer.primary_contact", self.phone_region, &mut v));
+        let owner = match owner_id.trim() {
+            "" => caller.employee_id.clone(),
+            owner => owner.to_string(),
+        };
+        if owner.chars().count() > 64 {
+            v.add("owner_id", reason::TOO_LONG, "must be at most 64 characters");
+        }
+        v.finish()?;
+        Ok((fields, contact, owner))
+    }
+
+    /// The row of a customer created now for `owner`.
+    pub(super) fn new_row(
+        &self,
+        fields: CustomerFields,
+        owner: &str,
+        owner_department_path: String,
+        actor: &str,
+        now: i64,
+    ) -> CustomerRow {
+        CustomerRow {
+            id: crm_kit::new_id(),
+            name_key: names::name_key(&fields.name),
+            fields,
+            owner_id: owner.to_string(),
+            owner_department_path,
+            owned_since: now,
+            reclaim_locked: false,
+            last_follow_up_at: 0,
+            next_follow_up_at: 0,
+            last_order_at: 0,
+            totals_currency: self.base_currency.clone(),
+            total_ordered: 0,
+            receivable_balance: 0,
+            payable_balance: 0,
+            order_count: 0,
+            created_at: now,
+            created_by: actor.to_string(),
+            updated_at: now,
+            updated_by: actor.to_string(),
+            version: 1,
+            deleted_at: None,
+        }
+    }
+
+    /// The ALREADY_EXISTS naming the customer that `fields` duplicate (ABORTED when a
+    /// concurrent change removed it meanwhile).
+    async fn duplicate_of(&self, fields: &CustomerFields) -> Error {
+        let found = match self.conn().await {
+            Ok(mut conn) => store::find_duplicate(&mut conn, fields, "").await,
+            Err(e) => return e,
+        };
+        match found {
+            Ok(Some(d)) => duplicate_error(&d),
+            Ok(None) => Error::Aborted {
+                reason: "CONCURRENT_CHANGE",
+                message: "a concurrent change collided; retry".into(),
+            },
+            Err(e) => e,
+        }
     }
 
     /// GetCustomer.
@@ -1125,5 +1092,95 @@ fn duplicate_match(row: &CustomerRow, kind: pb::DuplicateMatchKind, similarity: 
         owned_since: (!row.owner_id.is_empty()).then(|| crm_kit::time::to_proto(row.owned_since)),
         in_pool: row.owner_id.is_empty(),
         similarity,
+    }
+}
+
+/// The guard a one-statement create writes under: the owner is active and every dictionary
+/// code and the category exist (with the statement's prelude of CTEs).
+fn create_guard(fields: &CustomerFields, owner: &str) -> (SqlBuf, SqlBuf) {
+    let mut guard = SqlBuf::new(crm_kit::handover::ACTIVE_GUARD_HOLDS);
+    if let Some(references) = catalog::references_guard(
+        &fields
+            .dictionary_codes()
+            .into_iter()
+            .map(|(d, _, c)| (d, c))
+            .collect::<Vec<_>>(),
+        &fields.category_id,
+    ) {
+        guard.push(" AND ").push_renumbered(&references.sql, &references.params);
+    }
+    let mut prelude = SqlBuf::new("");
+    prelude.push_renumbered(
+        crm_kit::handover::ACTIVE_GUARD_CTES,
+        &[SqlValue::Text(owner.to_string())],
+    );
+    (prelude, guard)
+}
+
+/// What creating `row` writes together: the customer and its search entries, its primary
+/// contact, its first history entries and its `CustomerCreated` event.
+fn creation_writes(
+    backend: Backend,
+    row: &CustomerRow,
+    contact: Option<&ContactRow>,
+    texts: search::SearchTexts,
+    actor: &str,
+) -> Result<Vec<SqlBuf>> {
+    let now = row.created_at;
+    let created: Vec<(&str, String, String)> = row
+        .fields
+        .pairs()
+        .into_iter()
+        .filter(|(_, val)| !val.is_empty() && val != "[]" && val != "{}")
+        .map(|(f, val)| (f, String::new(), val))
+        .collect();
+    let mut writes = store::insert_statements(backend, std::slice::from_ref(row), &[texts.entry()])?;
+    if let Some(c) = contact {
+        writes.extend(contacts::insert_statements(backend, std::slice::from_ref(c)));
+    }
+    writes.push(history::change_sql(&row.id, "create", &created, actor, now));
+    writes.push(history::owner_change_sql(
+        &row.id,
+        "",
+        &row.owner_id,
+        "create",
+        "",
+        actor,
+        now,
+    ));
+    writes.push(crate::store::SqlBuf::from(
+        crm_kit::events::append_statement(
+            &row.id,
+            &pb::CustomerCreated {
+                customer_id: row.id.clone(),
+                name: row.fields.name.clone(),
+                owner_id: row.owner_id.clone(),
+            },
+            now,
+        )
+        .1,
+    ));
+    Ok(writes)
+}
+
+/// Why a guarded create wrote nothing: the owner has left, or a code or the category is
+/// unknown (named by field), or they changed between the write and this check.
+async fn why_not_written(conn: &mut AnyConnection, caller: &Principal, row: &CustomerRow) -> Error {
+    match crm_kit::handover::is_deactivated(conn, &row.owner_id).await {
+        Ok(true) => return crm_kit::handover::inactive(&caller.employee_id, "owner_id", &row.owner_id),
+        Ok(false) => {}
+        Err(e) => return e,
+    }
+    let mut v = Violations::new();
+    if let Err(e) = check_references(conn, &row.fields, None, &mut v).await {
+        return e;
+    }
+    match v.finish() {
+        Err(e) => e,
+        // The references were fixed between the write and the check.
+        Ok(()) => Error::Aborted {
+            reason: "CONCURRENT_CHANGE",
+            message: "a dictionary code or category changed concurrently; retry".into(),
+        },
     }
 }

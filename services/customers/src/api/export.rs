@@ -16,32 +16,12 @@ use tokio_stream::StreamExt;
 use super::CustomersApi;
 use super::customers::{CustomerQuery, list_sql, list_sql_selecting};
 use super::transfer::IMPORT_FIELDS;
+use crate::store::export::{self as store, COLUMNS, CREATED_AT, KIND, SELECT, STATUS, TAGS};
 
 /// About how many bytes one export message carries.
 pub const CHUNK: usize = 256 * 1024;
 /// Chunks produced ahead of the client.
 const CHUNKS_AHEAD: usize = 4;
-
-/// The exported columns in header order: `id`, the import fields, `owner_id`, `create_time`.
-/// Phones are shown as typed when they were; a customer without a primary contact has empty
-/// contact columns. Kind, status, tags and the creation time are rendered in [`record`].
-pub const SELECT: &str = "SELECT c.id, c.name, c.kind, c.short_name, c.tax_id, c.industry_code, c.type_code, \
-    c.level_code, c.source_code, c.status, c.category_id, c.scale, \
-    CASE WHEN c.phone_typed <> '' THEN c.phone_typed ELSE c.phone END AS phone, \
-    CASE WHEN c.mobile_typed <> '' THEN c.mobile_typed ELSE c.mobile END AS mobile, \
-    c.email, c.website, c.address, c.country, c.province, c.city, c.district, c.remark, c.tags, \
-    COALESCE(p.name, '') AS contact_name, COALESCE(p.title, '') AS contact_title, \
-    COALESCE(CASE WHEN p.mobile_typed <> '' THEN p.mobile_typed ELSE p.mobile END, '') AS contact_mobile, \
-    COALESCE(CASE WHEN p.phone_typed <> '' THEN p.phone_typed ELSE p.phone END, '') AS contact_phone, \
-    COALESCE(p.email, '') AS contact_email, c.owner_id, c.created_at \
-    FROM customers c LEFT JOIN contacts p ON p.customer_id = c.id AND p.is_primary = 1";
-
-/// How many columns [`SELECT`] returns (and the CSV has).
-const COLUMNS: usize = 30;
-const KIND: usize = 2;
-const STATUS: usize = 9;
-const TAGS: usize = 22;
-const CREATED_AT: usize = 29;
 
 /// The export header.
 fn header() -> Vec<&'static str> {
@@ -88,10 +68,9 @@ impl CustomersApi {
         // statement takes no write lock, so writers carry on while an export runs; it holds
         // one pooled connection, as a page read would.
         let (mut sql, order) = list_sql_selecting(SELECT, self.db.backend, caller, query)?;
-        order.order().push_order_by(&mut sql);
         let mut writer = ChunkWriter::new(header())?;
         let mut conn = self.conn().await?;
-        let mut rows = sql.query().fetch(&mut *conn);
+        let mut rows = store::rows(&mut conn, &mut sql, &order.order());
         let mut tags = String::new();
         let mut created = (i64::MIN, String::new());
         while let Some(row) = rows.next().await {

@@ -120,14 +120,7 @@ pub async fn in_scope(conn: &mut AnyConnection, caller: &Principal, row: &Custom
     if caller.covers(SERVICE, &row.owner_id, &row.owner_department_path) {
         return Ok(true);
     }
-    let n: i64 = sqlx::query_scalar(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM customer_collaborators WHERE customer_id = $1 AND employee_id = $2",
-    )
-    .bind(&row.id)
-    .bind(&caller.employee_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(n > 0)
+    crate::store::ownership::is_collaborator(conn, &row.id, &caller.employee_id).await
 }
 
 /// Loads a live customer the caller may see; NOT_FOUND otherwise (out of scope looks the same

@@ -9,18 +9,9 @@ use crm_kit::{Error, Result};
 use crm_proto::customers as pb;
 
 use super::{CustomersApi, convert, scope};
-use crate::store::SqlBuf;
-use crate::store::contacts::ContactRow;
 use crate::store::customers::{self as store, CustomerRow};
+use crate::store::reminders::{self, Owners};
 use crm_kit::errors::reason;
-
-/// A contact with the `MM-DD` of their birthday.
-#[derive(Debug, sqlx::FromRow)]
-struct Birthday {
-    #[sqlx(flatten)]
-    contact: ContactRow,
-    birthday_md: String,
-}
 
 /// The `MM-DD` of each day of the week (Monday to Sunday) containing local day `day`.
 fn week_month_days(day: i64) -> Vec<String> {
@@ -41,6 +32,83 @@ impl CustomersApi {
         caller: &Principal,
         req: pb::ListRemindersRequest,
     ) -> Result<pb::ListRemindersResponse> {
+        let (kind, days, offset) = self.reminder_request(caller, &req)?;
+        let clock = clock_sql(kind);
+        let order = if kind == pb::ReminderKind::BirthdaysThisWeek {
+            Order::by("k.birthday_md", "k.id", Direction::Ascending)
+        } else {
+            Order::by(clock, "c.id", Direction::Ascending)
+        };
+        let shape = format!("{} {days} {} {offset}", req.kind, req.team);
+        let keyset = Keyset::open(
+            &self.tokens,
+            order,
+            req.page_size,
+            &req.page_token,
+            &["reminders", &shape, &caller.employee_id],
+        )?;
+        let now = now_micros();
+        let today = local_day_start(now, offset);
+
+        // The team's list is the caller's scope (owned customers only); the caller's own list is
+        // within it too.
+        let reach = scope(caller);
+        let owners = match req.team {
+            true => Owners::Team,
+            false => Owners::Of(&caller.employee_id),
+        };
+        let mut conn = self.conn().await?;
+        if kind == pb::ReminderKind::BirthdaysThisWeek {
+            let day_index = (today + i64::from(offset) * 60_000_000).div_euclid(DAY_MICROS);
+            let page = reminders::birthdays(&mut conn, &keyset, &reach, owners, &week_month_days(day_index)).await?;
+            let ids: Vec<String> = page.rows.iter().map(|b| b.contact.customer_id.clone()).collect();
+            let customers = store::load_many(&mut conn, &ids).await?;
+            let wire = convert::customers(&mut conn, &customers).await?;
+            let reminders = page
+                .rows
+                .iter()
+                .map(|b| pb::Reminder {
+                    customer: wire.iter().find(|w| w.id == b.contact.customer_id).cloned(),
+                    contact: Some(convert::contact(&b.contact)),
+                })
+                .collect();
+            return Ok(pb::ListRemindersResponse {
+                reminders,
+                next_page_token: page.next_page_token,
+            });
+        }
+
+        let (from, until) = match kind {
+            pb::ReminderKind::Today => (Some(today), today + DAY_MICROS),
+            pb::ReminderKind::Tomorrow => (Some(today + DAY_MICROS), today + 2 * DAY_MICROS),
+            // Overdue: a follow-up was planned (the clock is above zero) and its time has passed.
+            pb::ReminderKind::Overdue => (Some(1), now),
+            _ => (None, today - i64::from(days) * DAY_MICROS),
+        };
+        let page = reminders::due(&mut conn, &keyset, &reach, owners, clock, from, until, |r| {
+            Position::at(clock_of(kind, r), &r.id)
+        })
+        .await?;
+        let wire = convert::customers(&mut conn, &page.rows).await?;
+        Ok(pb::ListRemindersResponse {
+            reminders: wire
+                .into_iter()
+                .map(|c| pb::Reminder {
+                    customer: Some(c),
+                    contact: None,
+                })
+                .collect(),
+            next_page_token: page.next_page_token,
+        })
+    }
+
+    /// A reminder request's kind, days (30 by default) and UTC offset (the business's by
+    /// default), checked; a team list only for managers.
+    fn reminder_request(
+        &self,
+        caller: &Principal,
+        req: &pb::ListRemindersRequest,
+    ) -> Result<(pb::ReminderKind, i32, i32)> {
         let kind = match pb::ReminderKind::try_from(req.kind) {
             Ok(pb::ReminderKind::Unspecified) => return Err(Error::required("kind")),
             Ok(k) => k,
@@ -76,129 +144,30 @@ impl CustomersApi {
                 permission: "customers.reminder.team".into(),
             });
         }
-        let clock = match kind {
-            pb::ReminderKind::NotContacted => {
-                "(CASE WHEN c.last_follow_up_at > 0 THEN c.last_follow_up_at ELSE c.created_at END)"
-            }
-            pb::ReminderKind::NoOrder => "(CASE WHEN c.last_order_at > 0 THEN c.last_order_at ELSE c.created_at END)",
-            _ => "c.next_follow_up_at",
-        };
-        let order = if kind == pb::ReminderKind::BirthdaysThisWeek {
-            Order::by("k.birthday_md", "k.id", Direction::Ascending)
-        } else {
-            Order::by(clock, "c.id", Direction::Ascending)
-        };
-        let shape = format!("{} {days} {} {offset}", req.kind, req.team);
-        let keyset = Keyset::open(
-            &self.tokens,
-            order,
-            req.page_size,
-            &req.page_token,
-            &["reminders", &shape, &caller.employee_id],
-        )?;
-        let now = now_micros();
-        let today = local_day_start(now, offset);
+        Ok((kind, days, offset))
+    }
+}
 
-        // The team's list is the caller's scope (owned customers only); the caller's own list is
-        // within it too.
-        let reach = scope(caller);
-        let owner_predicate = |q: &mut SqlBuf| {
-            if req.team {
-                q.push(" AND c.owner_id <> ''");
-            } else {
-                q.push(" AND c.owner_id = ").text(caller.employee_id.clone());
-            }
-        };
-        if kind == pb::ReminderKind::BirthdaysThisWeek {
-            let day_index = (today + i64::from(offset) * 60_000_000).div_euclid(DAY_MICROS);
-            let week = week_month_days(day_index);
-            let mut q = SqlBuf::read(
-                "SELECT k.id, k.customer_id, k.name, k.title, k.department, k.mobile, k.mobile_typed, k.phone, k.phone_typed, \
-                 k.email, k.im_handles, k.birthday, k.is_primary, k.remark, k.created_at, k.created_by, k.updated_at, \
-                 k.updated_by, k.version, k.birthday_md FROM contacts k JOIN customers c ON c.id = k.customer_id",
-                &reach,
-            );
-            q.push(" AND c.deleted_at IS NULL AND ")
-                .in_texts("k.birthday_md", week.iter().map(String::as_str));
-            owner_predicate(&mut q);
-            let mut conn = self.conn().await?;
-            let page = keyset
-                .fetch(&mut conn, q, |b: &Birthday| Position::at(&b.birthday_md, &b.contact.id))
-                .await?;
-            let ids: Vec<String> = page.rows.iter().map(|b| b.contact.customer_id.clone()).collect();
-            let customers = store::load_many(&mut conn, &ids).await?;
-            let wire = convert::customers(&mut conn, &customers).await?;
-            let reminders = page
-                .rows
-                .iter()
-                .map(|b| pb::Reminder {
-                    customer: wire.iter().find(|w| w.id == b.contact.customer_id).cloned(),
-                    contact: Some(convert::contact(&b.contact)),
-                })
-                .collect();
-            return Ok(pb::ListRemindersResponse {
-                reminders,
-                next_page_token: page.next_page_token,
-            });
+/// The time a reminder kind looks at, as SQL over customers `c`: the last contact (or the
+/// creation) for "not contacted", the last order (or the creation) for "no order", else the
+/// next planned follow-up.
+fn clock_sql(kind: pb::ReminderKind) -> &'static str {
+    match kind {
+        pb::ReminderKind::NotContacted => {
+            "(CASE WHEN c.last_follow_up_at > 0 THEN c.last_follow_up_at ELSE c.created_at END)"
         }
+        pb::ReminderKind::NoOrder => "(CASE WHEN c.last_order_at > 0 THEN c.last_order_at ELSE c.created_at END)",
+        _ => "c.next_follow_up_at",
+    }
+}
 
-        let mut q = SqlBuf::read(&format!("SELECT {} FROM customers c", store::COLUMNS), &reach);
-        q.push(" AND c.deleted_at IS NULL");
-        owner_predicate(&mut q);
-        match kind {
-            pb::ReminderKind::Today => {
-                q.push(" AND c.next_follow_up_at >= ")
-                    .int(today)
-                    .push(" AND c.next_follow_up_at < ")
-                    .int(today + DAY_MICROS);
-            }
-            pb::ReminderKind::Tomorrow => {
-                q.push(" AND c.next_follow_up_at >= ")
-                    .int(today + DAY_MICROS)
-                    .push(" AND c.next_follow_up_at < ")
-                    .int(today + 2 * DAY_MICROS);
-            }
-            pb::ReminderKind::Overdue => {
-                q.push(" AND c.next_follow_up_at > 0 AND c.next_follow_up_at < ")
-                    .int(now);
-            }
-            _ => {
-                q.push(&format!(" AND {clock} < "))
-                    .int(today - i64::from(days) * DAY_MICROS);
-            }
-        }
-        let mut conn = self.conn().await?;
-        let clock_of = |r: &CustomerRow| match kind {
-            pb::ReminderKind::NotContacted => {
-                if r.last_follow_up_at > 0 {
-                    r.last_follow_up_at
-                } else {
-                    r.created_at
-                }
-            }
-            pb::ReminderKind::NoOrder => {
-                if r.last_order_at > 0 {
-                    r.last_order_at
-                } else {
-                    r.created_at
-                }
-            }
-            _ => r.next_follow_up_at,
-        };
-        let page = keyset
-            .fetch(&mut conn, q, |r: &CustomerRow| Position::at(clock_of(r), &r.id))
-            .await?;
-        let wire = convert::customers(&mut conn, &page.rows).await?;
-        Ok(pb::ListRemindersResponse {
-            reminders: wire
-                .into_iter()
-                .map(|c| pb::Reminder {
-                    customer: Some(c),
-                    contact: None,
-                })
-                .collect(),
-            next_page_token: page.next_page_token,
-        })
+/// [`clock_sql`] of a row read.
+fn clock_of(kind: pb::ReminderKind, r: &CustomerRow) -> i64 {
+    let since = |at: i64| if at > 0 { at } else { r.created_at };
+    match kind {
+        pb::ReminderKind::NotContacted => since(r.last_follow_up_at),
+        pb::ReminderKind::NoOrder => since(r.last_order_at),
+        _ => r.next_follow_up_at,
     }
 }
 

@@ -28,8 +28,8 @@ use sqlx::AnyConnection;
 
 use super::scope;
 use crate::domain::names::{self, SearchQuery};
-use crate::store::customers::{self as store, CustomerRow};
-use crate::store::{SqlBuf, search};
+use crate::store::customers::CustomerRow;
+use crate::store::search::{self, Narrowing, Ranked, Stretch};
 
 /// Most matches a query may have to be planned as rare.
 pub const PROBE: usize = 2_000;
@@ -88,11 +88,6 @@ impl Ranking {
             Class::Rest
         }
     }
-
-    fn like(&self) -> String {
-        // The normalised query holds only letters and digits, so it needs no LIKE escaping.
-        format!("%{}%", self.parsed.normalized)
-    }
 }
 
 /// Orders two ranked rows: by class, then name key and id within prefixes, newest first
@@ -113,13 +108,14 @@ pub struct Conditions<'a> {
 }
 
 impl Conditions<'_> {
-    fn push(&self, q: &mut SqlBuf) {
-        if !self.show_deleted {
-            q.push(" AND c.deleted_at IS NULL");
-        }
-        q.push(" AND c.search_text LIKE ").text(self.ranking.like());
-        if let Some(f) = self.filter {
-            q.push(" AND ").filter(f);
+    /// The conditions as the store's ranked statements take them.
+    fn ranked(&self) -> Ranked<'_> {
+        Ranked {
+            query: &self.ranking.parsed,
+            key: &self.ranking.key,
+            key_end: &self.ranking.key_end,
+            filter: self.filter,
+            show_deleted: self.show_deleted,
         }
     }
 }
@@ -134,7 +130,7 @@ pub async fn page(
     limit: usize,
 ) -> Result<Vec<(CustomerRow, RankCursor)>> {
     let ranking = when.ranking;
-    let rows = match probe(conn, on, ranking, when.show_deleted).await? {
+    let rows = match probe(conn, on, when).await? {
         Some(ids) => rare_page(conn, caller, when, &ids, cursor, limit).await?,
         None => common_page(conn, on, caller, when, cursor, limit).await?,
     };
@@ -154,22 +150,13 @@ pub async fn page(
 
 /// The ids of every match when there are at most [`PROBE`] of them; None for a common query
 /// (or one too short for bigrams).
-async fn probe(
-    conn: &mut AnyConnection,
-    on: Backend,
-    ranking: &Ranking,
-    show_deleted: bool,
-) -> Result<Option<Vec<String>>> {
-    let grams = &ranking.parsed.grams;
+async fn probe(conn: &mut AnyConnection, on: Backend, when: &Conditions<'_>) -> Result<Option<Vec<String>>> {
+    let grams = &when.ranking.parsed.grams;
     if grams.is_empty() {
         return Ok(None);
     }
-    let mut q = SqlBuf::read("SELECT c.id FROM customers c", &PROBE_SCOPE);
-    if on == Backend::Postgres {
-        // GIN intersects the bigrams' lists; planned with the real array so its per-bigram
-        // statistics apply.
-        q.one_off();
-        search::push_grams_all(&mut q, grams);
+    let by = if on == Backend::Postgres {
+        Narrowing::Every(grams)
     } else {
         // SQLite: the rarest bigram's list is a superset of the matches. A list is counted only
         // up to PROBE + 1 entries, so common bigrams cost little.
@@ -184,16 +171,11 @@ async fn probe(
             }
         }
         match rarest {
-            Some((gram, n)) if n <= PROBE as i64 => search::push_gram(&mut q, gram),
+            Some((gram, n)) if n <= PROBE as i64 => Narrowing::One(gram),
             _ => return Ok(None),
         }
-    }
-    if !show_deleted {
-        q.push(" AND c.deleted_at IS NULL");
-    }
-    q.push(" AND c.search_text LIKE ").text(ranking.like());
-    q.push(" LIMIT ").int(PROBE as i64 + 1);
-    let ids: Vec<String> = q.scalar::<String>().fetch_all(&mut *conn).await?;
+    };
+    let ids = search::probe(conn, &PROBE_SCOPE, by, &when.ranked(), PROBE as i64 + 1).await?;
     Ok((ids.len() <= PROBE).then_some(ids))
 }
 
@@ -209,10 +191,7 @@ async fn rare_page(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = SqlBuf::read("SELECT c.id, c.name_key FROM customers c", &scope(caller));
-    q.push(" AND ").in_texts("c.id", ids.iter().map(String::as_str));
-    when.push(&mut q);
-    let found: Vec<(String, String)> = q.query_as().fetch_all(&mut *conn).await?;
+    let found = search::name_keys(conn, &scope(caller), ids, &when.ranked()).await?;
     let mut ranked: Vec<(Class, String, String)> = found
         .into_iter()
         .map(|(id, key)| (when.ranking.class(&key), key, id))
@@ -223,9 +202,7 @@ async fn rare_page(
     ranked.sort_by(|a, b| rank_order((a.0, &a.1, &a.2), (b.0, &b.1, &b.2)));
     ranked.truncate(limit);
     let page_ids: Vec<&str> = ranked.iter().map(|(_, _, id)| id.as_str()).collect();
-    let mut q = SqlBuf::read(&format!("SELECT {} FROM customers c", store::COLUMNS), &scope(caller));
-    q.push(" AND ").in_texts("c.id", page_ids.iter().copied());
-    let mut rows = store::fetch(conn, &q).await?;
+    let mut rows = search::rows_of(conn, &scope(caller), &page_ids).await?;
     let position = |id: &str| page_ids.iter().position(|p| *p == id).unwrap_or(usize::MAX);
     rows.sort_by_key(|r| position(&r.id));
     Ok(rows)
@@ -240,40 +217,24 @@ async fn common_page(
     cursor: Option<&RankCursor>,
     limit: usize,
 ) -> Result<Vec<CustomerRow>> {
-    let ranking = when.ranking;
-    let select = format!("SELECT {} FROM customers c", store::COLUMNS);
+    let ranked = when.ranked();
     let from = cursor.map_or(Class::Exact, |c| c.c);
     let after = |class: Class| cursor.filter(|c| c.c == class);
     let mut rows = Vec::new();
-    let has_key = !ranking.key.is_empty();
+    let has_key = !when.ranking.key.is_empty();
 
     if has_key && from <= Class::Exact {
-        let mut q = SqlBuf::read(&select, &scope(caller));
-        q.push(" AND c.name_key = ").text(ranking.key.clone());
-        when.push(&mut q);
-        if let Some(c) = after(Class::Exact) {
-            q.push(" AND c.id < ").text(c.id.clone());
-        }
-        q.push(" ORDER BY c.id DESC LIMIT ").int(remaining(limit, &rows));
-        rows.extend(store::fetch(conn, &q).await?);
+        let before = after(Class::Exact).map(|c| c.id.as_str());
+        let room = remaining(limit, &rows);
+        rows.extend(search::exact_names(conn, &scope(caller), &ranked, before, room).await?);
     }
     if has_key && from <= Class::Prefix && rows.len() < limit {
-        let mut q = SqlBuf::read(&select, &scope(caller));
-        q.push(" AND c.name_key > ")
-            .text(ranking.key.clone())
-            .push(" AND c.name_key < ")
-            .text(ranking.key_end.clone());
-        when.push(&mut q);
-        if let Some(c) = after(Class::Prefix) {
-            let k = q.param(crm_kit::filter::SqlValue::Text(c.k.clone()));
-            let id = q.param(crm_kit::filter::SqlValue::Text(c.id.clone()));
-            q.push(&format!(" AND (c.name_key, c.id) > ({k}, {id})"));
-        }
-        q.push(" ORDER BY c.name_key, c.id LIMIT ").int(remaining(limit, &rows));
-        rows.extend(store::fetch(conn, &q).await?);
+        let after = after(Class::Prefix).map(|c| (c.k.as_str(), c.id.as_str()));
+        let room = remaining(limit, &rows);
+        rows.extend(search::prefixed_names(conn, &scope(caller), &ranked, after, room).await?);
     }
     if rows.len() < limit {
-        let before = after(Class::Rest).map(|c| c.id.clone());
+        let before = after(Class::Rest).map(|c| c.id.as_str());
         rows.extend(rest(conn, on, caller, when, before, limit - rows.len()).await?);
     }
     Ok(rows)
@@ -286,52 +247,21 @@ async fn rest(
     on: Backend,
     caller: &Principal,
     when: &Conditions<'_>,
-    before: Option<String>,
+    before: Option<&str>,
     limit: usize,
 ) -> Result<Vec<CustomerRow>> {
-    let ranking = when.ranking;
-    let select = format!("SELECT {} FROM customers c", store::COLUMNS);
+    let ranked = when.ranked();
     // The lower end of the walk: the WINDOW-th customer below `before` (ids alone, read from
     // the primary key's index).
-    let mut bound = SqlBuf::read("SELECT c.id FROM customers c", &PROBE_SCOPE);
-    if let Some(b) = &before {
-        bound.push(" AND c.id < ").text(b.clone());
-    }
-    bound.push(" ORDER BY c.id DESC LIMIT 1 OFFSET ").int(WINDOW - 1);
-    let low: Option<String> = bound.scalar::<String>().fetch_optional(&mut *conn).await?;
-
-    let statement = |walk: bool| {
-        let mut q = SqlBuf::read(&select, &scope(caller));
-        if !ranking.key.is_empty() {
-            q.push(" AND NOT (c.name_key >= ")
-                .text(ranking.key.clone())
-                .push(" AND c.name_key < ")
-                .text(ranking.key_end.clone())
-                .push(")");
-        }
-        when.push(&mut q);
-        if let Some(b) = &before {
-            q.push(" AND c.id < ").text(b.clone());
-        }
-        match (&low, walk) {
-            (Some(l), true) => {
-                q.push(" AND c.id >= ").text(l.clone());
-            }
-            (Some(l), false) => {
-                q.push(" AND c.id < ").text(l.clone());
-                search::push_index_predicate(&mut q, &ranking.parsed, on);
-            }
-            (None, _) => {}
-        }
-        q
-    };
-    let mut q = statement(true);
-    q.push(" ORDER BY c.id DESC LIMIT ").int(limit as i64);
-    let mut rows = store::fetch(&mut *conn, &q).await?;
-    if rows.len() < limit && low.is_some() {
-        let mut q = statement(false);
-        q.push(" ORDER BY c.id DESC LIMIT ").int((limit - rows.len()) as i64);
-        rows.extend(store::fetch(conn, &q).await?);
+    let low = search::id_below(conn, &PROBE_SCOPE, before, WINDOW - 1).await?;
+    let walk = Stretch::Walk(low.as_deref());
+    let mut rows = search::other_names(conn, &scope(caller), &ranked, before, walk, limit as i64).await?;
+    if let Some(low) = low.as_deref()
+        && rows.len() < limit
+    {
+        let indexed = Stretch::Indexed(low, on);
+        let more = (limit - rows.len()) as i64;
+        rows.extend(search::other_names(conn, &scope(caller), &ranked, before, indexed, more).await?);
     }
     Ok(rows)
 }

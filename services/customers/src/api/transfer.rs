@@ -690,33 +690,11 @@ impl CustomersApi {
     }
 
     async fn import_pass(&self, run: &ImportRun, rows: Vec<GoodRow>, tally: &mut Tally) -> Result<()> {
-        let (caller, mode) = (&run.caller, run.mode);
-        let name_keys: Vec<String> = rows
-            .iter()
-            .filter(|r| r.fields.kind == "company")
-            .map(|r| r.name_key.clone())
-            .collect();
-        let tax_ids: Vec<&str> = rows
-            .iter()
-            .map(|r| r.fields.tax_id.as_str())
-            .filter(|t| !t.is_empty())
-            .collect();
-        let mobiles: Vec<&str> = rows
-            .iter()
-            .filter(|r| r.fields.kind == "individual")
-            .map(|r| r.fields.mobile.as_str())
-            .filter(|m| !m.is_empty())
-            .collect();
+        let caller = &run.caller;
         let mut tx = self.db.begin_write().await?;
         // Imported customers belong to the caller, who must not have left meanwhile.
         crm_kit::handover::require_active(&mut tx, &caller.employee_id, "owner_id", &caller.employee_id).await?;
-        let existing = store::colliding(
-            &mut tx,
-            &name_keys.iter().map(String::as_str).collect::<Vec<_>>(),
-            &tax_ids,
-            &mobiles,
-        )
-        .await?;
+        let existing = existing_duplicates(&mut tx, &rows).await?;
         let mut by_key: HashMap<String, &CustomerRow> = HashMap::new();
         for e in &existing {
             for k in keys(&e.fields, &e.name_key).into_iter().flatten() {
@@ -726,101 +704,19 @@ impl CustomersApi {
         let now = now_micros();
         let mut new_rows: Vec<(GoodRow, CustomerRow)> = Vec::new();
         for r in rows {
-            let found = r.keys.iter().flatten().find_map(|k| by_key.get(k).copied());
-            let Some(dup) = found else {
-                let row = CustomerRow {
-                    id: crm_kit::new_id(),
-                    name_key: r.name_key.clone(),
-                    fields: r.fields.clone(),
-                    owner_id: caller.employee_id.clone(),
-                    owner_department_path: caller.department_path.clone(),
-                    owned_since: now,
-                    reclaim_locked: false,
-                    last_follow_up_at: 0,
-                    next_follow_up_at: 0,
-                    last_order_at: 0,
-                    totals_currency: self.base_currency.clone(),
-                    total_ordered: 0,
-                    receivable_balance: 0,
-                    payable_balance: 0,
-                    order_count: 0,
-                    created_at: now,
-                    created_by: caller.employee_id.clone(),
-                    updated_at: now,
-                    updated_by: caller.employee_id.clone(),
-                    version: 1,
-                    deleted_at: None,
-                };
-                new_rows.push((r, row));
-                continue;
-            };
-            let in_this_import = dup.created_by == caller.employee_id && dup.created_at >= run.started_at;
-            match mode {
-                pb::ImportMode::Fail => tally.fail(
-                    r.number,
-                    "name",
-                    format!(
-                        "duplicates customer {} ({}){}",
-                        dup.fields.name,
-                        dup.id,
-                        if in_this_import {
-                            ", an earlier row of this file"
-                        } else {
-                            ""
-                        }
-                    ),
-                ),
-                pb::ImportMode::Update => {
-                    if !may_manage(caller, dup) {
-                        tally.fail(
-                            r.number,
-                            "name",
-                            format!(
-                                "duplicates customer {} ({}) owned by {}; only its owner or a manager may update it",
-                                dup.fields.name,
-                                dup.id,
-                                if dup.owner_id.is_empty() {
-                                    "the public pool"
-                                } else {
-                                    &dup.owner_id
-                                }
-                            ),
-                        );
-                        continue;
-                    }
-                    let mut fields = dup.fields.clone();
-                    merge_present(&mut fields, &r.fields, &r.present);
-                    let changes = CustomerFields::diff(&dup.fields, &fields);
-                    if changes.is_empty() {
-                        tally.skipped += 1;
-                        continue;
-                    }
-                    match store::update_fields(&mut tx, &dup.id, dup.version, &fields, &caller.employee_id, now).await {
-                        Ok(true) => {
-                            history::record_change(
-                                &mut tx,
-                                &dup.id,
-                                "import_update",
-                                &changes,
-                                &caller.employee_id,
-                                now,
-                            )
-                            .await?;
-                            search::reindex(&mut tx, &dup.id).await?;
-                            tally.updated += 1;
-                        }
-                        Ok(false) | Err(InsertError::Duplicate) => tally.fail(
-                            r.number,
-                            "name",
-                            format!(
-                                "customer {} changed meanwhile or the update would duplicate another customer",
-                                dup.id
-                            ),
-                        ),
-                        Err(InsertError::Other(e)) => return Err(e),
-                    }
+            match r.keys.iter().flatten().find_map(|k| by_key.get(k).copied()) {
+                Some(dup) => self.import_over(&mut tx, run, &r, dup, tally, now).await?,
+                None => {
+                    let mut row = self.new_row(
+                        r.fields.clone(),
+                        &caller.employee_id,
+                        caller.department_path.clone(),
+                        &caller.employee_id,
+                        now,
+                    );
+                    row.name_key = r.name_key.clone();
+                    new_rows.push((r, row));
                 }
-                _ => tally.skipped += 1,
             }
         }
         let customers: Vec<CustomerRow> = new_rows.iter().map(|(_, c)| c.clone()).collect();
@@ -867,6 +763,78 @@ impl CustomersApi {
         }
         tx.commit().await?;
         tally.created += i64::try_from(customers.len()).unwrap_or(0);
+        Ok(())
+    }
+
+    /// A row of the file that duplicates `dup`, per the import's mode: refused (fail), merged
+    /// into it when the caller may manage it (update), or skipped.
+    async fn import_over(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        run: &ImportRun,
+        r: &GoodRow,
+        dup: &CustomerRow,
+        tally: &mut Tally,
+        now: i64,
+    ) -> Result<()> {
+        let caller = &run.caller;
+        match run.mode {
+            pb::ImportMode::Fail => {
+                let in_this_import = dup.created_by == caller.employee_id && dup.created_at >= run.started_at;
+                let earlier = if in_this_import {
+                    ", an earlier row of this file"
+                } else {
+                    ""
+                };
+                tally.fail(
+                    r.number,
+                    "name",
+                    format!("duplicates customer {} ({}){earlier}", dup.fields.name, dup.id),
+                );
+            }
+            pb::ImportMode::Update if !may_manage(caller, dup) => {
+                let owner = if dup.owner_id.is_empty() {
+                    "the public pool"
+                } else {
+                    &dup.owner_id
+                };
+                tally.fail(
+                    r.number,
+                    "name",
+                    format!(
+                        "duplicates customer {} ({}) owned by {owner}; only its owner or a manager may update it",
+                        dup.fields.name, dup.id
+                    ),
+                );
+            }
+            pb::ImportMode::Update => {
+                let mut fields = dup.fields.clone();
+                merge_present(&mut fields, &r.fields, &r.present);
+                let changes = CustomerFields::diff(&dup.fields, &fields);
+                if changes.is_empty() {
+                    tally.skipped += 1;
+                    return Ok(());
+                }
+                match store::update_fields(tx, &dup.id, dup.version, &fields, &caller.employee_id, now).await {
+                    Ok(true) => {
+                        history::record_change(tx, &dup.id, "import_update", &changes, &caller.employee_id, now)
+                            .await?;
+                        search::reindex(tx, &dup.id).await?;
+                        tally.updated += 1;
+                    }
+                    Ok(false) | Err(InsertError::Duplicate) => tally.fail(
+                        r.number,
+                        "name",
+                        format!(
+                            "customer {} changed meanwhile or the update would duplicate another customer",
+                            dup.id
+                        ),
+                    ),
+                    Err(InsertError::Other(e)) => return Err(e),
+                }
+            }
+            _ => tally.skipped += 1,
+        }
         Ok(())
     }
 
@@ -998,4 +966,26 @@ fn merge_present(target: &mut CustomerFields, src: &CustomerFields, present: &[&
             _ => {}
         }
     }
+}
+
+/// The customers already stored that rows of an import batch collide with: by company name
+/// key, tax id or individual's mobile.
+async fn existing_duplicates(conn: &mut sqlx::AnyConnection, rows: &[GoodRow]) -> Result<Vec<CustomerRow>> {
+    let name_keys: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.fields.kind == "company")
+        .map(|r| r.name_key.as_str())
+        .collect();
+    let tax_ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r.fields.tax_id.as_str())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mobiles: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.fields.kind == "individual")
+        .map(|r| r.fields.mobile.as_str())
+        .filter(|m| !m.is_empty())
+        .collect();
+    store::colliding(conn, &name_keys, &tax_ids, &mobiles).await
 }

@@ -136,6 +136,18 @@ pub async fn set_collaborators(conn: &mut AnyConnection, id: &str, employees: &[
     Ok(())
 }
 
+/// Whether `employee_id` collaborates on `customer_id`.
+pub async fn is_collaborator(conn: &mut AnyConnection, customer_id: &str, employee_id: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM customer_collaborators WHERE customer_id = $1 AND employee_id = $2",
+    )
+    .bind(customer_id)
+    .bind(employee_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
 /// Appends the reclaim rules as a predicate on `c`: owned, unlocked, live customers whose
 /// follow-up or order clock (counted from when they were taken, if later) passes its limit
 /// before `horizon`.

@@ -9,13 +9,16 @@
 //! B-tree row per bigram and customer, intersected per query).
 
 use crm_kit::Result;
+use crm_kit::auth::ReadScope;
 use crm_kit::db::{Backend, backend};
+use crm_kit::filter::{CompiledFilter, SqlValue};
 use sqlx::AnyConnection;
 
 use super::SqlBuf;
 use super::contacts::ContactRow;
+use super::customers::{self, CustomerRow};
 use crate::domain::customer::CustomerFields;
-use crate::domain::names;
+use crate::domain::names::{self, SearchQuery};
 
 /// The texts of one customer that search covers.
 #[derive(Debug, Default, Clone)]
@@ -273,6 +276,196 @@ pub async fn gram_count(conn: &mut AnyConnection, gram: i64, cap: i64) -> Result
     .bind(cap)
     .fetch_one(conn)
     .await?)
+}
+
+/// What the statements of a ranked search share (on table alias `c`): the query, its name key,
+/// the list's filter, and whether deleted customers count.
+pub struct Ranked<'a> {
+    pub query: &'a SearchQuery,
+    /// The query's name key; empty when it has none.
+    pub key: &'a str,
+    /// The first string after every key that starts with `key` (byte order).
+    pub key_end: &'a str,
+    pub filter: Option<&'a CompiledFilter>,
+    pub show_deleted: bool,
+}
+
+impl Ranked<'_> {
+    /// Appends the conditions every match meets: not deleted unless asked, the substring.
+    fn push_substring(&self, q: &mut SqlBuf) {
+        if !self.show_deleted {
+            q.push(" AND c.deleted_at IS NULL");
+        }
+        // The normalised query holds only letters and digits, so it needs no LIKE escaping.
+        q.push(" AND c.search_text LIKE ")
+            .text(format!("%{}%", self.query.normalized));
+    }
+
+    /// Appends the conditions of every ranked statement: the substring's, then the filter.
+    fn push(&self, q: &mut SqlBuf) {
+        self.push_substring(q);
+        if let Some(f) = self.filter {
+            q.push(" AND ").filter(f);
+        }
+    }
+
+    fn select(scope: &ReadScope) -> SqlBuf {
+        SqlBuf::read(&format!("SELECT {} FROM customers c", customers::COLUMNS), scope)
+    }
+}
+
+/// The bigram condition that narrows a probe of the index.
+#[derive(Debug, Clone, Copy)]
+pub enum Narrowing<'a> {
+    /// PostgreSQL: the customers holding every one of these bigrams (the GIN index intersects
+    /// their lists; planned with the real array so its per-bigram statistics apply).
+    Every(&'a [i64]),
+    /// SQLite: the customers holding this bigram (a superset of the matches).
+    One(i64),
+}
+
+/// The ids of up to `limit` matches in `scope` narrowed by `by` (the filter does not apply).
+pub async fn probe(
+    conn: &mut AnyConnection,
+    scope: &ReadScope,
+    by: Narrowing<'_>,
+    when: &Ranked<'_>,
+    limit: i64,
+) -> Result<Vec<String>> {
+    let mut q = SqlBuf::read("SELECT c.id FROM customers c", scope);
+    match by {
+        Narrowing::Every(grams) => {
+            q.one_off();
+            push_grams_all(&mut q, grams);
+        }
+        Narrowing::One(gram) => push_gram(&mut q, gram),
+    }
+    when.push_substring(&mut q);
+    q.push(" LIMIT ").int(limit);
+    Ok(q.scalar::<String>().fetch_all(conn).await?)
+}
+
+/// The ids and name keys of the matches among `ids` in `scope`.
+pub async fn name_keys(
+    conn: &mut AnyConnection,
+    scope: &ReadScope,
+    ids: &[String],
+    when: &Ranked<'_>,
+) -> Result<Vec<(String, String)>> {
+    let mut q = SqlBuf::read("SELECT c.id, c.name_key FROM customers c", scope);
+    q.push(" AND ").in_texts("c.id", ids.iter().map(String::as_str));
+    when.push(&mut q);
+    Ok(q.query_as().fetch_all(conn).await?)
+}
+
+/// The customers `ids` in `scope`, in no particular order.
+pub async fn rows_of(conn: &mut AnyConnection, scope: &ReadScope, ids: &[&str]) -> Result<Vec<CustomerRow>> {
+    let mut q = Ranked::select(scope);
+    q.push(" AND ").in_texts("c.id", ids.iter().copied());
+    customers::fetch(conn, &q).await
+}
+
+/// Up to `limit` matches in `scope` whose name key is the query's, newest first below `before`.
+pub async fn exact_names(
+    conn: &mut AnyConnection,
+    scope: &ReadScope,
+    when: &Ranked<'_>,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CustomerRow>> {
+    let mut q = Ranked::select(scope);
+    q.push(" AND c.name_key = ").text(when.key);
+    when.push(&mut q);
+    if let Some(id) = before {
+        q.push(" AND c.id < ").text(id);
+    }
+    q.push(" ORDER BY c.id DESC LIMIT ").int(limit);
+    customers::fetch(conn, &q).await
+}
+
+/// Up to `limit` matches in `scope` whose name key starts with the query's (and is longer), by
+/// name key and id after `after` (a name key and id).
+pub async fn prefixed_names(
+    conn: &mut AnyConnection,
+    scope: &ReadScope,
+    when: &Ranked<'_>,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> Result<Vec<CustomerRow>> {
+    let mut q = Ranked::select(scope);
+    q.push(" AND c.name_key > ")
+        .text(when.key)
+        .push(" AND c.name_key < ")
+        .text(when.key_end);
+    when.push(&mut q);
+    if let Some((key, id)) = after {
+        let k = q.param(SqlValue::Text(key.to_string()));
+        let id = q.param(SqlValue::Text(id.to_string()));
+        q.push(&format!(" AND (c.name_key, c.id) > ({k}, {id})"));
+    }
+    q.push(" ORDER BY c.name_key, c.id LIMIT ").int(limit);
+    customers::fetch(conn, &q).await
+}
+
+/// The id `offset` places below `before` (or below the newest customer) in `scope`, read from
+/// the primary key's index alone.
+pub async fn id_below(
+    conn: &mut AnyConnection,
+    scope: &ReadScope,
+    before: Option<&str>,
+    offset: i64,
+) -> Result<Option<String>> {
+    let mut q = SqlBuf::read("SELECT c.id FROM customers c", scope);
+    if let Some(b) = before {
+        q.push(" AND c.id < ").text(b);
+    }
+    q.push(" ORDER BY c.id DESC LIMIT 1 OFFSET ").int(offset);
+    Ok(q.scalar::<String>().fetch_optional(conn).await?)
+}
+
+/// Which customers below `before` a read of the rest class covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Stretch<'a> {
+    /// Those from this id up (every one when None), walked newest first.
+    Walk(Option<&'a str>),
+    /// Those below this id, found through the bigram index.
+    Indexed(&'a str, Backend),
+}
+
+/// Up to `limit` matches in `scope` whose name key does not start with the query's, newest
+/// first below `before`, within `stretch`.
+pub async fn other_names(
+    conn: &mut AnyConnection,
+    scope: &ReadScope,
+    when: &Ranked<'_>,
+    before: Option<&str>,
+    stretch: Stretch<'_>,
+    limit: i64,
+) -> Result<Vec<CustomerRow>> {
+    let mut q = Ranked::select(scope);
+    if !when.key.is_empty() {
+        q.push(" AND NOT (c.name_key >= ")
+            .text(when.key)
+            .push(" AND c.name_key < ")
+            .text(when.key_end)
+            .push(")");
+    }
+    when.push(&mut q);
+    if let Some(b) = before {
+        q.push(" AND c.id < ").text(b);
+    }
+    match stretch {
+        Stretch::Walk(Some(low)) => {
+            q.push(" AND c.id >= ").text(low);
+        }
+        Stretch::Walk(None) => {}
+        Stretch::Indexed(low, on) => {
+            q.push(" AND c.id < ").text(low);
+            push_index_predicate(&mut q, when.query, on);
+        }
+    }
+    q.push(" ORDER BY c.id DESC LIMIT ").int(limit);
+    customers::fetch(conn, &q).await
 }
 
 /// Close-match candidates come from every owner's customers, as exact duplicates do.

@@ -2,6 +2,9 @@
 //! against a fresh database (SQLite, or PostgreSQL when `CRM_TEST_POSTGRES_URL` is set) and
 //! calls it with the generated gRPC client.
 
+// These tests set up and check the database directly.
+#![allow(clippy::disallowed_methods)]
+
 mod access;
 mod bad_input;
 mod catalog;

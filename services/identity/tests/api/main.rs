@@ -4,6 +4,9 @@
 //! Each test starts its own service with a configured signing key and administrator password,
 //! so it can sign in as the administrator and mint (or forge) tokens with the same key.
 
+// These tests set up and check the database directly.
+#![allow(clippy::disallowed_methods)]
+
 mod authorization;
 mod bad_input;
 mod deactivation;

@@ -2,6 +2,9 @@
 //! fresh databases (SQLite, or PostgreSQL when `CRM_TEST_POSTGRES_URL` is set) and calls them
 //! over gRPC.
 
+// These tests set up and check the database directly.
+#![allow(clippy::disallowed_methods)]
+
 mod capture;
 mod deactivation;
 mod documents;
