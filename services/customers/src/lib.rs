@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crm_kit::config::{LogFormat, ServiceConfig};
-use crm_kit::db::{Backend, Migration};
+use crm_kit::db::Migration;
 use crm_kit::service::Service;
 use crm_proto::customers::customers_service_server::CustomersServiceServer;
 use tokio::net::TcpListener;
@@ -37,55 +37,15 @@ pub const DEFAULT_PORT: u16 = 50052;
 pub const GRPC_SERVICE: &str = "crm.customers.v1.CustomersService";
 
 /// The service's schema, applied at start-up after the kit's own tables.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/0001_init.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 2,
-        name: "sparse_lookup_indexes",
-        sql: include_str!("../migrations/0002_sparse_lookup_indexes.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 3,
-        name: "search_index_gin",
-        sql: include_str!("../migrations/0003_search_index_gin.postgres.sql"),
-        only_on: Some(Backend::Postgres),
-    },
-    Migration {
-        version: 4,
-        name: "owner_department",
-        sql: include_str!("../migrations/0004_owner_department.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 5,
-        name: "phones_as_typed",
-        sql: include_str!("../migrations/0005_phones_as_typed.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 6,
-        name: "import_jobs",
-        sql: include_str!("../migrations/0006_import_jobs.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 7,
-        name: "name_key_bytes",
-        sql: include_str!("../migrations/0007_name_key_bytes.postgres.sql"),
-        only_on: Some(Backend::Postgres),
-    },
-    Migration {
-        version: 8,
-        name: "name_key_order",
-        sql: include_str!("../migrations/0008_name_key_order.sql"),
-        only_on: None,
-    },
+pub const MIGRATIONS: &[Migration] = crm_kit::migrations![
+    (1, "init", "0001_init.sql"),
+    (2, "sparse_lookup_indexes", "0002_sparse_lookup_indexes.sql"),
+    (3, "search_index_gin", "0003_search_index_gin.postgres.sql", Postgres),
+    (4, "owner_department", "0004_owner_department.sql"),
+    (5, "phones_as_typed", "0005_phones_as_typed.sql"),
+    (6, "import_jobs", "0006_import_jobs.sql"),
+    (7, "name_key_bytes", "0007_name_key_bytes.postgres.sql", Postgres),
+    (8, "name_key_order", "0008_name_key_order.sql"),
 ];
 
 /// Settings of the customers service.

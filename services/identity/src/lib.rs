@@ -36,20 +36,8 @@ pub const DEFAULT_PORT: u16 = 50051;
 pub const GRPC_SERVICE: &str = "crm.identity.v1.IdentityService";
 
 /// The service's schema, applied at start-up after the kit's own tables.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/0001_init.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 2,
-        name: "revocations",
-        sql: include_str!("../migrations/0002_revocations.sql"),
-        only_on: None,
-    },
-];
+pub const MIGRATIONS: &[Migration] =
+    crm_kit::migrations![(1, "init", "0001_init.sql"), (2, "revocations", "0002_revocations.sql"),];
 
 /// Settings of the identity service.
 #[derive(clap::Parser, Debug, Clone)]

@@ -72,6 +72,31 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// A service's migrations from the files of its `migrations/` folder, each `(version, name,
+/// file)` or `(version, name, file, Backend)` for a file of one backend only:
+///
+/// ```ignore
+/// pub const MIGRATIONS: &[Migration] = crm_kit::migrations![
+///     (1, "init", "0001_init.sql"),
+///     (2, "search_index_gin", "0002_search_index_gin.postgres.sql", Postgres),
+/// ];
+/// ```
+#[macro_export]
+macro_rules! migrations {
+    ($( ($version:literal, $name:literal, $file:literal $(, $only:ident)?) ),* $(,)?) => {
+        &[$(
+            $crate::db::Migration {
+                version: $version,
+                name: $name,
+                sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $file)),
+                only_on: $crate::migrations!(@only $($only)?),
+            }
+        ),*]
+    };
+    (@only) => { None };
+    (@only $backend:ident) => { Some($crate::db::Backend::$backend) };
+}
+
 /// One migration: a version, a name, and SQL (several statements allowed).
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {

@@ -85,9 +85,7 @@ impl Service {
     pub async fn connect(name: &'static str, config: &ServiceConfig, migrations: &[Migration]) -> Result<Service> {
         let url = config.database_url_or(name);
         let db = Db::connect(&url, config.db_max_connections).await?;
-        // The kit's tables first, so a service's migration may move its rows into them.
-        db.migrate(&MIGRATIONS).await?;
-        db.migrate(migrations).await?;
+        migrate(&db, migrations).await?;
         let (stop_tx, stopping) = Stopping::new();
         Ok(Service {
             name,
@@ -277,6 +275,14 @@ impl Service {
         self.db.pool.close().await;
         result
     }
+}
+
+/// Applies the kit's [`MIGRATIONS`], then a service's `migrations` (the kit's tables first, so
+/// a service's migration may move its rows into them): what [`Service::connect`] does, for
+/// tools and baselines that write a service's tables without running it.
+pub async fn migrate(db: &Db, migrations: &[Migration]) -> Result<()> {
+    db.migrate(&MIGRATIONS).await?;
+    db.migrate(migrations).await
 }
 
 /// Binds `config`'s address (or `default_port` on all interfaces) for [`Service::serve`].

@@ -33,79 +33,19 @@ pub const DEFAULT_PORT: u16 = 50053;
 pub const GRPC_SERVICE: &str = "crm.sales.v1.SalesService";
 
 /// The service's schema, applied at start-up after the kit's own tables.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/0001_init.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 2,
-        name: "capture",
-        sql: include_str!("../migrations/0002_capture.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 3,
-        name: "projects",
-        sql: include_str!("../migrations/0003_projects.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 4,
-        name: "lead_follow_ups",
-        sql: include_str!("../migrations/0004_lead_follow_ups.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 5,
-        name: "forecast_snapshots",
-        sql: include_str!("../migrations/0005_forecast_snapshots.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 6,
-        name: "assign_by_source",
-        sql: include_str!("../migrations/0006_assign_by_source.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 7,
-        name: "project_documents",
-        sql: include_str!("../migrations/0007_project_documents_sqlite.sql"),
-        only_on: Some(crm_kit::db::Backend::Sqlite),
-    },
-    Migration {
-        version: 8,
-        name: "project_documents",
-        sql: include_str!("../migrations/0007_project_documents_postgres.sql"),
-        only_on: Some(crm_kit::db::Backend::Postgres),
-    },
-    Migration {
-        version: 9,
-        name: "reached_position",
-        sql: include_str!("../migrations/0008_reached_position.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 10,
-        name: "import_progress",
-        sql: include_str!("../migrations/0009_import_progress.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 11,
-        name: "quota_departments",
-        sql: include_str!("../migrations/0010_quota_departments.sql"),
-        only_on: None,
-    },
-    Migration {
-        version: 12,
-        name: "documents_in_the_kit_store",
-        sql: include_str!("../migrations/0011_documents_in_the_kit_store.sql"),
-        only_on: None,
-    },
+pub const MIGRATIONS: &[Migration] = crm_kit::migrations![
+    (1, "init", "0001_init.sql"),
+    (2, "capture", "0002_capture.sql"),
+    (3, "projects", "0003_projects.sql"),
+    (4, "lead_follow_ups", "0004_lead_follow_ups.sql"),
+    (5, "forecast_snapshots", "0005_forecast_snapshots.sql"),
+    (6, "assign_by_source", "0006_assign_by_source.sql"),
+    (7, "project_documents", "0007_project_documents_sqlite.sql", Sqlite),
+    (8, "project_documents", "0007_project_documents_postgres.sql", Postgres),
+    (9, "reached_position", "0008_reached_position.sql"),
+    (10, "import_progress", "0009_import_progress.sql"),
+    (11, "quota_departments", "0010_quota_departments.sql"),
+    (12, "documents_in_the_kit_store", "0011_documents_in_the_kit_store.sql"),
 ];
 
 /// Settings of the sales service.

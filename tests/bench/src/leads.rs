@@ -70,7 +70,9 @@ pub async fn bench_import_export(args: &Args, backend: &str, admin: Option<&str>
     let raw = Db::connect(&fresh_database_at(admin, "bench_leads_raw").await.url, 4)
         .await
         .expect("connect");
-    raw.migrate(crm_sales::MIGRATIONS).await.expect("migrate");
+    crm_kit::service::migrate(&raw, crm_sales::MIGRATIONS)
+        .await
+        .expect("migrate");
     let started = Instant::now();
     for (i, chunk) in data.chunks(1000).enumerate() {
         raw_insert(&raw, i * 1000, chunk).await;

@@ -268,7 +268,9 @@ impl Drop for Service {
 
 async fn raw_db(url: &str) -> Db {
     let db = Db::connect(url, 16).await.expect("connect");
-    db.migrate(crm_customers::MIGRATIONS).await.expect("migrate");
+    crm_kit::service::migrate(&db, crm_customers::MIGRATIONS)
+        .await
+        .expect("migrate");
     db
 }
 

@@ -62,6 +62,32 @@ struct Move<'a> {
 }
 
 impl CustomersApi {
+    /// Gives `row` to the employee `to` (named by request field `field`, in department
+    /// `to_path`) inside `tx`: the new owner must be active and within their caps; the move is
+    /// recorded with `reason` and `note`. Returns the customer as it now is.
+    async fn hand_to(
+        &self,
+        tx: &mut AnyConnection,
+        caller: &Principal,
+        row: &CustomerRow,
+        (field, to, to_path): (&str, &str, &str),
+        reason: &'static str,
+        note: &str,
+    ) -> Result<pb::Customer> {
+        let now = now_micros();
+        crm_kit::handover::require_active(tx, &caller.employee_id, field, to).await?;
+        ownership::guard_owner(tx, to, now).await?;
+        let m = Move {
+            row,
+            to,
+            to_department_path: to_path,
+            reason,
+            note,
+        };
+        let updated = self.apply_move(tx, caller, m, now).await?;
+        convert::one_customer(tx, &updated).await
+    }
+
     /// Applies one ownership move inside `tx`: conditional update, history, response.
     async fn apply_move(
         &self,
@@ -144,27 +170,13 @@ impl CustomersApi {
                 format!("{to} already owns the customer"),
             ));
         }
-        let now = now_micros();
-        crm_kit::handover::require_active(&mut tx, &caller.employee_id, "owner_id", &to).await?;
-        ownership::guard_owner(&mut tx, &to, now).await?;
-        let updated = self
-            .apply_move(
-                &mut tx,
-                caller,
-                Move {
-                    row: &row,
-                    to: &to,
-                    to_department_path: &to_path,
-                    reason: "assign",
-                    note: &note,
-                },
-                now,
-            )
+        let customer = self
+            .hand_to(&mut tx, caller, &row, ("owner_id", &to, &to_path), "assign", &note)
             .await?;
-        let response = pb::AssignCustomerResponse {
-            customer: Some(convert::one_customer(&mut tx, &updated).await?),
-        };
-        tx.finish(response).await
+        tx.finish(pb::AssignCustomerResponse {
+            customer: Some(customer),
+        })
+        .await
     }
 
     /// TransferCustomer: the owner (or a manager) passes a customer on, with a reason.
@@ -207,27 +219,13 @@ impl CustomersApi {
                 "must differ from the current owner",
             ));
         }
-        let now = now_micros();
-        crm_kit::handover::require_active(&mut tx, &caller.employee_id, "to_owner_id", &to).await?;
-        ownership::guard_owner(&mut tx, &to, now).await?;
-        let updated = self
-            .apply_move(
-                &mut tx,
-                caller,
-                Move {
-                    row: &row,
-                    to: &to,
-                    to_department_path: &to_path,
-                    reason: "transfer",
-                    note: &note,
-                },
-                now,
-            )
+        let customer = self
+            .hand_to(&mut tx, caller, &row, ("to_owner_id", &to, &to_path), "transfer", &note)
             .await?;
-        let response = pb::TransferCustomerResponse {
-            customer: Some(convert::one_customer(&mut tx, &updated).await?),
-        };
-        tx.finish(response).await
+        tx.finish(pb::TransferCustomerResponse {
+            customer: Some(customer),
+        })
+        .await
     }
 
     /// ReleaseCustomer: back to the public pool, with a reason; starts the re-claim cooldown.

@@ -397,13 +397,12 @@ async fn documents_follow_their_projects_scope_and_freeze_with_it() {
 async fn documents_stored_before_the_kit_store_are_moved_into_it_whole() {
     let url = crm_kit::testing::fresh_database("sales_docs_move").await.url;
     let db = crm_kit::db::Db::connect(&url, 1).await.unwrap();
-    db.migrate(&crm_kit::service::MIGRATIONS).await.unwrap();
     let before: Vec<_> = crm_sales::MIGRATIONS
         .iter()
         .copied()
         .filter(|m| m.version <= 11)
         .collect();
-    db.migrate(&before).await.unwrap();
+    crm_kit::service::migrate(&db, &before).await.unwrap();
     let bytes = contract();
     sqlx::query(
         "INSERT INTO project_documents (id, project_id, file_name, content_type, description, size_bytes, sha256, pieces, created_at, created_by) \
