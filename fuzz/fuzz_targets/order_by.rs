@@ -27,13 +27,16 @@ fuzz_target!(|data: &[u8]| {
         Some(_) => None,
     };
     match (parse_order(order_by), expected) {
-        (Ok((key, desc)), Some(want)) => {
-            assert_eq!(desc, want, "{order_by:?}");
-            // The same key as the field alone names: a column from the list, never the text.
-            let (alone, _) = parse_order(field).expect("a sortable field alone");
-            assert!(std::ptr::eq(key, alone), "{order_by:?}");
-            let (spaced, again) = parse_order(&format!(" \t{}  ", words.join("   "))).expect("the same, spaced");
-            assert!(std::ptr::eq(key, spaced) && again == desc, "{order_by:?}");
+        (Ok(order), Some(want)) => {
+            assert_eq!(order.is_descending(), want, "{order_by:?}");
+            // The same column as the field alone names: one from the list, never the text.
+            let alone = parse_order(field).expect("a sortable field alone");
+            assert!(std::ptr::eq(order.column(), alone.column()), "{order_by:?}");
+            let spaced = parse_order(&format!(" \t{}  ", words.join("   "))).expect("the same, spaced");
+            assert!(
+                std::ptr::eq(order.column(), spaced.column()) && spaced.is_descending() == want,
+                "{order_by:?}"
+            );
         }
         (Err(crm_kit::Error::InvalidArgument(v)), None) => {
             assert_eq!(v.len(), 1, "{v:?}");

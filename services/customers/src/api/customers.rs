@@ -271,6 +271,16 @@ pub struct CustomerOrder {
 }
 
 impl CustomerOrder {
+    /// The SQL column sorted by: always one of the list's own, never text from the request.
+    pub fn column(&self) -> &'static str {
+        self.key.column
+    }
+
+    /// Whether the list runs from the largest value down.
+    pub fn is_descending(&self) -> bool {
+        matches!(self.direction, Direction::Descending)
+    }
+
     /// The keyset order.
     pub fn order(&self) -> Order {
         Order::by(self.key.column, "c.id", self.direction)
