@@ -58,7 +58,7 @@ async fn forward(gateway: &Gateway, req: Request<Body>, caller: &Caller) -> Resp
     };
     tracing::Span::current().record("http.route", path.as_str());
     if let Err(wait) = gateway.per_ip.check(&caller.ip) {
-        return crate::rate_limited("requests from this address", wait).into_http();
+        return crate::rate_limited("per_ip", "requests from this address", wait).into_http();
     }
     let principal = match gateway.authorize(access, req.headers(), caller).await {
         Ok(p) => p,
@@ -91,5 +91,6 @@ async fn forward(gateway: &Gateway, req: Request<Body>, caller: &Caller) -> Resp
     if let Some(p) = principal {
         response.extensions_mut().insert(Employee(p.employee_id));
     }
+    response.extensions_mut().insert(crm_kit::metrics::grpc_route(&path));
     response
 }

@@ -153,6 +153,13 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
+    /// Address of the metrics port (Prometheus text at `/metrics`); unset: no metrics port.
+    #[arg(long, env = "CRM_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Requests at least this many milliseconds long get an access line at INFO; faster ones
+    /// that succeed are logged at DEBUG (target `crm::access`).
+    #[arg(long, env = "CRM_SLOW_CALL_MS", default_value_t = 1000)]
+    pub slow_call_ms: u64,
 }
 
 impl Config {
@@ -183,6 +190,8 @@ impl Config {
             max_header_bytes: 64 * 1024,
             revocation_poll_ms: 1000,
             log_format: LogFormat::Auto,
+            metrics_addr: None,
+            slow_call_ms: 1000,
         }
     }
 
@@ -277,14 +286,14 @@ impl Gateway {
         if access.public {
             self.public
                 .check(&caller.ip)
-                .map_err(|wait| rate_limited("calls without signing in from this address", wait))?;
+                .map_err(|wait| rate_limited("public", "calls without signing in from this address", wait))?;
         }
         let principal = self.verifier.authorize(access, headers).await?;
         if let Some(p) = &principal {
             tracing::Span::current().record("enduser.id", p.employee_id.as_str());
             self.per_employee
                 .check(&p.employee_id)
-                .map_err(|wait| rate_limited("calls from this employee", wait))?;
+                .map_err(|wait| rate_limited("per_employee", "calls from this employee", wait))?;
         }
         Ok(principal)
     }
@@ -301,7 +310,9 @@ impl Gateway {
 }
 
 /// RESOURCE_EXHAUSTED with the wait in RetryInfo (and so in `Retry-After`).
-pub(crate) fn rate_limited(what: &str, wait: Duration) -> tonic::Status {
+/// The refusal of a request over `limiter`'s rate (counted in the metrics).
+pub(crate) fn rate_limited(limiter: &'static str, what: &str, wait: Duration) -> tonic::Status {
+    crm_kit::metrics::rate_limited("gateway", limiter);
     crm_kit::Error::ResourceExhausted {
         reason: "RATE_LIMITED",
         message: format!("too many {what}; retry in {} ms", wait.as_millis().max(1)),

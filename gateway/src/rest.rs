@@ -43,11 +43,17 @@ pub async fn serve(gateway: &Gateway, req: Request<RequestBody>, caller: &Caller
             return response;
         }
     };
-    tracing::Span::current().record("http.route", route.template.openapi_path());
+    let template = route.template.openapi_path();
+    tracing::Span::current().record("http.route", template.as_str());
+    let http_route = crm_kit::metrics::HttpRoute(template.into());
     let (parts, body) = req.into_parts();
     let principal = match gateway.authorize(route.access, &parts.headers, caller).await {
         Ok(p) => p,
-        Err(status) => return problem(gateway, &status, caller),
+        Err(status) => {
+            let mut response = problem(gateway, &status, caller);
+            response.extensions_mut().insert(http_route);
+            return response;
+        }
     };
     let mut response = match call(gateway, route, &vars, parts, body, caller).await {
         Ok(response) => response,
@@ -56,6 +62,7 @@ pub async fn serve(gateway: &Gateway, req: Request<RequestBody>, caller: &Caller
     if let Some(p) = principal {
         response.extensions_mut().insert(Employee(p.employee_id));
     }
+    response.extensions_mut().insert(http_route);
     response
 }
 

@@ -79,6 +79,14 @@ pub async fn run(
         send: Duration::from_secs(config.send_timeout_seconds.max(1)),
     };
     let builder = Arc::new(builder(&config));
+    let (metrics_stop, metrics_stopping) = crm_kit::serve::Stopping::new();
+    let metrics = match config.metrics_addr {
+        Some(addr) => Some(tokio::spawn(crm_kit::metrics::serve(
+            crm_kit::serve::bind(addr).await?,
+            metrics_stopping,
+        ))),
+        None => None,
+    };
     let gateway = Arc::new(Gateway::new(config)?);
     {
         let gateway = gateway.clone();
@@ -168,6 +176,10 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(1), connections.connections_closed()).await;
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
+    let _ = metrics_stop.send(true);
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     tracing::info!("gateway stopped");
     Ok(())
 }
@@ -313,6 +325,7 @@ async fn handle(
         .and_then(|v| v.parse::<u64>().ok());
     let span = crm_kit::telemetry::http_span(&method, &path, req.headers());
     span.record("request_id", request_id.as_str());
+    let observed = crm_kit::metrics::HttpRequest::start("gateway", &method);
     let caller = Caller {
         request_id: request_id.clone(),
         ip: ip.clone(),
@@ -389,18 +402,51 @@ async fn handle(
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }
-    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    span.in_scope(|| {
-        tracing::info!(
-            http.method = %method,
-            url.path = %path,
-            http.status = status.as_u16(),
-            grpc.status = response.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or(""),
-            client.ip = %ip,
-            enduser.id = %employee,
-            latency_us,
-            "request"
+    let elapsed = started.elapsed();
+    if let Some(observed) = observed {
+        observed.finish(
+            response.extensions().get::<crm_kit::metrics::HttpRoute>(),
+            status.as_u16(),
+            elapsed,
         );
+    }
+    let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    let grpc_status = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // Failures and slow requests at INFO (server faults at WARN), the rest at DEBUG.
+    let failed = status.as_u16() >= 400 || !matches!(grpc_status, "" | "0");
+    let level = if status.is_server_error() || matches!(grpc_status, "2" | "4" | "12" | "13" | "14" | "15") {
+        tracing::Level::WARN
+    } else if failed || elapsed >= Duration::from_millis(gateway.config.slow_call_ms) {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::DEBUG
+    };
+    span.in_scope(|| {
+        macro_rules! access {
+            ($level:expr) => {
+                tracing::event!(
+                    target: crm_kit::telemetry::ACCESS_TARGET,
+                    $level,
+                    http.method = %method,
+                    url.path = %crm_kit::telemetry::mask(&path),
+                    http.status = status.as_u16(),
+                    grpc.status = grpc_status,
+                    client.ip = %ip,
+                    enduser.id = %employee,
+                    latency_us,
+                    "request"
+                )
+            };
+        }
+        match level {
+            tracing::Level::WARN => access!(tracing::Level::WARN),
+            tracing::Level::INFO => access!(tracing::Level::INFO),
+            _ => access!(tracing::Level::DEBUG),
+        }
     });
     response
 }
@@ -514,7 +560,7 @@ async fn dispatch(
     if let Err(wait) = gateway.per_ip.check(&caller.ip) {
         return crate::rest::problem(
             gateway,
-            &crate::rate_limited("requests from this address", wait),
+            &crate::rate_limited("per_ip", "requests from this address", wait),
             caller,
         );
     }

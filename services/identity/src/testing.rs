@@ -64,6 +64,7 @@ impl TestIdentity {
         let mut config = crate::Config::for_suite(&std::env::temp_dir());
         config.service.database_url = Some(db.url.clone());
         config.service.db_max_connections = 4;
+        config.service.metrics_sample_ms = 100;
         config.signing_key = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_bytes()));
         config.admin_password = Some("test-admin-password".into());
         config.handover_peers = handover_peers;

@@ -106,6 +106,20 @@ pub struct ServiceConfig {
     /// How often, in seconds, old events are pruned.
     #[arg(long, env = "CRM_OUTBOX_PRUNE_INTERVAL_SECONDS", default_value_t = 3600)]
     pub outbox_prune_interval_seconds: u64,
+    /// Address of the metrics port (Prometheus text at `/metrics`); unset: no metrics port.
+    #[arg(long, env = "CRM_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Records metrics; `false` turns every instrument of the process off.
+    #[arg(long, env = "CRM_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+    /// Milliseconds between two samples of the event feed's figures (outbox backlog, head,
+    /// each consumer's lag).
+    #[arg(long, env = "CRM_METRICS_SAMPLE_MS", default_value_t = 5000)]
+    pub metrics_sample_ms: u64,
+    /// Calls at least this many milliseconds long get an access line at INFO; faster
+    /// successful calls are logged at DEBUG (target `crm::access`).
+    #[arg(long, env = "CRM_SLOW_CALL_MS", default_value_t = 1000)]
+    pub slow_call_ms: u64,
 }
 
 /// The service secret of a laptop install when none is set. The suite replaces it with a
@@ -147,6 +161,10 @@ impl ServiceConfig {
             outbox_retention_days: 30,
             outbox_consumer_expiry_days: 90,
             outbox_prune_interval_seconds: 3600,
+            metrics_addr: None,
+            metrics: true,
+            metrics_sample_ms: 5000,
+            slow_call_ms: 1000,
         }
     }
 

@@ -5,7 +5,8 @@
 //! one backend where it has a better tool for the job (PostgreSQL's GIN indexes, say).
 
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 use std::sync::Arc;
@@ -34,6 +35,25 @@ pub struct Db {
     /// Signalled after every write transaction commits: the outbox sequencer wakes on it, so an
     /// event is published moments after its transaction commits instead of at the next poll.
     commits: Arc<Notify>,
+    /// What the metrics report of the pool.
+    stats: Arc<PoolStats>,
+}
+
+/// The pool's figures the metrics read: writers waiting, and the service it belongs to.
+#[derive(Debug, Default)]
+struct PoolStats {
+    max_connections: u32,
+    waiting_writers: AtomicI64,
+    service: OnceLock<&'static str>,
+}
+
+/// Counts a writer as waiting until dropped (also when its wait is cancelled).
+struct Waiting<'a>(&'a AtomicI64);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A write transaction. On SQLite it also holds the process's writer slot until it ends.
@@ -178,12 +198,34 @@ impl Db {
             backend,
             writer,
             commits: Arc::new(Notify::new()),
+            stats: Arc::new(PoolStats {
+                max_connections: max_connections.max(1),
+                ..PoolStats::default()
+            }),
         })
+    }
+
+    /// The most connections the pool opens.
+    pub fn max_connections(&self) -> u32 {
+        self.stats.max_connections
+    }
+
+    /// Write transactions waiting for a connection (and, on SQLite, the writer slot) now.
+    pub fn pending_writers(&self) -> i64 {
+        self.stats.waiting_writers.load(Ordering::Relaxed)
+    }
+
+    /// Names the service the pool belongs to in the metrics (the first name given stays).
+    pub(crate) fn name_for_metrics(&self, service: &'static str) {
+        let _ = self.stats.service.set(service);
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so two writers never deadlock upgrading read locks.
     pub async fn begin_write(&self) -> Result<WriteTx> {
+        let started = std::time::Instant::now();
+        self.stats.waiting_writers.fetch_add(1, Ordering::Relaxed);
+        let waiting = Waiting(&self.stats.waiting_writers);
         let writer = match &self.writer {
             Some(slot) => Some(slot.clone().lock_owned().await),
             None => None,
@@ -192,6 +234,10 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
+        drop(waiting);
+        if let Some(service) = self.stats.service.get() {
+            crate::metrics::pool_waited(service, started.elapsed());
+        }
         Ok(WriteTx {
             tx,
             _writer: writer,

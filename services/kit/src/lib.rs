@@ -34,7 +34,9 @@
 //! - [`failpoint`]: crash drills (`CRM_FAILPOINT`).
 //! - [`auth`]: access tokens, the verified [`auth::Principal`], permission checks per method and
 //!   data scopes as SQL predicates.
-//! - [`telemetry`]: tracing setup and W3C trace context.
+//! - [`telemetry`]: tracing setup, W3C trace context, one access line per call.
+//! - [`metrics`]: request, pool, event-feed and health metrics, as Prometheus text on the
+//!   metrics port and over OTLP.
 //! - [`text`]: text fields and lists of texts from the wire: trimmed, bounded, no control
 //!   characters, de-duplicated in linear time.
 //! - [`fields`]: the field values every service reads alike (`Email`, `Phone`, `Mobile`,
@@ -63,6 +65,7 @@ pub mod history;
 pub mod idempotency;
 pub mod limits;
 pub mod listing;
+pub mod metrics;
 pub mod money;
 pub mod numbering;
 pub mod paging;

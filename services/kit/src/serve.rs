@@ -50,6 +50,8 @@ pub struct ServeSpec {
     pub shutdown: ShutdownTimings,
     /// Connection and stream limits of the gRPC port (see [`crate::limits`]).
     pub limits: crate::limits::ConnectionLimits,
+    /// Calls at least this slow get an access line at INFO (see [`crate::telemetry::AccessLayer`]).
+    pub slow_call: Duration,
 }
 
 /// Tells background tasks the service is stopping.
@@ -90,8 +92,9 @@ pub async fn serve(
     let (reporter, health) = tonic_health::server::health_reporter();
 
     let names: Vec<&'static str> = std::iter::once("").chain(spec.grpc_services.iter().copied()).collect();
+    let service_name = spec.name;
     for name in &names {
-        reporter.set_service_status(*name, ServingStatus::Serving).await;
+        report(&reporter, service_name, name, true).await;
     }
 
     // Health follows the database: a service that cannot reach its data is not serving.
@@ -99,14 +102,22 @@ pub async fn serve(
     let health_task = spec
         .db
         .clone()
-        .map(|db| tokio::spawn(follow_database(db, reporter.clone(), names.clone(), health_stop)));
+        .map(|db| tokio::spawn(follow_database(db, reporter.clone(), service_name, names.clone(), health_stop)));
 
     // Each further check mirrors its value, until shutdown reports everything NOT_SERVING.
     let check_names: Vec<String> = spec.health_checks.iter().map(|(n, _)| n.clone()).collect();
     let check_tasks: Vec<tokio::task::JoinHandle<()>> = spec
         .health_checks
         .into_iter()
-        .map(|(name, rx)| tokio::spawn(mirror_check(name, rx, reporter.clone(), health_stop_tx.subscribe())))
+        .map(|(name, rx)| {
+            tokio::spawn(mirror_check(
+                name,
+                rx,
+                reporter.clone(),
+                service_name,
+                health_stop_tx.subscribe(),
+            ))
+        })
         .collect();
 
     let routes = spec
@@ -124,7 +135,6 @@ pub async fn serve(
         );
 
     let timings = spec.shutdown;
-    let service_name = spec.name;
     let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = {
         let reporter = reporter.clone();
@@ -134,10 +144,10 @@ pub async fn serve(
             tracing::info!(service = service_name, "shutting down: health NOT_SERVING, draining");
             let _ = health_stop_tx.send(true);
             for name in &names {
-                reporter.set_service_status(*name, ServingStatus::NotServing).await;
+                report(&reporter, service_name, name, false).await;
             }
             for name in &check_names {
-                reporter.set_service_status(name, ServingStatus::NotServing).await;
+                report(&reporter, service_name, name, false).await;
             }
             tokio::time::sleep(timings.drain_delay).await;
             let _ = closed_tx.send(());
@@ -162,7 +172,10 @@ pub async fn serve(
         .max_concurrent_streams(limits.max_concurrent_streams)
         .concurrency_limit_per_connection(limits.concurrency_per_connection)
         .trace_fn(crate::telemetry::rpc_span)
-        .layer(crate::telemetry::RpcLogLayer)
+        .layer(crate::telemetry::AccessLayer {
+            service: service_name,
+            slow: spec.slow_call,
+        })
         .layer(CatchPanicLayer)
         .layer(crate::auth::AuthLayer::new(spec.auth))
         .add_routes(routes)
@@ -201,11 +214,24 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
+/// Reports health entry `name` of `service` as serving or not, to health clients and in the
+/// metrics (`crm.health.serving`).
+async fn report(reporter: &tonic_health::server::HealthReporter, service: &'static str, name: &str, serving: bool) {
+    let status = if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    reporter.set_service_status(name, status).await;
+    crate::metrics::health(service, name, serving);
+}
+
 /// Every 5 s, reports `names` SERVING while the database answers and NOT_SERVING while it does
 /// not, until `stop` changes.
 async fn follow_database(
     db: Db,
     reporter: tonic_health::server::HealthReporter,
+    service: &'static str,
     names: Vec<&'static str>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -218,14 +244,9 @@ async fn follow_database(
         let ok = db.ping().await;
         if ok != serving {
             serving = ok;
-            let status = if ok {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
             tracing::warn!(database_reachable = ok, "health changed");
             for name in &names {
-                reporter.set_service_status(*name, status).await;
+                report(&reporter, service, name, ok).await;
             }
         }
     }
@@ -236,6 +257,7 @@ async fn mirror_check(
     name: String,
     mut rx: watch::Receiver<bool>,
     reporter: tonic_health::server::HealthReporter,
+    service: &'static str,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -243,12 +265,7 @@ async fn mirror_check(
         if *stop.borrow() {
             return;
         }
-        let status = if ok {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        reporter.set_service_status(&name, status).await;
+        report(&reporter, service, &name, ok).await;
         tokio::select! {
             changed = rx.changed() => if changed.is_err() { return },
             _ = stop.changed() => return,
@@ -466,6 +483,7 @@ mod tests {
                 grace: Duration::from_millis(100),
             },
             limits,
+            slow_call: Duration::from_secs(1),
         };
         tokio::spawn(async move {
             let shutdown = async move {

@@ -67,6 +67,7 @@ pub struct Service {
     handovers: Option<crate::handover::Wiring>,
     outbox: Option<crate::events::Outbox>,
     revocations: Option<crate::auth::RevocationWatch>,
+    _pool_observed: crate::metrics::PoolObserved,
 }
 
 impl std::fmt::Debug for Service {
@@ -86,6 +87,10 @@ impl Service {
         let url = config.database_url_or(name);
         let db = Db::connect(&url, config.db_max_connections).await?;
         migrate(&db, migrations).await?;
+        if !config.metrics {
+            crate::metrics::set_enabled(false);
+        }
+        let pool_observed = crate::metrics::observe_pool(name, &db);
         let (stop_tx, stopping) = Stopping::new();
         Ok(Service {
             name,
@@ -101,6 +106,7 @@ impl Service {
             handovers: None,
             outbox: None,
             revocations: None,
+            _pool_observed: pool_observed,
         })
     }
 
@@ -173,6 +179,12 @@ impl Service {
             self.db.clone(),
             self.config.outbox_retention(),
             self.config.outbox_prune_interval(),
+            self.stopping.clone(),
+        ));
+        self.tasks.push(crate::events::retention::spawn_sampling(
+            self.db.clone(),
+            self.name,
+            Duration::from_millis(self.config.metrics_sample_ms.max(10)),
             self.stopping.clone(),
         ));
         self.add(outbox.feed());
@@ -252,7 +264,12 @@ impl Service {
 
     /// Serves on `listener` until `shutdown` completes, then drains, waits for the background
     /// work and closes the pool.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
+    pub async fn serve(mut self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
+        if let Some(addr) = self.config.metrics_addr {
+            let metrics = crate::serve::bind(addr).await?;
+            let stopping = self.stopping.clone();
+            self.spawn(crate::metrics::serve(metrics, stopping));
+        }
         let spec = ServeSpec {
             name: self.name,
             grpc_services: self.grpc_services,
@@ -263,6 +280,7 @@ impl Service {
             request_timeout: self.config.request_timeout(),
             shutdown: self.config.shutdown(),
             limits: self.config.connection_limits(),
+            slow_call: Duration::from_millis(self.config.slow_call_ms),
         };
         let result = crate::serve::serve(listener, spec, shutdown, self.stop_tx).await;
         if let Some(wiring) = self.handovers {

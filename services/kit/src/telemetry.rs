@@ -100,6 +100,8 @@ pub fn init_with(format: LogFormat, service: &str, otlp_endpoint: Option<&str>) 
         }
     });
     let service_name = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| service.to_string());
+    let metrics_endpoint = crate::metrics::otlp_endpoint_from_env().or_else(|| otlp_endpoint.map(str::to_string));
+    crate::metrics::install(metrics_endpoint.as_deref());
     let mut builder = SdkTracerProvider::builder()
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
         .with_resource(
@@ -314,24 +316,37 @@ impl tonic::service::Interceptor for PropagateTrace {
     }
 }
 
-/// Logs one line per call: method, gRPC status and latency.
-#[derive(Debug, Clone, Copy)]
-pub struct RpcLogLayer;
+/// The target of the access lines, so an operator can turn all of them on
+/// (`CRM_LOG=info,crm::access=debug`) or off (`crm::access=off`).
+pub const ACCESS_TARGET: &str = "crm::access";
 
-impl<S> tower::Layer<S> for RpcLogLayer {
-    type Service = RpcLog<S>;
-    fn layer(&self, inner: S) -> RpcLog<S> {
-        RpcLog { inner }
+/// Observes every call: the RPC metrics (duration by method and status, calls in flight) and
+/// one access line with method, status, latency and the trace id. Failed calls and calls slower
+/// than `slow` are logged at INFO (server faults at WARN), the rest at DEBUG: at any real volume
+/// an INFO line per call is noise. Messages are [`mask`]ed.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessLayer {
+    /// The service's short name (`crm.service` in the metrics).
+    pub service: &'static str,
+    /// Calls at least this slow are logged at INFO.
+    pub slow: std::time::Duration,
+}
+
+impl<S> tower::Layer<S> for AccessLayer {
+    type Service = Access<S>;
+    fn layer(&self, inner: S) -> Access<S> {
+        Access { inner, layer: *self }
     }
 }
 
-/// The service [`RpcLogLayer`] makes.
+/// The service [`AccessLayer`] makes.
 #[derive(Debug, Clone)]
-pub struct RpcLog<S> {
+pub struct Access<S> {
     inner: S,
+    layer: AccessLayer,
 }
 
-impl<S, B, RB> tower::Service<http::Request<B>> for RpcLog<S>
+impl<S, B, RB> tower::Service<http::Request<B>> for Access<S>
 where
     S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
     S::Future: Send + 'static,
@@ -348,11 +363,16 @@ where
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let method = req.uri().path().to_string();
         let started = Instant::now();
+        let call = crate::metrics::RpcCall::start(self.layer.service, &method);
+        let slow = self.layer.slow;
         let fut = self.inner.call(req);
         Box::pin(async move {
             let result = fut.await;
+            let elapsed = started.elapsed();
             let span = tracing::Span::current();
-            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let trace = span.context().span().span_context().trace_id();
+            let trace = (trace != TraceId::INVALID).then(|| trace.to_string()).unwrap_or_default();
+            let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
             match &result {
                 Ok(resp) => {
                     // Failures are "trailers-only" responses, so their status is in the headers;
@@ -363,29 +383,120 @@ where
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.parse::<i32>().ok())
                         .unwrap_or(0);
+                    if let Some(call) = call {
+                        call.finish(code, elapsed);
+                    }
                     span.record("rpc.grpc.status_code", code);
                     if is_server_fault(code) {
                         span.record("otel.status_code", "ERROR");
                     }
                     if code == 0 {
-                        tracing::info!(rpc.method = %method, grpc.code = code, latency_us = micros, "rpc done");
+                        if elapsed >= slow {
+                            tracing::info!(target: ACCESS_TARGET, trace_id = %trace, rpc.method = %method, grpc.code = code, latency_us = micros, "rpc slow");
+                        } else {
+                            tracing::debug!(target: ACCESS_TARGET, trace_id = %trace, rpc.method = %method, grpc.code = code, latency_us = micros, "rpc done");
+                        }
                     } else {
                         let message = resp
                             .headers()
                             .get("grpc-message")
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or("");
-                        tracing::info!(rpc.method = %method, grpc.code = code, grpc.message = %message, latency_us = micros, "rpc failed");
+                        let message = mask(&percent_decoded(message));
+                        if is_server_fault(code) {
+                            tracing::warn!(target: ACCESS_TARGET, trace_id = %trace, rpc.method = %method, grpc.code = code, grpc.message = %message, latency_us = micros, "rpc failed");
+                        } else {
+                            tracing::info!(target: ACCESS_TARGET, trace_id = %trace, rpc.method = %method, grpc.code = code, grpc.message = %message, latency_us = micros, "rpc failed");
+                        }
                     }
                 }
                 Err(e) => {
+                    if let Some(call) = call {
+                        call.finish(14, elapsed);
+                    }
                     span.record("otel.status_code", "ERROR");
-                    tracing::warn!(rpc.method = %method, error = %e, latency_us = micros, "rpc transport error");
+                    tracing::warn!(target: ACCESS_TARGET, trace_id = %trace, rpc.method = %method, error = %mask(&e.to_string()), latency_us = micros, "rpc transport error");
                 }
             }
             result
         })
     }
+}
+
+/// `grpc-message` is percent-encoded on the wire.
+fn percent_decoded(message: &str) -> String {
+    let bytes = message.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Masks what must not reach a log in text that may quote a caller's input: bearer tokens
+/// (three base64url parts joined by dots, `eyJ...`) become `[token]`; runs of seven or more
+/// digits, with the spaces, dashes, dots, brackets and plus signs people type in phone numbers,
+/// keep only their last two digits (`***00`).
+pub fn mask(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        // A JWT: eyJ followed by base64url and two dots.
+        if chars[i] == 'e' && chars.get(i + 1) == Some(&'y') && chars.get(i + 2) == Some(&'J') {
+            let mut j = i;
+            let mut dots = 0;
+            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || matches!(chars[j], '-' | '_' | '.')) {
+                dots += usize::from(chars[j] == '.');
+                j += 1;
+            }
+            if dots >= 2 {
+                out.push_str("[token]");
+                i = j;
+                continue;
+            }
+        }
+        if chars[i].is_ascii_digit() || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+            let mut j = i;
+            let mut digits = String::new();
+            let mut end = i;
+            while j < chars.len() && (chars[j].is_ascii_digit() || matches!(chars[j], ' ' | '-' | '.' | '(' | ')' | '+')) {
+                if chars[j].is_ascii_digit() {
+                    digits.push(chars[j]);
+                    end = j + 1;
+                }
+                j += 1;
+            }
+            // Wide digits (full-width) are folded by NFKC elsewhere; here only ASCII counts.
+            // Part of a word or a code (`SO-20261122-0007`), not a number someone typed.
+            let preceded_by_word = i > 0
+                && (chars[i - 1].is_alphanumeric()
+                    || (chars[i - 1] == '-' && i > 1 && chars[i - 2].is_alphanumeric()));
+            if digits.len() >= 7 && !preceded_by_word {
+                out.push_str("***");
+                out.push_str(&digits[digits.len() - 2..]);
+                i = end;
+                continue;
+            }
+            out.extend(&chars[i..end.max(i + 1)]);
+            i = end.max(i + 1);
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
 }
 
 /// gRPC codes that mean the server failed (OpenTelemetry's rule for server spans): UNKNOWN,
@@ -461,6 +572,21 @@ mod tests {
                 assert_eq!(header_parts(&md)[1], id);
             }
         });
+    }
+
+    #[test]
+    fn masking_hides_phone_numbers_and_tokens_and_keeps_the_rest() {
+        assert_eq!(mask("phone 138 0013 8000 is taken"), "phone ***00 is taken");
+        assert_eq!(mask("+86-138-0013-8000"), "***00");
+        assert_eq!(mask("(020) 8765-4321 office"), "(***21 office");
+        assert_eq!(
+            mask("token eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl refused"),
+            "token [token] refused"
+        );
+        assert_eq!(mask("page 2 of 12, 250 rows"), "page 2 of 12, 250 rows", "short numbers stay");
+        assert_eq!(mask("order SO-20261122-0007 is shipped"), "order SO-20261122-0007 is shipped");
+        assert_eq!(mask("名字 13800138000 重复"), "名字 ***00 重复");
+        assert_eq!(percent_decoded("a%20b%E4%B8%AD%"), "a b中%");
     }
 
     #[test]

@@ -109,6 +109,7 @@ impl Producer {
                     grace: Duration::from_millis(200),
                 },
                 limits: Default::default(),
+                slow_call: std::time::Duration::from_secs(1),
             };
             crm_kit::serve::serve(listener, spec, shutdown, stop_tx)
                 .await

@@ -119,6 +119,7 @@ pub async fn bench_latency(args: &Args, backend: &str, admin: Option<&str>) {
                 grace: Duration::from_millis(200),
             },
             limits: Default::default(),
+            slow_call: std::time::Duration::from_secs(1),
         };
         crm_kit::serve::serve(listener, spec, shutdown, stop_tx)
             .await

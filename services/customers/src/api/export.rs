@@ -73,6 +73,7 @@ impl CustomersApi {
         let mut rows = store::rows(&mut conn, &mut sql, &order.order());
         let mut tags = String::new();
         let mut created = (i64::MIN, String::new());
+        let mut counted = 0u64;
         while let Some(row) = rows.next().await {
             let row = row?;
             let mut record: [&str; COLUMNS] = [""; COLUMNS];
@@ -93,10 +94,15 @@ impl CustomersApi {
             }
             record[CREATED_AT] = &created.1;
             writer.row(record)?;
-            if writer.buffered() >= CHUNK && !send(tx, writer.take()?).await {
-                return Ok(());
+            counted += 1;
+            if writer.buffered() >= CHUNK {
+                crm_kit::metrics::export_rows("customers", "customers", std::mem::take(&mut counted));
+                if !send(tx, writer.take()?).await {
+                    return Ok(());
+                }
             }
         }
+        crm_kit::metrics::export_rows("customers", "customers", counted);
         let rest = writer.take()?;
         if !rest.is_empty() {
             send(tx, rest).await;

@@ -483,6 +483,12 @@ impl CustomersApi {
             }
         };
         tally.errors.sort_by_key(|e| e.row);
+        crm_kit::metrics::import_rows(
+            "customers",
+            "customers",
+            u64::try_from(tally.created + tally.updated + tally.skipped).unwrap_or(0),
+            u64::try_from(tally.failed).unwrap_or(0),
+        );
         let response = pb::ImportCustomersResponse {
             created: tally.created,
             updated: tally.updated,

@@ -11,6 +11,9 @@ use crm_proto::identity as pb;
 use sqlx::AnyConnection;
 
 use super::{IdentityApi, convert};
+
+/// This service's name in the metrics.
+const SERVICE: &str = "identity";
 use crate::domain::credentials::{
     LOCK_AFTER_FAILURES, LOCK_MICROS, bad_credentials, check_password_change, check_sign_in, hash_refresh, issued_at,
     locked,
@@ -74,10 +77,12 @@ impl IdentityApi {
         let Some(e) = store::employee_by_login(&mut conn, req.login.trim()).await? else {
             // Same work, same answer as a wrong password: logins cannot be probed.
             let _ = passwords::verify(req.password, passwords::DECOY.into()).await;
+            crm_kit::metrics::sign_in_failed(SERVICE, "bad_credentials");
             return Err(bad_credentials());
         };
         let now = now_micros();
         if e.locked_until > now {
+            crm_kit::metrics::sign_in_failed(SERVICE, "locked");
             return Err(locked(e.locked_until));
         }
         drop(conn);
@@ -89,12 +94,16 @@ impl IdentityApi {
             if until > now {
                 if until == now + LOCK_MICROS {
                     tracing::warn!(employee = %e.id, "account locked after repeated failed sign-ins");
+                    crm_kit::metrics::locked_out(SERVICE);
                 }
+                crm_kit::metrics::sign_in_failed(SERVICE, "locked");
                 return Err(locked(until));
             }
+            crm_kit::metrics::sign_in_failed(SERVICE, "bad_credentials");
             return Err(bad_credentials());
         }
         if e.status != store::ACTIVE {
+            crm_kit::metrics::sign_in_failed(SERVICE, "deactivated");
             return Err(Error::unauthenticated(
                 "ACCOUNT_DEACTIVATED",
                 "the account is deactivated",
@@ -104,6 +113,7 @@ impl IdentityApi {
         // read: the right password must not get past a lock, however the guesses are timed.
         if !store::clear_failed_sign_ins(&mut tx, &e.id, now).await? {
             let until = store::employee(&mut tx, &e.id).await?.map_or(0, |e| e.locked_until);
+            crm_kit::metrics::sign_in_failed(SERVICE, "locked");
             return Err(locked(until));
         }
         let tokens = self.issue(&mut tx, &e, &crm_kit::new_id()).await?;

@@ -111,6 +111,9 @@ impl Feed {
         tx: &mpsc::Sender<std::result::Result<pb::SubscribeResponse, Status>>,
     ) -> Result<()> {
         let mut head = self.head.clone();
+        // The first page goes out even when empty: it tells the subscriber the head, so one
+        // that is already caught up knows it (its lag in the metrics is zero).
+        let mut first = true;
         loop {
             // Marks the current head as seen before reading, so a sequencing that lands during
             // the read wakes the next wait instead of being missed.
@@ -118,8 +121,9 @@ impl Feed {
             let page = read_page(&self.db, cursor, &types).await?;
             let moved = page.through_sequence > cursor;
             let full = page.events.len() as i64 == PAGE;
-            if moved {
-                cursor = page.through_sequence;
+            if moved || first {
+                first = false;
+                cursor = page.through_sequence.max(cursor);
                 if tx.send(Ok(page)).await.is_err() {
                     return Ok(());
                 }
@@ -146,6 +150,7 @@ pub(crate) async fn read_page(db: &Db, cursor: i64, types: &[String]) -> Result<
         return Ok(pb::SubscribeResponse {
             events: Vec::new(),
             through_sequence: cursor,
+            head_sequence: head,
         });
     }
     let mut sql = String::from(
@@ -196,5 +201,6 @@ pub(crate) async fn read_page(db: &Db, cursor: i64, types: &[String]) -> Result<
     Ok(pb::SubscribeResponse {
         events,
         through_sequence,
+        head_sequence: head,
     })
 }

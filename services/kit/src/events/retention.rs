@@ -178,3 +178,43 @@ pub fn spawn_pruning(
         }
     }))
 }
+
+/// What the metrics report of this service's feed: changes committed but not yet numbered
+/// (the outbox's backlog, read through its partial index), the head, and each registered
+/// consumer's acknowledged position.
+pub(crate) async fn figures(db: &Db) -> Result<(i64, i64, Vec<(String, i64)>)> {
+    let backlog: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM crm_outbox WHERE sequence IS NULL")
+        .fetch_one(&db.pool)
+        .await?;
+    let head: i64 = sqlx::query_scalar("SELECT last FROM crm_event_counter WHERE name = 'outbox'")
+        .fetch_one(&db.pool)
+        .await?;
+    let consumers: Vec<(String, i64)> =
+        sqlx::query_as("SELECT consumer, acked_sequence FROM crm_feed_consumers ORDER BY consumer")
+            .fetch_all(&db.pool)
+            .await?;
+    Ok((backlog, head, consumers))
+}
+
+/// Samples the feed's [`figures`] into the metrics every `interval` until `stopping` fires.
+pub fn spawn_sampling(
+    db: Db,
+    service: &'static str,
+    interval: Duration,
+    mut stopping: Stopping,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if crate::metrics::enabled() {
+                match figures(&db).await {
+                    Ok((backlog, head, consumers)) => crate::metrics::feed_sampled(service, backlog, head, &consumers),
+                    Err(e) => tracing::debug!(error = %e, "sampling the event feed's figures failed"),
+                }
+            }
+            tokio::select! {
+                _ = stopping.wait() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    })
+}

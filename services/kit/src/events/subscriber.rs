@@ -115,13 +115,28 @@ impl Follow {
 /// retries.
 pub async fn follow(db: Db, follow: Follow, handler: Arc<dyn Handler>, mut stopping: Stopping) {
     let lease = Lease::new(format!("follow:{}", follow.feed), follow.lease_ttl);
+    let clock = crate::metrics::lag_clock(
+        if follow.consumer.is_empty() { "anonymous" } else { &follow.consumer },
+        &follow.feed,
+    );
     let mut failures = 0u32;
     loop {
         if stopping.is_stopping() {
             break;
         }
         let outcome = match lease.acquire(&db).await {
-            Ok(true) => session(&db, &follow, handler.as_ref(), &lease, &mut stopping, &mut failures).await,
+            Ok(true) => {
+                session(
+                    &db,
+                    &follow,
+                    handler.as_ref(),
+                    &lease,
+                    &clock,
+                    &mut stopping,
+                    &mut failures,
+                )
+                .await
+            }
             Ok(false) => {
                 // Another replica follows; look again before its lease could run out.
                 report(&follow, true);
@@ -135,6 +150,7 @@ pub async fn follow(db: Db, follow: Follow, handler: Arc<dyn Handler>, mut stopp
         match outcome {
             Ok(()) => break,
             Err(e) => {
+                clock.behind();
                 failures += 1;
                 // Handing the feed to another replica is no failure.
                 if !matches!(
@@ -181,6 +197,7 @@ async fn session(
     follow: &Follow,
     handler: &dyn Handler,
     lease: &Lease,
+    clock: &crate::metrics::LagClock,
     stopping: &mut Stopping,
     failures: &mut u32,
 ) -> Result<()> {
@@ -225,8 +242,11 @@ async fn session(
     tracing::info!(feed = %follow.feed, after = cursor, "following event feed");
     *failures = 0;
     report(follow, true);
-    // The subscription itself told the producer where this consumer stands.
-    let (mut acked, mut last_ack) = (cursor, std::time::Instant::now());
+    // The subscription itself told the producer where this consumer stands. Later positions
+    // are acknowledged at most every `ack_interval`, on a deadline of its own (the lease's
+    // renewals must not keep pushing it back), and a failed acknowledgement is tried again.
+    let mut acked = cursor;
+    let mut ack_due = tokio::time::Instant::now() + follow.ack_interval;
     let mut renew = tokio::time::interval(lease.ttl() / 3);
     renew.tick().await;
     loop {
@@ -241,27 +261,35 @@ async fn session(
                 let page = message
                     .map_err(|s| Error::Unavailable(format!("{} feed: {}", follow.feed, s.message())))?
                     .ok_or_else(|| Error::Unavailable(format!("{} feed ended", follow.feed)))?;
-                cursor = apply_page(db, &follow.feed, handler, cursor, &page).await?;
-                if !follow.consumer.is_empty() && cursor > acked && last_ack.elapsed() >= follow.ack_interval {
-                    acknowledge(&mut client, follow, cursor).await;
-                    (acked, last_ack) = (cursor, std::time::Instant::now());
+                let applied = apply_page(db, &follow.feed, handler, cursor, &page).await.inspect_err(|_| clock.apply_failed("failed"))?;
+                cursor = applied.through;
+                clock.applied(applied.events);
+                for _ in 0..applied.refused {
+                    clock.apply_failed("refused");
+                }
+                if cursor >= page.head_sequence {
+                    clock.caught_up();
+                } else {
+                    clock.behind();
                 }
             }
-            _ = tokio::time::sleep(follow.ack_interval), if !follow.consumer.is_empty() && cursor > acked => {
-                acknowledge(&mut client, follow, cursor).await;
-                (acked, last_ack) = (cursor, std::time::Instant::now());
+            _ = tokio::time::sleep_until(ack_due), if !follow.consumer.is_empty() && cursor > acked => {
+                if acknowledge(&mut client, follow, cursor).await {
+                    acked = cursor;
+                }
+                ack_due = tokio::time::Instant::now() + follow.ack_interval;
             }
         }
     }
 }
 
-/// Tells the producer this consumer has applied everything through `cursor`. A failure only
-/// delays pruning, so it is logged and the next acknowledgement carries the position.
+/// Tells the producer this consumer has applied everything through `cursor`; whether it took.
+/// A failure only delays pruning, so it is logged and tried again later.
 async fn acknowledge(
     client: &mut pb::event_feed_client::EventFeedClient<tonic::transport::Channel>,
     follow: &Follow,
     cursor: i64,
-) {
+) -> bool {
     let ack = pb::AcknowledgeRequest {
         consumer: follow.consumer.clone(),
         sequence: cursor,
@@ -282,8 +310,12 @@ async fn acknowledge(
             .map_err(|s| s.message().to_string()),
         Err(e) => Err(e.to_string()),
     };
-    if let Err(e) = outcome {
-        tracing::debug!(feed = %follow.feed, cursor, error = %e, "acknowledging the feed position failed");
+    match outcome {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(feed = %follow.feed, cursor, error = %e, "acknowledging the feed position failed");
+            false
+        }
     }
 }
 
@@ -297,7 +329,7 @@ async fn apply_page(
     handler: &dyn Handler,
     cursor: i64,
     page: &pb::SubscribeResponse,
-) -> Result<i64> {
+) -> Result<Applied> {
     let through = page
         .events
         .iter()
@@ -306,14 +338,18 @@ async fn apply_page(
         .unwrap_or(cursor)
         .max(page.through_sequence);
     if through <= cursor {
-        return Ok(cursor);
+        return Ok(Applied {
+            through: cursor,
+            events: 0,
+            refused: 0,
+        });
     }
     let started = std::time::Instant::now();
     let mut tx = db.begin_write().await?;
-    let mut applied = 0usize;
+    let (mut applied, mut refused) = (0usize, 0usize);
     for event in page.events.iter().filter(|e| e.sequence > cursor) {
         let span = crate::telemetry::event_span(feed, &event.r#type, event.sequence, &event.traceparent);
-        apply_one(&mut tx, feed, handler, event).instrument(span).await?;
+        refused += usize::from(!apply_one(&mut tx, feed, handler, event).instrument(span).await?);
         applied += 1;
         crate::failpoint::hit("events.apply.after_event");
     }
@@ -329,13 +365,28 @@ async fn apply_page(
             "events applied"
         );
     }
-    Ok(through)
+    Ok(Applied {
+        through,
+        events: (applied - refused) as u64,
+        refused,
+    })
+}
+
+/// What applying a page did.
+struct Applied {
+    /// The new cursor.
+    through: i64,
+    /// Events applied (not counting those refused or already applied before).
+    events: u64,
+    /// Events refused for good.
+    refused: usize,
 }
 
 /// Applies one event inside the page's transaction, unless the inbox has it already. A
 /// refusal (an error the event itself causes) undoes only this event's effect, back to a
-/// savepoint, and is recorded; any other error fails the whole page.
-async fn apply_one(tx: &mut AnyConnection, feed: &str, handler: &dyn Handler, event: &Event) -> Result<()> {
+/// savepoint, and is recorded; any other error fails the whole page. Returns false when the
+/// event was refused.
+async fn apply_one(tx: &mut AnyConnection, feed: &str, handler: &dyn Handler, event: &Event) -> Result<bool> {
     let now = crate::time::now_micros();
     sqlx::query("SAVEPOINT crm_event").execute(&mut *tx).await?;
     let fresh = sqlx::query(
@@ -351,7 +402,9 @@ async fn apply_one(tx: &mut AnyConnection, feed: &str, handler: &dyn Handler, ev
     .await?
     .rows_affected()
         == 1;
+    let mut accepted = true;
     if fresh && let Err(e) = handler.apply(&mut *tx, event).await {
+        accepted = false;
         if matches!(e, Error::Unavailable(_) | Error::Internal(_)) {
             return Err(e);
         }
@@ -372,7 +425,7 @@ async fn apply_one(tx: &mut AnyConnection, feed: &str, handler: &dyn Handler, ev
         .await?;
     }
     sqlx::query("RELEASE SAVEPOINT crm_event").execute(&mut *tx).await?;
-    Ok(())
+    Ok(accepted)
 }
 
 /// Moves the cursor from `from` to `to`; fails when another follower moved it meanwhile.

@@ -288,6 +288,12 @@ impl SalesApi {
             self.db.refresh_statistics(&["leads"]).await?;
         }
         tally.errors.sort_by_key(|e| e.row);
+        crm_kit::metrics::import_rows(
+            "sales",
+            "leads",
+            u64::try_from(tally.created).unwrap_or(0),
+            u64::try_from(tally.failed).unwrap_or(0),
+        );
         let response = pb::ImportLeadsResponse {
             created: tally.created,
             failed: tally.failed,
@@ -411,6 +417,7 @@ impl SalesApi {
                     &created,
                 ])?;
             }
+            crm_kit::metrics::export_rows("sales", "leads", page.rows.len() as u64);
             let bytes = writer.take()?;
             if !bytes.is_empty() && tx.send(Ok(pb::ExportLeadsResponse { csv_chunk: bytes })).await.is_err() {
                 // The caller went away.
