@@ -29,14 +29,18 @@ impl Relay {
         let (blocked, watching) = watch::channel(false);
         tokio::spawn(async move {
             loop {
-                let Ok((client, _)) = listener.accept().await else { return };
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
                 if *watching.borrow() {
                     drop(client);
                     continue;
                 }
                 let mut cut = watching.clone();
                 tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(target).await else { return };
+                    let Ok(server) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     let (mut cr, mut cw) = client.into_split();
                     let (mut sr, mut sw) = server.into_split();
                     tokio::select! {
@@ -71,7 +75,11 @@ async fn scrape(addr: std::net::SocketAddr) -> BTreeMap<String, f64> {
     let text = String::from_utf8(raw).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("content-type: text/plain; version=0.0.4"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
     // The body may be chunked: keep only sample lines.
     body.lines()
         .filter(|l| !l.starts_with('#') && l.contains(' ') && l.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
@@ -88,9 +96,7 @@ fn value(samples: &BTreeMap<String, f64>, name: &str, labels: &[(&str, &str)]) -
         .iter()
         .filter(|(series, _)| {
             series.split('{').next() == Some(name)
-                && labels
-                    .iter()
-                    .all(|(k, v)| series.contains(&format!("{k}=\"{v}\"")))
+                && labels.iter().all(|(k, v)| series.contains(&format!("{k}=\"{v}\"")))
         })
         .map(|(_, v)| v)
         .sum()
@@ -110,10 +116,7 @@ async fn until(
             return samples;
         }
         if Instant::now() > deadline {
-            let relevant: Vec<_> = samples
-                .iter()
-                .filter(|(k, _)| k.starts_with("crm_"))
-                .collect();
+            let relevant: Vec<_> = samples.iter().filter(|(k, _)| k.starts_with("crm_")).collect();
             panic!("{what}: not within {limit:?}; last scrape: {relevant:#?}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -136,8 +139,16 @@ async fn the_metrics_port_shows_calls_pool_and_feed_lag_as_they_happen() {
 
     // A small load: creates, reads, and reads of customers that do not exist.
     let before = scrape(metrics).await;
-    let create = [("crm_service", "customers"), ("rpc_method", "CreateCustomer"), ("rpc_grpc_status_code", "0")];
-    let missing = [("crm_service", "customers"), ("rpc_method", "GetCustomer"), ("rpc_grpc_status_code", "5")];
+    let create = [
+        ("crm_service", "customers"),
+        ("rpc_method", "CreateCustomer"),
+        ("rpc_grpc_status_code", "0"),
+    ];
+    let missing = [
+        ("crm_service", "customers"),
+        ("rpc_method", "GetCustomer"),
+        ("rpc_grpc_status_code", "5"),
+    ];
     let token = identity.token("metrics-rep", "salesperson");
     let mut client = crm_customers::testing::client(&customers, &token).await;
     let (creates, misses) = (12, 5);
@@ -165,9 +176,7 @@ async fn the_metrics_port_shows_calls_pool_and_feed_lag_as_they_happen() {
     }
     for _ in 0..misses {
         let status = client
-            .get_customer(pb::GetCustomerRequest {
-                id: crm_kit::new_id(),
-            })
+            .get_customer(pb::GetCustomerRequest { id: crm_kit::new_id() })
             .await
             .unwrap_err();
         assert_eq!(status.code(), tonic::Code::NotFound);
@@ -193,13 +202,23 @@ async fn the_metrics_port_shows_calls_pool_and_feed_lag_as_they_happen() {
         })
         .map(|(series, v)| {
             let le = series.split("le=\"").nth(1).unwrap().split('"').next().unwrap();
-            (if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() }, *v)
+            (
+                if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().unwrap()
+                },
+                *v,
+            )
         })
         .collect();
     assert_eq!(buckets.len(), 15, "14 bounds and +Inf: {buckets:?}");
     let mut sorted = buckets.clone();
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    assert!(sorted.windows(2).all(|w| w[0].1 <= w[1].1), "cumulative buckets: {sorted:?}");
+    assert!(
+        sorted.windows(2).all(|w| w[0].1 <= w[1].1),
+        "cumulative buckets: {sorted:?}"
+    );
     assert_eq!(sorted.last().unwrap().1, value(&after, count, &create));
     assert!(value(&after, "rpc_server_call_duration_seconds_sum", &create) > 0.0);
     assert_eq!(
@@ -208,17 +227,40 @@ async fn the_metrics_port_shows_calls_pool_and_feed_lag_as_they_happen() {
         "nothing in flight once the calls returned"
     );
     // The pool: its size as configured, and the writes' waits timed.
-    assert_eq!(value(&after, "db_client_connection_max", &[("crm_service", "customers")]), 8.0);
-    assert!(value(&after, "db_client_connection_wait_time_seconds_count", &[("crm_service", "customers")]) >= f64::from(creates));
-    assert!(value(&after, "db_client_connection_count", &[("crm_service", "customers"), ("db_client_connection_state", "idle")]) >= 1.0);
-    assert_eq!(value(&after, "crm_health_serving", &[("crm_service", "customers"), ("check", "")]), 1.0);
+    assert_eq!(
+        value(&after, "db_client_connection_max", &[("crm_service", "customers")]),
+        8.0
+    );
+    assert!(
+        value(
+            &after,
+            "db_client_connection_wait_time_seconds_count",
+            &[("crm_service", "customers")]
+        ) >= f64::from(creates)
+    );
+    assert!(
+        value(
+            &after,
+            "db_client_connection_count",
+            &[("crm_service", "customers"), ("db_client_connection_state", "idle")]
+        ) >= 1.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            "crm_health_serving",
+            &[("crm_service", "customers"), ("check", "")]
+        ),
+        1.0
+    );
 
     // Caught up with identity's feed: nothing unacknowledged, no time behind.
     let lag = [("crm_service", "identity"), ("consumer", "customers")];
     let lag_time = [("crm_service", "customers"), ("feed", "identity")];
     let follower = [("crm_service", "customers"), ("check", "crm.events.follow.identity")];
     until(metrics, Duration::from_secs(30), "caught up at start", |s| {
-        s.keys().any(|k| k.starts_with("crm_events_consumer_lag{") && k.contains("consumer=\"customers\""))
+        s.keys()
+            .any(|k| k.starts_with("crm_events_consumer_lag{") && k.contains("consumer=\"customers\""))
             && value(s, "crm_events_consumer_lag", &lag) == 0.0
             && value(s, "crm_events_consumer_lag_time_seconds", &lag_time) == 0.0
     })
@@ -226,7 +268,11 @@ async fn the_metrics_port_shows_calls_pool_and_feed_lag_as_they_happen() {
 
     // The feed out of reach while identity keeps changing: the lag rises.
     relay.block(true);
-    let head_before = value(&scrape(metrics).await, "crm_events_feed_head", &[("crm_service", "identity")]);
+    let head_before = value(
+        &scrape(metrics).await,
+        "crm_events_feed_head",
+        &[("crm_service", "identity")],
+    );
     let admin = identity.token("test-admin", "admin");
     let mut identity_client = identity.client(&admin).await;
     let department = |name: &str, parent_id: &str| id_pb::CreateDepartmentRequest {
@@ -278,7 +324,11 @@ async fn the_metrics_port_shows_calls_pool_and_feed_lag_as_they_happen() {
             && value(s, "crm_events_consumer_lag_time_seconds", &lag_time) >= 1.0
     })
     .await;
-    assert_eq!(value(&blocked, "crm_events_outbox_backlog", &[("crm_service", "identity")]), 0.0, "identity published them");
+    assert_eq!(
+        value(&blocked, "crm_events_outbox_backlog", &[("crm_service", "identity")]),
+        0.0,
+        "identity published them"
+    );
     until(metrics, Duration::from_secs(30), "the follower's health drops", |s| {
         value(s, "crm_health_serving", &follower) == 0.0
     })
@@ -286,18 +336,31 @@ async fn the_metrics_port_shows_calls_pool_and_feed_lag_as_they_happen() {
 
     // Back in reach: the follower catches up, acknowledges, and the lag is gone.
     relay.block(false);
-    let recovered = until(metrics, Duration::from_secs(60), "lag falls once the feed returns", |s| {
-        value(s, "crm_events_consumer_lag", &lag) == 0.0
-            && value(s, "crm_events_consumer_lag_time_seconds", &lag_time) == 0.0
-            && value(s, "crm_health_serving", &follower) == 1.0
-    })
+    let recovered = until(
+        metrics,
+        Duration::from_secs(60),
+        "lag falls once the feed returns",
+        |s| {
+            value(s, "crm_events_consumer_lag", &lag) == 0.0
+                && value(s, "crm_events_consumer_lag_time_seconds", &lag_time) == 0.0
+                && value(s, "crm_health_serving", &follower) == 1.0
+        },
+    )
     .await;
     assert!(
-        value(&recovered, "crm_events_applied_total", &[("crm_service", "customers"), ("feed", "identity")]) >= f64::from(moves as u32),
+        value(
+            &recovered,
+            "crm_events_applied_total",
+            &[("crm_service", "customers"), ("feed", "identity")]
+        ) >= f64::from(moves as u32),
         "the moves were applied"
     );
     assert_eq!(
-        value(&recovered, "crm_events_apply_errors_total", &[("crm_service", "customers")]),
+        value(
+            &recovered,
+            "crm_events_apply_errors_total",
+            &[("crm_service", "customers")]
+        ),
         0.0,
         "an unreachable feed is no apply error"
     );

@@ -19,8 +19,8 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use opentelemetry::metrics::{Counter, Gauge, Histogram, MeterProvider as _, ObservableGauge, UpDownCounter};
-use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry::{KeyValue, Value};
+use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -99,7 +99,10 @@ pub fn install(otlp_endpoint: Option<&str>) -> &'static Metrics {
             .with_endpoint(endpoint)
             .build()
         {
-            Ok(exporter) => Some(OnRuntime { inner: exporter, runtime }),
+            Ok(exporter) => Some(OnRuntime {
+                inner: exporter,
+                runtime,
+            }),
             Err(e) => {
                 eprintln!("OTLP metrics export to {endpoint} disabled: {e}");
                 None
@@ -198,14 +201,14 @@ impl Metrics {
         let observed_f64 = vec![
             meter
                 .f64_observable_gauge("crm.events.consumer.lag.time")
-                .with_description(
-                    "Seconds since this consumer last held everything its feed had (0 while caught up)",
-                )
+                .with_description("Seconds since this consumer last held everything its feed had (0 while caught up)")
                 .with_unit("s")
                 .with_callback(|o| {
                     let now = crate::time::now_micros();
                     for clock in lag_clocks() {
-                        o.observe(clock.seconds_behind(now), &clock.labels);
+                        if let Some(behind) = clock.seconds_behind(now) {
+                            o.observe(behind, &clock.labels);
+                        }
                     }
                 })
                 .build(),
@@ -369,9 +372,12 @@ impl PushMetricExporter for OnRuntime {
 
 // --- What the kit records -------------------------------------------------------------------
 
+/// A method's service (`crm.customers.v1.CustomersService`) and name (`GetCustomer`).
+type Names = (Arc<str>, Arc<str>);
+
 /// The gRPC methods the suite serves, as `(service, method)` by path: an unknown path is
 /// recorded as `_OTHER`, so a client sending made-up paths cannot grow the series without end.
-static METHODS: LazyLock<HashMap<String, (Arc<str>, Arc<str>)>> = LazyLock::new(|| {
+static METHODS: LazyLock<HashMap<String, Names>> = LazyLock::new(|| {
     use prost::Message as _;
     let mut methods = HashMap::new();
     for set in [crm_proto::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET] {
@@ -389,7 +395,10 @@ static METHODS: LazyLock<HashMap<String, (Arc<str>, Arc<str>)>> = LazyLock::new(
             }
         }
     }
-    for service in ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"] {
+    for service in [
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
         let full: Arc<str> = service.into();
         methods.insert(
             format!("/{service}/ServerReflectionInfo"),
@@ -399,7 +408,7 @@ static METHODS: LazyLock<HashMap<String, (Arc<str>, Arc<str>)>> = LazyLock::new(
     methods
 });
 
-static OTHER: LazyLock<(Arc<str>, Arc<str>)> = LazyLock::new(|| (Arc::from("_OTHER"), Arc::from("_OTHER")));
+static OTHER: LazyLock<Names> = LazyLock::new(|| (Arc::from("_OTHER"), Arc::from("_OTHER")));
 
 /// The status codes as label values, made once.
 static CODES: LazyLock<Vec<Value>> = LazyLock::new(|| (0..=16).map(|c| Value::from(c.to_string())).collect());
@@ -408,7 +417,7 @@ static CODES: LazyLock<Vec<Value>> = LazyLock::new(|| (0..=16).map(|c| Value::fr
 #[derive(Debug)]
 pub(crate) struct RpcCall {
     service: &'static str,
-    names: (Arc<str>, Arc<str>),
+    names: Names,
     finished: bool,
 }
 
@@ -477,6 +486,14 @@ impl Drop for RpcCall {
         if !self.finished {
             self.leave();
         }
+    }
+}
+
+/// Records one gRPC call to `path` exactly as the access layer does (in flight, then its
+/// duration under `code`): benchmarks time it.
+pub fn record_call(service: &'static str, path: &str, code: i32, elapsed: Duration) {
+    if let Some(call) = RpcCall::start(service, path) {
+        call.finish(code, elapsed);
     }
 }
 
@@ -674,16 +691,23 @@ pub(crate) fn feed_sampled(service: &'static str, backlog: i64, head: i64, consu
 pub(crate) struct LagClock {
     labels: [KeyValue; 2],
     /// Microseconds since the epoch when the follower last held the feed's head; 0 while it
-    /// holds it now.
+    /// holds it now; [`STANDBY`] while another replica follows.
     behind_since: AtomicI64,
 }
 
 impl LagClock {
-    fn seconds_behind(&self, now: i64) -> f64 {
+    fn seconds_behind(&self, now: i64) -> Option<f64> {
         match self.behind_since.load(Ordering::Relaxed) {
-            0 => 0.0,
-            since => (now - since).max(0) as f64 / 1e6,
+            STANDBY => None,
+            0 => Some(0.0),
+            since => Some((now - since).max(0) as f64 / 1e6),
         }
+    }
+
+    /// Another replica follows the feed: this one reports no lag of its own until it takes
+    /// over (and then counts as behind until the feed tells it otherwise).
+    pub(crate) fn standby(&self) {
+        self.behind_since.store(STANDBY, Ordering::Relaxed);
     }
 
     /// The follower holds everything up to the feed's head.
@@ -694,12 +718,12 @@ impl LagClock {
     /// The follower no longer knows it is caught up (the feed is ahead, or out of reach):
     /// from now on it counts as behind since the last time it was not.
     pub(crate) fn behind(&self) {
-        let _ = self.behind_since.compare_exchange(
-            0,
-            crate::time::now_micros().max(1),
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
+        let now = crate::time::now_micros().max(1);
+        let _ = self
+            .behind_since
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |since| {
+                matches!(since, 0 | STANDBY).then_some(now)
+            });
     }
 
     /// Counts `n` events applied.
@@ -713,12 +737,13 @@ impl LagClock {
     pub(crate) fn apply_failed(&self, kind: &'static str) {
         if enabled() {
             let [service, feed] = self.labels.clone();
-            get()
-                .apply_errors
-                .add(1, &[service, feed, KeyValue::new("kind", kind)]);
+            get().apply_errors.add(1, &[service, feed, KeyValue::new("kind", kind)]);
         }
     }
 }
+
+/// [`LagClock::behind_since`] of a standby replica.
+const STANDBY: i64 = -1;
 
 static LAG_CLOCKS: Mutex<Vec<Weak<LagClock>>> = Mutex::new(Vec::new());
 
@@ -755,10 +780,7 @@ pub fn rate_limited(service: &'static str, limiter: &'static str) {
     if enabled() {
         get().rate_limited.add(
             1,
-            &[
-                KeyValue::new("crm.service", service),
-                KeyValue::new("limiter", limiter),
-            ],
+            &[KeyValue::new("crm.service", service), KeyValue::new("limiter", limiter)],
         );
     }
 }
@@ -802,10 +824,9 @@ pub fn import_rows(service: &'static str, kind: &'static str, imported: u64, fai
 /// Counts `n` rows exported of `kind`.
 pub fn export_rows(service: &'static str, kind: &'static str, n: u64) {
     if n > 0 && enabled() {
-        get().export_rows.add(
-            n,
-            &[KeyValue::new("crm.service", service), KeyValue::new("kind", kind)],
-        );
+        get()
+            .export_rows
+            .add(n, &[KeyValue::new("crm.service", service), KeyValue::new("kind", kind)]);
     }
 }
 
@@ -847,15 +868,18 @@ fn answer(method: &http::Method, path: &str) -> http::Response<http_body_util::F
             "text/plain; version=0.0.4; charset=utf-8",
             get().prometheus_text(),
         ),
-        (&http::Method::GET, _) => (http::StatusCode::NOT_FOUND, "text/plain", "not found: see /metrics\n".into()),
+        (&http::Method::GET, _) => (
+            http::StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: see /metrics\n".into(),
+        ),
         _ => (http::StatusCode::METHOD_NOT_ALLOWED, "text/plain", "GET only\n".into()),
     };
     let mut response = http::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(content_type),
-    );
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
     response
 }
 
@@ -943,7 +967,12 @@ fn encode_data<T: Copy>(
             let name = prometheus_name(metric.name(), metric.unit(), false);
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
             for point in gauge.data_points() {
-                let _ = writeln!(out, "{name}{} {}", labels(point.attributes(), None), show(&point.value()));
+                let _ = writeln!(
+                    out,
+                    "{name}{} {}",
+                    labels(point.attributes(), None),
+                    show(&point.value())
+                );
             }
         }
         MetricData::Sum(sum) => {
@@ -952,7 +981,12 @@ fn encode_data<T: Copy>(
             let kind = if counter { "counter" } else { "gauge" };
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for point in sum.data_points() {
-                let _ = writeln!(out, "{name}{} {}", labels(point.attributes(), None), show(&point.value()));
+                let _ = writeln!(
+                    out,
+                    "{name}{} {}",
+                    labels(point.attributes(), None),
+                    show(&point.value())
+                );
             }
         }
         MetricData::Histogram(histogram) => {
@@ -989,8 +1023,14 @@ mod tests {
             prometheus_name("rpc.server.call.duration", "s", false),
             "rpc_server_call_duration_seconds"
         );
-        assert_eq!(prometheus_name("crm.events.applied", "{event}", true), "crm_events_applied_total");
-        assert_eq!(prometheus_name("db.client.connection.count", "{connection}", false), "db_client_connection_count");
+        assert_eq!(
+            prometheus_name("crm.events.applied", "{event}", true),
+            "crm_events_applied_total"
+        );
+        assert_eq!(
+            prometheus_name("db.client.connection.count", "{connection}", false),
+            "db_client_connection_count"
+        );
     }
 
     #[test]
@@ -1004,7 +1044,10 @@ mod tests {
         let (service, method) = METHODS
             .get("/crm.customers.v1.CustomersService/GetCustomer")
             .expect("a served method");
-        assert_eq!((&**service, &**method), ("crm.customers.v1.CustomersService", "GetCustomer"));
+        assert_eq!(
+            (&**service, &**method),
+            ("crm.customers.v1.CustomersService", "GetCustomer")
+        );
         assert!(METHODS.contains_key("/grpc.health.v1.Health/Check"));
         assert!(!METHODS.contains_key("/made.up/Path"));
     }
@@ -1025,5 +1068,53 @@ mod tests {
         assert!(line.contains("rpc_method=\"GetCustomer\""), "{line}");
         assert!(line.ends_with(" 1") || line.split(' ').next_back().unwrap().parse::<u64>().unwrap() >= 1);
         assert!(text.contains("le=\"0.05\""), "the buckets are the ones set");
+    }
+
+    /// Every metric the alerts and the dashboard read (`k8s/components/monitoring/metrics.txt`,
+    /// which CI checks against their expressions) is one the kit exports.
+    #[tokio::test]
+    async fn every_metric_the_alerts_and_dashboard_read_is_exported() {
+        let db = crate::db::Db::connect("sqlite::memory:", 1).await.unwrap();
+        let _pool = observe_pool("unit-all", &db);
+        drop(db.begin_write().await.unwrap());
+        RpcCall::start("unit-all", "/grpc.health.v1.Health/Check")
+            .unwrap()
+            .finish(0, Duration::from_millis(1));
+        HttpRequest::start("unit-all", &http::Method::GET).unwrap().finish(
+            Some(&HttpRoute("/v1/customers".into())),
+            200,
+            Duration::from_millis(1),
+        );
+        feed_sampled("unit-all", 0, 3, &[("unit-consumer".into(), 1)]);
+        let clock = lag_clock("unit-all", "unit-feed");
+        clock.applied(1);
+        clock.apply_failed("refused");
+        health("unit-all", "", true);
+        rate_limited("unit-all", "per_ip");
+        sign_in_failed("unit-all", "bad_credentials");
+        locked_out("unit-all");
+        import_rows("unit-all", "customers", 1, 1);
+        export_rows("unit-all", "customers", 1);
+        let text = get().prometheus_text();
+        let exported: std::collections::HashSet<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split(['{', ' ']).next())
+            .collect();
+        let wanted = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../k8s/components/monitoring/metrics.txt"
+        ));
+        let missing: Vec<&str> = wanted
+            .lines()
+            .map(str::trim)
+            // Prometheus's own: whether the scrape worked.
+            .filter(|name| !name.is_empty() && *name != "up")
+            .filter(|name| !exported.contains(name))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "read by alerts or dashboards but not exported: {missing:?}"
+        );
     }
 }

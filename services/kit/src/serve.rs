@@ -99,10 +99,15 @@ pub async fn serve(
 
     // Health follows the database: a service that cannot reach its data is not serving.
     let (health_stop_tx, health_stop) = watch::channel(false);
-    let health_task = spec
-        .db
-        .clone()
-        .map(|db| tokio::spawn(follow_database(db, reporter.clone(), service_name, names.clone(), health_stop)));
+    let health_task = spec.db.clone().map(|db| {
+        tokio::spawn(follow_database(
+            db,
+            reporter.clone(),
+            service_name,
+            names.clone(),
+            health_stop,
+        ))
+    });
 
     // Each further check mirrors its value, until shutdown reports everything NOT_SERVING.
     let check_names: Vec<String> = spec.health_checks.iter().map(|(n, _)| n.clone()).collect();

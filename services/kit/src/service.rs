@@ -185,6 +185,7 @@ impl Service {
             self.db.clone(),
             self.name,
             Duration::from_millis(self.config.metrics_sample_ms.max(10)),
+            self.config.outbox_retention().map(|r| r.consumer_expiry),
             self.stopping.clone(),
         ));
         self.add(outbox.feed());

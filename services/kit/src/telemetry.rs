@@ -17,9 +17,11 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+pub use tracing_subscriber::EnvFilter;
+pub use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer, filter::LevelFilter};
+use tracing_subscriber::{Layer, filter::LevelFilter};
 
 use crate::config::LogFormat;
 
@@ -43,12 +45,13 @@ impl TelemetryGuard {
         }
     }
 
-    /// Flushes and stops the exporter. The export runs on this runtime, so the blocking
-    /// shutdown moves off the async worker.
+    /// Flushes and stops the exporters (spans, and metrics when they are pushed). The export
+    /// runs on this runtime, so the blocking shutdown moves off the async worker.
     pub async fn shutdown(self) {
         if let Some(provider) = self.provider {
             let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
         }
+        crate::metrics::get().shutdown().await;
     }
 }
 
@@ -67,12 +70,29 @@ pub fn init(format: LogFormat, service: &str) -> TelemetryGuard {
 pub fn init_with(format: LogFormat, service: &str, otlp_endpoint: Option<&str>) -> TelemetryGuard {
     let filter =
         EnvFilter::try_from_env("CRM_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn"));
+    init_to(
+        format,
+        service,
+        otlp_endpoint,
+        filter,
+        BoxMakeWriter::new(std::io::stderr),
+    )
+}
+
+/// [`init_with`] writing the log lines that pass `filter` to `writer` (tests read them).
+pub fn init_to(
+    format: LogFormat,
+    service: &str,
+    otlp_endpoint: Option<&str>,
+    filter: EnvFilter,
+    writer: BoxMakeWriter,
+) -> TelemetryGuard {
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
     let fmt: Box<dyn Layer<_> + Send + Sync> = if json {
         Box::new(
             fmt.json()
@@ -370,8 +390,7 @@ where
             let result = fut.await;
             let elapsed = started.elapsed();
             let span = tracing::Span::current();
-            let trace = span.context().span().span_context().trace_id();
-            let trace = (trace != TraceId::INVALID).then(|| trace.to_string()).unwrap_or_default();
+            let trace = trace_id(&span).unwrap_or_default();
             let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
             match &result {
                 Ok(resp) => {
@@ -471,7 +490,9 @@ pub fn mask(text: &str) -> String {
             let mut j = i;
             let mut digits = String::new();
             let mut end = i;
-            while j < chars.len() && (chars[j].is_ascii_digit() || matches!(chars[j], ' ' | '-' | '.' | '(' | ')' | '+')) {
+            while j < chars.len()
+                && (chars[j].is_ascii_digit() || matches!(chars[j], ' ' | '-' | '.' | '(' | ')' | '+'))
+            {
                 if chars[j].is_ascii_digit() {
                     digits.push(chars[j]);
                     end = j + 1;
@@ -481,8 +502,7 @@ pub fn mask(text: &str) -> String {
             // Wide digits (full-width) are folded by NFKC elsewhere; here only ASCII counts.
             // Part of a word or a code (`SO-20261122-0007`), not a number someone typed.
             let preceded_by_word = i > 0
-                && (chars[i - 1].is_alphanumeric()
-                    || (chars[i - 1] == '-' && i > 1 && chars[i - 2].is_alphanumeric()));
+                && (chars[i - 1].is_alphanumeric() || (chars[i - 1] == '-' && i > 1 && chars[i - 2].is_alphanumeric()));
             if digits.len() >= 7 && !preceded_by_word {
                 out.push_str("***");
                 out.push_str(&digits[digits.len() - 2..]);
@@ -583,8 +603,15 @@ mod tests {
             mask("token eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl refused"),
             "token [token] refused"
         );
-        assert_eq!(mask("page 2 of 12, 250 rows"), "page 2 of 12, 250 rows", "short numbers stay");
-        assert_eq!(mask("order SO-20261122-0007 is shipped"), "order SO-20261122-0007 is shipped");
+        assert_eq!(
+            mask("page 2 of 12, 250 rows"),
+            "page 2 of 12, 250 rows",
+            "short numbers stay"
+        );
+        assert_eq!(
+            mask("order SO-20261122-0007 is shipped"),
+            "order SO-20261122-0007 is shipped"
+        );
         assert_eq!(mask("名字 13800138000 重复"), "名字 ***00 重复");
         assert_eq!(percent_decoded("a%20b%E4%B8%AD%"), "a b中%");
     }

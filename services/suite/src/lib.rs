@@ -4,6 +4,10 @@
 //!
 //! Today the suite runs identity, customers, sales and the gateway; the other services join as
 //! they are built.
+//!
+//! - [`backup`]: `crm backup` and `crm restore`, online copies of the SQLite files and putting
+//!   them back.
+//! - [`lock`]: the data directory's lock a running suite holds.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -13,6 +17,59 @@ use crm_kit::config::LogFormat;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+pub mod backup;
+pub mod lock;
+
+/// Where the SQLite files are when no data directory is given.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+
+/// The `crm` command line: no subcommand runs the suite; a subcommand works on its data.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "crm",
+    about = "Runs the whole CRM on this machine (embedded SQLite, no setup)",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Settings of the suite, when it runs.
+    #[command(flatten)]
+    pub suite: SuiteConfig,
+    /// What to do instead of running the suite.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands of `crm`.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Copies every service's database into a new backup folder; safe while the suite runs.
+    Backup(BackupArgs),
+    /// Puts a backup back into the data directory; only while the suite is stopped.
+    Restore(RestoreArgs),
+}
+
+/// Settings of `crm backup`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BackupArgs {
+    /// The suite's data directory, to back up.
+    #[arg(long, env = "CRM_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// The backup folder: created when missing, refused when it already holds a backup.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+/// Settings of `crm restore`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RestoreArgs {
+    /// The suite's data directory, to restore into.
+    #[arg(long, env = "CRM_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// The backup folder written by `crm backup`.
+    #[arg(long)]
+    pub from: PathBuf,
+}
+
 /// Settings of the suite.
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
@@ -21,7 +78,7 @@ use tokio::task::JoinHandle;
 )]
 pub struct SuiteConfig {
     /// Where each service keeps its SQLite file.
-    #[arg(long, env = "CRM_DATA_DIR", default_value = "./data")]
+    #[arg(long, env = "CRM_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// Address of the identity service.
     #[arg(long, env = "CRM_IDENTITY_ADDR", default_value = "127.0.0.1:50051")]
@@ -64,24 +121,32 @@ pub struct SuiteConfig {
     /// The business's base currency (ISO 4217), the same for every service.
     #[arg(long, env = "CRM_BASE_CURRENCY", default_value = crm_kit::money::DEFAULT_BASE_CURRENCY)]
     pub base_currency: String,
+    /// Address of the metrics port (Prometheus text at `/metrics`) of every service and the
+    /// gateway, which share this process; unset: no metrics port.
+    #[arg(long, env = "CRM_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// The running services and where they listen, in the order they started (the gateway last).
 #[derive(Debug, Clone)]
 pub struct Started {
     pub services: Vec<(&'static str, SocketAddr)>,
+    /// Where the metrics are served, when they are.
+    pub metrics: Option<SocketAddr>,
 }
 
 type Task = JoinHandle<crm_kit::Result<()>>;
 
 /// Starts every service and then the gateway, reports their addresses through `on_started`,
 /// and runs until `shutdown` completes (or one of them stops on its own); then the gateway
-/// drains and stops first, and the services after it.
+/// drains and stops first, and the services after it. The data directory stays locked while
+/// it runs: a second suite on it, or a restore into it, is refused.
 pub async fn run(
     config: SuiteConfig,
     shutdown: impl Future<Output = ()> + Send,
     on_started: impl FnOnce(&Started),
 ) -> crm_kit::Result<()> {
+    let _lock = lock_data_dir(&config.data_dir)?;
     // Every port is taken before anything starts, so a port in use fails the start cleanly.
     let identity_listener = crm_kit::serve::bind(config.identity_addr).await?;
     let identity_addr = local_addr(&identity_listener)?;
@@ -91,6 +156,11 @@ pub async fn run(
     let sales_addr = local_addr(&sales_listener)?;
     let gateway_listener = crm_kit::serve::bind(config.gateway_addr).await?;
     let gateway_addr = local_addr(&gateway_listener)?;
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(crm_kit::serve::bind(addr).await?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().map(local_addr).transpose()?;
 
     // The gateway stops before the services it calls, so its in-flight requests can finish.
     let (services_stop, services_stopped) = watch::channel(false);
@@ -157,6 +227,11 @@ pub async fn run(
         crm_gateway::run(gateway, gateway_listener, stopped(gateway_stopped)),
     );
 
+    // The services share this process, so one port serves the metrics of them all.
+    let (metrics_stop, metrics_stopping) = crm_kit::serve::Stopping::new();
+    let metrics_task =
+        metrics_listener.map(|listener| tokio::spawn(crm_kit::metrics::serve(listener, metrics_stopping)));
+
     on_started(&Started {
         services: vec![
             ("identity", identity_addr),
@@ -164,6 +239,7 @@ pub async fn run(
             ("sales", sales_addr),
             ("gateway", gateway_addr),
         ],
+        metrics: metrics_addr,
     });
     tokio::select! {
         () = shutdown => tracing::info!("stopping the suite"),
@@ -175,7 +251,24 @@ pub async fn run(
     let sales = join("sales", sales_task).await;
     let customers = join("customers", customers_task).await;
     let identity = join("identity", identity_task).await;
+    let _ = metrics_stop.send(true);
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     gateway.and(sales).and(customers).and(identity)
+}
+
+/// Locks the data directory for this run; refused while another suite (or a restore) holds it.
+fn lock_data_dir(data_dir: &std::path::Path) -> crm_kit::Result<lock::DataDirLock> {
+    lock::DataDirLock::acquire(data_dir).map_err(|e| match e {
+        lock::LockError::Held { .. } => crm_kit::Error::FailedPrecondition {
+            reason: "DATA_DIR_IN_USE",
+            message: format!("cannot start the suite: {e}; is another `crm` (or `crm restore`) running on it?"),
+            subject: data_dir.display().to_string(),
+            metadata: Vec::new(),
+        },
+        e => crm_kit::Error::Internal(format!("cannot start the suite: {e}")),
+    })
 }
 
 /// Runs `service` on its own task, telling `exited` its name when it ends.
@@ -246,5 +339,23 @@ mod tests {
             SuiteConfig::try_parse_from(["crm", "--cors-origins", "https://a.example,https://b.example"]).unwrap();
         assert_eq!(config.gateway_addr, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.cors_origins, ["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    fn crm_alone_runs_the_suite_and_backup_and_restore_take_their_own_data_dir() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(["crm", "--data-dir", "/srv/crm"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.suite.data_dir, PathBuf::from("/srv/crm"));
+        let cli = Cli::try_parse_from(["crm", "backup", "--data-dir", "/srv/crm", "--to", "/backups/1"]).unwrap();
+        let Some(Command::Backup(args)) = cli.command else {
+            panic!("a backup: {:?}", cli.command)
+        };
+        assert_eq!((args.data_dir, args.to), ("/srv/crm".into(), "/backups/1".into()));
+        let cli = Cli::try_parse_from(["crm", "restore", "--from", "/backups/1"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Restore(_))));
+        // A suite flag before the subcommand would be ignored by it: refused instead.
+        assert!(Cli::try_parse_from(["crm", "--data-dir", "/srv/crm", "backup", "--to", "/b"]).is_err());
+        assert!(Cli::try_parse_from(["crm", "backup"]).is_err(), "--to is required");
     }
 }

@@ -14,7 +14,7 @@
 //! The service runs as its own process (`crm-customers` next to this binary), so its memory
 //! is its own.
 //!
-//! The gateway, access-control and sign-in benchmarks are in [`front`]; event latency and the
+//! The gateway, access-control, metrics-cost and sign-in benchmarks are in [`front`]; event latency and the
 //! departure handover in [`events`]; the sales service's lead import and export in [`leads`], its
 //! reports over a large book of deals in [`reports`].
 
@@ -69,7 +69,8 @@ struct Args {
     /// Queries timed in the search benchmark.
     #[arg(long)]
     queries: Option<usize>,
-    /// Which benchmarks run: create, import (import, search and pages), export, gateway, auth, signin,
+    /// Which benchmarks run: create, import (import, search and pages), export, gateway, auth,
+    /// metrics (the cost of recording metrics), signin,
     /// events, handover, leads (lead import and export), reports (sales reports), or all.
     #[arg(long, default_value = "all")]
     only: String,
@@ -668,6 +669,9 @@ async fn main() {
         }
         if matches!(args.only.as_str(), "all" | "auth") {
             front::bench_auth(&args, backend, admin).await;
+        }
+        if matches!(args.only.as_str(), "all" | "metrics") {
+            front::bench_metrics(&args, backend, admin).await;
         }
         if matches!(args.only.as_str(), "all" | "events") {
             events::bench_latency(&args, backend, admin).await;

@@ -33,6 +33,7 @@ pub fn config() -> crm_suite::SuiteConfig {
         service_secret: None,
         default_phone_region: crm_kit::phone::PhoneRegion::CN,
         base_currency: crm_kit::money::DEFAULT_BASE_CURRENCY.into(),
+        metrics_addr: None,
     }
 }
 

@@ -180,33 +180,39 @@ pub fn spawn_pruning(
 }
 
 /// What the metrics report of this service's feed: changes committed but not yet numbered
-/// (the outbox's backlog, read through its partial index), the head, and each registered
-/// consumer's acknowledged position.
-pub(crate) async fn figures(db: &Db) -> Result<(i64, i64, Vec<(String, i64)>)> {
+/// (the outbox's backlog, read through its partial index), the head, and the acknowledged
+/// position of each consumer heard from since `heard_since` (microseconds; expired consumers,
+/// removed services, hold nothing back and are not reported).
+pub(crate) async fn figures(db: &Db, heard_since: i64) -> Result<(i64, i64, Vec<(String, i64)>)> {
     let backlog: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM crm_outbox WHERE sequence IS NULL")
         .fetch_one(&db.pool)
         .await?;
     let head: i64 = sqlx::query_scalar("SELECT last FROM crm_event_counter WHERE name = 'outbox'")
         .fetch_one(&db.pool)
         .await?;
-    let consumers: Vec<(String, i64)> =
-        sqlx::query_as("SELECT consumer, acked_sequence FROM crm_feed_consumers ORDER BY consumer")
-            .fetch_all(&db.pool)
-            .await?;
+    let consumers: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT consumer, acked_sequence FROM crm_feed_consumers WHERE acked_at >= $1 ORDER BY consumer",
+    )
+    .bind(heard_since)
+    .fetch_all(&db.pool)
+    .await?;
     Ok((backlog, head, consumers))
 }
 
-/// Samples the feed's [`figures`] into the metrics every `interval` until `stopping` fires.
+/// Samples the feed's [`figures`] into the metrics every `interval` until `stopping` fires;
+/// consumers not heard from for `consumer_expiry` are left out.
 pub fn spawn_sampling(
     db: Db,
     service: &'static str,
     interval: Duration,
+    consumer_expiry: Option<Duration>,
     mut stopping: Stopping,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if crate::metrics::enabled() {
-                match figures(&db).await {
+                let heard_since = consumer_expiry.map_or(0, |d| before(crate::time::now_micros(), d));
+                match figures(&db, heard_since).await {
                     Ok((backlog, head, consumers)) => crate::metrics::feed_sampled(service, backlog, head, &consumers),
                     Err(e) => tracing::debug!(error = %e, "sampling the event feed's figures failed"),
                 }

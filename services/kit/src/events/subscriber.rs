@@ -116,7 +116,11 @@ impl Follow {
 pub async fn follow(db: Db, follow: Follow, handler: Arc<dyn Handler>, mut stopping: Stopping) {
     let lease = Lease::new(format!("follow:{}", follow.feed), follow.lease_ttl);
     let clock = crate::metrics::lag_clock(
-        if follow.consumer.is_empty() { "anonymous" } else { &follow.consumer },
+        if follow.consumer.is_empty() {
+            "anonymous"
+        } else {
+            &follow.consumer
+        },
         &follow.feed,
     );
     let mut failures = 0u32;
@@ -139,6 +143,7 @@ pub async fn follow(db: Db, follow: Follow, handler: Arc<dyn Handler>, mut stopp
             }
             Ok(false) => {
                 // Another replica follows; look again before its lease could run out.
+                clock.standby();
                 report(&follow, true);
                 tokio::select! {
                     _ = stopping.wait() => break,
@@ -201,6 +206,8 @@ async fn session(
     stopping: &mut Stopping,
     failures: &mut u32,
 ) -> Result<()> {
+    // Holding the lease, this replica answers for the lag: behind until the feed says not.
+    clock.behind();
     let mut cursor = read_cursor(db, &follow.feed).await?;
     let token = match &follow.credentials {
         Some(c) => Some(c.token().await?),
