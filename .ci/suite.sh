@@ -10,6 +10,9 @@ export CRM_ADMIN_PASSWORD="${CRM_ADMIN_PASSWORD:-ci-$RANDOM-$RANDOM-password}"
 # public-method burst lets through (a user working by hand stays well inside it).
 export CRM_GATEWAY_PUBLIC_BURST="${CRM_GATEWAY_PUBLIC_BURST:-500}"
 
+# The README's metrics example scrapes the suite's metrics port.
+export CRM_METRICS_ADDR="${CRM_METRICS_ADDR:-127.0.0.1:9464}"
+
 GATEWAY_URL="http://${CRM_GATEWAY_ADDR:-127.0.0.1:8080}"
 
 suite_healthy() {
