@@ -30,6 +30,7 @@ pub mod transcode;
 pub mod upstream;
 
 mod connections;
+mod console;
 mod grpc;
 mod server;
 

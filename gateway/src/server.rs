@@ -567,6 +567,9 @@ async fn dispatch(
     if req.method() == Method::GET && req.uri().path() == "/openapi.json" {
         return json(StatusCode::OK, gateway.openapi.clone());
     }
+    if let Some(page) = crate::console::serve(req.method(), req.uri().path()) {
+        return page;
+    }
     crate::rest::serve(gateway, req, caller).await
 }
 

@@ -4,6 +4,7 @@
 //! directly over gRPC.
 
 mod connections;
+mod console;
 mod helpers;
 mod matrix;
 mod rest;

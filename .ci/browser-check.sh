@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The web console in a real browser: Debian's chromium (and a CJK font, so the Chinese screens
+# are legible in the screenshots), installed when missing; a suite started as the README says;
+# web/console/e2e run against it with playwright-core. Screenshots of each screen in each
+# language go to target/screenshots.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+  echo "installing chromium and fonts-noto-cjk (Debian packages)"
+  apt-get install -y -q chromium fonts-noto-cjk >/dev/null
+fi
+. .ci/suite.sh
+work="$(mktemp -d)"
+trap 'stop_suite; rm -rf "$work"' EXIT
+start_suite "$work"
+mkdir -p target/screenshots
+[ -d web/console/node_modules ] || (cd web/console && npm ci --silent --no-audit --no-fund)
+CRM_GATEWAY_URL="$GATEWAY_URL" CRM_SCREENSHOTS="$PWD/target/screenshots" CRM_CHROMIUM="$(command -v chromium)" \
+  node --test web/console/e2e/
+echo "screenshots: $(ls target/screenshots | tr '\n' ' ')"
