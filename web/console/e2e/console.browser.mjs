@@ -4,7 +4,7 @@
 // the service's message. Every screen is checked with axe (no serious or critical violations)
 // and photographed in each language into CRM_SCREENSHOTS (default target/screenshots).
 //
-//   CRM_ADMIN_PASSWORD=... node --test e2e/
+//   CRM_ADMIN_PASSWORD=... npm run e2e    (node --test e2e/console.browser.mjs; Vitest runs src/ only)
 //
 // Environment: CRM_GATEWAY_URL (default http://127.0.0.1:8080), CRM_CHROMIUM (default
 // /usr/bin/chromium).
