@@ -444,23 +444,9 @@ where
 
 /// `grpc-message` is percent-encoded on the wire.
 fn percent_decoded(message: &str) -> String {
-    let bytes = message.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(message)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Masks what must not reach a log in text that may quote a caller's input: bearer tokens
