@@ -17,5 +17,5 @@ start_suite "$work"
 mkdir -p target/screenshots
 [ -d web/console/node_modules ] || (cd web/console && npm ci --silent --no-audit --no-fund)
 CRM_GATEWAY_URL="$GATEWAY_URL" CRM_SCREENSHOTS="$PWD/target/screenshots" CRM_CHROMIUM="$(command -v chromium)" \
-  node --test web/console/e2e/console.browser.mjs
+  node --test --test-concurrency=1 web/console/e2e/*.browser.mjs
 echo "screenshots: $(ls target/screenshots | tr '\n' ' ')"

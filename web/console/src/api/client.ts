@@ -4,6 +4,8 @@
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { CustomersService } from "../gen/crm/customers/v1/customers_pb.js";
+import { IdentityService } from "../gen/crm/identity/v1/identity_pb.js";
+import { SalesService } from "../gen/crm/sales/v1/sales_pb.js";
 import { session } from "./session.js";
 
 const withToken: Interceptor = (next) => async (req) => {
@@ -18,3 +20,5 @@ const transport = createGrpcWebTransport({
 });
 
 export const customers = createClient(CustomersService, transport);
+export const identity = createClient(IdentityService, transport);
+export const sales = createClient(SalesService, transport);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LANGUAGES, formatMoney, formatNumber, pickLanguage, translate } from "./locale";
+import { LANGUAGES, formatMoney, formatNumber, pickLanguage, repeatedKeys, translate } from "./locale";
 
 describe("languages", () => {
   it("follows the browser's preference and falls back to English", () => {
@@ -14,6 +14,10 @@ describe("languages", () => {
     for (const language of Object.values(LANGUAGES)) {
       expect(Object.keys(language.texts).sort()).toEqual(keys);
     }
+  });
+
+  it("defines each key in one area file only", () => {
+    for (const folder of Object.keys(LANGUAGES)) expect(repeatedKeys(folder)).toEqual([]);
   });
 
   it("fills placeholders", () => {

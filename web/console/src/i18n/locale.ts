@@ -1,14 +1,38 @@
 // Languages, chosen from the browser's preferences, and formatting by locale. Every text is in
-// a locale file (src/i18n/<language>.json): a language is one more file and one line here.
+// a locale file, one per area of the console: src/i18n/<language>/<area>.json. A language is one
+// more folder and one line here; a screen's texts are one more file in each folder.
 
-import en from "./en.json";
-import es from "./es.json";
-import zh from "./zh.json";
+type Texts = Record<string, string>;
+
+const FILES = import.meta.glob<Texts>("./*/*.json", { eager: true, import: "default" });
+
+/** Every area's texts of one language, merged (a key defined twice is a mistake the tests catch). */
+export function textsOf(folder: string): Texts {
+  const texts: Texts = {};
+  for (const [path, area] of Object.entries(FILES)) {
+    if (path.startsWith(`./${folder}/`)) Object.assign(texts, area);
+  }
+  return texts;
+}
+
+/** The keys defined in more than one area file of a language. */
+export function repeatedKeys(folder: string): string[] {
+  const seen = new Set<string>();
+  const repeated: string[] = [];
+  for (const [path, area] of Object.entries(FILES)) {
+    if (!path.startsWith(`./${folder}/`)) continue;
+    for (const key of Object.keys(area)) {
+      if (seen.has(key)) repeated.push(key);
+      seen.add(key);
+    }
+  }
+  return repeated;
+}
 
 export const LANGUAGES = {
-  en: { name: "English", tag: "en-US", texts: en as Record<string, string> },
-  zh: { name: "中文", tag: "zh-CN", texts: zh as Record<string, string> },
-  es: { name: "Español", tag: "es-ES", texts: es as Record<string, string> },
+  en: { name: "English", tag: "en-US", texts: textsOf("en") },
+  zh: { name: "中文", tag: "zh-CN", texts: textsOf("zh") },
+  es: { name: "Español", tag: "es-ES", texts: textsOf("es") },
 } as const;
 
 export type Language = keyof typeof LANGUAGES;
@@ -26,6 +50,11 @@ export function pickLanguage(preferred: readonly string[]): Language {
 export function translate(language: Language, key: string, values: Record<string, string> = {}): string {
   const text = LANGUAGES[language].texts[key] ?? LANGUAGES.en.texts[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? `{${name}}`);
+}
+
+/** A calendar date as the language writes it. */
+export function formatDate(language: Language, at: Date): string {
+  return new Intl.DateTimeFormat(LANGUAGES[language].tag, { dateStyle: "medium" }).format(at);
 }
 
 /** A point in time as the language writes it (date and minutes). */

@@ -1,0 +1,4 @@
+// Placeholder: replaced by the screen being built.
+export default function Page() {
+  return <h1>CustomerImport</h1>;
+}
