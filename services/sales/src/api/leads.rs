@@ -82,6 +82,13 @@ pub(crate) const LEAD_FILTER: &[FieldSpec] = &[
         column: "l.created_at",
         ty: FieldType::Timestamp,
     },
+    // Unset (0) is no time at all: it matches no comparison, so "due before the end of today"
+    // lists only the leads that have a next follow-up.
+    FieldSpec {
+        name: "next_follow_up_time",
+        column: "NULLIF(l.next_follow_up_at, 0)",
+        ty: FieldType::Timestamp,
+    },
 ];
 
 /// The wire form of a lead.

@@ -403,6 +403,29 @@ async fn follow_ups_move_a_new_lead_to_contacting_and_set_its_times() {
         .follow_ups;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].next_plan, "Send brochure");
+    // The leads due by a time: this one (next follow-up set), not one without a next follow-up.
+    create_lead(&mut alice, lead("Not Followed Ltd"), "").await;
+    let due = |before: &str| pb::ListLeadsRequest {
+        filter: format!("next_follow_up_time < \"{before}\""),
+        ..Default::default()
+    };
+    let listed = alice
+        .list_leads(due("2026-12-31T00:00:00Z"))
+        .await
+        .unwrap()
+        .into_inner()
+        .leads;
+    assert_eq!(
+        listed.iter().map(|l| l.company_name.as_str()).collect::<Vec<_>>(),
+        ["Follow Up Ltd"]
+    );
+    let listed = alice
+        .list_leads(due("2026-09-01T00:00:00Z"))
+        .await
+        .unwrap()
+        .into_inner()
+        .leads;
+    assert!(listed.is_empty(), "the follow-up is due later: {listed:?}");
     // Bob cannot add to alice's lead.
     let mut bob = app.sales_as("bob").await;
     let refused = bob
