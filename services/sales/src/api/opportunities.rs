@@ -561,11 +561,58 @@ impl SalesApi {
         v.finish()?;
         o.updated_at = now;
         o.updated_by = caller.employee_id.clone();
+        let moved = o.stage_id != before.stage_id;
+        if moved {
+            Self::record_move(&mut tx, &o, caller, now).await?;
+        }
         self.save(&mut tx, &mut o, &before, "update").await?;
         tx.commit().await?;
         Ok(pb::UpdateOpportunityResponse {
             opportunity: Some(opportunity_proto(&o, now)),
         })
+    }
+
+    /// A stage moved by hand (the pipeline board) follows the activity rules: the stage is the
+    /// latest completed activity's, so the move is refused while an activity is open (it sets
+    /// the stage when it completes) and is otherwise recorded as a completed activity reaching
+    /// the new stage, which later back-fills keep.
+    async fn record_move(conn: &mut AnyConnection, o: &OpportunityRow, caller: &Principal, now: i64) -> Result<()> {
+        let activities = store::opportunities::activities(conn, &o.id).await?;
+        if let Some(open) = activities.iter().find(|a| a.completed == 0) {
+            return Err(Error::precondition(
+                "ACTIVITY_OPEN",
+                format!("activities/{}", open.id),
+                format!(
+                    "activity {} (number {}) is open: complete or delete it first, the stage follows the completed activities",
+                    open.id, open.sequence
+                ),
+            ));
+        }
+        let stage = store::pipelines::stage(conn, &o.stage_id)
+            .await?
+            .map_or_else(|| o.stage_id.clone(), |s| s.name);
+        let mut a = ActivityRow {
+            id: crm_kit::new_id(),
+            opportunity_id: o.id.clone(),
+            sequence: 0,
+            method: "other".into(),
+            activity_at: now,
+            summary: format!("Moved to {stage}"),
+            stage_id: o.stage_id.clone(),
+            probability: o.probability,
+            expected_amount: o.expected_amount,
+            expected_cost: o.expected_cost,
+            planned_close_date: o.planned_close_date.clone(),
+            completed: 1,
+            completed_at: now,
+            created_at: now,
+            created_by: caller.employee_id.clone(),
+            updated_at: now,
+            updated_by: caller.employee_id.clone(),
+            version: 1,
+        };
+        store::opportunities::insert_activity(conn, &mut a).await?;
+        Ok(())
     }
 
     pub async fn delete_opportunity(

@@ -138,6 +138,61 @@ async fn amounts_stages_and_status() {
     assert_eq!(stages, [pipeline.stages[0].id.as_str(), pipeline.stages[2].id.as_str()]);
     assert!(history[0].leave_time.is_some());
     assert!(history[1].leave_time.is_none());
+    // The move is a completed activity too (the stage follows the completed activities), so a
+    // later back-fill keeps it; while an activity is open a move is refused.
+    let activities = alice
+        .list_activities(pb::ListActivitiesRequest {
+            opportunity_id: o.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .activities;
+    assert_eq!(activities.len(), 1);
+    assert!(activities[0].completed);
+    assert_eq!(activities[0].stage_id, pipeline.stages[2].id);
+    assert_eq!(activities[0].summary, format!("Moved to {}", pipeline.stages[2].name));
+    let open = alice
+        .create_activity(pb::CreateActivityRequest {
+            activity: Some(pb::Activity {
+                opportunity_id: o.id.clone(),
+                method: pb::ActivityMethod::Phone as i32,
+                summary: "call planned".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .activity
+        .unwrap();
+    let refused = alice
+        .update_opportunity(pb::UpdateOpportunityRequest {
+            opportunity: Some(pb::Opportunity {
+                id: o.id.clone(),
+                stage_id: pipeline.stages[3].id.clone(),
+                etag: moved.etag.clone(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["stage_id"]),
+        })
+        .await;
+    assert_reason(refused, Code::FailedPrecondition, "ACTIVITY_OPEN");
+    alice
+        .delete_activity(pb::DeleteActivityRequest { id: open.id.clone() })
+        .await
+        .unwrap();
+    let still = alice
+        .get_opportunity(pb::GetOpportunityRequest { id: o.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .opportunity
+        .unwrap();
+    assert_eq!(
+        (still.stage_id.as_str(), still.etag.as_str()),
+        (pipeline.stages[2].id.as_str(), moved.etag.as_str())
+    );
     // A stale etag and a server-owned field are refused.
     assert_eq!(
         alice
