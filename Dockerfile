@@ -3,6 +3,9 @@
 #   docker build --build-arg SERVICE=customers -t crm/customers .
 #   docker build --build-arg SERVICE=gateway -t crm/gateway .
 # The runtime image has no shell and runs as uid 10001 with a read-only root filesystem.
+# The gateway's image serves the web console: its built files (web/console/dist, committed and
+# checked in CI to be what the sources build) are embedded in the binary at compile time, so the
+# build needs no Node.js.
 FROM rust:1-bookworm AS build
 ARG SERVICE=customers
 WORKDIR /src

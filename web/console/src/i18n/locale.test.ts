@@ -1,7 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { LANGUAGES, formatMoney, formatNumber, pickLanguage, repeatedKeys, translate } from "./locale";
+import { beforeAll, describe, expect, it } from "vitest";
+import { LANGUAGES, formatMoney, formatNumber, loadAreas, pickLanguage, repeatedKeys, translate } from "./locale";
 
 describe("languages", () => {
+  beforeAll(() => loadAreas());
+
   it("follows the browser's preference and falls back to English", () => {
     expect(pickLanguage(["zh-CN", "en"])).toBe("zh");
     expect(pickLanguage(["es-MX"])).toBe("es");

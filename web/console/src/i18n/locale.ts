@@ -4,9 +4,13 @@
 
 type Texts = Record<string, string>;
 
-const FILES = import.meta.glob<Texts>("./*/*.json", { eager: true, import: "default" });
+// The sign-in screen needs only the common texts, which come with the first screen's script;
+// the other areas' files load beside the signed-in console (`loadAreas`).
+const COMMON = import.meta.glob<Texts>("./*/common.json", { eager: true, import: "default" });
+const AREAS = import.meta.glob<Texts>(["./*/*.json", "!./*/common.json"], { import: "default" });
+const FILES: Record<string, Texts> = { ...COMMON };
 
-/** Every area's texts of one language, merged (a key defined twice is a mistake the tests catch). */
+/** Every loaded area's texts of one language, merged (a key defined twice is a mistake the tests catch). */
 export function textsOf(folder: string): Texts {
   const texts: Texts = {};
   for (const [path, area] of Object.entries(FILES)) {
@@ -34,6 +38,20 @@ export const LANGUAGES = {
   zh: { name: "中文", tag: "zh-CN", texts: textsOf("zh") },
   es: { name: "Español", tag: "es-ES", texts: textsOf("es") },
 } as const;
+
+let areas: Promise<void> | undefined;
+
+/** Loads every area's texts of every language (once; the signed-in console waits for it). */
+export function loadAreas(): Promise<void> {
+  areas ??= Promise.all(
+    Object.entries(AREAS).map(async ([path, load]) => {
+      FILES[path] = await load();
+    }),
+  ).then(() => {
+    for (const [folder, language] of Object.entries(LANGUAGES)) Object.assign(language.texts, textsOf(folder));
+  });
+  return areas;
+}
 
 export type Language = keyof typeof LANGUAGES;
 
