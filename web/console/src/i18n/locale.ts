@@ -70,24 +70,41 @@ export function translate(language: Language, key: string, values: Record<string
   return text.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? `{${name}}`);
 }
 
+// Making an Intl formatter costs far more than using one (a table of 50 rows formats hundreds
+// of cells): one per language, kind and currency, kept.
+const formatters = new Map<string, Intl.DateTimeFormat | Intl.NumberFormat>();
+
+function formatter<F extends Intl.DateTimeFormat | Intl.NumberFormat>(key: string, make: () => F): F {
+  let f = formatters.get(key) as F | undefined;
+  if (!f) {
+    f = make();
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 /** A calendar date as the language writes it. */
 export function formatDate(language: Language, at: Date): string {
-  return new Intl.DateTimeFormat(LANGUAGES[language].tag, { dateStyle: "medium" }).format(at);
+  const tag = LANGUAGES[language].tag;
+  return formatter(`date:${tag}`, () => new Intl.DateTimeFormat(tag, { dateStyle: "medium" })).format(at);
 }
 
 /** A point in time as the language writes it (date and minutes). */
 export function formatTime(language: Language, at: Date): string {
-  return new Intl.DateTimeFormat(LANGUAGES[language].tag, { dateStyle: "medium", timeStyle: "short" }).format(at);
+  const tag = LANGUAGES[language].tag;
+  return formatter(`time:${tag}`, () => new Intl.DateTimeFormat(tag, { dateStyle: "medium", timeStyle: "short" })).format(at);
 }
 
 /** An amount of money (a decimal string, as the contracts carry it) in its currency. */
 export function formatMoney(language: Language, amount: string, currency: string): string {
-  const format = new Intl.NumberFormat(LANGUAGES[language].tag, { style: "currency", currency });
+  const tag = LANGUAGES[language].tag;
+  const format = formatter(`money:${tag}:${currency}`, () => new Intl.NumberFormat(tag, { style: "currency", currency }));
   // Exact for the amounts a CRM holds: Intl takes decimal strings without going through floats.
   return format.format(amount as unknown as number);
 }
 
 /** A count as the language groups digits. */
 export function formatNumber(language: Language, n: number): string {
-  return new Intl.NumberFormat(LANGUAGES[language].tag).format(n);
+  const tag = LANGUAGES[language].tag;
+  return formatter(`number:${tag}`, () => new Intl.NumberFormat(tag)).format(n);
 }
