@@ -102,7 +102,7 @@ const token = await signIn();
 const queries = [];
 for (let i = 0; i < runs; i++) {
   const kind = i % 4;
-  queries.push(kind === 0 ? pick(WORDS) + pick(WORDS) : kind === 1 ? `${pick(CITIES)}${pick(WORDS)}` : kind === 2 ? `${1000 + i * 7}号` : pick(WORDS));
+  queries.push(kind === 0 ? pick(WORDS) + pick(WORDS) : kind === 1 ? `${pick(CITIES)}${pick(WORDS)}` : kind === 2 ? `${100 + i * 7}号` : pick(WORDS));
 }
 
 const browser = await chromium.launch({ executablePath: process.env.CRM_CHROMIUM ?? "/usr/bin/chromium" });
@@ -138,7 +138,7 @@ try {
     const found = await page.waitForFunction(
       (q) => {
         const rows = document.querySelectorAll("#root .ant-table-tbody tr.ant-table-row");
-        const empty = document.querySelector("#root .ant-table-tbody .ant-empty");
+        const empty = document.querySelector("#root .ant-table-tbody .ant-table-placeholder");
         const first = rows[0]?.textContent ?? "";
         return (rows.length > 0 && first.toLowerCase().includes(q.toLowerCase()) && !document.querySelector("#root .ant-spin-spinning")) || empty
           ? performance.now()

@@ -592,24 +592,10 @@ impl SalesApi {
             .await?
             .map_or_else(|| o.stage_id.clone(), |s| s.name);
         let mut a = ActivityRow {
-            id: crm_kit::new_id(),
-            opportunity_id: o.id.clone(),
-            sequence: 0,
-            method: "other".into(),
-            activity_at: now,
             summary: format!("Moved to {stage}"),
-            stage_id: o.stage_id.clone(),
-            probability: o.probability,
-            expected_amount: o.expected_amount,
-            expected_cost: o.expected_cost,
-            planned_close_date: o.planned_close_date.clone(),
             completed: 1,
             completed_at: now,
-            created_at: now,
-            created_by: caller.employee_id.clone(),
-            updated_at: now,
-            updated_by: caller.employee_id.clone(),
-            version: 1,
+            ..activity_where(o, caller, now)
         };
         store::opportunities::insert_activity(conn, &mut a).await?;
         Ok(())
@@ -893,26 +879,7 @@ impl SalesApi {
         }
         let now = now_micros();
         // Unless told otherwise, the activity starts where the opportunity stands.
-        let mut a = ActivityRow {
-            id: crm_kit::new_id(),
-            opportunity_id: o.id.clone(),
-            sequence: 0,
-            method: "other".into(),
-            activity_at: now,
-            summary: String::new(),
-            stage_id: o.stage_id.clone(),
-            probability: o.probability,
-            expected_amount: o.expected_amount,
-            expected_cost: o.expected_cost,
-            planned_close_date: o.planned_close_date.clone(),
-            completed: 0,
-            completed_at: 0,
-            created_at: now,
-            created_by: caller.employee_id.clone(),
-            updated_at: now,
-            updated_by: caller.employee_id.clone(),
-            version: 1,
-        };
+        let mut a = activity_where(&o, caller, now);
         self.apply_activity(&mut tx, &o, src, ACTIVITY_FIELDS, &mut a).await?;
         store::opportunities::insert_activity(&mut tx, &mut a).await?;
         tx.commit().await?;
@@ -1095,4 +1062,28 @@ fn frozen(id: &str) -> Error {
         format!("activities/{id}"),
         "a completed activity is frozen; delete it and add a new one",
     )
+}
+
+/// A new, open activity of `o` by `caller` at `now`, standing where the opportunity stands.
+fn activity_where(o: &OpportunityRow, caller: &Principal, now: i64) -> ActivityRow {
+    ActivityRow {
+        id: crm_kit::new_id(),
+        opportunity_id: o.id.clone(),
+        sequence: 0,
+        method: "other".into(),
+        activity_at: now,
+        summary: String::new(),
+        stage_id: o.stage_id.clone(),
+        probability: o.probability,
+        expected_amount: o.expected_amount,
+        expected_cost: o.expected_cost,
+        planned_close_date: o.planned_close_date.clone(),
+        completed: 0,
+        completed_at: 0,
+        created_at: now,
+        created_by: caller.employee_id.clone(),
+        updated_at: now,
+        updated_by: caller.employee_id.clone(),
+        version: 1,
+    }
 }

@@ -9,8 +9,8 @@ import { Button, Space, Typography } from "antd";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { customers } from "../api/client";
-import { problemFromError, problemOf } from "../api/problem";
-import { session } from "../api/session";
+import { problemFromError } from "../api/problem";
+import { restFetch, sha256Hex } from "../api/rest";
 import {
   CustomerKind,
   CustomerKindSchema,
@@ -20,7 +20,7 @@ import {
 } from "../gen/crm/customers/v1/customers_pb";
 import { useI18n } from "../i18n";
 import { parseCsv } from "./pool/csv";
-import { guessField, importUrl, mappingIsIdentity, newRequestId, rebuildCsv, repeatedFields, toHex, type Mapping } from "./pool/importing";
+import { guessField, importUrl, mappingIsIdentity, newRequestId, rebuildCsv, repeatedFields, type Mapping } from "./pool/importing";
 import { ImportRun, type Run } from "./pool/ImportRun";
 import { FilePicker, MappingForm, OptionsForm, Preview, PREVIEW_ROWS, type Chosen, type Options } from "./pool/ImportSetup";
 
@@ -38,12 +38,6 @@ async function readFile(file: File): Promise<Chosen> {
   }
   const { records } = parseCsv(text, PREVIEW_ROWS + 1);
   return { name: file.name, size: file.size, text, bytes, headers: records[0] ?? [], preview: records.slice(1), notUtf8 };
-}
-
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  // Only secure contexts have SubtleCrypto; elsewhere the size alone is declared.
-  if (!globalThis.crypto?.subtle) return "";
-  return toHex(await crypto.subtle.digest("SHA-256", bytes));
 }
 
 export default function CustomerImport() {
@@ -87,24 +81,17 @@ export default function CustomerImport() {
       requestId,
       mode: ImportModeSchema.value[options.mode].name,
       defaultKind: CustomerKindSchema.value[options.defaultKind].name,
-      sha256: await sha256(body),
+      sha256: await sha256Hex(body),
     });
     clearInterval(poll.current);
     poll.current = setInterval(() => void refresh(requestId), POLL_MS);
     try {
-      const response = await fetch(url, {
+      const response = await restFetch(url, {
         method: "POST",
-        headers: { "content-type": "text/csv", authorization: `Bearer ${session()?.accessToken ?? ""}` },
+        headers: { "content-type": "text/csv" },
         body: new Blob([body], { type: "text/csv" }),
       });
-      const raw = await response.text();
-      let json: JsonValue = {};
-      try {
-        json = raw ? (JSON.parse(raw) as JsonValue) : {};
-      } catch {
-        json = { error: { message: raw || `HTTP ${response.status}` } };
-      }
-      if (!response.ok) throw problemOf(response.status, json);
+      const json = (await response.json()) as JsonValue;
       const result = fromJson(ImportCustomersResponseSchema, json, { ignoreUnknownFields: true });
       setRun((r) => (r && r.requestId === requestId ? { ...r, result } : r));
     } catch (e) {

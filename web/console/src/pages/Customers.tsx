@@ -43,7 +43,7 @@ function CustomersScreen() {
     placeholderData: keepPreviousData,
   });
   const exporting = useMutation({
-    mutationFn: () => downloadCustomers(query, session()?.accessToken ?? ""),
+    mutationFn: () => downloadCustomers(query),
   });
   const rows = list.data?.pages.flatMap((p) => p.customers) ?? [];
   const time = (at: Timestamp | undefined) => (at ? formatTime(language, timestampDate(at)) : "");

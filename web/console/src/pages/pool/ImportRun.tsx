@@ -12,6 +12,7 @@ import { useI18n } from "../../i18n";
 import { formatNumber } from "../../i18n/locale";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { errorsCsv, isImportField, percentDone, refusedRowsCsv, rowsSecondsLeft, splitSeconds, type RowError } from "./importing";
+import { saveFile } from "../../api/rest";
 
 export interface Run {
   requestId: string;
@@ -30,14 +31,7 @@ export interface Run {
 
 /** Offers `text` as a CSV download (with a byte-order mark so spreadsheets read it as UTF-8). */
 function download(name: string, text: string) {
-  const url = URL.createObjectURL(new Blob(["\ufeff", text], { type: "text/csv;charset=utf-8" }));
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveFile(new Blob(["\ufeff", text], { type: "text/csv;charset=utf-8" }), name);
 }
 
 function TimeLeft({ job, rows }: { job: ImportJob | undefined; rows: number }) {

@@ -13,7 +13,6 @@ import {
   repeatedFields,
   rowsSecondsLeft,
   splitSeconds,
-  toHex,
 } from "./importing";
 
 describe("the column mapping", () => {
@@ -82,10 +81,6 @@ describe("the upload", () => {
     const id = newRequestId((b) => b.fill(0xff));
     expect(id).toBe("ffffffff-ffff-4fff-bfff-ffffffffffff");
     expect(newRequestId()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  });
-
-  it("writes a digest as hex", () => {
-    expect(toHex(new Uint8Array([0, 15, 255]).buffer)).toBe("000fff");
   });
 
   it("reports progress from the bytes and the time left in minutes", () => {

@@ -171,11 +171,6 @@ export function newRequestId(random: (bytes: Uint8Array) => Uint8Array = (b) => 
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Bytes as lowercase hex (a digest for `options.declared.sha256`). */
-export function toHex(bytes: ArrayBuffer): string {
-  return [...new Uint8Array(bytes)].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
-
 /** What the service says of one refused row. */
 export interface RowError {
   row: number;

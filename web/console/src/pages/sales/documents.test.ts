@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { sha256Hex, uploadPath } from "./documents";
+import { sha256Hex } from "../../api/rest";
+import { uploadPath } from "./documents";
 
 describe("project documents", () => {
   it("puts the document's fields and the digest in the upload's query", () => {
