@@ -42,6 +42,9 @@ impl Row {
 pub enum Parsed {
     /// Import field → the CSV header naming it, once, before any rows.
     Header(HashMap<&'static str, String>),
+    /// The headers that map to no field (their values are not imported), in file order; right
+    /// after the header, when there are any.
+    Ignored(Vec<String>),
     Rows(Vec<Row>),
     /// The file cannot be read as CSV at all.
     Fatal(String),
@@ -442,6 +445,7 @@ pub fn read_csv(
     };
     let mut columns: Vec<Option<&'static str>> = Vec::new();
     let mut names: HashMap<&'static str, String> = HashMap::new();
+    let mut ignored = Vec::new();
     for (i, raw) in header.iter().enumerate() {
         let mut h = String::from_utf8_lossy(raw).trim().to_string();
         if i == 0 {
@@ -453,12 +457,19 @@ pub fn read_csv(
             mapping.get(&h).cloned().unwrap_or_default()
         };
         let field = fields.iter().copied().find(|f| *f == target);
-        if let Some(f) = field {
-            names.insert(f, h);
+        match field {
+            Some(f) => {
+                names.insert(f, h);
+            }
+            None if !h.is_empty() => ignored.push(h),
+            None => {}
         }
         columns.push(field);
     }
     if !sink(Parsed::Header(names)) {
+        return;
+    }
+    if !ignored.is_empty() && !sink(Parsed::Ignored(ignored)) {
         return;
     }
     // A full batch is handed over only once a row after it is read, so the last batch of
@@ -612,6 +623,11 @@ mod tests {
             panic!("header first")
         };
         assert_eq!(h.get("city").map(String::as_str), Some("Town"));
+        // "Other" maps to no field: named right after the header.
+        let Some(Parsed::Ignored(ignored)) = rx.blocking_recv() else {
+            panic!("the ignored columns next")
+        };
+        assert_eq!(ignored, ["Other"]);
         let mut rows = Vec::new();
         while let Some(p) = rx.blocking_recv() {
             let Parsed::Rows(batch) = p else { panic!("rows") };
@@ -713,7 +729,7 @@ mod tests {
         let mut fatal = None;
         while let Some(p) = rx.blocking_recv() {
             match p {
-                Parsed::Header(_) => {}
+                Parsed::Header(_) | Parsed::Ignored(_) => {}
                 Parsed::Rows(batch) => names.extend(batch.iter().map(|r| r.get("name").to_string())),
                 Parsed::Fatal(message) => fatal = Some(message),
             }
@@ -743,7 +759,7 @@ mod tests {
         let mut fatal = false;
         while let Some(p) = rx.blocking_recv() {
             match p {
-                Parsed::Header(_) => {}
+                Parsed::Header(_) | Parsed::Ignored(_) => {}
                 Parsed::Rows(batch) => {
                     batches.push(batch.iter().map(|r| r.get("name").to_string()).collect::<Vec<_>>())
                 }

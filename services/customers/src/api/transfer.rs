@@ -108,6 +108,8 @@ struct Tally {
     skipped: i64,
     failed: i64,
     errors: Vec<pb::ImportRowError>,
+    /// The file's columns that map to no field.
+    ignored: Vec<String>,
 }
 
 impl Tally {
@@ -496,6 +498,7 @@ impl CustomersApi {
             failed: tally.failed,
             errors: tally.errors,
             cancelled,
+            ignored_columns: tally.ignored,
         };
         // A cancelled import is not a done request: a retry with the same request_id imports
         // the file again (the rows written before meet themselves as duplicates).
@@ -578,6 +581,7 @@ impl CustomersApi {
                     }
                     headers = Arc::new(h);
                 }
+                Some(Parsed::Ignored(columns)) => tally.ignored = columns,
                 Some(Parsed::Rows(rows)) => {
                     progress.rows_read += i64::try_from(rows.len()).unwrap_or(0);
                     let good =

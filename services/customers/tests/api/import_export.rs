@@ -511,3 +511,27 @@ async fn an_export_of_many_chunks_is_what_listing_shows_in_scope() {
         }
     }
 }
+
+#[tokio::test]
+async fn columns_that_map_to_no_field_are_named_in_the_answer() {
+    let app = spawn().await;
+    let mut alice = app.sales("alice").await;
+    // "colour" is no field and "mobil" a misspelt one: their values are not imported, and the
+    // answer says so instead of dropping them unseen.
+    let csv = "name,colour,mobil,,email\nIgnored Columns Ltd,blue,13800000009,,ic@example.com\n";
+    let result = import(&mut alice, pb::ImportOptions::default(), csv, 64).await.unwrap();
+    assert_eq!((result.created, result.failed), (1, 0), "{result:?}");
+    assert_eq!(result.ignored_columns, ["colour", "mobil"], "{result:?}");
+    // With a mapping, a column it leaves out is named too.
+    let mapping = [("name", "name")]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let csv = "name,email\nMapped Columns Ltd,mc@example.com\n";
+    let options = pb::ImportOptions {
+        column_mapping: mapping,
+        ..Default::default()
+    };
+    let result = import(&mut alice, options, csv, 64).await.unwrap();
+    assert_eq!(result.ignored_columns, ["email"], "{result:?}");
+}

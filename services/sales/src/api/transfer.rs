@@ -112,6 +112,8 @@ struct Tally {
     created: i64,
     failed: i64,
     errors: Vec<pb::ImportRowError>,
+    /// The file's columns that map to no field.
+    ignored: Vec<String>,
 }
 
 impl Tally {
@@ -248,6 +250,7 @@ impl SalesApi {
                     }
                     headers = Some(h);
                 }
+                Parsed::Ignored(columns) => tally.ignored = columns,
                 Parsed::Rows(rows) => {
                     let headers = headers
                         .as_ref()
@@ -298,6 +301,7 @@ impl SalesApi {
             created: tally.created,
             failed: tally.failed,
             errors: tally.errors,
+            ignored_columns: tally.ignored,
         };
         if let Some(k) = &key {
             let mut tx = self.db.begin_write().await?;

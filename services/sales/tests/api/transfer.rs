@@ -112,6 +112,8 @@ async fn an_import_keeps_every_good_row_and_reports_each_bad_one() {
     );
     assert!(done.errors[3].reason.contains("billboard"), "{:?}", done.errors[3]);
     assert!(done.errors[4].reason.contains("columns"), "{:?}", done.errors[4]);
+    // The mapping leaves 备注 (remarks) out: the answer names it, so nothing is dropped unseen.
+    assert_eq!(done.ignored_columns, ["备注"], "{done:?}");
 
     let mine = all_leads(&mut alice, false, "").await;
     let mut names: Vec<&str> = mine.iter().map(|l| l.company_name.as_str()).collect();

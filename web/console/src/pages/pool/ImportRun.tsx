@@ -122,6 +122,14 @@ export function ImportRun({ run, onCancel, onAgain }: { run: Run; onCancel: () =
               </span>
             }
           />
+          {result.ignoredColumns.length > 0 && (
+            <Alert
+              id="import-ignored"
+              type="warning"
+              showIcon
+              message={t("import.ignored", { columns: result.ignoredColumns.join(", ") })}
+            />
+          )}
           {errors.length > 0 && (
             <>
               <Space wrap>
