@@ -64,6 +64,11 @@ pub mod crm {
             include!(concat!(env!("OUT_DIR"), "/crm.sales.v1.rs"));
         }
     }
+    pub mod warehouse {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/crm.warehouse.v1.rs"));
+        }
+    }
     pub mod identity {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/crm.identity.v1.rs"));
@@ -76,3 +81,4 @@ pub use crm::customers::v1 as customers;
 pub use crm::events::v1 as events;
 pub use crm::identity::v1 as identity;
 pub use crm::sales::v1 as sales;
+pub use crm::warehouse::v1 as warehouse;

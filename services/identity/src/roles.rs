@@ -51,6 +51,8 @@ pub const BUILT_IN: &[BuiltIn] = &[
             "customers.*.*",
             "sales.*.*",
             "orders.*.read",
+            "warehouse.product.read",
+            "warehouse.stock.read",
             DIRECTORY[0],
             DIRECTORY[1],
             DIRECTORY[2]
@@ -59,6 +61,8 @@ pub const BUILT_IN: &[BuiltIn] = &[
             ("customers", Scope::DepartmentTree),
             ("sales", Scope::DepartmentTree),
             ("orders", Scope::DepartmentTree),
+            // The catalog and what is available, in every warehouse.
+            ("warehouse", Scope::All),
         ],
     },
     BuiltIn {
@@ -104,11 +108,19 @@ pub const BUILT_IN: &[BuiltIn] = &[
             "sales.report.read",
             "orders.*.read",
             "orders.order.create",
+            "warehouse.product.read",
+            "warehouse.stock.read",
             DIRECTORY[0],
             DIRECTORY[1],
             DIRECTORY[2]
         ],
-        scopes: &[("customers", Scope::Own), ("sales", Scope::Own), ("orders", Scope::Own)],
+        scopes: &[
+            ("customers", Scope::Own),
+            ("sales", Scope::Own),
+            ("orders", Scope::Own),
+            // The catalog and what is available, in every warehouse.
+            ("warehouse", Scope::All),
+        ],
     },
     BuiltIn {
         name: "sales_assistant",
@@ -157,8 +169,8 @@ pub const BUILT_IN: &[BuiltIn] = &[
         scopes: &[("purchasing", Scope::All), ("warehouse", Scope::All)],
     },
     BuiltIn {
-        name: "warehouse_keeper",
-        description: "Warehouse keeper: stock, receipts, issues and counts",
+        name: "warehouse_manager",
+        description: "Warehouse manager: the catalog, every warehouse and its keepers, stock, counts and reports",
         permissions: perms![
             "warehouse.*.*",
             "purchasing.*.read",
@@ -169,6 +181,29 @@ pub const BUILT_IN: &[BuiltIn] = &[
         ],
         scopes: &[
             ("warehouse", Scope::All),
+            ("purchasing", Scope::All),
+            ("orders", Scope::All),
+        ],
+    },
+    BuiltIn {
+        name: "warehouse_keeper",
+        description: "Warehouse keeper: stock, receipts, issues and counts in the warehouses they keep",
+        permissions: perms![
+            "warehouse.product.read",
+            "warehouse.catalog.write",
+            "warehouse.stock.read",
+            "warehouse.document.*",
+            "warehouse.reservation.*",
+            "warehouse.report.*",
+            "purchasing.*.read",
+            "orders.*.read",
+            DIRECTORY[0],
+            DIRECTORY[1],
+            DIRECTORY[2]
+        ],
+        // `own` in the warehouse: the warehouses the keeper keeps.
+        scopes: &[
+            ("warehouse", Scope::Own),
             ("purchasing", Scope::All),
             ("orders", Scope::All),
         ],

@@ -51,6 +51,12 @@ pub mod reason {
     pub const TOO_LARGE: &str = "TOO_LARGE";
     /// Content that must not be empty (an upload without bytes).
     pub const EMPTY: &str = "EMPTY";
+    /// A decimal with more places than the field keeps (quantities keep 4).
+    pub const TOO_PRECISE: &str = "TOO_PRECISE";
+    /// Zero or less where only more than zero makes sense (a quantity to move).
+    pub const NOT_POSITIVE: &str = "NOT_POSITIVE";
+    /// A conversion between units that would not be exact.
+    pub const INEXACT_CONVERSION: &str = "INEXACT_CONVERSION";
 }
 
 /// An enum from the wire that must be given: the value, or INVALID_ARGUMENT naming `field`,

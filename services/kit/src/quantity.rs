@@ -30,6 +30,21 @@ pub enum QuantityError {
     Inexact { quantity: String, factor: String },
 }
 
+impl QuantityError {
+    /// The field-violation reason of this refusal (`crate::errors::reason`).
+    pub fn reason(&self) -> &'static str {
+        use crate::errors::reason;
+        match self {
+            QuantityError::Malformed => reason::MALFORMED,
+            QuantityError::TooPrecise => reason::TOO_PRECISE,
+            QuantityError::OutOfRange => reason::OUT_OF_RANGE,
+            QuantityError::Negative => reason::NEGATIVE,
+            QuantityError::NotPositive => reason::NOT_POSITIVE,
+            QuantityError::Inexact { .. } => reason::INEXACT_CONVERSION,
+        }
+    }
+}
+
 /// A quantity, exact to 4 decimal places.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Quantity(i64);

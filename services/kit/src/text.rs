@@ -9,6 +9,8 @@
 
 use std::collections::HashSet;
 
+use unicode_normalization::UnicodeNormalization;
+
 use crate::errors::reason;
 use crate::errors::{Error, Result, Violations};
 
@@ -235,5 +237,69 @@ mod tests {
         };
         let mut v = Violations::new();
         assert_eq!(distinct_list(&mut v, "tags", &items, rule).len(), 100_000);
+    }
+}
+
+/// Most entries of a record's custom fields.
+pub const MAX_CUSTOM_FIELDS: usize = 100;
+
+/// A record's custom fields: at most [`MAX_CUSTOM_FIELDS`] entries (counted before any is
+/// read), keys of 1 to 64 letters, digits, `_` or `-`, values notes of at most 1,000
+/// characters; violations named `field[key]`.
+pub fn custom_fields(
+    v: &mut Violations,
+    field: &str,
+    fields: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut map = std::collections::BTreeMap::new();
+    if fields.len() > MAX_CUSTOM_FIELDS {
+        v.add(
+            field,
+            reason::TOO_MANY,
+            format!("must have at most {MAX_CUSTOM_FIELDS} entries"),
+        );
+        return map;
+    }
+    for (k, val) in fields {
+        let name = format!("{field}[{k}]");
+        let key_ok =
+            !k.is_empty() && k.len() <= 64 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !key_ok {
+            v.add(
+                name,
+                reason::MALFORMED,
+                "keys must be 1 to 64 letters, digits, '_' or '-'",
+            );
+            continue;
+        }
+        if let Some(val) = v.take(optional(&name, val, 1000, Lines::Multi)) {
+            map.insert(k.clone(), val);
+        }
+    }
+    map
+}
+
+/// Folds a text for comparison and search: compatibility forms to their plain ones (NFKC:
+/// full-width letters, digits and punctuation, the ideographic space), lower case, and
+/// traditional Chinese characters to simplified ones (OpenCC's table, from `fast2s`). Customer
+/// names, product codes and names are all compared in this one form.
+pub fn fold(s: &str) -> String {
+    let plain: String = s.nfkc().flat_map(char::to_lowercase).collect();
+    fast2s::convert(&plain)
+}
+
+/// [`fold`]ed, keeping only letters and digits (CJK included): spaces, punctuation and
+/// symbols are dropped, so "AB-12 / x" and "ab12x" are one key.
+pub fn fold_key(s: &str) -> String {
+    fold(s).chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+#[cfg(test)]
+mod fold_tests {
+    #[test]
+    fn folds_width_case_and_script() {
+        assert_eq!(super::fold("ＡＢＣ－１２"), "abc-12");
+        assert_eq!(super::fold("東方電子"), "东方电子");
+        assert_eq!(super::fold_key(" AB-12 / x "), "ab12x");
     }
 }

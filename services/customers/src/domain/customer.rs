@@ -18,8 +18,6 @@ use crm_kit::errors::reason;
 pub const MAX_NAME: usize = 200;
 /// Most tags on one customer.
 pub const MAX_TAGS: usize = 50;
-/// Most custom fields on one customer.
-pub const MAX_CUSTOM_FIELDS: usize = 100;
 
 /// Field-mask paths a client may change.
 pub const EDITABLE_PATHS: &[&str] = &[
@@ -236,32 +234,7 @@ impl CustomerFields {
                     );
                 }
                 "custom_fields" => {
-                    if src.custom_fields.len() > MAX_CUSTOM_FIELDS {
-                        v.add(
-                            field,
-                            reason::TOO_MANY,
-                            format!("must have at most {MAX_CUSTOM_FIELDS} entries"),
-                        );
-                        // Counts before contents: no entry of a map this large is read.
-                        continue;
-                    }
-                    let mut map = BTreeMap::new();
-                    for (k, val) in &src.custom_fields {
-                        let key_ok = !k.is_empty()
-                            && k.len() <= 64
-                            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                        if !key_ok {
-                            v.add(
-                                format!("customer.custom_fields[{k}]"),
-                                reason::MALFORMED,
-                                "keys must be 1 to 64 letters, digits, '_' or '-'",
-                            );
-                            continue;
-                        }
-                        let val = notes(v, &format!("customer.custom_fields[{k}]"), val, 1000);
-                        map.insert(k.clone(), val);
-                    }
-                    self.custom_fields = map;
+                    self.custom_fields = crm_kit::text::custom_fields(v, "customer.custom_fields", &src.custom_fields);
                 }
                 other => v.add(
                     format!("update_mask.{other}"),

@@ -14,8 +14,6 @@
 //! share the core 白云山; `北京字节跳动科技有限公司` and `北京小米科技有限责任公司` share only
 //! their city and industry word, so they stay apart.
 
-use unicode_normalization::UnicodeNormalization;
-
 /// Similarity at or above which CheckDuplicates reports a close match.
 pub const CLOSE_MATCH_THRESHOLD: f64 = 0.6;
 
@@ -79,8 +77,7 @@ const LATIN_SUFFIXES: &[&str] = &[
 /// letters, digits and punctuation, the ideographic space), lower case, and traditional
 /// characters to simplified ones.
 pub fn fold(s: &str) -> String {
-    let plain: String = s.nfkc().flat_map(char::to_lowercase).collect();
-    fast2s::convert(&plain)
+    crm_kit::text::fold(s)
 }
 
 /// Folded, and only letters and digits (CJK included): spaces, punctuation and symbols are

@@ -1,0 +1,463 @@
+//! What posting a stock document writes, in the caller's transaction: for each line the
+//! balance change (decided by a conditional update), the cost it carries (moving average), the
+//! ledger lines, and the events. Any refusal returns an error and the caller's transaction
+//! rolls back: a document posts whole or not at all.
+//!
+//! Balances are locked in one global order (warehouse, product) before any changes, so two
+//! postings touching the same balances in different orders wait for each other instead of
+//! deadlocking.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crm_kit::events as outbox;
+use crm_kit::{Error, Result};
+use crm_proto::warehouse as pb;
+use sqlx::AnyConnection;
+
+use super::qty;
+use crate::domain::{self, Direction, Kind};
+use crate::store;
+use crate::store::documents::{DocumentRow, LineRow};
+use crate::store::stock::{BalanceRow, LedgerRow, Take};
+
+/// Which movement of a line a ledger line is.
+pub(crate) const LEG_OUT: &str = "out";
+pub(crate) const LEG_IN: &str = "in";
+pub(crate) const LEG_TRANSIT_IN: &str = "transit_in";
+pub(crate) const LEG_TRANSIT_OUT: &str = "transit_out";
+
+/// A posting in progress.
+pub(crate) struct Posting<'a> {
+    pub doc: &'a DocumentRow,
+    pub lines: &'a [LineRow],
+    /// Whether the document's (source) warehouse allows negative stock.
+    pub allow_negative: bool,
+    pub currency: &'a str,
+    pub by: &'a str,
+    pub now: i64,
+    /// Product standard costs, for inbound lines that name no cost.
+    pub standard_costs: HashMap<String, i64>,
+    ledger: Vec<LedgerRow>,
+    below_safety: Vec<pb::StockBelowSafety>,
+}
+
+impl<'a> Posting<'a> {
+    pub fn new(
+        doc: &'a DocumentRow,
+        lines: &'a [LineRow],
+        allow_negative: bool,
+        currency: &'a str,
+        by: &'a str,
+        now: i64,
+        standard_costs: HashMap<String, i64>,
+    ) -> Posting<'a> {
+        Posting {
+            doc,
+            lines,
+            allow_negative,
+            currency,
+            by,
+            now,
+            standard_costs,
+            ledger: Vec::with_capacity(lines.len() * 2),
+            below_safety: Vec::new(),
+        }
+    }
+
+    fn kind(&self) -> Result<Kind> {
+        Kind::of_code(&self.doc.kind).ok_or_else(|| Error::Internal(format!("unknown kind {}", self.doc.kind)))
+    }
+
+    /// Posts a draft: inbound onto the shelves, outbound off them, a transfer out of its source
+    /// and into its destination or into transit.
+    pub async fn post(mut self, conn: &mut AnyConnection) -> Result<Vec<LedgerRow>> {
+        let kind = self.kind()?;
+        let mut pairs = BTreeSet::new();
+        for l in self.lines {
+            pairs.insert((self.doc.warehouse_id.clone(), l.product_id.clone()));
+            if kind.direction == Direction::Transfer {
+                pairs.insert((self.doc.to_warehouse_id.clone(), l.product_id.clone()));
+            }
+        }
+        let pairs: Vec<(String, String)> = pairs.into_iter().collect();
+        store::stock::ensure(conn, &pairs).await?;
+        store::stock::lock(conn, &pairs).await?;
+        for (i, l) in self.lines.iter().enumerate() {
+            match kind.direction {
+                Direction::Inbound => {
+                    let cost = self.inbound_cost(conn, l).await?;
+                    self.put(conn, &self.doc.warehouse_id.clone(), l, cost, LEG_IN).await?;
+                }
+                Direction::Outbound => {
+                    self.take(conn, i, l).await?;
+                }
+                Direction::Transfer => {
+                    let value = self.take(conn, i, l).await?;
+                    let to = self.doc.to_warehouse_id.clone();
+                    if self.doc.in_transit == 1 {
+                        self.transit(conn, &to, l, l.stock_quantity, value, LEG_TRANSIT_IN)
+                            .await?;
+                    } else {
+                        self.put(conn, &to, l, Cost::Value(value), LEG_IN).await?;
+                    }
+                }
+            }
+        }
+        store::stock::append(conn, &self.ledger).await?;
+        let products: Vec<&str> = self.lines.iter().map(|l| l.product_id.as_str()).collect();
+        store::catalog::mark_moved(conn, &products).await?;
+        self.publish(conn, kind, false).await?;
+        Ok(self.ledger)
+    }
+
+    /// Receives a transfer in transit: out of transit, onto the destination's shelves, at the
+    /// value each line left its source with.
+    pub async fn receive(mut self, conn: &mut AnyConnection) -> Result<Vec<LedgerRow>> {
+        let kind = self.kind()?;
+        let sent = store::stock::document_lines(conn, &self.doc.id).await?;
+        let to = self.doc.to_warehouse_id.clone();
+        let pairs: Vec<(String, String)> = self
+            .lines
+            .iter()
+            .map(|l| (to.clone(), l.product_id.clone()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        store::stock::lock(conn, &pairs).await?;
+        for l in self.lines {
+            let value = sent
+                .iter()
+                .find(|s| s.line_no == l.line_no && s.leg == LEG_TRANSIT_IN)
+                .map(|s| s.value)
+                .ok_or_else(|| Error::Internal(format!("line {} of {} never left", l.line_no, self.doc.id)))?;
+            self.transit(conn, &to, l, -l.stock_quantity, -value, LEG_TRANSIT_OUT)
+                .await?;
+            self.put(conn, &to, l, Cost::Value(value), LEG_IN).await?;
+        }
+        store::stock::append(conn, &self.ledger).await?;
+        self.publish(conn, kind, true).await?;
+        Ok(self.ledger)
+    }
+
+    /// The cost of an inbound line: as given (quantity as entered × cost per entered unit), or
+    /// for a customer return the current average, or the product's standard cost.
+    async fn inbound_cost(&self, conn: &mut AnyConnection, l: &LineRow) -> Result<Cost> {
+        if l.cost_given == 1 {
+            return domain::line_value(l.quantity, l.unit_cost)
+                .map(Cost::Value)
+                .ok_or_else(|| too_large(l));
+        }
+        if self.doc.kind == "customer_return"
+            && let Some(b) = store::stock::balance(conn, &self.doc.warehouse_id, &l.product_id).await?
+            && let Some(avg) =
+                domain::average_cost(b.on_hand, b.value).or((b.last_unit_cost > 0).then_some(b.last_unit_cost))
+        {
+            return Ok(Cost::PerUnit(avg));
+        }
+        Ok(Cost::PerUnit(
+            self.standard_costs.get(&l.product_id).copied().unwrap_or(0),
+        ))
+    }
+
+    /// Puts a line's quantity onto the shelves of `warehouse_id`.
+    async fn put(
+        &mut self,
+        conn: &mut AnyConnection,
+        warehouse_id: &str,
+        l: &LineRow,
+        cost: Cost,
+        leg: &str,
+    ) -> Result<()> {
+        let value = match cost {
+            Cost::Value(v) => v,
+            Cost::PerUnit(c) => domain::line_value(l.stock_quantity, c).ok_or_else(|| too_large(l))?,
+        };
+        let after = store::stock::put(conn, warehouse_id, &l.product_id, l.stock_quantity, value, self.now).await?;
+        let last = domain::remembered_cost(after.on_hand, after.value, after.last_unit_cost);
+        if last != after.last_unit_cost {
+            store::stock::set_value(conn, warehouse_id, &l.product_id, after.value, last).await?;
+        }
+        self.record(
+            l,
+            leg,
+            warehouse_id,
+            "stock",
+            l.stock_quantity,
+            value,
+            &after,
+            after.on_hand,
+            after.value,
+        );
+        Ok(())
+    }
+
+    /// Takes a line's quantity off the shelves of the document's warehouse (from its
+    /// reservation when it names one); returns the value it carries.
+    async fn take(&mut self, conn: &mut AnyConnection, index: usize, l: &LineRow) -> Result<i64> {
+        let warehouse_id = self.doc.warehouse_id.clone();
+        let q = l.stock_quantity;
+        let how = if !l.reservation_id.is_empty() {
+            let consumed = store::stock::consume_reservation(
+                conn,
+                &l.reservation_id,
+                &warehouse_id,
+                &l.product_id,
+                q,
+                self.now,
+                self.by,
+            )
+            .await?;
+            if consumed.is_none() {
+                return Err(Error::precondition(
+                    "RESERVATION_NOT_ENOUGH",
+                    format!("reservations/{}", l.reservation_id),
+                    format!(
+                        "line {}: reservation {} is not an active reservation of this product in this warehouse holding {}",
+                        l.line_no,
+                        l.reservation_id,
+                        qty(q)
+                    ),
+                ));
+            }
+            Take::Reserved
+        } else if self.allow_negative {
+            Take::Negative
+        } else {
+            Take::Available
+        };
+        let Some(after) = store::stock::take(conn, &warehouse_id, &l.product_id, q, how, self.now).await? else {
+            let now = store::stock::balance(conn, &warehouse_id, &l.product_id)
+                .await?
+                .unwrap_or_default();
+            return Err(insufficient(index, l, &warehouse_id, &now));
+        };
+        let before_on_hand = after.on_hand + q;
+        let cost =
+            domain::outbound_cost(before_on_hand, after.value, after.last_unit_cost, q).ok_or_else(|| too_large(l))?;
+        let value = after.value - cost;
+        let last = domain::remembered_cost(after.on_hand, value, after.last_unit_cost);
+        store::stock::set_value(conn, &warehouse_id, &l.product_id, value, last).await?;
+        self.record(
+            l,
+            LEG_OUT,
+            &warehouse_id,
+            "stock",
+            -q,
+            -cost,
+            &after,
+            after.on_hand,
+            value,
+        );
+        // Falling below the safety minimum (once per crossing: available was at or above it).
+        let available = after.on_hand - after.reserved;
+        let before = available + if how == Take::Reserved { 0 } else { q };
+        if after.safety_min > 0 && available < after.safety_min && before >= after.safety_min {
+            self.below_safety.push(below_safety(&after));
+        }
+        Ok(cost)
+    }
+
+    /// Moves a line's quantity into (positive) or out of (negative) transit towards
+    /// `warehouse_id`.
+    async fn transit(
+        &mut self,
+        conn: &mut AnyConnection,
+        warehouse_id: &str,
+        l: &LineRow,
+        quantity: i64,
+        value: i64,
+        leg: &str,
+    ) -> Result<()> {
+        let after = store::stock::move_transit(conn, warehouse_id, &l.product_id, quantity, value, self.now)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("transit of {} at {warehouse_id} is short", l.product_id)))?;
+        self.record(
+            l,
+            leg,
+            warehouse_id,
+            "transit",
+            quantity,
+            value,
+            &after,
+            after.transit_quantity,
+            after.transit_value,
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        l: &LineRow,
+        leg: &str,
+        warehouse_id: &str,
+        bucket: &str,
+        quantity: i64,
+        value: i64,
+        after: &BalanceRow,
+        quantity_after: i64,
+        value_after: i64,
+    ) {
+        let unit_cost = domain::average_cost(quantity.abs(), value.abs()).unwrap_or(0);
+        self.ledger.push(LedgerRow {
+            id: crm_kit::new_id(),
+            document_id: self.doc.id.clone(),
+            line_no: l.line_no,
+            leg: leg.to_string(),
+            kind: self.doc.kind.clone(),
+            warehouse_id: warehouse_id.to_string(),
+            product_id: l.product_id.clone(),
+            bucket: bucket.to_string(),
+            quantity,
+            value,
+            unit_cost,
+            quantity_after,
+            value_after,
+            balance_seq: after.seq,
+            posted_at: after.updated_at,
+            posted_by: self.by.to_string(),
+        });
+    }
+
+    /// The events of the posting, in its transaction.
+    async fn publish(&self, conn: &mut AnyConnection, kind: Kind, arrived: bool) -> Result<()> {
+        let d = self.doc;
+        let wanted = |leg: &str| -> Vec<pb::MovedLine> {
+            self.ledger
+                .iter()
+                .filter(|e| e.leg == leg)
+                .map(|e| pb::MovedLine {
+                    line_no: i32::try_from(e.line_no).unwrap_or(i32::MAX),
+                    product_id: e.product_id.clone(),
+                    quantity: qty(e.quantity.abs()),
+                    source_line_id: self
+                        .lines
+                        .iter()
+                        .find(|l| l.line_no == e.line_no)
+                        .map(|l| l.source_line_id.clone())
+                        .unwrap_or_default(),
+                    value: Some(crm_kit::money::Money::from_storage(self.currency, e.value.abs()).to_proto()),
+                })
+                .collect()
+        };
+        match (kind.direction, kind.code) {
+            (Direction::Inbound, "customer_return") => {
+                let e = pb::ReturnReceived {
+                    document_id: d.id.clone(),
+                    number: d.number.clone(),
+                    warehouse_id: d.warehouse_id.clone(),
+                    reference: d.reference.clone(),
+                    counterparty_id: d.counterparty_id.clone(),
+                    lines: wanted(LEG_IN),
+                };
+                outbox::append(conn, &d.id, &e).await?;
+            }
+            (Direction::Inbound, code) => {
+                let e = pb::GoodsReceived {
+                    document_id: d.id.clone(),
+                    number: d.number.clone(),
+                    warehouse_id: d.warehouse_id.clone(),
+                    kind: code.to_string(),
+                    reference: d.reference.clone(),
+                    counterparty_id: d.counterparty_id.clone(),
+                    lines: wanted(LEG_IN),
+                };
+                outbox::append(conn, &d.id, &e).await?;
+            }
+            (Direction::Outbound, "delivery") => {
+                let e = pb::ShipmentPosted {
+                    document_id: d.id.clone(),
+                    number: d.number.clone(),
+                    warehouse_id: d.warehouse_id.clone(),
+                    reference: d.reference.clone(),
+                    counterparty_id: d.counterparty_id.clone(),
+                    courier: d.courier.clone(),
+                    tracking_number: d.tracking_number.clone(),
+                    lines: wanted(LEG_OUT),
+                };
+                outbox::append(conn, &d.id, &e).await?;
+            }
+            (Direction::Outbound, code) => {
+                let e = pb::StockIssued {
+                    document_id: d.id.clone(),
+                    number: d.number.clone(),
+                    warehouse_id: d.warehouse_id.clone(),
+                    kind: code.to_string(),
+                    reference: d.reference.clone(),
+                    lines: wanted(LEG_OUT),
+                };
+                outbox::append(conn, &d.id, &e).await?;
+            }
+            (Direction::Transfer, _) => {
+                let e = pb::TransferPosted {
+                    document_id: d.id.clone(),
+                    number: d.number.clone(),
+                    from_warehouse_id: d.warehouse_id.clone(),
+                    to_warehouse_id: d.to_warehouse_id.clone(),
+                    arrived: arrived || d.in_transit == 0,
+                    lines: wanted(if arrived { LEG_IN } else { LEG_OUT }),
+                };
+                outbox::append(conn, &d.id, &e).await?;
+            }
+        }
+        for alert in &self.below_safety {
+            outbox::append(conn, &format!("{}/{}", alert.warehouse_id, alert.product_id), alert).await?;
+        }
+        Ok(())
+    }
+}
+
+/// What an inbound line costs.
+#[derive(Debug, Clone, Copy)]
+enum Cost {
+    /// The line's whole value.
+    Value(i64),
+    /// Per stock unit.
+    PerUnit(i64),
+}
+
+/// The alert of a balance that fell below its safety minimum.
+pub(crate) fn below_safety(b: &BalanceRow) -> pb::StockBelowSafety {
+    let available = b.on_hand - b.reserved;
+    pb::StockBelowSafety {
+        warehouse_id: b.warehouse_id.clone(),
+        product_id: b.product_id.clone(),
+        available: qty(available),
+        minimum: qty(b.safety_min),
+        maximum: qty(b.safety_max),
+        to_maximum: qty((b.safety_max.max(b.safety_min) - available).max(0)),
+    }
+}
+
+/// The refusal of an outbound line that would take more than there is.
+pub(crate) fn insufficient(index: usize, l: &LineRow, warehouse_id: &str, now: &BalanceRow) -> Error {
+    Error::FailedPrecondition {
+        reason: "INSUFFICIENT_STOCK",
+        message: format!(
+            "line {}: {} of product {} requested, warehouse {} has {} on hand, {} available",
+            l.line_no,
+            qty(l.stock_quantity),
+            l.product_id,
+            warehouse_id,
+            qty(now.on_hand),
+            qty(now.on_hand - now.reserved)
+        ),
+        subject: format!("warehouses/{warehouse_id}/stock/{}", l.product_id),
+        metadata: vec![
+            ("field".into(), format!("document.lines[{index}].quantity")),
+            ("product_id".into(), l.product_id.clone()),
+            ("warehouse_id".into(), warehouse_id.to_string()),
+            ("on_hand".into(), qty(now.on_hand)),
+            ("available".into(), qty(now.on_hand - now.reserved)),
+            ("requested".into(), qty(l.stock_quantity)),
+        ],
+    }
+}
+
+fn too_large(l: &LineRow) -> Error {
+    Error::invalid(
+        format!("document.lines[{}]", l.line_no - 1),
+        crm_kit::errors::reason::OUT_OF_RANGE,
+        "the line's value is too large to keep",
+    )
+}
