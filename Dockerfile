@@ -1,5 +1,5 @@
-# Builds one CRM binary (crm-<SERVICE>: identity, customers, sales, or gateway) into a small non-root
-# image:
+# Builds one CRM binary (crm-<SERVICE>: identity, customers, sales, warehouse, or gateway) into a
+# small non-root image:
 #   docker build --build-arg SERVICE=customers -t crm/customers .
 #   docker build --build-arg SERVICE=gateway -t crm/gateway .
 # The runtime image has no shell and runs as uid 10001 with a read-only root filesystem.
@@ -16,7 +16,8 @@ RUN cargo build --release --locked -p "crm-${SERVICE}" --bin "crm-${SERVICE}" \
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /crm-service /usr/local/bin/crm-service
 USER 10001:10001
-# The port is CRM_LISTEN's: 50051 identity, 50052 customers, 50053 sales, 8080 gateway.
+# The port is CRM_LISTEN's: 50051 identity, 50052 customers, 50053 sales, 50055 warehouse,
+# 8080 gateway.
 EXPOSE 50052
 ENV CRM_LOG_FORMAT=json
 ENTRYPOINT ["/usr/local/bin/crm-service"]

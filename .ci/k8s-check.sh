@@ -204,7 +204,7 @@ for path in sys.argv[1:]:
                 for peer in rule.get("from", []):
                     out.add(peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name", "crm"))
         return out
-    expected = {"gateway": {"*"}, "identity": {"gateway", "customers", "sales"}, "customers": {"gateway", "sales", "identity"}, "sales": {"gateway", "identity"}}
+    expected = {"gateway": {"*"}, "identity": {"gateway", "customers", "sales", "warehouse"}, "customers": {"gateway", "sales", "identity"}, "sales": {"gateway", "identity"}, "warehouse": {"gateway"}}
     for name, want in expected.items():
         if name in workloads:
             check(callers(name) == want, f"{overlay}: {name} is reached by {sorted(want)} only (policies let in {sorted(callers(name))})")
@@ -304,7 +304,7 @@ for path in sys.argv[1:]:
                     else:
                         sections.append(current := ("", [p]))
                 titles = [t.lower() for t, _ in sections]
-                for want in ("identity", "customers", "sales", "gateway", "events"):
+                for want in ("identity", "customers", "sales", "warehouse", "gateway", "events"):
                     check(want in titles, f"{where}: a row titled {want} (rows: {titles})")
                 for title, panels in sections:
                     for p in panels:
@@ -318,7 +318,7 @@ for path in sys.argv[1:]:
                             names = metric_names(expr)
                             check(names, f"{pw} target {t.get('refId')}: an expr reading CRM metrics")
                             used.update(names)
-                            if title.lower() in ("identity", "customers", "sales", "gateway"):
+                            if title.lower() in ("identity", "customers", "sales", "warehouse", "gateway"):
                                 check(f'"{title.lower()}"' in expr, f"{pw} target {t.get('refId')}: reads {title.lower()}'s series")
     # Where an overlay has CloudNativePG Clusters, each service reads its database URL from its
     # own Cluster's application Secret, and each Cluster has a replica to fail over to.

@@ -1,6 +1,6 @@
 # Sourced by the CI scripts that call a running suite: `start_suite DIR` builds `crm`, starts it
-# on its ports (50051-50053 and 8080, or CRM_IDENTITY_ADDR, CRM_CUSTOMERS_ADDR, CRM_SALES_ADDR
-# and CRM_GATEWAY_ADDR) with its data under DIR/data and its log in DIR/suite.log, and returns
+# on its ports (50051-50053, 50055 and 8080, or CRM_IDENTITY_ADDR, CRM_CUSTOMERS_ADDR,
+# CRM_SALES_ADDR, CRM_WAREHOUSE_ADDR and CRM_GATEWAY_ADDR) with its data under DIR/data and its log in DIR/suite.log, and returns
 # once every service and the gateway answer their health checks; `stop_suite` stops it. The
 # administrator's password is in CRM_ADMIN_PASSWORD, the gateway's base URL in GATEWAY_URL.
 
@@ -16,7 +16,8 @@ export CRM_METRICS_ADDR="${CRM_METRICS_ADDR:-127.0.0.1:9464}"
 GATEWAY_URL="http://${CRM_GATEWAY_ADDR:-127.0.0.1:8080}"
 
 suite_healthy() {
-  grpcurl -plaintext "${CRM_SALES_ADDR:-127.0.0.1:50053}" grpc.health.v1.Health/Check >/dev/null 2>&1 \
+  grpcurl -plaintext "${CRM_WAREHOUSE_ADDR:-127.0.0.1:50055}" grpc.health.v1.Health/Check >/dev/null 2>&1 \
+    && grpcurl -plaintext "${CRM_SALES_ADDR:-127.0.0.1:50053}" grpc.health.v1.Health/Check >/dev/null 2>&1 \
     && grpcurl -plaintext "${CRM_CUSTOMERS_ADDR:-127.0.0.1:50052}" grpc.health.v1.Health/Check >/dev/null 2>&1 \
     && grpcurl -plaintext "${CRM_IDENTITY_ADDR:-127.0.0.1:50051}" grpc.health.v1.Health/Check >/dev/null 2>&1 \
     && curl -sf "$GATEWAY_URL/healthz" >/dev/null 2>&1

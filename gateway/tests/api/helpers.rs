@@ -21,6 +21,7 @@ pub struct System {
     pub identity: TestIdentity,
     pub customers: TestServer,
     pub sales: TestServer,
+    pub warehouse: TestServer,
     /// The gateway (kept running for the test's length, unless a test stops it).
     pub gateway: Option<TestServer>,
     /// Where the gateway listens.
@@ -41,10 +42,14 @@ pub async fn start_with(tune: impl FnOnce(&mut crm_gateway::Config)) -> System {
     let sales = crm_sales::testing::spawn(&identity.url(), &customers.endpoint())
         .await
         .server;
+    let warehouse = crm_warehouse::testing::spawn_with(&identity.url(), None, |c| c.service.db_max_connections = 4)
+        .await
+        .server;
     let mut config = crm_gateway::Config::local("127.0.0.1:0".parse().expect("addr"))
         .with_upstream("identity", identity.url())
         .with_upstream("customers", customers.endpoint())
-        .with_upstream("sales", sales.endpoint());
+        .with_upstream("sales", sales.endpoint())
+        .with_upstream("warehouse", warehouse.endpoint());
     // Tests make many calls from one address; the limit tests set their own.
     config.rate_per_ip = 0.0;
     config.rate_per_employee = 0.0;
@@ -62,6 +67,7 @@ pub async fn start_with(tune: impl FnOnce(&mut crm_gateway::Config)) -> System {
         identity,
         customers,
         sales,
+        warehouse,
         gateway_addr: gateway.addr,
         gateway: Some(gateway),
         http,

@@ -94,6 +94,7 @@ async fn every_rpc_refuses_missing_tokens_and_missing_permissions_over_grpc_grpc
             "crm.identity.v1" => system.identity.url(),
             "crm.customers.v1" => system.customers.endpoint(),
             "crm.sales.v1" => system.sales.endpoint(),
+            "crm.warehouse.v1" => system.warehouse.endpoint(),
             // Served by every service that publishes events or owns records to hand over.
             "crm.events.v1" => system.customers.endpoint(),
             other => panic!("{other} has no server in this test; add it to the matrix"),

@@ -1,7 +1,9 @@
 //! Every read RPC of the contracts, over gRPC and through each of its REST routes, asked by a
 //! manager of another department about records a salesperson of Sales owns: nothing of them
 //! comes back. The same request by the owner (or the owner's manager) does show them, so each
-//! row of the matrix can fail. A read RPC missing from the matrix fails the test.
+//! row of the matrix can fail. A read RPC missing from the matrix fails the test. The warehouse
+//! is scoped by who keeps a warehouse, not by owner: its rows are asked by the keeper of another
+//! warehouse about the records of a warehouse someone else keeps.
 
 use bytes::{Buf, Bytes};
 use crm_gateway::routes::Routes;
@@ -28,6 +30,8 @@ const SECRETS: &[&str] = &[
     "leaky-plan.txt",
     "987654.32",
     "555444.33",
+    "Leaky Warehouse",
+    "Leaky Receipt",
 ];
 
 /// Read methods that are not scoped by owner, and why.
@@ -51,6 +55,18 @@ const SHARED: &[(&str, &str)] = &[
     ("/crm.sales.v1.SalesService/ListPipelines", "shared configuration"),
     ("/crm.sales.v1.SalesService/ListWebForms", "shared configuration"),
     ("/crm.sales.v1.SalesService/GetAssignmentRules", "shared configuration"),
+    (
+        "/crm.warehouse.v1.WarehouseService/GetProduct",
+        "the shared product catalog",
+    ),
+    (
+        "/crm.warehouse.v1.WarehouseService/ListProducts",
+        "the shared product catalog",
+    ),
+    (
+        "/crm.warehouse.v1.WarehouseService/ListCategories",
+        "the shared product catalog",
+    ),
     ("/crm.identity.v1.IdentityService/GetKeySet", "public keys"),
     (
         "/crm.identity.v1.IdentityService/GetCurrentEmployee",
@@ -277,6 +293,12 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
         .token_in("fin-boss", "sales_manager", &finance.id, &finance.path);
     let alice = system.sales("alice");
     let boss = system.manager();
+    let warehouse = system.warehouse.endpoint();
+    for k in ["keeper-a", "keeper-b"] {
+        system.identity.employee(k, "warehouse_keeper").await;
+    }
+    let keeper = system.identity.token("keeper-a", "warehouse_keeper");
+    let other_keeper = system.identity.token("keeper-b", "warehouse_keeper");
 
     // Alice's records, touching every kind of record a read returns.
     let now = crm_kit::time::now_micros();
@@ -449,7 +471,7 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
         )
         .await
         .expect(200);
-    let matrix: Vec<(String, Value, &str, Expect)> = vec![
+    let mut matrix: Vec<(String, Value, &str, Expect)> = vec![
         (
             format!("{cs}GetCustomer"),
             json!({"id": customer_id}),
@@ -630,6 +652,82 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
         ),
     ];
 
+    // A warehouse keeper-a keeps, with stock, a document and a reservation; keeper-b keeps
+    // another.
+    let ws = "/crm.warehouse.v1.WarehouseService/";
+    let stock_manager = system.identity.token("stock-manager", "warehouse_manager");
+    let product = call(
+        &pool,
+        &warehouse,
+        &format!("{ws}CreateProduct"),
+        &stock_manager,
+        json!({"product": {"code": "SCOPE-1", "name": "Scope lamp", "unit": "pcs", "standardCost": {"currencyCode": "CNY", "amount": "1"}}}),
+    )
+    .await;
+    let product_id = product["product"]["id"].as_str().expect("id").to_string();
+    let kept = call(
+        &pool,
+        &warehouse,
+        &format!("{ws}CreateWarehouse"),
+        &stock_manager,
+        json!({"warehouse": {"code": "LEAKY", "name": "Leaky Warehouse", "keeperIds": ["keeper-a"]}}),
+    )
+    .await;
+    let kept_id = kept["warehouse"]["id"].as_str().expect("id").to_string();
+    call(
+        &pool,
+        &warehouse,
+        &format!("{ws}CreateWarehouse"),
+        &stock_manager,
+        json!({"warehouse": {"code": "OTHER", "name": "Other warehouse", "keeperIds": ["keeper-b"]}}),
+    )
+    .await;
+    let receipt = call(
+        &pool,
+        &warehouse,
+        &format!("{ws}CreateStockDocument"),
+        &keeper,
+        json!({"document": {"kind": "DOCUMENT_KIND_OPENING", "warehouseId": kept_id, "reference": "Leaky Receipt",
+            "lines": [{"productId": product_id, "quantity": "987654.32"}]}, "post": true}),
+    )
+    .await;
+    let receipt_id = receipt["document"]["id"].as_str().expect("id").to_string();
+    call(
+        &pool,
+        &warehouse,
+        &format!("{ws}ReserveStock"),
+        &keeper,
+        json!({"warehouseId": kept_id, "productId": product_id, "quantity": "555444.33"}),
+    )
+    .await;
+    let warehouse_rows = vec![
+        (
+            format!("{ws}GetWarehouse"),
+            json!({"id": kept_id}),
+            "keeper",
+            Expect::Shows,
+        ),
+        (format!("{ws}ListWarehouses"), json!({}), "keeper", Expect::Shows),
+        (
+            format!("{ws}GetStockDocument"),
+            json!({"id": receipt_id}),
+            "keeper",
+            Expect::Shows,
+        ),
+        (format!("{ws}ListStockDocuments"), json!({}), "keeper", Expect::Shows),
+        (format!("{ws}ListReservations"), json!({}), "keeper", Expect::Shows),
+        (
+            format!("{ws}GetStockLevel"),
+            json!({"warehouse_id": kept_id, "product_id": product_id}),
+            "keeper",
+            Expect::Shows,
+        ),
+        (format!("{ws}ListStockLevels"), json!({}), "keeper", Expect::Shows),
+        (format!("{ws}ListLedgerEntries"), json!({}), "keeper", Expect::Shows),
+        (format!("{ws}GetStockValue"), json!({}), "keeper", Expect::Shows),
+    ];
+    matrix.extend(warehouse_rows);
+
     // Every read method of the contracts is in the matrix or named as shared.
     for service in pool.services().filter(|s| s.full_name().starts_with("crm.")) {
         for m in service.methods().filter(|m| is_read(m.name())) {
@@ -647,8 +745,20 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
     let mut calls = 0;
     for (path, request, who, expect) in &matrix {
         let method = method(&pool, path);
-        let url = if path.starts_with(cs) { &customers } else { &sales };
-        let insider = if *who == "alice" { &alice } else { &boss };
+        let url = if path.starts_with(cs) {
+            &customers
+        } else if path.starts_with(ws) {
+            &warehouse
+        } else {
+            &sales
+        };
+        let insider = match *who {
+            "alice" => &alice,
+            "keeper" => &keeper,
+            _ => &boss,
+        };
+        // The warehouse's outsider keeps another warehouse.
+        let outsider = if path.starts_with(ws) { &other_keeper } else { &outsider };
 
         // The insider sees the record, so the row can fail.
         let answer = grpc(url, &method, insider, request)

@@ -5,3 +5,5 @@ CREATE ROLE identity LOGIN PASSWORD 'crm-dev-only';
 CREATE DATABASE identity OWNER identity;
 CREATE ROLE sales LOGIN PASSWORD 'crm-dev-only';
 CREATE DATABASE sales OWNER sales;
+CREATE ROLE warehouse LOGIN PASSWORD 'crm-dev-only';
+CREATE DATABASE warehouse OWNER warehouse;

@@ -2,7 +2,7 @@
 //! SQLite file under the data directory, and the gateway in front of them. Services still talk
 //! to each other over gRPC on loopback, exactly as in a cluster.
 //!
-//! Today the suite runs identity, customers, sales and the gateway; the other services join as
+//! Today the suite runs identity, customers, sales, warehouse and the gateway; the other services join as
 //! they are built.
 //!
 //! - [`backup`]: `crm backup` and `crm restore`, online copies of the SQLite files and putting
@@ -93,6 +93,9 @@ pub struct SuiteConfig {
     /// Address of the sales service.
     #[arg(long, env = "CRM_SALES_ADDR", default_value = "127.0.0.1:50053")]
     pub sales_addr: SocketAddr,
+    /// Address of the warehouse service.
+    #[arg(long, env = "CRM_WAREHOUSE_ADDR", default_value = "127.0.0.1:50055")]
+    pub warehouse_addr: SocketAddr,
     /// Address of the gateway (HTTP: REST/JSON, OpenAPI, gRPC-Web and gRPC).
     #[arg(long, env = "CRM_GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
     pub gateway_addr: SocketAddr,
@@ -137,6 +140,31 @@ pub struct Started {
 
 type Task = JoinHandle<crm_kit::Result<()>>;
 
+impl SuiteConfig {
+    /// Every service and the gateway on a free loopback port, over `data_dir`, with the
+    /// administrator's first password `admin_password`: how tests and benchmarks run the suite.
+    pub fn on_free_ports(data_dir: std::path::PathBuf, admin_password: &str) -> SuiteConfig {
+        let any: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
+        SuiteConfig {
+            data_dir,
+            identity_addr: any,
+            admin_password: Some(admin_password.into()),
+            customers_addr: any,
+            sales_addr: any,
+            warehouse_addr: any,
+            gateway_addr: any,
+            cors_origins: Vec::new(),
+            gateway_public_rate_per_minute: 30.0,
+            gateway_public_burst: 10.0,
+            log_format: crm_kit::config::LogFormat::Json,
+            service_secret: None,
+            default_phone_region: crm_kit::phone::PhoneRegion::CN,
+            base_currency: crm_kit::money::DEFAULT_BASE_CURRENCY.into(),
+            metrics_addr: None,
+        }
+    }
+}
+
 /// Starts every service and then the gateway, reports their addresses through `on_started`,
 /// and runs until `shutdown` completes (or one of them stops on its own); then the gateway
 /// drains and stops first, and the services after it. The data directory stays locked while
@@ -154,6 +182,8 @@ pub async fn run(
     let customers_addr = local_addr(&customers_listener)?;
     let sales_listener = crm_kit::serve::bind(config.sales_addr).await?;
     let sales_addr = local_addr(&sales_listener)?;
+    let warehouse_listener = crm_kit::serve::bind(config.warehouse_addr).await?;
+    let warehouse_addr = local_addr(&warehouse_listener)?;
     let gateway_listener = crm_kit::serve::bind(config.gateway_addr).await?;
     let gateway_addr = local_addr(&gateway_listener)?;
     let metrics_listener = match config.metrics_addr {
@@ -213,10 +243,22 @@ pub async fn run(
         crm_sales::run(sales, sales_listener, stopped(services_stopped.clone())),
     );
 
+    let mut warehouse = crm_warehouse::Config::for_suite(&config.data_dir);
+    warehouse.service.identity_url = format!("http://{}", dial(identity_addr));
+    warehouse.service.listen = Some(warehouse_addr);
+    warehouse.service.service_secret = service_secret.clone();
+    warehouse.service.base_currency = config.base_currency.clone();
+    let warehouse_task = spawn(
+        "warehouse",
+        &exited_tx,
+        crm_warehouse::run(warehouse, warehouse_listener, stopped(services_stopped.clone())),
+    );
+
     let mut gateway = crm_gateway::Config::local(gateway_addr)
         .with_upstream("identity", format!("http://{}", dial(identity_addr)))
         .with_upstream("customers", format!("http://{}", dial(customers_addr)))
-        .with_upstream("sales", format!("http://{}", dial(sales_addr)));
+        .with_upstream("sales", format!("http://{}", dial(sales_addr)))
+        .with_upstream("warehouse", format!("http://{}", dial(warehouse_addr)));
     gateway.cors_origins = config.cors_origins.clone();
     gateway.public_rate_per_minute = config.gateway_public_rate_per_minute;
     gateway.public_burst = config.gateway_public_burst;
@@ -237,6 +279,7 @@ pub async fn run(
             ("identity", identity_addr),
             ("customers", customers_addr),
             ("sales", sales_addr),
+            ("warehouse", warehouse_addr),
             ("gateway", gateway_addr),
         ],
         metrics: metrics_addr,
@@ -248,6 +291,7 @@ pub async fn run(
     let _ = gateway_stop.send(true);
     let gateway = join("gateway", gateway_task).await;
     let _ = services_stop.send(true);
+    let warehouse = join("warehouse", warehouse_task).await;
     let sales = join("sales", sales_task).await;
     let customers = join("customers", customers_task).await;
     let identity = join("identity", identity_task).await;
@@ -255,7 +299,7 @@ pub async fn run(
     if let Some(task) = metrics_task {
         let _ = task.await;
     }
-    gateway.and(sales).and(customers).and(identity)
+    gateway.and(warehouse).and(sales).and(customers).and(identity)
 }
 
 /// Locks the data directory for this run; refused while another suite (or a restore) holds it.

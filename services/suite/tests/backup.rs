@@ -32,22 +32,7 @@ struct Suite {
 }
 
 fn config(data_dir: &Path) -> crm_suite::SuiteConfig {
-    crm_suite::SuiteConfig {
-        data_dir: data_dir.to_path_buf(),
-        identity_addr: "127.0.0.1:0".parse().unwrap(),
-        admin_password: Some(ADMIN_PASSWORD.into()),
-        customers_addr: "127.0.0.1:0".parse().unwrap(),
-        sales_addr: "127.0.0.1:0".parse().unwrap(),
-        gateway_addr: "127.0.0.1:0".parse().unwrap(),
-        cors_origins: Vec::new(),
-        gateway_public_rate_per_minute: 30.0,
-        gateway_public_burst: 10.0,
-        log_format: crm_kit::config::LogFormat::Json,
-        service_secret: None,
-        default_phone_region: crm_kit::phone::PhoneRegion::CN,
-        base_currency: crm_kit::money::DEFAULT_BASE_CURRENCY.into(),
-        metrics_addr: None,
-    }
+    crm_suite::SuiteConfig::on_free_ports(data_dir.to_path_buf(), ADMIN_PASSWORD)
 }
 
 /// A fresh directory under the system's temporary folder.

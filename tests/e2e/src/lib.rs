@@ -19,22 +19,10 @@ pub const ADMIN_PASSWORD: &str = "e2e-admin-password";
 /// The settings a test runs the suite with: every service and the gateway on a free loopback
 /// port, the data in a fresh directory, the administrator's password [`ADMIN_PASSWORD`].
 pub fn config() -> crm_suite::SuiteConfig {
-    crm_suite::SuiteConfig {
-        data_dir: std::env::temp_dir().join(format!("crm-e2e-{}", crm_kit::new_id())),
-        identity_addr: "127.0.0.1:0".parse().unwrap(),
-        admin_password: Some(ADMIN_PASSWORD.into()),
-        customers_addr: "127.0.0.1:0".parse().unwrap(),
-        sales_addr: "127.0.0.1:0".parse().unwrap(),
-        gateway_addr: "127.0.0.1:0".parse().unwrap(),
-        cors_origins: Vec::new(),
-        gateway_public_rate_per_minute: 30.0,
-        gateway_public_burst: 10.0,
-        log_format: crm_kit::config::LogFormat::Json,
-        service_secret: None,
-        default_phone_region: crm_kit::phone::PhoneRegion::CN,
-        base_currency: crm_kit::money::DEFAULT_BASE_CURRENCY.into(),
-        metrics_addr: None,
-    }
+    crm_suite::SuiteConfig::on_free_ports(
+        std::env::temp_dir().join(format!("crm-e2e-{}", crm_kit::new_id())),
+        ADMIN_PASSWORD,
+    )
 }
 
 /// A running suite (started on the current runtime) and where its parts listen.
@@ -44,6 +32,7 @@ pub struct Suite {
     pub identity: SocketAddr,
     pub customers: SocketAddr,
     pub sales: SocketAddr,
+    pub warehouse: SocketAddr,
     pub gateway: SocketAddr,
     pub data_dir: PathBuf,
     stop: oneshot::Sender<()>,
@@ -82,6 +71,7 @@ impl Suite {
             identity: find("identity"),
             customers: find("customers"),
             sales: find("sales"),
+            warehouse: find("warehouse"),
             gateway: find("gateway"),
             services,
             data_dir,

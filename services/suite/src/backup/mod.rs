@@ -34,8 +34,9 @@ pub const MANIFEST: &str = "manifest.json";
 /// service's SQLite file is named after the service
 /// (`crm_kit::config::ServiceConfig::database_url_or`). The followers of identity's event feed
 /// (customers, sales) come before identity, so the position a restored follower has read up to
-/// is never past the last event the restored identity holds, and it replays what follows.
-pub const DATABASES: [&str; 3] = ["customers.db", "sales.db", "identity.db"];
+/// is never past the last event the restored identity holds, and it replays what follows. The
+/// warehouse follows no feed yet.
+pub const DATABASES: [&str; 4] = ["customers.db", "sales.db", "warehouse.db", "identity.db"];
 
 /// The manifest format this version writes and reads.
 const FORMAT: u32 = 1;
