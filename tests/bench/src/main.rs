@@ -16,7 +16,8 @@
 //!
 //! The gateway, access-control, metrics-cost and sign-in benchmarks are in [`front`]; event latency and the
 //! departure handover in [`events`]; the sales service's lead import and export in [`leads`], its
-//! reports over a large book of deals in [`reports`].
+//! reports over a large book of deals in [`reports`]; the warehouse's postings and stock reads
+//! over a long ledger in [`stock`].
 
 // The baselines run their own SQL against the service's database.
 #![allow(clippy::disallowed_methods)]
@@ -28,6 +29,7 @@ mod import;
 mod leads;
 mod reports;
 mod search;
+mod stock;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -71,7 +73,8 @@ struct Args {
     queries: Option<usize>,
     /// Which benchmarks run: create, import (import, search and pages), export, gateway, auth,
     /// metrics (the cost of recording metrics), signin,
-    /// events, handover, leads (lead import and export), reports (sales reports), or all.
+    /// events, handover, leads (lead import and export), reports (sales reports), stock (the
+    /// warehouse's postings and stock reads), or all.
     #[arg(long, default_value = "all")]
     only: String,
 }
@@ -684,6 +687,9 @@ async fn main() {
         }
         if matches!(args.only.as_str(), "all" | "reports") {
             reports::bench_reports(&args, backend, admin).await;
+        }
+        if matches!(args.only.as_str(), "all" | "stock") {
+            stock::bench_stock(&args, backend, admin).await;
         }
     }
     if matches!(args.only.as_str(), "all" | "signin") {
