@@ -700,7 +700,23 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
         json!({"warehouseId": kept_id, "productId": product_id, "quantity": "555444.33"}),
     )
     .await;
+    let count = call(
+        &pool,
+        &warehouse,
+        &format!("{ws}CreateStocktake"),
+        &keeper,
+        json!({"warehouseId": kept_id, "remark": "Leaky Receipt count"}),
+    )
+    .await;
+    let count_id = count["stocktake"]["id"].as_str().expect("id").to_string();
     let warehouse_rows = vec![
+        (
+            format!("{ws}GetStocktake"),
+            json!({"id": count_id}),
+            "keeper",
+            Expect::Shows,
+        ),
+        (format!("{ws}ListStocktakes"), json!({}), "keeper", Expect::Shows),
         (
             format!("{ws}GetWarehouse"),
             json!({"id": kept_id}),
@@ -767,7 +783,7 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
         let all: Vec<u8> = answer.iter().flat_map(|b| b.chunk().to_vec()).collect();
         assert!(shows(&all, *expect), "{path} {request}: {who} sees nothing of alice's");
         // The outsider does not, over gRPC...
-        match grpc(url, &method, &outsider, request).await {
+        match grpc(url, &method, outsider, request).await {
             Ok(answer) => {
                 let all: Vec<u8> = answer.iter().flat_map(|b| b.chunk().to_vec()).collect();
                 assert_eq!(leaked(&all, *expect), Vec::<&str>::new(), "gRPC {path} {request} leaks");
@@ -784,7 +800,7 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
             let theirs = rest(&system, route, insider, request).await;
             assert_eq!(theirs.status, 200, "REST {path} {request} as {who}: {theirs:?}");
             assert!(shows(&theirs.body, *expect), "REST {path}: {who} sees nothing");
-            let reply = rest(&system, route, &outsider, request).await;
+            let reply = rest(&system, route, outsider, request).await;
             match reply.status {
                 200 if !matches!(expect, Expect::Found) => assert_eq!(
                     leaked(&reply.body, *expect),

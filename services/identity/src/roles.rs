@@ -193,6 +193,7 @@ pub const BUILT_IN: &[BuiltIn] = &[
             "warehouse.catalog.write",
             "warehouse.stock.read",
             "warehouse.document.*",
+            "warehouse.stocktake.*",
             "warehouse.reservation.*",
             "warehouse.report.*",
             "purchasing.*.read",

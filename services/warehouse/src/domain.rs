@@ -15,6 +15,8 @@ pub enum Direction {
     Inbound,
     Outbound,
     Transfer,
+    /// A stocktake's differences: signed lines, gains in and losses out.
+    Adjustment,
 }
 
 /// A document kind: its stored code, direction and number prefix.
@@ -72,6 +74,11 @@ pub const KINDS: &[Kind] = &[
         proto: pb::DocumentKind::Transfer,
         direction: Direction::Transfer,
     },
+    Kind {
+        code: "stocktake",
+        proto: pb::DocumentKind::Stocktake,
+        direction: Direction::Adjustment,
+    },
 ];
 
 /// The codes of every kind, for filters.
@@ -85,6 +92,7 @@ pub const KIND_CODES: &[&str] = &[
     "material_issue",
     "other_outbound",
     "transfer",
+    "stocktake",
 ];
 
 impl Kind {
@@ -104,6 +112,7 @@ impl Kind {
             Direction::Inbound => ("stock_in", "WH-IN-{YYYY}{MM}{DD}-{SEQ:4}"),
             Direction::Outbound => ("stock_out", "WH-OUT-{YYYY}{MM}{DD}-{SEQ:4}"),
             Direction::Transfer => ("stock_transfer", "WH-TR-{YYYY}{MM}{DD}-{SEQ:4}"),
+            Direction::Adjustment => ("stock_adjustment", "WH-ADJ-{YYYY}{MM}{DD}-{SEQ:4}"),
         }
     }
 }

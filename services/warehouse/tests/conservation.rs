@@ -1,6 +1,6 @@
 //! Conservation under crashes, in the style of Jepsen's bank test: a seeded random mix of
-//! inbound, outbound, transfer (straight and through transit), reservation and delivery
-//! postings from concurrent clients against the real `crm-warehouse` binary, which is killed
+//! inbound, outbound, transfer (straight and through transit), stocktake, reservation and
+//! delivery postings from concurrent clients against the real `crm-warehouse` binary, which is killed
 //! (SIGKILL) at random moments and restarted; every request that got no answer is sent again
 //! with its request id until it gets one. Afterwards:
 //!
@@ -154,6 +154,8 @@ struct Model {
     documents: HashMap<String, String>,
     /// Request ids refused on their merits.
     refused: Vec<String>,
+    /// Stocktakes posted.
+    stocktakes: usize,
     /// The document requests answered, as sent.
     requests: HashMap<String, pb::CreateStockDocumentRequest>,
 }
@@ -380,7 +382,81 @@ async fn balances_survive_kills_and_retries_and_add_up() {
                         }
                         Err(s) => panic!("{op}: {s:?}"),
                     }
-                } else if roll < 90 {
+                } else if roll < 86 {
+                    // A count of one product: found `book + delta` as at the freeze.
+                    let delta = rng.below(5) as i64 - 2;
+                    let create = pb::CreateStocktakeRequest {
+                        warehouse_id: wid.clone(),
+                        product_ids: vec![pid.clone()],
+                        request_id: format!("{op}-freeze"),
+                        ..Default::default()
+                    };
+                    let sheet = match until_answered(&resent, || {
+                        let (mut c, r) = (w.clone(), create.clone());
+                        async move { c.create_stocktake(r).await }
+                    })
+                    .await
+                    {
+                        Ok(r) => r.stocktake.expect("stocktake"),
+                        // Another worker is counting it.
+                        Err(s) if s.code() == Code::FailedPrecondition => {
+                            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            continue;
+                        }
+                        Err(s) => panic!("{op}: {s:?}"),
+                    };
+                    let book = sheet.lines[0].book_quantity.parse::<i64>().expect("whole");
+                    let counted = (book + delta).max(0);
+                    let counts = pb::RecordCountsRequest {
+                        id: sheet.id.clone(),
+                        counts: vec![pb::Count {
+                            product_id: pid.clone(),
+                            counted_quantity: counted.to_string(),
+                            unit: String::new(),
+                        }],
+                        request_id: format!("{op}-count"),
+                    };
+                    until_answered(&resent, || {
+                        let (mut c, r) = (w.clone(), counts.clone());
+                        async move { c.record_counts(r).await }
+                    })
+                    .await
+                    .unwrap_or_else(|s| panic!("{op}: {s:?}"));
+                    let post = pb::PostStocktakeRequest {
+                        id: sheet.id.clone(),
+                        request_id: format!("{op}-post"),
+                    };
+                    match until_answered(&resent, || {
+                        let (mut c, r) = (w.clone(), post.clone());
+                        async move { c.post_stocktake(r).await }
+                    })
+                    .await
+                    {
+                        Ok(_) => {
+                            let adjustment = counted - book;
+                            let mut m = model.lock().unwrap();
+                            m.held.entry((wi, pi)).or_default().0 += adjustment;
+                            if adjustment > 0 {
+                                m.inbound += adjustment;
+                            } else {
+                                m.outbound -= adjustment;
+                            }
+                            m.stocktakes += 1;
+                        }
+                        // Less is left than the count says went missing: nothing changes.
+                        Err(s) if s.code() == Code::FailedPrecondition => {
+                            let cancel = pb::CancelStocktakeRequest { id: sheet.id.clone() };
+                            until_answered(&resent, || {
+                                let (mut c, r) = (w.clone(), cancel.clone());
+                                async move { c.cancel_stocktake(r).await }
+                            })
+                            .await
+                            .unwrap_or_else(|s| panic!("{op}: {s:?}"));
+                            model.lock().unwrap().refused.push(op.clone());
+                        }
+                        Err(s) => panic!("{op}: {s:?}"),
+                    }
+                } else if roll < 93 {
                     let req = pb::ReserveStockRequest {
                         warehouse_id: wid.clone(),
                         product_id: pid.clone(),
@@ -607,9 +683,10 @@ async fn balances_survive_kills_and_retries_and_add_up() {
         .into_inner();
     assert_eq!(before.ledger_lines, after.ledger_lines);
     println!(
-        "conservation: seed {seed}: {} documents, {} refused, {resent} requests sent again after {kills} kills, \
+        "conservation: seed {seed}: {} documents, {} stocktakes, {} refused, {resent} requests sent again after {kills} kills, \
          {} ledger lines over {} balances, {replayed} requests replayed; inbound {} = on hand {} + in transit {} + outbound {}",
         model.documents.len(),
+        model.stocktakes,
         model.refused.len(),
         audit.ledger_lines,
         audit.balances,

@@ -12,7 +12,7 @@ use crm_proto::identity::identity_service_client::IdentityServiceClient;
 async fn the_suite_starts_serves_and_stops() {
     let suite = Suite::start().await;
     let names: Vec<&str> = suite.services.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["identity", "customers", "sales", "gateway"]);
+    assert_eq!(names, ["identity", "customers", "sales", "warehouse", "gateway"]);
     let (identity_addr, addr, gateway_addr) = (suite.identity, suite.customers, suite.gateway);
 
     // The first start created the administrator with the configured password.

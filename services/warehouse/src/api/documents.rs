@@ -174,6 +174,13 @@ impl WarehouseApi {
                 None
             }
         };
+        if kind.is_some_and(|k| k.direction == Direction::Adjustment) {
+            v.add(
+                "document.kind",
+                reason::NOT_ALLOWED,
+                "stocktake adjustments are posted by PostStocktake from a counted sheet",
+            );
+        }
         for (field, value, max) in [
             ("document.reference", &src.reference, 100),
             ("document.counterparty_id", &src.counterparty_id, 64),
@@ -379,7 +386,7 @@ impl WarehouseApi {
 
     /// Posts a draft in `conn`'s transaction: its status moves first (so of two concurrent
     /// postings of one document the second finds it posted), then the balances and ledger.
-    async fn post_draft(
+    pub(crate) async fn post_draft(
         &self,
         conn: &mut AnyConnection,
         caller: &Principal,

@@ -7,11 +7,13 @@
 //! - [`documents`]: stock documents: create, read, post, receive, cancel.
 //! - [`posting`]: what posting a document writes: balances, ledger lines, events.
 //! - [`stock`]: reservations, stock levels, the journal, stock value, the audit.
+//! - [`stocktakes`]: count sheets, counts, posting their differences.
 
 pub mod catalog;
 pub mod documents;
 pub mod posting;
 pub mod stock;
+pub mod stocktakes;
 pub mod warehouses;
 
 use std::sync::Arc;
@@ -255,6 +257,12 @@ crm_kit::rpcs! {
     get_stock_value(pb::GetStockValueRequest) -> pb::GetStockValueResponse;
     audit_stock(pb::AuditStockRequest) -> pb::AuditStockResponse;
     set_safety_stock(pb::SetSafetyStockRequest) -> pb::SetSafetyStockResponse;
+    create_stocktake(pb::CreateStocktakeRequest) -> pb::CreateStocktakeResponse;
+    get_stocktake(pb::GetStocktakeRequest) -> pb::GetStocktakeResponse;
+    list_stocktakes(pb::ListStocktakesRequest) -> pb::ListStocktakesResponse;
+    record_counts(pb::RecordCountsRequest) -> pb::RecordCountsResponse;
+    post_stocktake(pb::PostStocktakeRequest) -> pb::PostStocktakeResponse;
+    cancel_stocktake(pb::CancelStocktakeRequest) -> pb::CancelStocktakeResponse;
     ]
     server_streaming: []
 }

@@ -91,6 +91,18 @@ impl<'a> Posting<'a> {
                 Direction::Outbound => {
                     self.take(conn, i, l).await?;
                 }
+                Direction::Adjustment if l.stock_quantity > 0 => {
+                    let cost = self.adjustment_cost(conn, l).await?;
+                    self.put(conn, &self.doc.warehouse_id.clone(), l, cost, LEG_IN).await?;
+                }
+                Direction::Adjustment => {
+                    let loss = LineRow {
+                        quantity: -l.quantity,
+                        stock_quantity: -l.stock_quantity,
+                        ..l.clone()
+                    };
+                    self.take(conn, i, &loss).await?;
+                }
                 Direction::Transfer => {
                     let value = self.take(conn, i, l).await?;
                     let to = self.doc.to_warehouse_id.clone();
@@ -149,6 +161,20 @@ impl<'a> Posting<'a> {
         }
         if self.doc.kind == "customer_return"
             && let Some(b) = store::stock::balance(conn, &self.doc.warehouse_id, &l.product_id).await?
+            && let Some(avg) =
+                domain::average_cost(b.on_hand, b.value).or((b.last_unit_cost > 0).then_some(b.last_unit_cost))
+        {
+            return Ok(Cost::PerUnit(avg));
+        }
+        Ok(Cost::PerUnit(
+            self.standard_costs.get(&l.product_id).copied().unwrap_or(0),
+        ))
+    }
+
+    /// The cost of a stocktake's gain: the balance's average, else its last cost, else the
+    /// product's standard cost.
+    async fn adjustment_cost(&self, conn: &mut AnyConnection, l: &LineRow) -> Result<Cost> {
+        if let Some(b) = store::stock::balance(conn, &self.doc.warehouse_id, &l.product_id).await?
             && let Some(avg) =
                 domain::average_cost(b.on_hand, b.value).or((b.last_unit_cost > 0).then_some(b.last_unit_cost))
         {
@@ -341,6 +367,8 @@ impl<'a> Posting<'a> {
                 .collect()
         };
         match (kind.direction, kind.code) {
+            // The stocktake publishes its own event (StocktakePosted) with the counts.
+            (Direction::Adjustment, _) => {}
             (Direction::Inbound, "customer_return") => {
                 let e = pb::ReturnReceived {
                     document_id: d.id.clone(),

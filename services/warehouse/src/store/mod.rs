@@ -7,6 +7,7 @@
 //! - [`documents`]: stock documents and their lines.
 //! - [`stock`]: balances (changed by conditional updates only), the append-only ledger,
 //!   reservations, stock levels, values as of a time, the audit.
+//! - [`stocktakes`]: stocktakes and their count sheets.
 
 // The service's SQL lives here (clippy.toml disallows running it elsewhere).
 #![allow(clippy::disallowed_methods)]
@@ -14,4 +15,5 @@
 pub mod catalog;
 pub mod documents;
 pub mod stock;
+pub mod stocktakes;
 pub mod warehouses;

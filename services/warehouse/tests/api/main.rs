@@ -10,4 +10,5 @@ mod concurrency;
 mod documents;
 mod helpers;
 mod hostile;
+mod stocktakes;
 mod valuation;
