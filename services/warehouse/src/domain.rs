@@ -17,6 +17,12 @@ pub enum Direction {
     Transfer,
     /// A stocktake's differences: signed lines, gains in and losses out.
     Adjustment,
+    /// Off the shelves and onto loan, at the same warehouse.
+    Loan,
+    /// Off loan and back onto the shelves.
+    LoanReturn,
+    /// Off loan and out of the company's stock.
+    LoanSale,
 }
 
 /// A document kind: its stored code, direction and number prefix.
@@ -79,6 +85,21 @@ pub const KINDS: &[Kind] = &[
         proto: pb::DocumentKind::Stocktake,
         direction: Direction::Adjustment,
     },
+    Kind {
+        code: "loan_out",
+        proto: pb::DocumentKind::LoanOut,
+        direction: Direction::Loan,
+    },
+    Kind {
+        code: "loan_return",
+        proto: pb::DocumentKind::LoanReturn,
+        direction: Direction::LoanReturn,
+    },
+    Kind {
+        code: "loan_sale",
+        proto: pb::DocumentKind::LoanSale,
+        direction: Direction::LoanSale,
+    },
 ];
 
 /// The codes of every kind, for filters.
@@ -93,6 +114,9 @@ pub const KIND_CODES: &[&str] = &[
     "other_outbound",
     "transfer",
     "stocktake",
+    "loan_out",
+    "loan_return",
+    "loan_sale",
 ];
 
 impl Kind {
@@ -113,6 +137,9 @@ impl Kind {
             Direction::Outbound => ("stock_out", "WH-OUT-{YYYY}{MM}{DD}-{SEQ:4}"),
             Direction::Transfer => ("stock_transfer", "WH-TR-{YYYY}{MM}{DD}-{SEQ:4}"),
             Direction::Adjustment => ("stock_adjustment", "WH-ADJ-{YYYY}{MM}{DD}-{SEQ:4}"),
+            Direction::Loan => ("stock_loan", "WH-LN-{YYYY}{MM}{DD}-{SEQ:4}"),
+            Direction::LoanReturn => ("stock_loan_return", "WH-LR-{YYYY}{MM}{DD}-{SEQ:4}"),
+            Direction::LoanSale => ("stock_loan_sale", "WH-LS-{YYYY}{MM}{DD}-{SEQ:4}"),
         }
     }
 }
@@ -299,6 +326,25 @@ pub fn outbound_cost(on_hand: i64, value: i64, last_unit_cost: i64, quantity: i6
 /// the previous one.
 pub fn remembered_cost(on_hand: i64, value: i64, previous: i64) -> i64 {
     average_cost(on_hand, value).unwrap_or(previous)
+}
+
+/// A counterparty kind code.
+pub fn counterparty_code(k: pb::CounterpartyKind) -> Option<&'static str> {
+    match k {
+        pb::CounterpartyKind::Customer => Some("customer"),
+        pb::CounterpartyKind::Employee => Some("employee"),
+        pb::CounterpartyKind::Supplier => Some("supplier"),
+        pb::CounterpartyKind::Unspecified => None,
+    }
+}
+
+pub fn counterparty_of(code: &str) -> pb::CounterpartyKind {
+    match code {
+        "customer" => pb::CounterpartyKind::Customer,
+        "employee" => pb::CounterpartyKind::Employee,
+        "supplier" => pb::CounterpartyKind::Supplier,
+        _ => pb::CounterpartyKind::Unspecified,
+    }
 }
 
 /// A product status code.

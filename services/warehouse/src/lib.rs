@@ -33,8 +33,11 @@ pub const DEFAULT_PORT: u16 = 50055;
 pub const GRPC_SERVICE: &str = "crm.warehouse.v1.WarehouseService";
 
 /// The service's schema, applied at start-up after the kit's own tables.
-pub const MIGRATIONS: &[Migration] =
-    crm_kit::migrations![(1, "init", "0001_init.sql"), (2, "stocktakes", "0002_stocktakes.sql")];
+pub const MIGRATIONS: &[Migration] = crm_kit::migrations![
+    (1, "init", "0001_init.sql"),
+    (2, "stocktakes", "0002_stocktakes.sql"),
+    (3, "loans", "0003_loans.sql")
+];
 
 /// Settings of the warehouse service.
 #[derive(clap::Parser, Debug, Clone)]

@@ -1,6 +1,6 @@
 //! Conservation under crashes, in the style of Jepsen's bank test: a seeded random mix of
-//! inbound, outbound, transfer (straight and through transit), stocktake, reservation and
-//! delivery postings from concurrent clients against the real `crm-warehouse` binary, which is killed
+//! inbound, outbound, transfer (straight and through transit), stocktake, loan (lent, returned,
+//! sold), reservation and delivery postings from concurrent clients against the real `crm-warehouse` binary, which is killed
 //! (SIGKILL) at random moments and restarted; every request that got no answer is sent again
 //! with its request id until it gets one. Afterwards:
 //!
@@ -148,6 +148,7 @@ where
 struct Model {
     held: BTreeMap<(usize, usize), (i64, i64)>,
     reserved: BTreeMap<(usize, usize), i64>,
+    lent: BTreeMap<(usize, usize), i64>,
     inbound: i64,
     outbound: i64,
     /// Request ids answered with a document, and the document's id.
@@ -289,6 +290,7 @@ async fn balances_survive_kills_and_retries_and_add_up() {
         tasks.push(tokio::spawn(async move {
             let mut pending_receives: Vec<(String, String)> = Vec::new();
             let mut reservations: Vec<(String, usize, usize, i64)> = Vec::new();
+            let mut loans_out: Vec<(String, usize, usize, i64)> = Vec::new();
             for n in 0..per_worker {
                 let op = format!("w{worker}-{n}");
                 let (wi, pi) = (rng.below(WAREHOUSES), rng.below(PRODUCTS));
@@ -329,7 +331,7 @@ async fn balances_survive_kills_and_retries_and_add_up() {
                     m.inbound += q;
                     m.documents.insert(op.clone(), doc.id);
                     m.requests.insert(op.clone(), req);
-                } else if roll < 60 {
+                } else if roll < 58 {
                     let kind = [pb::DocumentKind::OtherOutbound, pb::DocumentKind::MaterialIssue][rng.below(2)];
                     let req = create(kind, "", false, vec![line(q)]);
                     match until_answered(&resent, || {
@@ -351,7 +353,7 @@ async fn balances_survive_kills_and_retries_and_add_up() {
                         }
                         Err(s) => panic!("{op}: {s:?}"),
                     }
-                } else if roll < 80 {
+                } else if roll < 76 {
                     let to_i = (wi + 1 + rng.below(WAREHOUSES - 1)) % WAREHOUSES;
                     let travels = rng.below(2) == 0;
                     let req = create(pb::DocumentKind::Transfer, &warehouses[to_i], travels, vec![line(q)]);
@@ -382,7 +384,7 @@ async fn balances_survive_kills_and_retries_and_add_up() {
                         }
                         Err(s) => panic!("{op}: {s:?}"),
                     }
-                } else if roll < 86 {
+                } else if roll < 82 {
                     // A count of one product: found `book + delta` as at the freeze.
                     let delta = rng.below(5) as i64 - 2;
                     let create = pb::CreateStocktakeRequest {
@@ -456,7 +458,96 @@ async fn balances_survive_kills_and_retries_and_add_up() {
                         }
                         Err(s) => panic!("{op}: {s:?}"),
                     }
-                } else if roll < 93 {
+                } else if roll < 88 {
+                    // Lent to a customer, to come back or be sold later.
+                    let mut req = create(pb::DocumentKind::LoanOut, "", false, vec![line(q)]);
+                    {
+                        let doc = req.document.as_mut().expect("doc");
+                        doc.counterparty_id = format!("customer-{}", rng.below(5));
+                        doc.counterparty_kind = pb::CounterpartyKind::Customer as i32;
+                    }
+                    match until_answered(&resent, || {
+                        let (mut c, r) = (w.clone(), req.clone());
+                        async move { c.create_stock_document(r).await }
+                    })
+                    .await
+                    {
+                        Ok(r) => {
+                            let doc = r.document.expect("doc");
+                            let mut m = model.lock().unwrap();
+                            m.held.entry((wi, pi)).or_default().0 -= q;
+                            *m.lent.entry((wi, pi)).or_default() += q;
+                            m.documents.insert(op.clone(), doc.id.clone());
+                            m.requests.insert(op.clone(), req);
+                            loans_out.push((doc.id, wi, pi, q));
+                        }
+                        Err(s) if s.code() == Code::FailedPrecondition => {
+                            model.lock().unwrap().refused.push(op.clone())
+                        }
+                        Err(s) => panic!("{op}: {s:?}"),
+                    }
+                } else if roll < 92 && !loans_out.is_empty() {
+                    // Part of a loan comes back, or is kept as a sale.
+                    let (doc_id, lwi, lpi, out) = loans_out.pop().expect("a loan");
+                    let found = until_answered(&resent, || {
+                        let mut c = w.clone();
+                        let filter = format!("status = \"open\" AND warehouse_id = \"{}\"", warehouses[lwi]);
+                        async move {
+                            c.list_loans(pb::ListLoansRequest {
+                                filter,
+                                page_size: 1000,
+                                ..Default::default()
+                            })
+                            .await
+                        }
+                    })
+                    .await
+                    .expect("loans")
+                    .loans
+                    .into_iter()
+                    .find(|l| l.document_id == doc_id)
+                    .expect("the loan is open");
+                    let part = 1 + rng.below(out as usize) as i64;
+                    let sold = rng.below(3) == 0;
+                    let result = if sold {
+                        let req = pb::SellLoanRequest {
+                            id: found.id.clone(),
+                            quantity: part.to_string(),
+                            reference: op.clone(),
+                            request_id: op.clone(),
+                        };
+                        until_answered(&resent, || {
+                            let (mut c, r) = (w.clone(), req.clone());
+                            async move { c.sell_loan(r).await }
+                        })
+                        .await
+                        .map(|r| r.loan)
+                    } else {
+                        let req = pb::ReturnLoanRequest {
+                            id: found.id.clone(),
+                            quantity: part.to_string(),
+                            remark: String::new(),
+                            request_id: op.clone(),
+                        };
+                        until_answered(&resent, || {
+                            let (mut c, r) = (w.clone(), req.clone());
+                            async move { c.return_loan(r).await }
+                        })
+                        .await
+                        .map(|r| r.loan)
+                    };
+                    result.unwrap_or_else(|s| panic!("{op}: settles a loan: {s:?}"));
+                    let mut m = model.lock().unwrap();
+                    *m.lent.entry((lwi, lpi)).or_default() -= part;
+                    if sold {
+                        m.outbound += part;
+                    } else {
+                        m.held.entry((lwi, lpi)).or_default().0 += part;
+                    }
+                    if part < out {
+                        loans_out.push((doc_id, lwi, lpi, out - part));
+                    }
+                } else if roll < 95 {
                     let req = pb::ReserveStockRequest {
                         warehouse_id: wid.clone(),
                         product_id: pid.clone(),
@@ -585,9 +676,9 @@ async fn balances_survive_kills_and_retries_and_add_up() {
         "seed {seed}: outbound"
     );
     assert_eq!(
-        number(&audit.on_hand_quantity) + number(&audit.in_transit_quantity),
+        number(&audit.on_hand_quantity) + number(&audit.in_transit_quantity) + number(&audit.on_loan_quantity),
         number(&audit.inbound_quantity) - number(&audit.outbound_quantity),
-        "seed {seed}: what is held and travels is what came in less what left"
+        "seed {seed}: what is held, travels and is lent out is what came in less what left"
     );
 
     // Every balance is what the answered requests add up to.
@@ -684,7 +775,7 @@ async fn balances_survive_kills_and_retries_and_add_up() {
     assert_eq!(before.ledger_lines, after.ledger_lines);
     println!(
         "conservation: seed {seed}: {} documents, {} stocktakes, {} refused, {resent} requests sent again after {kills} kills, \
-         {} ledger lines over {} balances, {replayed} requests replayed; inbound {} = on hand {} + in transit {} + outbound {}",
+         {} ledger lines over {} balances, {replayed} requests replayed; inbound {} = on hand {} + in transit {} + on loan {} + outbound {}",
         model.documents.len(),
         model.stocktakes,
         model.refused.len(),
@@ -693,6 +784,7 @@ async fn balances_survive_kills_and_retries_and_add_up() {
         audit.inbound_quantity,
         audit.on_hand_quantity,
         audit.in_transit_quantity,
+        audit.on_loan_quantity,
         audit.outbound_quantity
     );
     drop(process.lock().unwrap().take());

@@ -17,7 +17,7 @@ use crm_proto::warehouse as pb;
 use sqlx::AnyConnection;
 
 use super::catalog::units_of;
-use super::posting::{LEG_IN, LEG_OUT, LEG_TRANSIT_IN, Posting};
+use super::posting::{LEG_LENT, Posting};
 use super::{DOCUMENT_SCOPE, WarehouseApi, audit, check_notes, check_text, qty};
 use crate::domain::{self, Direction, Kind, Status, UnitError};
 use crate::store;
@@ -88,16 +88,9 @@ impl WarehouseApi {
             lines: lines
                 .iter()
                 .map(|l| {
-                    // What the line moved: out of its source, else into its destination.
-                    let moved = ledger
-                        .iter()
-                        .filter(|e| e.line_no == l.line_no)
-                        .find(|e| e.leg == LEG_OUT)
-                        .or_else(|| {
-                            ledger
-                                .iter()
-                                .find(|e| e.line_no == l.line_no && (e.leg == LEG_IN || e.leg == LEG_TRANSIT_IN))
-                        });
+                    // What the line moved: its first movement (out of its source for an outbound,
+                    // a transfer or a loan; onto the shelves for an inbound).
+                    let moved = ledger.iter().find(|e| e.line_no == l.line_no);
                     let given = (l.cost_given == 1).then(|| self.money(l.unit_cost));
                     pb::StockDocumentLine {
                         line_no: i32::try_from(l.line_no).unwrap_or(i32::MAX),
@@ -117,7 +110,15 @@ impl WarehouseApi {
             posted_by: d.posted_by.clone(),
             receive_time: crm_kit::time::set_to_proto(d.received_at),
             audit: Some(audit(d.created_at, &d.created_by, d.updated_at, &d.updated_by)),
+            counterparty_kind: domain::counterparty_of(&d.counterparty_kind) as i32,
+            sample: d.sample == 1,
+            due_date: d.due_date.clone(),
         }
+    }
+
+    /// The wire form of a document with its lines and what they moved.
+    pub(crate) fn document_of(&self, d: &DocumentRow, lines: &[LineRow], ledger: &[LedgerRow]) -> pb::StockDocument {
+        self.document_proto(d, lines, ledger)
     }
 
     /// A document the caller reaches: NOT_FOUND otherwise.
@@ -174,12 +175,56 @@ impl WarehouseApi {
                 None
             }
         };
-        if kind.is_some_and(|k| k.direction == Direction::Adjustment) {
-            v.add(
+        match kind.map(|k| k.direction) {
+            Some(Direction::Adjustment) => v.add(
                 "document.kind",
                 reason::NOT_ALLOWED,
                 "stocktake adjustments are posted by PostStocktake from a counted sheet",
-            );
+            ),
+            Some(Direction::LoanReturn | Direction::LoanSale) => v.add(
+                "document.kind",
+                reason::NOT_ALLOWED,
+                "a loan comes back by ReturnLoan and becomes a sale by SellLoan",
+            ),
+            _ => {}
+        }
+        let loan = kind.is_some_and(|k| k.direction == Direction::Loan);
+        let counterparty_kind = match pb::CounterpartyKind::try_from(src.counterparty_kind) {
+            Ok(k) => domain::counterparty_code(k).unwrap_or(""),
+            Err(_) => {
+                v.add(
+                    "document.counterparty_kind",
+                    reason::UNKNOWN_ENUM_VALUE,
+                    "CUSTOMER, EMPLOYEE or SUPPLIER",
+                );
+                ""
+            }
+        };
+        if loan {
+            if src.counterparty_id.trim().is_empty() {
+                v.add(
+                    "document.counterparty_id",
+                    reason::REQUIRED,
+                    "a loan names its borrower",
+                );
+            }
+            if !matches!(counterparty_kind, "customer" | "employee") {
+                v.add(
+                    "document.counterparty_kind",
+                    reason::REQUIRED,
+                    "a loan goes to a CUSTOMER or an EMPLOYEE",
+                );
+            }
+            if !src.due_date.trim().is_empty() && crm_kit::time::parse_date(src.due_date.trim()).is_none() {
+                v.add("document.due_date", reason::MALFORMED, "must be a date YYYY-MM-DD");
+            }
+        } else {
+            if src.sample {
+                v.add("document.sample", reason::NOT_ALLOWED, "only loans are samples");
+            }
+            if !src.due_date.trim().is_empty() {
+                v.add("document.due_date", reason::NOT_ALLOWED, "only loans are due back");
+            }
         }
         for (field, value, max) in [
             ("document.reference", &src.reference, 100),
@@ -370,6 +415,13 @@ impl WarehouseApi {
             updated_at: now,
             updated_by: caller.employee_id.clone(),
             version: 1,
+            counterparty_kind: counterparty_kind.to_string(),
+            sample: i64::from(src.sample && loan),
+            due_date: if loan {
+                src.due_date.trim().to_string()
+            } else {
+                String::new()
+            },
         };
         store::documents::insert(&mut tx, &doc, &lines).await?;
         let (doc, ledger) = if req.post {
@@ -423,6 +475,34 @@ impl WarehouseApi {
         )
         .post(conn)
         .await?;
+        if doc.kind == "loan_out" {
+            // Each line is tracked until it comes back or is sold, at the value it left with.
+            let loans: Vec<store::loans::LoanRow> = ledger
+                .iter()
+                .filter(|e| e.leg == LEG_LENT)
+                .map(|e| store::loans::LoanRow {
+                    id: crm_kit::new_id(),
+                    document_id: doc.id.clone(),
+                    line_no: e.line_no,
+                    warehouse_id: doc.warehouse_id.clone(),
+                    product_id: e.product_id.clone(),
+                    counterparty_kind: doc.counterparty_kind.clone(),
+                    counterparty_id: doc.counterparty_id.clone(),
+                    sample: doc.sample,
+                    quantity: e.quantity,
+                    returned: 0,
+                    sold: 0,
+                    value_out: e.value,
+                    due_date: doc.due_date.clone(),
+                    status: "open".into(),
+                    created_at: now,
+                    created_by: caller.employee_id.clone(),
+                    updated_at: now,
+                    updated_by: caller.employee_id.clone(),
+                })
+                .collect();
+            store::loans::insert(conn, &loans).await?;
+        }
         Ok((doc, ledger))
     }
 

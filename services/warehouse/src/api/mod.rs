@@ -5,12 +5,14 @@
 //! - [`catalog`]: categories and products.
 //! - [`warehouses`]: warehouses, keepers, safety stock.
 //! - [`documents`]: stock documents: create, read, post, receive, cancel.
+//! - [`loans`]: loans and samples until returned or sold.
 //! - [`posting`]: what posting a document writes: balances, ledger lines, events.
 //! - [`stock`]: reservations, stock levels, the journal, stock value, the audit.
 //! - [`stocktakes`]: count sheets, counts, posting their differences.
 
 pub mod catalog;
 pub mod documents;
+pub mod loans;
 pub mod posting;
 pub mod stock;
 pub mod stocktakes;
@@ -160,6 +162,13 @@ impl WarehouseApi {
     }
 }
 
+/// Most stock units one line, count or reservation moves (a billion): far beyond any real
+/// movement, and low enough that balances summed over many lines stay exact in 64 bits.
+pub(crate) const MAX_LINE_UNITS: i64 = 1_000_000_000;
+
+/// Most value one line carries (in the base currency): likewise.
+pub(crate) const MAX_LINE_VALUE: i64 = 100_000_000_000;
+
 /// A quantity from the wire that must be more than zero, reported into `v` by field.
 pub(crate) fn positive_quantity(field: &str, s: &str, v: &mut Violations) -> Option<Quantity> {
     if s.trim().is_empty() {
@@ -173,6 +182,10 @@ pub(crate) fn positive_quantity(field: &str, s: &str, v: &mut Violations) -> Opt
         }
         Ok(q) if q.is_zero() => {
             v.add(field, reason::NOT_POSITIVE, "must be greater than zero");
+            None
+        }
+        Ok(q) if q.storage() > MAX_LINE_UNITS * 10_000 => {
+            v.add(field, reason::OUT_OF_RANGE, format!("must be at most {MAX_LINE_UNITS}"));
             None
         }
         Ok(q) => Some(q),
@@ -189,6 +202,10 @@ pub(crate) fn non_negative_quantity(field: &str, s: &str, v: &mut Violations) ->
         return Quantity::ZERO;
     }
     match Quantity::parse_non_negative(s) {
+        Ok(q) if q.storage() > MAX_LINE_UNITS * 10_000 => {
+            v.add(field, reason::OUT_OF_RANGE, format!("must be at most {MAX_LINE_UNITS}"));
+            Quantity::ZERO
+        }
         Ok(q) => q,
         Err(e) => {
             v.add(field, e.reason(), e.to_string());
@@ -263,6 +280,9 @@ crm_kit::rpcs! {
     record_counts(pb::RecordCountsRequest) -> pb::RecordCountsResponse;
     post_stocktake(pb::PostStocktakeRequest) -> pb::PostStocktakeResponse;
     cancel_stocktake(pb::CancelStocktakeRequest) -> pb::CancelStocktakeResponse;
+    list_loans(pb::ListLoansRequest) -> pb::ListLoansResponse;
+    return_loan(pb::ReturnLoanRequest) -> pb::ReturnLoanResponse;
+    sell_loan(pb::SellLoanRequest) -> pb::SellLoanResponse;
     ]
     server_streaming: []
 }

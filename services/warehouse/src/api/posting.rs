@@ -25,6 +25,12 @@ pub(crate) const LEG_OUT: &str = "out";
 pub(crate) const LEG_IN: &str = "in";
 pub(crate) const LEG_TRANSIT_IN: &str = "transit_in";
 pub(crate) const LEG_TRANSIT_OUT: &str = "transit_out";
+/// A loan: off the shelves, onto loan; and back: off loan, onto the shelves. Neither is an
+/// inbound or an outbound of the company's stock (a loan's sale is: `out` of the loan bucket).
+pub(crate) const LEG_LEND: &str = "lend";
+pub(crate) const LEG_LENT: &str = "lent";
+pub(crate) const LEG_UNLEND: &str = "unlend";
+pub(crate) const LEG_BACK: &str = "back";
 
 /// A posting in progress.
 pub(crate) struct Posting<'a> {
@@ -89,7 +95,15 @@ impl<'a> Posting<'a> {
                     self.put(conn, &self.doc.warehouse_id.clone(), l, cost, LEG_IN).await?;
                 }
                 Direction::Outbound => {
-                    self.take(conn, i, l).await?;
+                    self.take(conn, i, l, LEG_OUT).await?;
+                }
+                Direction::Loan => {
+                    let value = self.take(conn, i, l, LEG_LEND).await?;
+                    let w = self.doc.warehouse_id.clone();
+                    self.lent(conn, &w, l, l.stock_quantity, value, LEG_LENT).await?;
+                }
+                Direction::LoanReturn | Direction::LoanSale => {
+                    return Err(Error::Internal("a loan is settled by settle_loan".into()));
                 }
                 Direction::Adjustment if l.stock_quantity > 0 => {
                     let cost = self.adjustment_cost(conn, l).await?;
@@ -101,10 +115,10 @@ impl<'a> Posting<'a> {
                         stock_quantity: -l.stock_quantity,
                         ..l.clone()
                     };
-                    self.take(conn, i, &loss).await?;
+                    self.take(conn, i, &loss, LEG_OUT).await?;
                 }
                 Direction::Transfer => {
-                    let value = self.take(conn, i, l).await?;
+                    let value = self.take(conn, i, l, LEG_OUT).await?;
                     let to = self.doc.to_warehouse_id.clone();
                     if self.doc.in_transit == 1 {
                         self.transit(conn, &to, l, l.stock_quantity, value, LEG_TRANSIT_IN)
@@ -198,6 +212,9 @@ impl<'a> Posting<'a> {
             Cost::Value(v) => v,
             Cost::PerUnit(c) => domain::line_value(l.stock_quantity, c).ok_or_else(|| too_large(l))?,
         };
+        if value.abs() > super::MAX_LINE_VALUE * 10_000 || l.stock_quantity.abs() > super::MAX_LINE_UNITS * 10_000 {
+            return Err(too_large(l));
+        }
         let after = store::stock::put(conn, warehouse_id, &l.product_id, l.stock_quantity, value, self.now).await?;
         let last = domain::remembered_cost(after.on_hand, after.value, after.last_unit_cost);
         if last != after.last_unit_cost {
@@ -219,7 +236,7 @@ impl<'a> Posting<'a> {
 
     /// Takes a line's quantity off the shelves of the document's warehouse (from its
     /// reservation when it names one); returns the value it carries.
-    async fn take(&mut self, conn: &mut AnyConnection, index: usize, l: &LineRow) -> Result<i64> {
+    async fn take(&mut self, conn: &mut AnyConnection, index: usize, l: &LineRow, leg: &str) -> Result<i64> {
         let warehouse_id = self.doc.warehouse_id.clone();
         let q = l.stock_quantity;
         let how = if !l.reservation_id.is_empty() {
@@ -263,17 +280,7 @@ impl<'a> Posting<'a> {
         let value = after.value - cost;
         let last = domain::remembered_cost(after.on_hand, value, after.last_unit_cost);
         store::stock::set_value(conn, &warehouse_id, &l.product_id, value, last).await?;
-        self.record(
-            l,
-            LEG_OUT,
-            &warehouse_id,
-            "stock",
-            -q,
-            -cost,
-            &after,
-            after.on_hand,
-            value,
-        );
+        self.record(l, leg, &warehouse_id, "stock", -q, -cost, &after, after.on_hand, value);
         // Falling below the safety minimum (once per crossing: available was at or above it).
         let available = after.on_hand - after.reserved;
         let before = available + if how == Take::Reserved { 0 } else { q };
@@ -281,6 +288,58 @@ impl<'a> Posting<'a> {
             self.below_safety.push(below_safety(&after));
         }
         Ok(cost)
+    }
+
+    /// Moves `quantity` worth `value` onto (positive) or off (negative) loan at `warehouse_id`.
+    async fn lent(
+        &mut self,
+        conn: &mut AnyConnection,
+        warehouse_id: &str,
+        l: &LineRow,
+        quantity: i64,
+        value: i64,
+        leg: &str,
+    ) -> Result<()> {
+        let after = store::stock::move_loan(conn, warehouse_id, &l.product_id, quantity, value, self.now)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("loan of {} at {warehouse_id} is short", l.product_id)))?;
+        self.record(
+            l,
+            leg,
+            warehouse_id,
+            "loan",
+            quantity,
+            value,
+            &after,
+            after.loan_quantity,
+            after.loan_value,
+        );
+        Ok(())
+    }
+
+    /// Settles the single line of a loan's return or sale: off loan at `value`, and back onto
+    /// the shelves (a return) or out of the company's stock (a sale).
+    pub async fn settle_loan(mut self, conn: &mut AnyConnection, value: i64) -> Result<Vec<LedgerRow>> {
+        let kind = self.kind()?;
+        let l = self
+            .lines
+            .first()
+            .ok_or_else(|| Error::Internal("a loan settles one line".into()))?;
+        let w = self.doc.warehouse_id.clone();
+        let pairs = [(w.clone(), l.product_id.clone())];
+        store::stock::lock(conn, &pairs).await?;
+        match kind.direction {
+            Direction::LoanReturn => {
+                self.lent(conn, &w, l, -l.stock_quantity, -value, LEG_UNLEND).await?;
+                self.put(conn, &w, l, Cost::Value(value), LEG_BACK).await?;
+            }
+            Direction::LoanSale => {
+                self.lent(conn, &w, l, -l.stock_quantity, -value, LEG_OUT).await?;
+            }
+            _ => return Err(Error::Internal(format!("{} does not settle a loan", kind.code))),
+        }
+        store::stock::append(conn, &self.ledger).await?;
+        Ok(self.ledger)
     }
 
     /// Moves a line's quantity into (positive) or out of (negative) transit towards
@@ -367,8 +426,22 @@ impl<'a> Posting<'a> {
                 .collect()
         };
         match (kind.direction, kind.code) {
-            // The stocktake publishes its own event (StocktakePosted) with the counts.
-            (Direction::Adjustment, _) => {}
+            // The stocktake publishes its own event (StocktakePosted) with the counts; a loan's
+            // return or sale its LoanSettled.
+            (Direction::Adjustment | Direction::LoanReturn | Direction::LoanSale, _) => {}
+            (Direction::Loan, _) => {
+                let e = pb::LoanedOut {
+                    document_id: d.id.clone(),
+                    number: d.number.clone(),
+                    warehouse_id: d.warehouse_id.clone(),
+                    counterparty_kind: d.counterparty_kind.clone(),
+                    counterparty_id: d.counterparty_id.clone(),
+                    sample: d.sample == 1,
+                    due_date: d.due_date.clone(),
+                    lines: wanted(LEG_LENT),
+                };
+                outbox::append(conn, &d.id, &e).await?;
+            }
             (Direction::Inbound, "customer_return") => {
                 let e = pb::ReturnReceived {
                     document_id: d.id.clone(),
@@ -486,6 +559,10 @@ fn too_large(l: &LineRow) -> Error {
     Error::invalid(
         format!("document.lines[{}]", l.line_no - 1),
         crm_kit::errors::reason::OUT_OF_RANGE,
-        "the line's value is too large to keep",
+        format!(
+            "the line moves more than a line may ({} units, {} in value)",
+            super::MAX_LINE_UNITS,
+            super::MAX_LINE_VALUE
+        ),
     )
 }

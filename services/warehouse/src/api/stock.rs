@@ -90,7 +90,7 @@ const JOURNAL_FILTER: &[FieldSpec] = &[
     FieldSpec {
         name: "bucket",
         column: "l.bucket",
-        ty: FieldType::Enum(&["stock", "transit"]),
+        ty: FieldType::Enum(&["stock", "transit", "loan"]),
     },
     FieldSpec {
         name: "post_time",
@@ -131,6 +131,7 @@ impl WarehouseApi {
             reserved: qty(b.reserved),
             available: qty(b.on_hand - b.reserved),
             in_transit: qty(b.transit_quantity),
+            on_loan: qty(b.loan_quantity),
             average_cost: Some(self.money(domain::average_cost(b.on_hand, b.value).unwrap_or(b.last_unit_cost))),
             value: Some(self.money(b.value)),
             safety_minimum: optional(b.safety_min),
@@ -148,10 +149,10 @@ impl WarehouseApi {
             line_no: i32::try_from(e.line_no).unwrap_or(i32::MAX),
             warehouse_id: e.warehouse_id.clone(),
             product_id: e.product_id.clone(),
-            bucket: if e.bucket == "transit" {
-                pb::Bucket::Transit
-            } else {
-                pb::Bucket::Stock
+            bucket: match e.bucket.as_str() {
+                "transit" => pb::Bucket::Transit,
+                "loan" => pb::Bucket::Loan,
+                _ => pb::Bucket::Stock,
             } as i32,
             quantity: qty(e.quantity),
             value: Some(self.money(e.value)),
@@ -457,7 +458,7 @@ impl WarehouseApi {
         let mut tx = store::stock::snapshot(&self.db).await?;
         let (balances, ledger_lines, differing) = store::stock::audit(&mut tx, &scope).await?;
         let (inbound, outbound) = store::stock::flows(&mut tx, &scope).await?;
-        let (on_hand, in_transit) = store::stock::held(&mut tx, &scope).await?;
+        let (on_hand, in_transit, on_loan) = store::stock::held(&mut tx, &scope).await?;
         let reservations = store::stock::reservation_mismatches(&mut tx, &scope).await?;
         tx.rollback().await?;
         let mismatches = differing
@@ -473,6 +474,17 @@ impl WarehouseApi {
                         ledger_quantity: qty(a.ledger_stock),
                         balance_value: Some(self.money(a.value)),
                         ledger_value: Some(self.money(a.ledger_stock_value)),
+                    });
+                }
+                if a.loan_quantity != a.ledger_loan || a.loan_value != a.ledger_loan_value {
+                    out.push(pb::AuditMismatch {
+                        warehouse_id: a.warehouse_id.clone(),
+                        product_id: a.product_id.clone(),
+                        bucket: pb::Bucket::Loan as i32,
+                        balance_quantity: qty(a.loan_quantity),
+                        ledger_quantity: qty(a.ledger_loan),
+                        balance_value: Some(self.money(a.loan_value)),
+                        ledger_value: Some(self.money(a.ledger_loan_value)),
                     });
                 }
                 if a.transit_quantity != a.ledger_transit || a.transit_value != a.ledger_transit_value {
@@ -497,6 +509,7 @@ impl WarehouseApi {
             outbound_quantity: qty(outbound),
             on_hand_quantity: qty(on_hand),
             in_transit_quantity: qty(in_transit),
+            on_loan_quantity: qty(on_loan),
             reservation_mismatches: reservations
                 .iter()
                 .map(|(w, p, reserved, held)| {

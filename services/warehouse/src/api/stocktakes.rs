@@ -460,6 +460,9 @@ impl WarehouseApi {
                 updated_at: now,
                 updated_by: caller.employee_id.clone(),
                 version: 1,
+                counterparty_kind: String::new(),
+                sample: 0,
+                due_date: String::new(),
             };
             store::documents::insert(&mut tx, &doc, &lines).await?;
             let ids: Vec<&str> = lines.iter().map(|l| l.product_id.as_str()).collect();

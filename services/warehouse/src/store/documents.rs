@@ -32,12 +32,16 @@ pub struct DocumentRow {
     pub updated_at: i64,
     pub updated_by: String,
     pub version: i64,
+    pub counterparty_kind: String,
+    pub sample: i64,
+    pub due_date: String,
 }
 
 /// The columns of a [`DocumentRow`] of documents `d`.
 pub const COLUMNS: &str = "d.id, d.number, d.kind, d.status, d.warehouse_id, d.to_warehouse_id, d.in_transit, \
     d.reference, d.counterparty_id, d.courier, d.tracking_number, d.remark, d.posted_at, d.posted_by, d.received_at, \
-    d.received_by, d.cancel_reason, d.created_at, d.created_by, d.updated_at, d.updated_by, d.version";
+    d.received_by, d.cancel_reason, d.created_at, d.created_by, d.updated_at, d.updated_by, d.version, \
+    d.counterparty_kind, d.sample, d.due_date";
 
 /// A stored document line.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -94,7 +98,7 @@ pub async fn lines(conn: &mut AnyConnection, document_id: &str) -> Result<Vec<Li
 pub async fn insert(conn: &mut AnyConnection, d: &DocumentRow, lines: &[LineRow]) -> Result<()> {
     sqlx::query(&format!(
         "INSERT INTO documents ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $19, $20, $21, $22)",
+         $17, $18, $19, $20, $21, $22, $23, $24, $25)",
         COLUMNS.replace("d.", "")
     ))
     .bind(&d.id)
@@ -119,6 +123,9 @@ pub async fn insert(conn: &mut AnyConnection, d: &DocumentRow, lines: &[LineRow]
     .bind(d.updated_at)
     .bind(&d.updated_by)
     .bind(d.version)
+    .bind(&d.counterparty_kind)
+    .bind(d.sample)
+    .bind(&d.due_date)
     .execute(&mut *conn)
     .await?;
     // Twelve columns a row: 200 rows a statement stays far below either backend's limit.

@@ -5,6 +5,7 @@
 //! - [`catalog`]: categories and products, product search.
 //! - [`warehouses`]: warehouses and keepers.
 //! - [`documents`]: stock documents and their lines.
+//! - [`loans`]: loans and samples, per line, until returned or sold.
 //! - [`stock`]: balances (changed by conditional updates only), the append-only ledger,
 //!   reservations, stock levels, values as of a time, the audit.
 //! - [`stocktakes`]: stocktakes and their count sheets.
@@ -14,6 +15,7 @@
 
 pub mod catalog;
 pub mod documents;
+pub mod loans;
 pub mod stock;
 pub mod stocktakes;
 pub mod warehouses;

@@ -19,6 +19,8 @@ pub struct BalanceRow {
     pub value: i64,
     pub transit_quantity: i64,
     pub transit_value: i64,
+    pub loan_quantity: i64,
+    pub loan_value: i64,
     pub last_unit_cost: i64,
     pub safety_min: i64,
     pub safety_max: i64,
@@ -27,7 +29,7 @@ pub struct BalanceRow {
 }
 
 const BALANCE_COLUMNS: &str = "warehouse_id, product_id, on_hand, reserved, value, transit_quantity, transit_value, \
-    last_unit_cost, safety_min, safety_max, seq, updated_at";
+    loan_quantity, loan_value, last_unit_cost, safety_min, safety_max, seq, updated_at";
 
 /// Makes sure a balance row exists for each (warehouse, product) pair.
 pub async fn ensure(conn: &mut AnyConnection, pairs: &[(String, String)]) -> Result<()> {
@@ -180,6 +182,29 @@ pub async fn move_transit(
     Ok(sqlx::query_as(&format!(
         "UPDATE balances SET transit_quantity = transit_quantity + $2, transit_value = transit_value + $3, {STAMP} \
          WHERE warehouse_id = $4 AND product_id = $5 AND transit_quantity + $2 >= 0 RETURNING {BALANCE_COLUMNS}"
+    ))
+    .bind(now)
+    .bind(quantity)
+    .bind(value)
+    .bind(warehouse_id)
+    .bind(product_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Adds `quantity` worth `value` to what is lent out of a warehouse (negative: takes it back,
+/// only while that much is out), returning the row as it became.
+pub async fn move_loan(
+    conn: &mut AnyConnection,
+    warehouse_id: &str,
+    product_id: &str,
+    quantity: i64,
+    value: i64,
+    now: i64,
+) -> Result<Option<BalanceRow>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE balances SET loan_quantity = loan_quantity + $2, loan_value = loan_value + $3, {STAMP} \
+         WHERE warehouse_id = $4 AND product_id = $5 AND loan_quantity + $2 >= 0 RETURNING {BALANCE_COLUMNS}"
     ))
     .bind(now)
     .bind(quantity)
@@ -375,7 +400,7 @@ pub struct LevelRow {
 }
 
 const LEVEL_SELECT: &str = "SELECT b.warehouse_id, b.product_id, b.on_hand, b.reserved, b.value, b.transit_quantity, \
-    b.transit_value, b.last_unit_cost, b.safety_min, b.safety_max, b.seq, b.updated_at, p.code AS product_code, \
+    b.transit_value, b.loan_quantity, b.loan_value, b.last_unit_cost, b.safety_min, b.safety_max, b.seq, b.updated_at, p.code AS product_code, \
     p.name AS product_name, p.unit FROM balances b JOIN products p ON p.id = b.product_id";
 
 /// One stock level in `scope`.
@@ -458,10 +483,14 @@ pub struct AuditRow {
     pub value: i64,
     pub transit_quantity: i64,
     pub transit_value: i64,
+    pub loan_quantity: i64,
+    pub loan_value: i64,
     pub ledger_stock: i64,
     pub ledger_stock_value: i64,
     pub ledger_transit: i64,
     pub ledger_transit_value: i64,
+    pub ledger_loan: i64,
+    pub ledger_loan_value: i64,
 }
 
 /// Every balance in `scope` whose figures differ from the sums of its ledger lines.
@@ -471,10 +500,14 @@ pub async fn audit(conn: &mut AnyConnection, scope: &ReadScope) -> Result<(i64, 
         CAST(SUM(CASE WHEN bucket = 'stock' THEN value ELSE 0 END) AS BIGINT) AS ledger_stock_value, \
         CAST(SUM(CASE WHEN bucket = 'transit' THEN quantity ELSE 0 END) AS BIGINT) AS ledger_transit, \
         CAST(SUM(CASE WHEN bucket = 'transit' THEN value ELSE 0 END) AS BIGINT) AS ledger_transit_value, \
+        CAST(SUM(CASE WHEN bucket = 'loan' THEN quantity ELSE 0 END) AS BIGINT) AS ledger_loan, \
+        CAST(SUM(CASE WHEN bucket = 'loan' THEN value ELSE 0 END) AS BIGINT) AS ledger_loan_value, \
         COUNT(*) AS line_count FROM ledger GROUP BY warehouse_id, product_id";
     let mut q = SqlBuf::read(
         &format!(
             "SELECT b.warehouse_id, b.product_id, b.on_hand, b.value, b.transit_quantity, b.transit_value, \
+             b.loan_quantity, b.loan_value, COALESCE(g.ledger_loan, 0) AS ledger_loan, \
+             COALESCE(g.ledger_loan_value, 0) AS ledger_loan_value, \
              COALESCE(g.ledger_stock, 0) AS ledger_stock, COALESCE(g.ledger_stock_value, 0) AS ledger_stock_value, \
              COALESCE(g.ledger_transit, 0) AS ledger_transit, \
              COALESCE(g.ledger_transit_value, 0) AS ledger_transit_value, COALESCE(g.line_count, 0) AS line_count \
@@ -500,6 +533,8 @@ pub async fn audit(conn: &mut AnyConnection, scope: &ReadScope) -> Result<(i64, 
                 || a.value != a.ledger_stock_value
                 || a.transit_quantity != a.ledger_transit
                 || a.transit_value != a.ledger_transit_value
+                || a.loan_quantity != a.ledger_loan
+                || a.loan_value != a.ledger_loan_value
         })
         .collect();
     Ok((balances, lines, differing))
@@ -517,14 +552,15 @@ pub async fn flows(conn: &mut AnyConnection, scope: &ReadScope) -> Result<(i64, 
     Ok(q.query_as::<(i64, i64)>().fetch_one(conn).await?)
 }
 
-/// What the balances in `scope` hold: (on hand, in transit), stock units over every product.
-pub async fn held(conn: &mut AnyConnection, scope: &ReadScope) -> Result<(i64, i64)> {
+/// What the balances in `scope` hold: (on hand, in transit, on loan), stock units over every
+/// product.
+pub async fn held(conn: &mut AnyConnection, scope: &ReadScope) -> Result<(i64, i64, i64)> {
     let q = SqlBuf::read(
-        "SELECT COALESCE(CAST(SUM(b.on_hand) AS BIGINT), 0), COALESCE(CAST(SUM(b.transit_quantity) AS BIGINT), 0) \
-         FROM balances b",
+        "SELECT COALESCE(CAST(SUM(b.on_hand) AS BIGINT), 0), COALESCE(CAST(SUM(b.transit_quantity) AS BIGINT), 0), \
+         COALESCE(CAST(SUM(b.loan_quantity) AS BIGINT), 0) FROM balances b",
         scope,
     );
-    Ok(q.query_as::<(i64, i64)>().fetch_one(conn).await?)
+    Ok(q.query_as::<(i64, i64, i64)>().fetch_one(conn).await?)
 }
 
 /// A read-only transaction over one snapshot of the database (PostgreSQL: REPEATABLE READ;

@@ -41,6 +41,12 @@ async fn bad_lines_are_named_and_change_nothing() {
         "TOO_PRECISE",
     );
     assert_field_reason(
+        w.create_stock_document(out(vec![line(&p.id, "1000000001")])).await,
+        Code::InvalidArgument,
+        &format!("{first}.quantity"),
+        "OUT_OF_RANGE",
+    );
+    assert_field_reason(
         w.create_stock_document(out(vec![line(&p.id, "1e3")])).await,
         Code::InvalidArgument,
         &format!("{first}.quantity"),

@@ -10,5 +10,6 @@ mod concurrency;
 mod documents;
 mod helpers;
 mod hostile;
+mod loans;
 mod stocktakes;
 mod valuation;
