@@ -32,6 +32,7 @@ const SECRETS: &[&str] = &[
     "555444.33",
     "Leaky Warehouse",
     "Leaky Receipt",
+    "Leaky Borrower",
 ];
 
 /// Read methods that are not scoped by owner, and why.
@@ -700,6 +701,15 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
         json!({"warehouseId": kept_id, "productId": product_id, "quantity": "555444.33"}),
     )
     .await;
+    call(
+        &pool,
+        &warehouse,
+        &format!("{ws}CreateStockDocument"),
+        &keeper,
+        json!({"document": {"kind": "DOCUMENT_KIND_LOAN_OUT", "warehouseId": kept_id, "counterpartyId": "Leaky Borrower",
+            "counterpartyKind": "COUNTERPARTY_KIND_CUSTOMER", "lines": [{"productId": product_id, "quantity": "1"}]}, "post": true}),
+    )
+    .await;
     let count = call(
         &pool,
         &warehouse,
@@ -717,6 +727,7 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
             Expect::Shows,
         ),
         (format!("{ws}ListStocktakes"), json!({}), "keeper", Expect::Shows),
+        (format!("{ws}ListLoans"), json!({}), "keeper", Expect::Shows),
         (
             format!("{ws}GetWarehouse"),
             json!({"id": kept_id}),

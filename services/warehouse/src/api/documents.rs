@@ -113,6 +113,7 @@ impl WarehouseApi {
             counterparty_kind: domain::counterparty_of(&d.counterparty_kind) as i32,
             sample: d.sample == 1,
             due_date: d.due_date.clone(),
+            cancel_reason: d.cancel_reason.clone(),
         }
     }
 
@@ -703,6 +704,7 @@ impl WarehouseApi {
             });
         }
         store::documents::set_cancel_reason(&mut tx, &doc.id, req.reason.trim()).await?;
+        doc.cancel_reason = req.reason.trim().to_string();
         doc.status = Status::Cancelled.code().into();
         doc.updated_at = now;
         doc.updated_by = caller.employee_id.clone();

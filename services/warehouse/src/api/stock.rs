@@ -437,14 +437,15 @@ impl WarehouseApi {
             as_of,
         )
         .await?;
-        let total = rows.iter().map(|(_, s, t)| s + t).sum();
+        let total = rows.iter().map(|(_, s, t, l)| s + t + l).sum();
         Ok(pb::GetStockValueResponse {
             warehouses: rows
                 .iter()
-                .map(|(w, s, t)| pb::WarehouseValue {
+                .map(|(w, s, t, l)| pb::WarehouseValue {
                     warehouse_id: w.clone(),
                     stock_value: Some(self.money(*s)),
                     in_transit_value: Some(self.money(*t)),
+                    on_loan_value: Some(self.money(*l)),
                 })
                 .collect(),
             total: Some(self.money(total)),

@@ -436,17 +436,17 @@ pub async fn levels(
         .await
 }
 
-/// The value held per warehouse in `scope`: (warehouse, stock value, in-transit value), now
+/// The value held per warehouse in `scope`: (warehouse, stock, in-transit and on-loan value), now
 /// (from the balances) or as of `as_of` (from each balance's last ledger line at that time).
 pub async fn values(
     conn: &mut AnyConnection,
     scope: &ReadScope,
     warehouse_id: &str,
     as_of: Option<i64>,
-) -> Result<Vec<(String, i64, i64)>> {
+) -> Result<Vec<(String, i64, i64, i64)>> {
     let select = match as_of {
-        None => "SELECT b.warehouse_id, CAST(SUM(b.value) AS BIGINT) AS stock_value, CAST(SUM(b.transit_value) AS BIGINT) AS transit_value \
-                 FROM balances b"
+        None => "SELECT b.warehouse_id, CAST(SUM(b.value) AS BIGINT) AS stock_value, CAST(SUM(b.transit_value) AS BIGINT) AS transit_value, \
+                 CAST(SUM(b.loan_value) AS BIGINT) AS loan_value FROM balances b"
             .to_string(),
         // Each balance's last line of each bucket at `at` (its index: warehouse, product,
         // bucket, time, seq): one index probe per balance and bucket, however long the ledger.
@@ -460,9 +460,11 @@ pub async fn values(
             };
             format!(
                 "SELECT b.warehouse_id, CAST(SUM(COALESCE(s.value_after, 0)) AS BIGINT) AS stock_value, \
-                 CAST(SUM(COALESCE(t.value_after, 0)) AS BIGINT) AS transit_value FROM balances b{}{}",
+                 CAST(SUM(COALESCE(t.value_after, 0)) AS BIGINT) AS transit_value, \
+                 CAST(SUM(COALESCE(n.value_after, 0)) AS BIGINT) AS loan_value FROM balances b{}{}{}",
                 last("s", "stock"),
-                last("t", "transit")
+                last("t", "transit"),
+                last("n", "loan")
             )
         }
     };
@@ -471,7 +473,7 @@ pub async fn values(
         q.push(" AND b.warehouse_id = ").text(warehouse_id);
     }
     q.push(" GROUP BY b.warehouse_id ORDER BY b.warehouse_id");
-    Ok(q.query_as::<(String, i64, i64)>().fetch_all(conn).await?)
+    Ok(q.query_as::<(String, i64, i64, i64)>().fetch_all(conn).await?)
 }
 
 /// A balance next to the sums of its ledger lines.
