@@ -66,6 +66,7 @@ fn stocktake_proto(s: &StocktakeRow, sheet: &[SheetRow]) -> pb::Stocktake {
         status: status_of(&s.status) as i32,
         remark: s.remark.clone(),
         counted_lines: i32::try_from(sheet.iter().filter(|l| l.counted_at > 0).count()).unwrap_or(i32::MAX),
+        line_count: i32::try_from(sheet.len()).unwrap_or(i32::MAX),
         lines: sheet
             .iter()
             .map(|l| {
@@ -261,7 +262,15 @@ impl WarehouseApi {
         )
         .await?;
         Ok(pb::ListStocktakesResponse {
-            stocktakes: page.rows.iter().map(|s| stocktake_proto(s, &[])).collect(),
+            stocktakes: page
+                .rows
+                .iter()
+                .map(|s| pb::Stocktake {
+                    counted_lines: i32::try_from(s.counted_count).unwrap_or(i32::MAX),
+                    line_count: i32::try_from(s.line_count).unwrap_or(i32::MAX),
+                    ..stocktake_proto(&s.stocktake, &[])
+                })
+                .collect(),
             next_page_token: page.next_page_token,
         })
     }

@@ -138,19 +138,37 @@ pub async fn visible(conn: &mut AnyConnection, scope: &ReadScope, id: &str) -> R
     Ok(q.query_as::<StocktakeRow>().fetch_optional(conn).await?)
 }
 
+/// A stocktake of a list, with how many lines its sheet has and how many are counted.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListedStocktake {
+    #[sqlx(flatten)]
+    pub stocktake: StocktakeRow,
+    pub line_count: i64,
+    pub counted_count: i64,
+}
+
 /// A page of stocktakes in `scope`, newest first.
 pub async fn page(
     conn: &mut AnyConnection,
     scope: &ReadScope,
     filter: Option<&CompiledFilter>,
     keyset: &Keyset<'_>,
-) -> Result<Page<StocktakeRow>> {
-    let mut q = SqlBuf::read(&format!("SELECT {COLUMNS} FROM stocktakes b"), scope);
+) -> Result<Page<ListedStocktake>> {
+    let mut q = SqlBuf::read(
+        &format!(
+            "SELECT {COLUMNS}, (SELECT COUNT(*) FROM stocktake_lines l WHERE l.stocktake_id = b.id) AS line_count, \
+             (SELECT COUNT(*) FROM stocktake_lines l WHERE l.stocktake_id = b.id AND l.counted_at > 0) AS counted_count \
+             FROM stocktakes b"
+        ),
+        scope,
+    );
     if let Some(f) = filter {
         q.push(" AND (").filter(f).push(")");
     }
     keyset
-        .fetch(conn, q, |s: &StocktakeRow| Position::at(s.created_at, &s.id))
+        .fetch(conn, q, |s: &ListedStocktake| {
+            Position::at(s.stocktake.created_at, &s.stocktake.id)
+        })
         .await
 }
 

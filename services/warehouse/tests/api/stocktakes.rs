@@ -123,6 +123,16 @@ async fn a_count_adjusts_from_the_frozen_book_and_keeps_what_moved_meanwhile() {
         .stocktake
         .expect("stocktake");
     assert_eq!(posted.status, pb::StocktakeStatus::Posted as i32);
+    let listed = w
+        .list_stocktakes(pb::ListStocktakesRequest {
+            filter: "status = \"posted\"".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .stocktakes;
+    assert_eq!((listed.len(), listed[0].counted_lines, listed[0].line_count), (1, 2, 3));
     let find = |id: &str| posted.lines.iter().find(|l| l.product_id == id).expect("line").clone();
     let l = find(&lamp.id);
     assert_eq!(

@@ -6,6 +6,7 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { CustomersService } from "../gen/crm/customers/v1/customers_pb.js";
 import { IdentityService } from "../gen/crm/identity/v1/identity_pb.js";
 import { SalesService } from "../gen/crm/sales/v1/sales_pb.js";
+import { WarehouseService } from "../gen/crm/warehouse/v1/warehouse_pb.js";
 import { session } from "./session.js";
 
 const withToken: Interceptor = (next) => async (req) => {
@@ -22,3 +23,4 @@ const transport = createGrpcWebTransport({
 export const customers = createClient(CustomersService, transport);
 export const identity = createClient(IdentityService, transport);
 export const sales = createClient(SalesService, transport);
+export const warehouse = createClient(WarehouseService, transport);
