@@ -248,6 +248,22 @@ impl<'t> Keyset<'t> {
         })
     }
 
+    /// [`Keyset::open`] for a list filtered by an AIP-160 `filter` over `fields` (the filter is
+    /// the list's shape, so a token is good only under the filter it was issued with), with the
+    /// filter compiled: what every filtered list's handler starts with.
+    pub fn open_filtered(
+        tokens: &'t PageTokens,
+        order: Order,
+        page_size: i32,
+        page_token: &str,
+        fields: &[crate::filter::FieldSpec],
+        filter: &str,
+    ) -> Result<(Keyset<'t>, Option<crate::filter::CompiledFilter>)> {
+        let keyset = Keyset::open(tokens, order, page_size, page_token, &[filter])?;
+        let compiled = crate::filter::compile(fields, filter, 1)?;
+        Ok((keyset, compiled))
+    }
+
     /// Rows on a full page.
     pub fn size(&self) -> u32 {
         self.size

@@ -525,14 +525,14 @@ impl WarehouseApi {
         req: pb::ListStockDocumentsRequest,
     ) -> Result<pb::ListStockDocumentsResponse> {
         let order = Order::newest_first("d");
-        let keyset = Keyset::open(
+        let (keyset, filter) = Keyset::open_filtered(
             &self.tokens,
             order,
             req.page_size,
             &req.page_token,
-            &[req.filter.as_str()],
+            DOCUMENT_FILTER,
+            &req.filter,
         )?;
-        let filter = crm_kit::filter::compile(DOCUMENT_FILTER, &req.filter, 1)?;
         let scope = ReadScope::of(caller, &DOCUMENT_SCOPE);
         let mut conn = self.conn().await?;
         let page = store::documents::page(&mut conn, &scope, filter.as_ref(), &keyset).await?;

@@ -96,14 +96,14 @@ impl WarehouseApi {
     }
 
     pub async fn list_loans(&self, caller: &Principal, req: pb::ListLoansRequest) -> Result<pb::ListLoansResponse> {
-        let keyset = Keyset::open(
+        let (keyset, filter) = Keyset::open_filtered(
             &self.tokens,
             Order::newest_first("b"),
             req.page_size,
             &req.page_token,
-            &[req.filter.as_str()],
+            LOAN_FILTER,
+            &req.filter,
         )?;
-        let filter = crm_kit::filter::compile(LOAN_FILTER, &req.filter, 1)?;
         let mut conn = self.conn().await?;
         let page = store::loans::page(
             &mut conn,

@@ -314,14 +314,14 @@ impl WarehouseApi {
         caller: &Principal,
         req: pb::ListReservationsRequest,
     ) -> Result<pb::ListReservationsResponse> {
-        let keyset = Keyset::open(
+        let (keyset, filter) = Keyset::open_filtered(
             &self.tokens,
             Order::newest_first("b"),
             req.page_size,
             &req.page_token,
-            &[req.filter.as_str()],
+            RESERVATION_FILTER,
+            &req.filter,
         )?;
-        let filter = crm_kit::filter::compile(RESERVATION_FILTER, &req.filter, 1)?;
         let mut conn = self.conn().await?;
         let page = store::stock::reservations(
             &mut conn,
@@ -362,14 +362,14 @@ impl WarehouseApi {
         req: pb::ListStockLevelsRequest,
     ) -> Result<pb::ListStockLevelsResponse> {
         let order = Order::by("b.warehouse_id", "b.product_id", Direction::Ascending);
-        let keyset = Keyset::open(
+        let (keyset, filter) = Keyset::open_filtered(
             &self.tokens,
             order,
             req.page_size,
             &req.page_token,
-            &[req.filter.as_str()],
+            LEVEL_FILTER,
+            &req.filter,
         )?;
-        let filter = crm_kit::filter::compile(LEVEL_FILTER, &req.filter, 1)?;
         let mut conn = self.conn().await?;
         let page = store::stock::levels(
             &mut conn,
@@ -390,14 +390,14 @@ impl WarehouseApi {
         req: pb::ListLedgerEntriesRequest,
     ) -> Result<pb::ListLedgerEntriesResponse> {
         let order = Order::by("l.posted_at", "l.id", Direction::Descending);
-        let keyset = Keyset::open(
+        let (keyset, filter) = Keyset::open_filtered(
             &self.tokens,
             order,
             req.page_size,
             &req.page_token,
-            &[req.filter.as_str()],
+            JOURNAL_FILTER,
+            &req.filter,
         )?;
-        let filter = crm_kit::filter::compile(JOURNAL_FILTER, &req.filter, 1)?;
         let mut conn = self.conn().await?;
         let page = store::stock::journal(
             &mut conn,

@@ -245,14 +245,14 @@ impl WarehouseApi {
         caller: &Principal,
         req: pb::ListStocktakesRequest,
     ) -> Result<pb::ListStocktakesResponse> {
-        let keyset = Keyset::open(
+        let (keyset, filter) = Keyset::open_filtered(
             &self.tokens,
             Order::newest_first("b"),
             req.page_size,
             &req.page_token,
-            &[req.filter.as_str()],
+            STOCKTAKE_FILTER,
+            &req.filter,
         )?;
-        let filter = crm_kit::filter::compile(STOCKTAKE_FILTER, &req.filter, 1)?;
         let mut conn = self.conn().await?;
         let page = store::stocktakes::page(
             &mut conn,

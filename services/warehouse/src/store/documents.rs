@@ -77,13 +77,15 @@ pub async fn page(
     filter: Option<&CompiledFilter>,
     keyset: &Keyset<'_>,
 ) -> Result<Page<DocumentRow>> {
-    let mut q = SqlBuf::read(&format!("SELECT {COLUMNS} FROM documents d"), scope);
-    if let Some(f) = filter {
-        q.push(" AND (").filter(f).push(")");
-    }
-    keyset
-        .fetch(conn, q, |d: &DocumentRow| Position::at(d.created_at, &d.id))
-        .await
+    super::page(
+        conn,
+        &format!("SELECT {COLUMNS} FROM documents d"),
+        scope,
+        filter,
+        keyset,
+        |d: &DocumentRow| Position::at(d.created_at, &d.id),
+    )
+    .await
 }
 
 pub async fn lines(conn: &mut AnyConnection, document_id: &str) -> Result<Vec<LineRow>> {

@@ -91,13 +91,10 @@ pub async fn page(
     filter: Option<&CompiledFilter>,
     keyset: &Keyset<'_>,
 ) -> Result<Page<ListedLoan>> {
-    let mut q = SqlBuf::read(LISTED, scope);
-    if let Some(f) = filter {
-        q.push(" AND (").filter(f).push(")");
-    }
-    keyset
-        .fetch(conn, q, |r: &ListedLoan| Position::at(r.loan.created_at, &r.loan.id))
-        .await
+    super::page(conn, LISTED, scope, filter, keyset, |r: &ListedLoan| {
+        Position::at(r.loan.created_at, &r.loan.id)
+    })
+    .await
 }
 
 /// Settles `quantity` of an open loan (returned, or sold when `sold`), only while that much is

@@ -19,3 +19,31 @@ pub mod loans;
 pub mod stock;
 pub mod stocktakes;
 pub mod warehouses;
+
+use crm_kit::Result;
+use crm_kit::auth::ReadScope;
+use crm_kit::filter::CompiledFilter;
+use crm_kit::listing::{Keyset, Page, Position};
+use crm_kit::sql::SqlBuf;
+use sqlx::AnyConnection;
+
+/// The page `keyset` asks for of the read `select` (`SELECT ... FROM ...`, up to where `WHERE`
+/// would go): the rows in `scope` matching `filter`; `position` gives a row's place in the
+/// list's order. Every list of the service is read through it.
+pub async fn page<T>(
+    conn: &mut AnyConnection,
+    select: &str,
+    scope: &ReadScope,
+    filter: Option<&CompiledFilter>,
+    keyset: &Keyset<'_>,
+    position: impl Fn(&T) -> Position,
+) -> Result<Page<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let mut q = SqlBuf::read(select, scope);
+    if let Some(f) = filter {
+        q.push(" AND (").filter(f).push(")");
+    }
+    keyset.fetch(conn, q, position).await
+}

@@ -374,19 +374,14 @@ pub async fn journal(
     keyset: &Keyset<'_>,
 ) -> Result<Page<JournalRow>> {
     let columns: Vec<String> = LEDGER_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect();
-    let mut q = SqlBuf::read(
-        &format!(
-            "SELECT {}, d.number AS document_number FROM ledger l JOIN documents d ON d.id = l.document_id",
-            columns.join(", ")
-        ),
-        scope,
+    let select = format!(
+        "SELECT {}, d.number AS document_number FROM ledger l JOIN documents d ON d.id = l.document_id",
+        columns.join(", ")
     );
-    if let Some(f) = filter {
-        q.push(" AND (").filter(f).push(")");
-    }
-    keyset
-        .fetch(conn, q, |r: &JournalRow| Position::at(r.line.posted_at, &r.line.id))
-        .await
+    super::page(conn, &select, scope, filter, keyset, |r: &JournalRow| {
+        Position::at(r.line.posted_at, &r.line.id)
+    })
+    .await
 }
 
 /// A stock level: a balance with its product's code, name and unit.
@@ -425,15 +420,10 @@ pub async fn levels(
     filter: Option<&CompiledFilter>,
     keyset: &Keyset<'_>,
 ) -> Result<Page<LevelRow>> {
-    let mut q = SqlBuf::read(LEVEL_SELECT, scope);
-    if let Some(f) = filter {
-        q.push(" AND (").filter(f).push(")");
-    }
-    keyset
-        .fetch(conn, q, |r: &LevelRow| {
-            Position::at(r.balance.warehouse_id.clone(), &r.balance.product_id)
-        })
-        .await
+    super::page(conn, LEVEL_SELECT, scope, filter, keyset, |r: &LevelRow| {
+        Position::at(r.balance.warehouse_id.clone(), &r.balance.product_id)
+    })
+    .await
 }
 
 /// The value held per warehouse in `scope`: (warehouse, stock, in-transit and on-loan value), now
@@ -656,13 +646,15 @@ pub async fn reservations(
     filter: Option<&CompiledFilter>,
     keyset: &Keyset<'_>,
 ) -> Result<Page<ReservationRow>> {
-    let mut q = SqlBuf::read(&format!("SELECT {RESERVATION_COLUMNS} FROM reservations b"), scope);
-    if let Some(f) = filter {
-        q.push(" AND (").filter(f).push(")");
-    }
-    keyset
-        .fetch(conn, q, |r: &ReservationRow| Position::at(r.created_at, &r.id))
-        .await
+    super::page(
+        conn,
+        &format!("SELECT {RESERVATION_COLUMNS} FROM reservations b"),
+        scope,
+        filter,
+        keyset,
+        |r: &ReservationRow| Position::at(r.created_at, &r.id),
+    )
+    .await
 }
 
 /// Ships `quantity` from an active reservation of this warehouse and product, only while it

@@ -154,22 +154,15 @@ pub async fn page(
     filter: Option<&CompiledFilter>,
     keyset: &Keyset<'_>,
 ) -> Result<Page<ListedStocktake>> {
-    let mut q = SqlBuf::read(
-        &format!(
-            "SELECT {COLUMNS}, (SELECT COUNT(*) FROM stocktake_lines l WHERE l.stocktake_id = b.id) AS line_count, \
-             (SELECT COUNT(*) FROM stocktake_lines l WHERE l.stocktake_id = b.id AND l.counted_at > 0) AS counted_count \
-             FROM stocktakes b"
-        ),
-        scope,
+    let select = format!(
+        "SELECT {COLUMNS}, (SELECT COUNT(*) FROM stocktake_lines l WHERE l.stocktake_id = b.id) AS line_count, \
+         (SELECT COUNT(*) FROM stocktake_lines l WHERE l.stocktake_id = b.id AND l.counted_at > 0) AS counted_count \
+         FROM stocktakes b"
     );
-    if let Some(f) = filter {
-        q.push(" AND (").filter(f).push(")");
-    }
-    keyset
-        .fetch(conn, q, |s: &ListedStocktake| {
-            Position::at(s.stocktake.created_at, &s.stocktake.id)
-        })
-        .await
+    super::page(conn, &select, scope, filter, keyset, |s: &ListedStocktake| {
+        Position::at(s.stocktake.created_at, &s.stocktake.id)
+    })
+    .await
 }
 
 /// The sheet of a stocktake, by product code.
