@@ -33,6 +33,8 @@ const SECRETS: &[&str] = &[
     "Leaky Warehouse",
     "Leaky Receipt",
     "Leaky Borrower",
+    "LEAKY-SN-1",
+    "Leaky Lot",
 ];
 
 /// Read methods that are not scoped by owner, and why.
@@ -710,6 +712,34 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
             "counterpartyKind": "COUNTERPARTY_KIND_CUSTOMER", "lines": [{"productId": product_id, "quantity": "1"}]}, "post": true}),
     )
     .await;
+    let serial_product = call(
+        &pool,
+        &warehouse,
+        &format!("{ws}CreateProduct"),
+        &stock_manager,
+        json!({"product": {"code": "SCOPE-SN", "name": "Scope phone", "unit": "pcs", "tracking": "TRACKING_SERIAL"}}),
+    )
+    .await;
+    let serial_product_id = serial_product["product"]["id"].as_str().expect("id").to_string();
+    let lot_product = call(
+        &pool,
+        &warehouse,
+        &format!("{ws}CreateProduct"),
+        &stock_manager,
+        json!({"product": {"code": "SCOPE-LOT", "name": "Scope milk", "unit": "pcs", "tracking": "TRACKING_LOT"}}),
+    )
+    .await;
+    let lot_product_id = lot_product["product"]["id"].as_str().expect("id").to_string();
+    call(
+        &pool,
+        &warehouse,
+        &format!("{ws}CreateStockDocument"),
+        &keeper,
+        json!({"document": {"kind": "DOCUMENT_KIND_OPENING", "warehouseId": kept_id, "lines": [
+            {"productId": serial_product_id, "quantity": "1", "serialNumbers": ["LEAKY-SN-1"]},
+            {"productId": lot_product_id, "quantity": "2", "lot": "Leaky Lot"}]}, "post": true}),
+    )
+    .await;
     let count = call(
         &pool,
         &warehouse,
@@ -752,6 +782,14 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
         (format!("{ws}ListStockLevels"), json!({}), "keeper", Expect::Shows),
         (format!("{ws}ListLedgerEntries"), json!({}), "keeper", Expect::Shows),
         (format!("{ws}GetStockValue"), json!({}), "keeper", Expect::Shows),
+        (
+            format!("{ws}GetSerialNumber"),
+            json!({"product_id": serial_product_id, "serial_number": "LEAKY-SN-1"}),
+            "keeper",
+            Expect::Shows,
+        ),
+        (format!("{ws}ListSerialNumbers"), json!({}), "keeper", Expect::Shows),
+        (format!("{ws}ListLots"), json!({}), "keeper", Expect::Shows),
     ];
     matrix.extend(warehouse_rows);
 

@@ -409,6 +409,11 @@ impl Violations {
         self.0.is_empty()
     }
 
+    /// How many violations were recorded (so a check can tell whether it added any).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// Ok when nothing was recorded, else INVALID_ARGUMENT with all of them.
     pub fn finish(self) -> Result<()> {
         if self.0.is_empty() {

@@ -288,6 +288,12 @@ pub fn fold(s: &str) -> String {
     fast2s::convert(&plain)
 }
 
+/// A code as people type it, in its plain form: compatibility forms to their plain ones (NFKC:
+/// full-width letters and digits) and trimmed, case kept. Serial numbers and lots are stored so.
+pub fn normalize(s: &str) -> String {
+    s.nfkc().collect::<String>().trim().to_string()
+}
+
 /// [`fold`]ed, keeping only letters and digits (CJK included): spaces, punctuation and
 /// symbols are dropped, so "AB-12 / x" and "ab12x" are one key.
 pub fn fold_key(s: &str) -> String {

@@ -36,7 +36,8 @@ pub const GRPC_SERVICE: &str = "crm.warehouse.v1.WarehouseService";
 pub const MIGRATIONS: &[Migration] = crm_kit::migrations![
     (1, "init", "0001_init.sql"),
     (2, "stocktakes", "0002_stocktakes.sql"),
-    (3, "loans", "0003_loans.sql")
+    (3, "loans", "0003_loans.sql"),
+    (4, "tracking", "0004_tracking.sql")
 ];
 
 /// Settings of the warehouse service.

@@ -515,6 +515,7 @@ async fn balances_survive_kills_and_retries_and_add_up() {
                             quantity: part.to_string(),
                             reference: op.clone(),
                             request_id: op.clone(),
+                            serial_numbers: Vec::new(),
                         };
                         until_answered(&resent, || {
                             let (mut c, r) = (w.clone(), req.clone());
@@ -528,6 +529,7 @@ async fn balances_survive_kills_and_retries_and_add_up() {
                             quantity: part.to_string(),
                             remark: String::new(),
                             request_id: op.clone(),
+                            serial_numbers: Vec::new(),
                         };
                         until_answered(&resent, || {
                             let (mut c, r) = (w.clone(), req.clone());

@@ -389,6 +389,13 @@ impl WarehouseApi {
         let mut v = Violations::new();
         let category = self.apply(&mut p, src, &paths, &mut v);
         if before.moved == 1 {
+            if p.tracking != before.tracking {
+                v.add(
+                    "product.tracking",
+                    "PRODUCT_HAS_MOVED",
+                    "the tracking cannot change once the product has stock movements",
+                );
+            }
             if p.unit != before.unit {
                 v.add(
                     "product.unit",
@@ -542,12 +549,7 @@ impl WarehouseApi {
                     .ok()
                     .and_then(domain::tracking_code)
                 {
-                    Some("none") => row.tracking = "none".into(),
-                    Some(_) => v.add(
-                        &field,
-                        reason::NOT_ALLOWED,
-                        "serial and lot numbers on stock documents are not available yet: use NONE",
-                    ),
+                    Some(code) => row.tracking = code.into(),
                     None => v.add(&field, reason::UNKNOWN_ENUM_VALUE, "NONE, SERIAL or LOT"),
                 },
                 "warranty_months" => {

@@ -103,6 +103,8 @@ impl WarehouseApi {
                         reservation_id: l.reservation_id.clone(),
                         source_line_id: l.source_line_id.clone(),
                         remark: l.remark.clone(),
+                        serial_numbers: l.serial_numbers(),
+                        lot: l.lot.clone(),
                     }
                 })
                 .collect(),
@@ -300,6 +302,18 @@ impl WarehouseApi {
                 check_text(&format!("{at}.reservation_id"), &l.reservation_id, false, 64, &mut v);
                 check_text(&format!("{at}.source_line_id"), &l.source_line_id, false, 64, &mut v);
                 check_notes(&format!("{at}.remark"), &l.remark, 500, &mut v);
+                check_text(&format!("{at}.lot"), &l.lot, false, 100, &mut v);
+                if l.serial_numbers.len() > MAX_LINE_SERIALS {
+                    v.add(
+                        format!("{at}.serial_numbers"),
+                        reason::TOO_MANY,
+                        format!("at most {MAX_LINE_SERIALS} serial numbers per line: split the line"),
+                    );
+                } else {
+                    for (j, serial) in l.serial_numbers.iter().enumerate() {
+                        check_text(&format!("{at}.serial_numbers[{j}]"), serial, true, 100, &mut v);
+                    }
+                }
                 parsed.push((q, cost));
             }
         }
@@ -342,6 +356,7 @@ impl WarehouseApi {
         let id = crm_kit::new_id();
         let mut lines = Vec::with_capacity(src.lines.len());
         let mut v = Violations::new();
+        let mut serials_seen: HashMap<(String, String), usize> = HashMap::new();
         for (i, (l, (q, cost))) in src.lines.iter().zip(parsed).enumerate() {
             let at = format!("document.lines[{i}]");
             let Some(p) = products.get(l.product_id.trim()) else {
@@ -369,6 +384,9 @@ impl WarehouseApi {
                     continue;
                 }
             };
+            let Some((serials, lot)) = tracked_units(&at, i, p, l, stock, &mut serials_seen, &mut v) else {
+                continue;
+            };
             lines.push(LineRow {
                 document_id: id.clone(),
                 line_no: i64::try_from(i).unwrap_or(i64::MAX) + 1,
@@ -386,6 +404,8 @@ impl WarehouseApi {
                 reservation_id: l.reservation_id.trim().to_string(),
                 source_line_id: l.source_line_id.trim().to_string(),
                 remark: l.remark.trim().to_string(),
+                serials,
+                lot,
             });
         }
         v.finish()?;
@@ -714,4 +734,105 @@ impl WarehouseApi {
             document: Some(document),
         })
     }
+}
+
+/// The most serial numbers one line names.
+pub(crate) const MAX_LINE_SERIALS: usize = 10_000;
+
+/// A line's serial numbers (JSON) and lot, checked against its product's tracking: a serial
+/// product names one distinct number per unit (never twice in a document), a lot product one
+/// lot, any other product neither. `None` (with the violations added) when they do not fit.
+fn tracked_units(
+    at: &str,
+    index: usize,
+    p: &store::catalog::ProductRow,
+    l: &pb::StockDocumentLine,
+    stock: Quantity,
+    seen: &mut HashMap<(String, String), usize>,
+    v: &mut Violations,
+) -> Option<(String, String)> {
+    let lot = crm_kit::text::normalize(l.lot.trim());
+    let serials: Vec<String> = l
+        .serial_numbers
+        .iter()
+        .map(|s| crm_kit::text::normalize(s.trim()))
+        .collect();
+    let before = v.len();
+    match p.tracking.as_str() {
+        "serial" => {
+            let units = stock.storage();
+            if serials.is_empty() {
+                v.add(
+                    format!("{at}.serial_numbers"),
+                    reason::REQUIRED,
+                    format!("{} is tracked by serial number: name one per unit", p.code),
+                );
+            } else if i64::try_from(serials.len()).ok().and_then(|n| n.checked_mul(10_000)) != Some(units) {
+                v.add(
+                    format!("{at}.serial_numbers"),
+                    "SERIAL_COUNT_MISMATCH",
+                    format!(
+                        "{} serial numbers for {} units of {}: name one per unit",
+                        serials.len(),
+                        qty(units),
+                        p.code
+                    ),
+                );
+            }
+            for (j, serial) in serials.iter().enumerate() {
+                let key = crm_kit::text::fold(serial);
+                if let Some(first) = seen.insert((p.id.clone(), key), index) {
+                    v.add(
+                        format!("{at}.serial_numbers[{j}]"),
+                        reason::DUPLICATE,
+                        format!(
+                            "serial {serial} of {} is already on line {} of this document",
+                            p.code,
+                            first + 1
+                        ),
+                    );
+                }
+            }
+            if !lot.is_empty() {
+                v.add(
+                    format!("{at}.lot"),
+                    reason::NOT_ALLOWED,
+                    format!("{} is tracked by serial number, not by lot", p.code),
+                );
+            }
+        }
+        "lot" => {
+            if lot.is_empty() {
+                v.add(
+                    format!("{at}.lot"),
+                    reason::REQUIRED,
+                    format!("{} is tracked by lot: name the lot", p.code),
+                );
+            }
+            if !serials.is_empty() {
+                v.add(
+                    format!("{at}.serial_numbers"),
+                    reason::NOT_ALLOWED,
+                    format!("{} is tracked by lot, not by serial number", p.code),
+                );
+            }
+        }
+        _ => {
+            if !serials.is_empty() {
+                v.add(
+                    format!("{at}.serial_numbers"),
+                    reason::NOT_ALLOWED,
+                    format!("{} is not tracked by serial number", p.code),
+                );
+            }
+            if !lot.is_empty() {
+                v.add(
+                    format!("{at}.lot"),
+                    reason::NOT_ALLOWED,
+                    format!("{} is not tracked by lot", p.code),
+                );
+            }
+        }
+    }
+    (v.len() == before).then(|| (serde_json::to_string(&serials).unwrap_or_else(|_| "[]".into()), lot))
 }

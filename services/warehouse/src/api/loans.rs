@@ -5,7 +5,9 @@
 //! it left with. Never more comes back or is sold than is out: a conditional update decides.
 
 use crm_kit::auth::{Principal, ReadScope};
-use crm_kit::errors::Violations;
+use std::collections::HashMap;
+
+use crm_kit::errors::{Violations, reason};
 use crm_kit::events as outbox;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::{Begun, RequestKey};
@@ -21,6 +23,7 @@ use crate::domain::{self, Kind, Status};
 use crate::store;
 use crate::store::documents::{DocumentRow, LineRow};
 use crate::store::loans::{ListedLoan, LoanRow};
+use crate::store::tracking::Place;
 
 pub const LOAN: &str = "crm.warehouse.v1.Loan";
 
@@ -63,7 +66,7 @@ const LOAN_FILTER: &[FieldSpec] = &[
 ];
 
 impl WarehouseApi {
-    fn loan_proto(&self, l: &LoanRow, number: &str) -> pb::Loan {
+    fn loan_proto(&self, l: &LoanRow, number: &str, lot: &str, serial_numbers: Vec<String>) -> pb::Loan {
         let outstanding = l.quantity - l.returned - l.sold;
         let today = {
             let (y, m, d) = crm_kit::time::civil_from_days(now_micros().div_euclid(86_400_000_000));
@@ -92,6 +95,8 @@ impl WarehouseApi {
                 pb::LoanStatus::Open
             } as i32,
             lend_time: crm_kit::time::set_to_proto(l.created_at),
+            serial_numbers,
+            lot: lot.to_string(),
         }
     }
 
@@ -112,11 +117,22 @@ impl WarehouseApi {
             &keyset,
         )
         .await?;
+        // The serials still out, for the page's loans at once.
+        let documents: Vec<&str> = page.rows.iter().map(|r| r.loan.document_id.as_str()).collect();
+        let mut out: HashMap<(String, i64), Vec<String>> = HashMap::new();
+        for s in store::tracking::on_loan(&mut conn, &documents).await? {
+            out.entry((s.document_id, s.line_no)).or_default().push(s.serial);
+        }
         Ok(pb::ListLoansResponse {
             loans: page
                 .rows
                 .iter()
-                .map(|r| self.loan_proto(&r.loan, &r.document_number))
+                .map(|r| {
+                    let serials = out
+                        .remove(&(r.loan.document_id.clone(), r.loan.line_no))
+                        .unwrap_or_default();
+                    self.loan_proto(&r.loan, &r.document_number, &r.lot, serials)
+                })
                 .collect(),
             next_page_token: page.next_page_token,
         })
@@ -131,14 +147,22 @@ impl WarehouseApi {
         let key = RequestKey::new("ReturnLoan", &caller.employee_id, &request_id, &req)?;
         let mut v = Violations::new();
         check_notes("remark", &req.remark, 500, &mut v);
-        let quantity = self.settled_quantity(&req.quantity, &mut v);
+        let quantity = self.settled_quantity(&req.quantity, &req.serial_numbers, &mut v);
         v.finish()?;
         let mut tx = match self.db.begin_command(key).await? {
             Begun::Replayed(done) => return Ok(done),
             Begun::Fresh(tx) => tx,
         };
         let (loan, document) = self
-            .settle(&mut tx, caller, &req.id, quantity, false, req.remark.trim())
+            .settle(
+                &mut tx,
+                caller,
+                &req.id,
+                quantity,
+                &req.serial_numbers,
+                false,
+                req.remark.trim(),
+            )
             .await?;
         let response = pb::ReturnLoanResponse {
             loan: Some(loan),
@@ -152,14 +176,22 @@ impl WarehouseApi {
         let key = RequestKey::new("SellLoan", &caller.employee_id, &request_id, &req)?;
         let mut v = Violations::new();
         check_text("reference", &req.reference, false, 100, &mut v);
-        let quantity = self.settled_quantity(&req.quantity, &mut v);
+        let quantity = self.settled_quantity(&req.quantity, &req.serial_numbers, &mut v);
         v.finish()?;
         let mut tx = match self.db.begin_command(key).await? {
             Begun::Replayed(done) => return Ok(done),
             Begun::Fresh(tx) => tx,
         };
         let (loan, document) = self
-            .settle(&mut tx, caller, &req.id, quantity, true, req.reference.trim())
+            .settle(
+                &mut tx,
+                caller,
+                &req.id,
+                quantity,
+                &req.serial_numbers,
+                true,
+                req.reference.trim(),
+            )
             .await?;
         let response = pb::SellLoanResponse {
             loan: Some(loan),
@@ -168,22 +200,47 @@ impl WarehouseApi {
         tx.finish(response).await
     }
 
-    /// The quantity to settle (`None`: everything still out).
-    fn settled_quantity(&self, quantity: &str, v: &mut Violations) -> Option<i64> {
-        if quantity.trim().is_empty() {
-            return None;
+    /// The quantity to settle (`None`: everything still out): as given, or the count of the
+    /// serial numbers named (which it must equal when both are given).
+    fn settled_quantity(&self, quantity: &str, serials: &[String], v: &mut Violations) -> Option<i64> {
+        let mut keys = std::collections::HashSet::new();
+        for (j, serial) in serials.iter().enumerate() {
+            check_text(&format!("serial_numbers[{j}]"), serial, true, 100, v);
+            if !keys.insert(crm_kit::text::fold(serial)) {
+                v.add(
+                    format!("serial_numbers[{j}]"),
+                    reason::DUPLICATE,
+                    format!("serial {} is named twice", serial.trim()),
+                );
+            }
         }
-        super::positive_quantity("quantity", quantity, v).map(|q| q.storage())
+        let counted = (!serials.is_empty()).then(|| i64::try_from(serials.len()).unwrap_or(i64::MAX / 10_000) * 10_000);
+        if quantity.trim().is_empty() {
+            return counted;
+        }
+        let q = super::positive_quantity("quantity", quantity, v).map(|q| q.storage());
+        if let (Some(q), Some(c)) = (q, counted)
+            && q != c
+        {
+            v.add(
+                "quantity",
+                "SERIAL_COUNT_MISMATCH",
+                format!("{} units for {} serial numbers", qty(q), serials.len()),
+            );
+        }
+        q
     }
 
     /// Returns or sells `quantity` of loan `id` (everything still out when `None`), in `conn`'s
     /// transaction: the loan row decides (never more than is out), then the document posts.
+    #[allow(clippy::too_many_arguments)]
     async fn settle(
         &self,
         conn: &mut sqlx::AnyConnection,
         caller: &Principal,
         id: &str,
         quantity: Option<i64>,
+        serial_numbers: &[String],
         sold: bool,
         note: &str,
     ) -> Result<(pb::Loan, pb::StockDocument)> {
@@ -191,13 +248,51 @@ impl WarehouseApi {
         if id.is_empty() {
             return Err(Error::required("id"));
         }
-        let ListedLoan { loan, document_number } =
-            store::loans::visible(conn, &ReadScope::of(caller, &BALANCE_SCOPE), id)
-                .await?
-                .ok_or_else(|| Error::not_found(LOAN, id))?;
+        let ListedLoan {
+            loan,
+            document_number,
+            lot,
+        } = store::loans::visible(conn, &ReadScope::of(caller, &BALANCE_SCOPE), id)
+            .await?
+            .ok_or_else(|| Error::not_found(LOAN, id))?;
         let w = self.open_warehouse(conn, caller, "id", &loan.warehouse_id).await?;
         let outstanding = loan.quantity - loan.returned - loan.sold;
         let q = quantity.unwrap_or(outstanding);
+        let products = store::catalog::products(conn, &[loan.product_id.as_str()]).await?;
+        let product = products
+            .first()
+            .ok_or_else(|| Error::Internal(format!("loan {} of a product that is gone", loan.id)))?;
+        let on_loan = Place {
+            state: "loan",
+            warehouse_id: &loan.warehouse_id,
+        };
+        // A serial product's units: those named, else the first still out.
+        let serials: Vec<String> = if product.tracking != "serial" {
+            if !serial_numbers.is_empty() {
+                return Err(Error::invalid(
+                    "serial_numbers",
+                    reason::NOT_ALLOWED,
+                    format!("{} is not tracked by serial number", product.code),
+                ));
+            }
+            Vec::new()
+        } else if !serial_numbers.is_empty() {
+            serial_numbers.iter().map(|s| crm_kit::text::normalize(s)).collect()
+        } else {
+            if q % 10_000 != 0 {
+                return Err(Error::invalid(
+                    "quantity",
+                    reason::NOT_ALLOWED,
+                    format!("{} is counted in whole units by serial number", product.code),
+                ));
+            }
+            let out =
+                store::tracking::of_line(conn, &loan.product_id, on_loan, &loan.document_id, loan.line_no).await?;
+            out.into_iter()
+                .take(usize::try_from(q / 10_000).unwrap_or(usize::MAX))
+                .map(|s| s.serial)
+                .collect()
+        };
         let now = now_micros();
         let Some(after) = (if q > 0 {
             store::loans::settle(conn, &loan.id, q, sold, now, &caller.employee_id).await?
@@ -276,9 +371,11 @@ impl WarehouseApi {
             reservation_id: String::new(),
             source_line_id: loan.id.clone(),
             remark: String::new(),
+            serials: serde_json::to_string(&serials).unwrap_or_else(|_| "[]".into()),
+            lot: lot.clone(),
         }];
         store::documents::insert(conn, &doc, &lines).await?;
-        let ledger = Posting::new(
+        let mut posting = Posting::new(
             &doc,
             &lines,
             false,
@@ -286,9 +383,9 @@ impl WarehouseApi {
             &caller.employee_id,
             now,
             Default::default(),
-        )
-        .settle_loan(conn, value)
-        .await?;
+        );
+        posting.origin = Some((loan.document_id.clone(), loan.line_no));
+        let ledger = posting.settle_loan(conn, value).await?;
         let event = pb::LoanSettled {
             loan_id: loan.id.clone(),
             document_id: doc.id.clone(),
@@ -306,6 +403,11 @@ impl WarehouseApi {
             ..after
         };
         let document = self.document_of(&doc, &lines, &ledger);
-        Ok((self.loan_proto(&settled, &document_number), document))
+        let still_out = store::tracking::of_line(conn, &loan.product_id, on_loan, &loan.document_id, loan.line_no)
+            .await?
+            .into_iter()
+            .map(|s| s.serial)
+            .collect();
+        Ok((self.loan_proto(&settled, &document_number, &lot, still_out), document))
     }
 }

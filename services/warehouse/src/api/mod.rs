@@ -9,6 +9,7 @@
 //! - [`posting`]: what posting a document writes: balances, ledger lines, events.
 //! - [`stock`]: reservations, stock levels, the journal, stock value, the audit.
 //! - [`stocktakes`]: count sheets, counts, posting their differences.
+//! - [`tracking`]: serial numbers and lots.
 
 pub mod catalog;
 pub mod documents;
@@ -16,6 +17,7 @@ pub mod loans;
 pub mod posting;
 pub mod stock;
 pub mod stocktakes;
+pub mod tracking;
 pub mod warehouses;
 
 use std::sync::Arc;
@@ -283,6 +285,9 @@ crm_kit::rpcs! {
     list_loans(pb::ListLoansRequest) -> pb::ListLoansResponse;
     return_loan(pb::ReturnLoanRequest) -> pb::ReturnLoanResponse;
     sell_loan(pb::SellLoanRequest) -> pb::SellLoanResponse;
+    get_serial_number(pb::GetSerialNumberRequest) -> pb::GetSerialNumberResponse;
+    list_serial_numbers(pb::ListSerialNumbersRequest) -> pb::ListSerialNumbersResponse;
+    list_lots(pb::ListLotsRequest) -> pb::ListLotsResponse;
     ]
     server_streaming: []
 }

@@ -19,6 +19,7 @@ use crate::domain::{self, Direction, Kind};
 use crate::store;
 use crate::store::documents::{DocumentRow, LineRow};
 use crate::store::stock::{BalanceRow, LedgerRow, Take};
+use crate::store::tracking::{Mover, Place};
 
 /// Which movement of a line a ledger line is.
 pub(crate) const LEG_OUT: &str = "out";
@@ -43,6 +44,10 @@ pub(crate) struct Posting<'a> {
     pub now: i64,
     /// Product standard costs, for inbound lines that name no cost.
     pub standard_costs: HashMap<String, i64>,
+    /// The tracking (serial or lot) of the lines' tracked products.
+    tracking: HashMap<String, String>,
+    /// A loan's return or sale: the loan's document line, whose units come back.
+    pub origin: Option<(String, i64)>,
     ledger: Vec<LedgerRow>,
     below_safety: Vec<pb::StockBelowSafety>,
 }
@@ -65,6 +70,8 @@ impl<'a> Posting<'a> {
             by,
             now,
             standard_costs,
+            tracking: HashMap::new(),
+            origin: None,
             ledger: Vec::with_capacity(lines.len() * 2),
             below_safety: Vec::new(),
         }
@@ -88,26 +95,33 @@ impl<'a> Posting<'a> {
         let pairs: Vec<(String, String)> = pairs.into_iter().collect();
         store::stock::ensure(conn, &pairs).await?;
         store::stock::lock(conn, &pairs).await?;
+        self.load_tracking(conn).await?;
+        let w = self.doc.warehouse_id.clone();
         for (i, l) in self.lines.iter().enumerate() {
             match kind.direction {
                 Direction::Inbound => {
                     let cost = self.inbound_cost(conn, l).await?;
-                    self.put(conn, &self.doc.warehouse_id.clone(), l, cost, LEG_IN).await?;
+                    self.put(conn, &w, l, cost, LEG_IN).await?;
+                    self.track(conn, i, l, None, at(STOCK, &w), None, LEG_IN).await?;
                 }
                 Direction::Outbound => {
                     self.take(conn, i, l, LEG_OUT).await?;
+                    self.track(conn, i, l, Some(at(STOCK, &w)), at(GONE, &w), None, LEG_OUT)
+                        .await?;
                 }
                 Direction::Loan => {
                     let value = self.take(conn, i, l, LEG_LEND).await?;
-                    let w = self.doc.warehouse_id.clone();
                     self.lent(conn, &w, l, l.stock_quantity, value, LEG_LENT).await?;
+                    self.track(conn, i, l, Some(at(STOCK, &w)), at(LOAN, &w), None, LEG_LENT)
+                        .await?;
                 }
                 Direction::LoanReturn | Direction::LoanSale => {
                     return Err(Error::Internal("a loan is settled by settle_loan".into()));
                 }
                 Direction::Adjustment if l.stock_quantity > 0 => {
                     let cost = self.adjustment_cost(conn, l).await?;
-                    self.put(conn, &self.doc.warehouse_id.clone(), l, cost, LEG_IN).await?;
+                    self.put(conn, &w, l, cost, LEG_IN).await?;
+                    self.track(conn, i, l, None, at(STOCK, &w), None, LEG_IN).await?;
                 }
                 Direction::Adjustment => {
                     let loss = LineRow {
@@ -116,6 +130,8 @@ impl<'a> Posting<'a> {
                         ..l.clone()
                     };
                     self.take(conn, i, &loss, LEG_OUT).await?;
+                    self.track(conn, i, &loss, Some(at(STOCK, &w)), at(GONE, &w), None, LEG_OUT)
+                        .await?;
                 }
                 Direction::Transfer => {
                     let value = self.take(conn, i, l, LEG_OUT).await?;
@@ -123,8 +139,12 @@ impl<'a> Posting<'a> {
                     if self.doc.in_transit == 1 {
                         self.transit(conn, &to, l, l.stock_quantity, value, LEG_TRANSIT_IN)
                             .await?;
+                        self.track(conn, i, l, Some(at(STOCK, &w)), at(TRANSIT, &to), None, LEG_TRANSIT_IN)
+                            .await?;
                     } else {
                         self.put(conn, &to, l, Cost::Value(value), LEG_IN).await?;
+                        self.track(conn, i, l, Some(at(STOCK, &w)), at(STOCK, &to), None, LEG_IN)
+                            .await?;
                     }
                 }
             }
@@ -150,7 +170,8 @@ impl<'a> Posting<'a> {
             .into_iter()
             .collect();
         store::stock::lock(conn, &pairs).await?;
-        for l in self.lines {
+        self.load_tracking(conn).await?;
+        for (i, l) in self.lines.iter().enumerate() {
             let value = sent
                 .iter()
                 .find(|s| s.line_no == l.line_no && s.leg == LEG_TRANSIT_IN)
@@ -159,6 +180,9 @@ impl<'a> Posting<'a> {
             self.transit(conn, &to, l, -l.stock_quantity, -value, LEG_TRANSIT_OUT)
                 .await?;
             self.put(conn, &to, l, Cost::Value(value), LEG_IN).await?;
+            let origin = (self.doc.id.as_str(), l.line_no);
+            self.track(conn, i, l, Some(at(TRANSIT, &to)), at(STOCK, &to), Some(origin), LEG_IN)
+                .await?;
         }
         store::stock::append(conn, &self.ledger).await?;
         self.publish(conn, kind, true).await?;
@@ -328,13 +352,20 @@ impl<'a> Posting<'a> {
         let w = self.doc.warehouse_id.clone();
         let pairs = [(w.clone(), l.product_id.clone())];
         store::stock::lock(conn, &pairs).await?;
+        self.load_tracking(conn).await?;
+        let origin = self.origin.clone();
+        let origin = origin.as_ref().map(|(d, n)| (d.as_str(), *n));
         match kind.direction {
             Direction::LoanReturn => {
                 self.lent(conn, &w, l, -l.stock_quantity, -value, LEG_UNLEND).await?;
                 self.put(conn, &w, l, Cost::Value(value), LEG_BACK).await?;
+                self.track(conn, 0, l, Some(at(LOAN, &w)), at(STOCK, &w), origin, LEG_BACK)
+                    .await?;
             }
             Direction::LoanSale => {
                 self.lent(conn, &w, l, -l.stock_quantity, -value, LEG_OUT).await?;
+                self.track(conn, 0, l, Some(at(LOAN, &w)), at(GONE, &w), origin, LEG_OUT)
+                    .await?;
             }
             _ => return Err(Error::Internal(format!("{} does not settle a loan", kind.code))),
         }
@@ -407,21 +438,22 @@ impl<'a> Posting<'a> {
     /// The events of the posting, in its transaction.
     async fn publish(&self, conn: &mut AnyConnection, kind: Kind, arrived: bool) -> Result<()> {
         let d = self.doc;
+        let lines: HashMap<i64, &LineRow> = self.lines.iter().map(|l| (l.line_no, l)).collect();
         let wanted = |leg: &str| -> Vec<pb::MovedLine> {
             self.ledger
                 .iter()
                 .filter(|e| e.leg == leg)
-                .map(|e| pb::MovedLine {
-                    line_no: i32::try_from(e.line_no).unwrap_or(i32::MAX),
-                    product_id: e.product_id.clone(),
-                    quantity: qty(e.quantity.abs()),
-                    source_line_id: self
-                        .lines
-                        .iter()
-                        .find(|l| l.line_no == e.line_no)
-                        .map(|l| l.source_line_id.clone())
-                        .unwrap_or_default(),
-                    value: Some(crm_kit::money::Money::from_storage(self.currency, e.value.abs()).to_proto()),
+                .map(|e| {
+                    let line = lines.get(&e.line_no);
+                    pb::MovedLine {
+                        line_no: i32::try_from(e.line_no).unwrap_or(i32::MAX),
+                        product_id: e.product_id.clone(),
+                        quantity: qty(e.quantity.abs()),
+                        source_line_id: line.map(|l| l.source_line_id.clone()).unwrap_or_default(),
+                        value: Some(crm_kit::money::Money::from_storage(self.currency, e.value.abs()).to_proto()),
+                        serial_numbers: line.map(|l| l.serial_numbers()).unwrap_or_default(),
+                        lot: line.map(|l| l.lot.clone()).unwrap_or_default(),
+                    }
                 })
                 .collect()
         };
@@ -565,4 +597,176 @@ fn too_large(l: &LineRow) -> Error {
             super::MAX_LINE_VALUE
         ),
     )
+}
+
+/// Where a line's tracked units are, for [`Posting::track`].
+const STOCK: &str = "stock";
+const TRANSIT: &str = "transit";
+const LOAN: &str = "loan";
+const GONE: &str = "gone";
+
+impl Posting<'_> {
+    /// Loads the tracking of the lines' products (those tracked by serial or lot).
+    async fn load_tracking(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        let ids: Vec<&str> = self.lines.iter().map(|l| l.product_id.as_str()).collect();
+        self.tracking = store::catalog::products(conn, &ids)
+            .await?
+            .into_iter()
+            .filter(|p| p.tracking != "none")
+            .map(|p| (p.id, p.tracking))
+            .collect();
+        Ok(())
+    }
+
+    /// Moves a line's tracked units from `from` (`None`: into the company's stock from outside)
+    /// to `to`: serials each by a conditional update from where they must be (`origin`: and put
+    /// there by that document line), a lot's shelves by a conditional take and a put. Anything
+    /// not where it must be refuses the whole posting.
+    #[allow(clippy::too_many_arguments)]
+    async fn track(
+        &self,
+        conn: &mut AnyConnection,
+        index: usize,
+        l: &LineRow,
+        from: Option<Place<'_>>,
+        to: Place<'_>,
+        origin: Option<(&str, i64)>,
+        leg: &str,
+    ) -> Result<()> {
+        let Some(tracking) = self.tracking.get(&l.product_id) else {
+            return Ok(());
+        };
+        let quantity = l.stock_quantity.abs();
+        let untracked = match tracking.as_str() {
+            "lot" => l.lot.is_empty(),
+            _ => {
+                i64::try_from(l.serial_numbers().len())
+                    .ok()
+                    .and_then(|n| n.checked_mul(10_000))
+                    != Some(quantity)
+            }
+        };
+        if untracked {
+            // The product's tracking changed after the draft was written (it cannot once stock moved).
+            return Err(Error::FailedPrecondition {
+                reason: "TRACKING_CHANGED",
+                message: format!(
+                    "line {}: product {} is tracked by {tracking} now and the line does not name its units: \
+                     cancel the draft and write it again",
+                    l.line_no, l.product_id
+                ),
+                subject: format!("stockDocuments/{}", self.doc.id),
+                metadata: vec![("field".into(), format!("document.lines[{index}]"))],
+            });
+        }
+        let m = Mover {
+            document_id: &self.doc.id,
+            line_no: l.line_no,
+            leg,
+            kind: &self.doc.kind,
+            by: self.by,
+            now: self.now,
+        };
+        if tracking == "lot" {
+            let key = crm_kit::text::fold(&l.lot);
+            if let Some(f) = from.filter(|f| f.state == STOCK)
+                && !store::tracking::take_lot(conn, f.warehouse_id, &l.product_id, &key, quantity, self.now).await?
+            {
+                let there = store::tracking::lot_on_hand(conn, f.warehouse_id, &l.product_id, &key).await?;
+                return Err(Error::FailedPrecondition {
+                    reason: "INSUFFICIENT_LOT",
+                    message: format!(
+                        "line {}: {} of lot {} of product {} requested, warehouse {} has {} of it",
+                        l.line_no,
+                        qty(quantity),
+                        l.lot,
+                        l.product_id,
+                        f.warehouse_id,
+                        qty(there)
+                    ),
+                    subject: format!("warehouses/{}/stock/{}", f.warehouse_id, l.product_id),
+                    metadata: vec![
+                        ("field".into(), format!("document.lines[{index}].lot")),
+                        ("lot".into(), l.lot.clone()),
+                        ("on_hand".into(), qty(there)),
+                        ("requested".into(), qty(quantity)),
+                    ],
+                });
+            }
+            if to.state == STOCK {
+                store::tracking::put_lot(conn, to.warehouse_id, &l.product_id, (&key, &l.lot), quantity, self.now)
+                    .await?;
+            }
+            return Ok(());
+        }
+        let typed = l.serial_numbers();
+        let serials: Vec<(String, String)> = typed.iter().map(|s| (crm_kit::text::fold(s), s.clone())).collect();
+        let keys: Vec<String> = serials.iter().map(|(k, _)| k.clone()).collect();
+        let done = match from {
+            None => store::tracking::receive(conn, &l.product_id, &serials, to, m).await?,
+            Some(f) => store::tracking::shift(conn, &l.product_id, &keys, f, origin, to, m).await?,
+        };
+        if done.len() == keys.len() {
+            return Ok(());
+        }
+        let done: std::collections::HashSet<&str> = done.iter().map(String::as_str).collect();
+        let (j, (key, serial)) = serials
+            .iter()
+            .enumerate()
+            .find(|(_, (k, _))| !done.contains(k.as_str()))
+            .ok_or_else(|| Error::Internal("a serial both moved and not".into()))?;
+        let now = store::tracking::find(conn, &l.product_id, std::slice::from_ref(key)).await?;
+        let where_now = match now.first() {
+            None => "it never came in".to_string(),
+            Some(s) => match s.state.as_str() {
+                STOCK => format!("it is in stock at warehouse {}", s.warehouse_id),
+                TRANSIT => format!("it is on its way to warehouse {}", s.warehouse_id),
+                LOAN => format!("it is on loan from warehouse {}", s.warehouse_id),
+                _ => format!("it left warehouse {} by document {}", s.warehouse_id, s.document_id),
+            },
+        };
+        let mut metadata = vec![
+            ("field".into(), format!("document.lines[{index}].serial_numbers[{j}]")),
+            ("serial_number".into(), serial.clone()),
+            ("product_id".into(), l.product_id.clone()),
+        ];
+        if let Some(s) = now.first() {
+            metadata.push(("state".into(), s.state.clone()));
+            metadata.push(("warehouse_id".into(), s.warehouse_id.clone()));
+        }
+        let (reason, message) = match from {
+            None => (
+                "SERIAL_IN_STOCK",
+                format!(
+                    "line {}: serial {serial} of product {} cannot come in: {where_now}",
+                    l.line_no, l.product_id
+                ),
+            ),
+            Some(f) => (
+                "SERIAL_NOT_IN_STOCK",
+                format!(
+                    "line {}: serial {serial} of product {} is not {} warehouse {}: {where_now}",
+                    l.line_no,
+                    l.product_id,
+                    match f.state {
+                        TRANSIT => "on its way to",
+                        LOAN => "on this loan from",
+                        _ => "in stock at",
+                    },
+                    f.warehouse_id
+                ),
+            ),
+        };
+        Err(Error::FailedPrecondition {
+            reason,
+            message,
+            subject: format!("products/{}/serialNumbers/{serial}", l.product_id),
+            metadata,
+        })
+    }
+}
+
+/// A place of tracked units.
+fn at<'w>(state: &'static str, warehouse_id: &'w str) -> Place<'w> {
+    Place { state, warehouse_id }
 }

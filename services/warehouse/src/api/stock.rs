@@ -461,6 +461,17 @@ impl WarehouseApi {
         let (inbound, outbound) = store::stock::flows(&mut tx, &scope).await?;
         let (on_hand, in_transit, on_loan) = store::stock::held(&mut tx, &scope).await?;
         let reservations = store::stock::reservation_mismatches(&mut tx, &scope).await?;
+        let mut tracking = Vec::new();
+        for (what, rows) in [
+            ("serials", store::tracking::serial_mismatches(&mut tx, &scope).await?),
+            ("lots", store::tracking::lot_mismatches(&mut tx, &scope).await?),
+        ] {
+            tracking.extend(
+                rows.into_iter().map(|(p, w, on_hand, tracked)| {
+                    format!("{p}@{w}: on hand {}, {what} {}", qty(on_hand), qty(tracked))
+                }),
+            );
+        }
         tx.rollback().await?;
         let mismatches = differing
             .iter()
@@ -511,6 +522,7 @@ impl WarehouseApi {
             on_hand_quantity: qty(on_hand),
             in_transit_quantity: qty(in_transit),
             on_loan_quantity: qty(on_loan),
+            tracking_mismatches: tracking,
             reservation_mismatches: reservations
                 .iter()
                 .map(|(w, p, reserved, held)| {

@@ -149,19 +149,31 @@ impl WarehouseApi {
             .await?;
         if !named.is_empty() {
             let ids: Vec<&str> = named.iter().map(String::as_str).collect();
-            let found: Vec<String> = store::catalog::products(&mut tx, &ids)
-                .await?
-                .into_iter()
-                .map(|p| p.id)
-                .collect();
+            let found = store::catalog::products(&mut tx, &ids).await?;
             let mut v = Violations::new();
             for (i, id) in req.product_ids.iter().enumerate() {
-                if !id.trim().is_empty() && !found.iter().any(|f| f == id.trim()) {
-                    v.add(
+                match found.iter().find(|f| f.id == id.trim()) {
+                    None if !id.trim().is_empty() => v.add(
                         format!("product_ids[{i}]"),
                         "UNKNOWN_PRODUCT",
                         format!("no product {}", id.trim()),
-                    );
+                    ),
+                    Some(p) if p.tracking != "none" => v.add(
+                        format!("product_ids[{i}]"),
+                        reason::NOT_ALLOWED,
+                        format!(
+                            "{} is tracked by {}: a sheet counts totals, so its differences are posted by \
+                             OTHER_INBOUND and OTHER_OUTBOUND documents naming the {}",
+                            p.code,
+                            if p.tracking == "serial" { "serial number" } else { "lot" },
+                            if p.tracking == "serial" {
+                                "serial numbers"
+                            } else {
+                                "lots"
+                            }
+                        ),
+                    ),
+                    _ => {}
                 }
             }
             v.finish()?;
@@ -436,6 +448,8 @@ impl WarehouseApi {
                     reservation_id: String::new(),
                     source_line_id: String::new(),
                     remark: String::new(),
+                    serials: "[]".into(),
+                    lot: String::new(),
                 });
             }
         }

@@ -58,10 +58,21 @@ pub struct LineRow {
     pub reservation_id: String,
     pub source_line_id: String,
     pub remark: String,
+    /// Serial numbers as typed, a JSON array (serial-tracked products).
+    pub serials: String,
+    /// The lot as typed (lot-tracked products).
+    pub lot: String,
+}
+
+impl LineRow {
+    /// The line's serial numbers as typed.
+    pub fn serial_numbers(&self) -> Vec<String> {
+        serde_json::from_str(&self.serials).unwrap_or_default()
+    }
 }
 
 const LINE_COLUMNS: &str = "document_id, line_no, product_id, quantity, unit, stock_quantity, unit_cost, cost_given, \
-    value, reservation_id, source_line_id, remark";
+    value, reservation_id, source_line_id, remark, serials, lot";
 
 /// The document `id` if it is in `scope`.
 pub async fn visible(conn: &mut AnyConnection, scope: &ReadScope, id: &str) -> Result<Option<DocumentRow>> {
@@ -130,7 +141,7 @@ pub async fn insert(conn: &mut AnyConnection, d: &DocumentRow, lines: &[LineRow]
     .bind(&d.due_date)
     .execute(&mut *conn)
     .await?;
-    // Twelve columns a row: 200 rows a statement stays far below either backend's limit.
+    // Fourteen columns a row: 200 rows a statement stays far below either backend's limit.
     for chunk in lines.chunks(200) {
         let mut q = SqlBuf::new(&format!("INSERT INTO document_lines ({LINE_COLUMNS}) VALUES "));
         for (i, l) in chunk.iter().enumerate() {
@@ -161,6 +172,10 @@ pub async fn insert(conn: &mut AnyConnection, d: &DocumentRow, lines: &[LineRow]
                 .text(l.source_line_id.clone())
                 .push(", ")
                 .text(l.remark.clone())
+                .push(", ")
+                .text(l.serials.clone())
+                .push(", ")
+                .text(l.lot.clone())
                 .push(")");
         }
         q.query().execute(&mut *conn).await?;

@@ -41,6 +41,8 @@ pub struct ListedLoan {
     #[sqlx(flatten)]
     pub loan: LoanRow,
     pub document_number: String,
+    /// The lot lent (lot-tracked products).
+    pub lot: String,
 }
 
 pub async fn insert(conn: &mut AnyConnection, rows: &[LoanRow]) -> Result<()> {
@@ -75,7 +77,8 @@ pub async fn insert(conn: &mut AnyConnection, rows: &[LoanRow]) -> Result<()> {
 
 const LISTED: &str = "SELECT b.id, b.document_id, b.line_no, b.warehouse_id, b.product_id, b.counterparty_kind, \
     b.counterparty_id, b.sample, b.quantity, b.returned, b.sold, b.value_out, b.due_date, b.status, b.created_at, \
-    b.created_by, b.updated_at, b.updated_by, d.number AS document_number FROM loans b JOIN documents d ON d.id = b.document_id";
+    b.created_by, b.updated_at, b.updated_by, d.number AS document_number, dl.lot FROM loans b \
+    JOIN documents d ON d.id = b.document_id JOIN document_lines dl ON dl.document_id = b.document_id AND dl.line_no = b.line_no";
 
 /// The loan `id` if it is in `scope`.
 pub async fn visible(conn: &mut AnyConnection, scope: &ReadScope, id: &str) -> Result<Option<ListedLoan>> {

@@ -9,6 +9,7 @@
 //! - [`stock`]: balances (changed by conditional updates only), the append-only ledger,
 //!   reservations, stock levels, values as of a time, the audit.
 //! - [`stocktakes`]: stocktakes and their count sheets.
+//! - [`tracking`]: serial numbers (each in one place) and lots.
 
 // The service's SQL lives here (clippy.toml disallows running it elsewhere).
 #![allow(clippy::disallowed_methods)]
@@ -18,6 +19,7 @@ pub mod documents;
 pub mod loans;
 pub mod stock;
 pub mod stocktakes;
+pub mod tracking;
 pub mod warehouses;
 
 use crm_kit::Result;

@@ -88,7 +88,8 @@ pub async fn freeze(
     // The products of the sheet, as a condition on products `p` joined to their balance `b`.
     let candidates = |q: &mut SqlBuf| {
         if product_ids.is_empty() {
-            q.push("b.product_id IS NOT NULL");
+            // Serial and lot products are counted by their numbers, not on a sheet of totals.
+            q.push("b.product_id IS NOT NULL AND p.tracking = 'none'");
             if let Some(path) = under {
                 q.push(" AND p.category_path LIKE ")
                     .text(format!("{}%", crm_kit::filter::like_escape(path)))

@@ -178,6 +178,11 @@ pub async fn audit_clean(w: &mut Warehouse) -> pb::AuditStockResponse {
         "reservations differ: {:?}",
         audit.reservation_mismatches
     );
+    assert!(
+        audit.tracking_mismatches.is_empty(),
+        "serials or lots differ from the shelves: {:?}",
+        audit.tracking_mismatches
+    );
     audit
 }
 

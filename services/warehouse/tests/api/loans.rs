@@ -68,6 +68,7 @@ async fn lent_goods_are_tracked_until_returned_or_sold() {
             quantity: "2".into(),
             remark: "unused".into(),
             request_id: "return-1".into(),
+            serial_numbers: Vec::new(),
         })
         .await
         .expect("return")
@@ -80,6 +81,7 @@ async fn lent_goods_are_tracked_until_returned_or_sold() {
         quantity: "2".into(),
         remark: "unused".into(),
         request_id: "return-1".into(),
+        serial_numbers: Vec::new(),
     })
     .await
     .expect("replayed");
@@ -88,6 +90,7 @@ async fn lent_goods_are_tracked_until_returned_or_sold() {
         quantity: "1".into(),
         reference: "SO-1".into(),
         request_id: "sell-1".into(),
+        serial_numbers: Vec::new(),
     })
     .await
     .expect("sell");

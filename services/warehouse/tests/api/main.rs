@@ -12,4 +12,5 @@ mod helpers;
 mod hostile;
 mod loans;
 mod stocktakes;
+mod tracking;
 mod valuation;
