@@ -70,6 +70,22 @@ const SHARED: &[(&str, &str)] = &[
         "/crm.warehouse.v1.WarehouseService/ListCategories",
         "the shared product catalog",
     ),
+    (
+        "/crm.warehouse.v1.WarehouseService/GetPriceList",
+        "the shared price lists",
+    ),
+    (
+        "/crm.warehouse.v1.WarehouseService/ListPriceLists",
+        "the shared price lists",
+    ),
+    (
+        "/crm.warehouse.v1.WarehouseService/ListPrices",
+        "the shared price lists",
+    ),
+    (
+        "/crm.warehouse.v1.WarehouseService/GetCustomerPrices",
+        "the shared price lists, for a customer the caller names",
+    ),
     ("/crm.identity.v1.IdentityService/GetKeySet", "public keys"),
     (
         "/crm.identity.v1.IdentityService/GetCurrentEmployee",

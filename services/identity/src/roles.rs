@@ -53,6 +53,7 @@ pub const BUILT_IN: &[BuiltIn] = &[
             "orders.*.read",
             "warehouse.product.read",
             "warehouse.stock.read",
+            "warehouse.price.write",
             DIRECTORY[0],
             DIRECTORY[1],
             DIRECTORY[2]

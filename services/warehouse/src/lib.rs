@@ -37,7 +37,8 @@ pub const MIGRATIONS: &[Migration] = crm_kit::migrations![
     (1, "init", "0001_init.sql"),
     (2, "stocktakes", "0002_stocktakes.sql"),
     (3, "loans", "0003_loans.sql"),
-    (4, "tracking", "0004_tracking.sql")
+    (4, "tracking", "0004_tracking.sql"),
+    (5, "prices", "0005_prices.sql")
 ];
 
 /// Settings of the warehouse service.

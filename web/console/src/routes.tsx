@@ -36,6 +36,7 @@ export const SCREENS: Screen[] = [
   { path: "/stock/documents", permission: "warehouse.stock.read", menu: "menu.stockDocuments", group: "menu.warehouse", page: lazy(() => import("./pages/StockDocuments")) },
   { path: "/stock/documents/:documentId", permission: "warehouse.stock.read", page: lazy(() => import("./pages/StockDocument")) },
   { path: "/stock/journal", permission: "warehouse.stock.read", menu: "menu.stockJournal", group: "menu.warehouse", page: lazy(() => import("./pages/StockJournal")) },
+  { path: "/stock/serials", permission: "warehouse.stock.read", menu: "menu.serialNumbers", group: "menu.warehouse", page: lazy(() => import("./pages/SerialNumbers")) },
   { path: "/stock/stocktakes", permission: "warehouse.stock.read", menu: "menu.stocktakes", group: "menu.warehouse", page: lazy(() => import("./pages/Stocktakes")) },
   { path: "/stock/stocktakes/:stocktakeId", permission: "warehouse.stock.read", page: lazy(() => import("./pages/Stocktake")) },
   { path: "/stock/loans", permission: "warehouse.stock.read", menu: "menu.loans", group: "menu.warehouse", page: lazy(() => import("./pages/Loans")) },

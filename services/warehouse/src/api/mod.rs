@@ -7,6 +7,7 @@
 //! - [`documents`]: stock documents: create, read, post, receive, cancel.
 //! - [`loans`]: loans and samples until returned or sold.
 //! - [`posting`]: what posting a document writes: balances, ledger lines, events.
+//! - [`prices`]: price lists and what a customer pays on a day.
 //! - [`stock`]: reservations, stock levels, the journal, stock value, the audit.
 //! - [`stocktakes`]: count sheets, counts, posting their differences.
 //! - [`tracking`]: serial numbers and lots.
@@ -15,6 +16,7 @@ pub mod catalog;
 pub mod documents;
 pub mod loans;
 pub mod posting;
+pub mod prices;
 pub mod stock;
 pub mod stocktakes;
 pub mod tracking;
@@ -288,6 +290,13 @@ crm_kit::rpcs! {
     get_serial_number(pb::GetSerialNumberRequest) -> pb::GetSerialNumberResponse;
     list_serial_numbers(pb::ListSerialNumbersRequest) -> pb::ListSerialNumbersResponse;
     list_lots(pb::ListLotsRequest) -> pb::ListLotsResponse;
+    create_price_list(pb::CreatePriceListRequest) -> pb::CreatePriceListResponse;
+    get_price_list(pb::GetPriceListRequest) -> pb::GetPriceListResponse;
+    list_price_lists(pb::ListPriceListsRequest) -> pb::ListPriceListsResponse;
+    update_price_list(pb::UpdatePriceListRequest) -> pb::UpdatePriceListResponse;
+    set_prices(pb::SetPricesRequest) -> pb::SetPricesResponse;
+    list_prices(pb::ListPricesRequest) -> pb::ListPricesResponse;
+    get_customer_prices(pb::GetCustomerPricesRequest) -> pb::GetCustomerPricesResponse;
     ]
     server_streaming: []
 }

@@ -6,6 +6,7 @@
 //! - [`warehouses`]: warehouses and keepers.
 //! - [`documents`]: stock documents and their lines.
 //! - [`loans`]: loans and samples, per line, until returned or sold.
+//! - [`prices`]: price lists, their customers and prices, the price a customer pays.
 //! - [`stock`]: balances (changed by conditional updates only), the append-only ledger,
 //!   reservations, stock levels, values as of a time, the audit.
 //! - [`stocktakes`]: stocktakes and their count sheets.
@@ -17,6 +18,7 @@
 pub mod catalog;
 pub mod documents;
 pub mod loans;
+pub mod prices;
 pub mod stock;
 pub mod stocktakes;
 pub mod tracking;

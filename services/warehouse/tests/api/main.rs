@@ -11,6 +11,7 @@ mod documents;
 mod helpers;
 mod hostile;
 mod loans;
+mod prices;
 mod stocktakes;
 mod tracking;
 mod valuation;

@@ -1,8 +1,11 @@
 // Loans and samples: what each borrower (a customer or a colleague) still has from the
 // warehouses in scope, newest first, filtered by open or closed, borrower, warehouse and due
 // date; an open loan is taken back (returned onto the shelves) or turned into a sale, in part or
-// in full. Goods are lent with a form that posts a loan document at once; a shortage of stock is
-// told on the line that asked too much, a return or sale of more than is out with what is out.
+// in full (serial-tracked goods by picking which units come back or are sold: all still out by
+// default). Each loan shows the serial numbers still out or its lot. Goods are lent with a form
+// that posts a loan document at once (serial numbers or a lot for tracked products); a shortage
+// of stock is told on the line that asked too much, a serial or lot refused on its line, a return
+// or sale of more than is out with what is out.
 
 import { useRef, useState } from "react";
 import { Alert, Button, Card, Col, DatePicker, Form, Input, Modal, Radio, Row, Select, Space, Switch, Table, Tag, Typography } from "antd";
@@ -18,8 +21,8 @@ import { ErrorNotice } from "../ErrorNotice";
 import { CounterpartyKind, LoanStatus, type Loan, type Product } from "../gen/crm/warehouse/v1/warehouse_pb.js";
 import { useI18n } from "../i18n";
 import { FormSelect } from "./customer/FormSelect";
-import { ProductPicker, productLabel, useFormats, useProducts, useWarehouses } from "./stock/shared";
-import { unitsOf } from "./stock/logic";
+import { ProductPicker, productLabel, SerialNumbersInput, useFormats, useProducts, useWarehouses } from "./stock/shared";
+import { formCellOf, trackingRefusalOf, trackingSentence, tracksLots, tracksSerials, unitsOf } from "./stock/logic";
 import {
   borrowerKindKey,
   formatQty,
@@ -57,6 +60,7 @@ function LoanAction({ loan, mode, product, onClose }: { loan: Loan; mode: "retur
   const [notOut, setNotOut] = useState<string | null>(null);
   const requestId = useRef<string | null>(null);
   const unit = product?.unit ?? "";
+  const serial = loan.serialNumbers.length > 0;
   const run = useMutation({
     mutationFn: async (values: ReturnValues & SellValues): Promise<void> => {
       if (mode === "return") await warehouse.returnLoan(returnRequest(loan, values, requestId.current!));
@@ -74,7 +78,15 @@ function LoanAction({ loan, mode, product, onClose }: { loan: Loan; mode: "retur
         const sentence = notOutSentence(t, language, n, unit);
         setNotOut(sentence);
         setProblem(null);
-        form.setFields([{ name: "quantity", errors: [sentence] }]);
+        form.setFields([{ name: serial ? "serialNumbers" : "quantity", errors: [sentence] }]);
+        return;
+      }
+      const tracked = trackingRefusalOf(e);
+      if (tracked) {
+        const sentence = trackingSentence(t, language, tracked, { unit });
+        setNotOut(sentence);
+        setProblem(null);
+        form.setFields([{ name: "serialNumbers", errors: [sentence] }]);
         return;
       }
       const p = problemFromError(e);
@@ -82,7 +94,8 @@ function LoanAction({ loan, mode, product, onClose }: { loan: Loan; mode: "retur
       setProblem(p);
       form.setFields(
         p.violations
-          .filter((v) => ["quantity", "remark", "reference"].includes(v.field))
+            .map((v) => ({ ...v, field: v.field.replace(/\[\d+\]$/, "") === "serial_numbers" ? "serialNumbers" : v.field }))
+          .filter((v) => ["quantity", "remark", "reference", "serialNumbers"].includes(v.field))
           .map((v) => ({ name: v.field as "quantity", errors: [v.description] })),
       );
     },
@@ -111,9 +124,20 @@ function LoanAction({ loan, mode, product, onClose }: { loan: Loan; mode: "retur
         {t("loans.action.outstanding", { product: productLabel(product, loan.productId), outstanding: `${formatQty(language, loan.outstanding)} ${unit}`.trim() })}
       </Typography.Paragraph>
       <Form form={form} name={`loan-${mode}`} layout="vertical" initialValues={mode === "return" ? returnDefaults(loan) : sellDefaults(loan)}>
-        <Form.Item name="quantity" label={t("loans.action.quantity", { unit: unit || "—" })} extra={t("loans.action.quantityHint")} rules={[{ pattern: QUANTITY, message: t("loans.quantityFormat") }]}>
-          <Input inputMode="decimal" />
-        </Form.Item>
+        {serial ? (
+          <Form.Item
+            name="serialNumbers"
+            label={mode === "return" ? t("serials.loan.returning") : t("serials.loan.selling")}
+            extra={t("serials.loan.pickHint")}
+            rules={[{ required: true, type: "array", min: 1, message: t("serials.input.required") }]}
+          >
+            <SerialNumbersInput id={`loan-${mode}_serialNumbers`} ariaLabel={mode === "return" ? t("serials.loan.returning") : t("serials.loan.selling")} choices={loan.serialNumbers} />
+          </Form.Item>
+        ) : (
+          <Form.Item name="quantity" label={t("loans.action.quantity", { unit: unit || "—" })} extra={t("loans.action.quantityHint")} rules={[{ pattern: QUANTITY, message: t("loans.quantityFormat") }]}>
+            <Input inputMode="decimal" />
+          </Form.Item>
+        )}
         {mode === "return" ? (
           <Form.Item name="remark" label={t("loans.return.remark")}>
             <Input />
@@ -165,7 +189,15 @@ function LendGoods({ onDone }: { onDone: () => void }) {
       const lineIndex = wrapped.lineIndex ?? [];
       const fields: Fields = [];
       const short = lendShortageOf(e);
-      if (short) {
+      const tracked = short ? null : trackingRefusalOf(e);
+      if (tracked) {
+        const cell = formCellOf(tracked.field, lineIndex);
+        const product = cell ? chosen.get(form.getFieldValue(["lines", Number(cell[1]), "productId"]) as string) : undefined;
+        const sentence = trackingSentence(t, language, tracked, { warehouse: warehouses.nameOf(tracked.warehouseId), unit: product?.unit });
+        setProblem(null);
+        setShortage(cell ? t("loans.lend.lineNumbered", { n: String(Number(cell[1]) + 1), text: sentence }) : `${sentence} ${tracked.message}`);
+        if (cell) fields.push({ name: cell, errors: [sentence] });
+      } else if (short) {
         const at = shortageLineOf(short);
         const row = at >= 0 ? lineIndex[at] : undefined;
         const product = chosen.get(short.productId);
@@ -261,6 +293,7 @@ function LendGoods({ onDone }: { onDone: () => void }) {
             {fields.map((field, i) => {
               const productId = lines[i]?.productId ?? "";
               const product = chosen.get(productId);
+              const serial = tracksSerials(product);
               const n = String(i + 1);
               return (
                 <Row key={field.key} gutter={8} align="top" data-line={i + 1}>
@@ -283,13 +316,13 @@ function LendGoods({ onDone }: { onDone: () => void }) {
                     </Form.Item>
                   </Col>
                   <Col flex="0 0 150px">
-                    <Form.Item name={[field.name, "quantity"]} rules={[...required, { pattern: QUANTITY, message: t("loans.quantityFormat") }]}>
-                      <Input inputMode="decimal" aria-label={t("loans.lend.quantity", { n })} placeholder={t("loans.quantity")} />
+                    <Form.Item name={[field.name, "quantity"]} rules={[...required, { pattern: QUANTITY, message: t("loans.quantityFormat") }]} extra={serial ? t("serials.quantityFollows") : undefined}>
+                      <Input inputMode="decimal" readOnly={serial} aria-label={t("loans.lend.quantity", { n })} placeholder={t("loans.quantity")} />
                     </Form.Item>
                   </Col>
                   <Col flex="0 0 120px">
                     <Form.Item name={[field.name, "unit"]}>
-                      <FormSelect aria-label={t("loans.lend.unit", { n })} options={unitsOf(product).map((u) => ({ value: u, label: u }))} placeholder={t("loans.unit")} />
+                      <FormSelect aria-label={t("loans.lend.unit", { n })} disabled={serial} options={unitsOf(product).map((u) => ({ value: u, label: u }))} placeholder={t("loans.unit")} />
                     </Form.Item>
                   </Col>
                   <Col flex="0 0 auto">
@@ -297,6 +330,27 @@ function LendGoods({ onDone }: { onDone: () => void }) {
                       {t("common.delete")}
                     </Button>
                   </Col>
+                  {serial && (
+                    <Col flex="1 1 100%" style={{ paddingLeft: 48 }}>
+                      <Form.Item name={[field.name, "serialNumbers"]} rules={[{ required: true, type: "array", min: 1, message: t("serials.input.required") }]} extra={t("serials.input.hint")}>
+                        <SerialNumbersInput
+                          id={`lend_lines_${i}_serialNumbers`}
+                          ariaLabel={t("serials.input.line", { n })}
+                          onChange={(serials) => {
+                            form.setFieldValue(["lines", field.name, "quantity"], serials.length ? String(serials.length) : "");
+                            form.setFieldValue(["lines", field.name, "unit"], product?.unit);
+                          }}
+                        />
+                      </Form.Item>
+                    </Col>
+                  )}
+                  {tracksLots(product) && (
+                    <Col flex="0 0 300px" style={{ marginLeft: 48 }}>
+                      <Form.Item name={[field.name, "lot"]} rules={[{ required: true, whitespace: true, message: t("serials.lot.required") }]}>
+                        <Input id={`lend_lines_${i}_lot`} aria-label={t("serials.lot.line", { n })} placeholder={t("serials.lot")} maxLength={64} />
+                      </Form.Item>
+                    </Col>
+                  )}
                 </Row>
               );
             })}
@@ -431,6 +485,24 @@ export default function Loans() {
           { title: t("loans.returned"), key: "returned", align: "right", render: (_, l) => <span data-cell="returned">{qty(l, l.returned)}</span> },
           { title: t("loans.sold"), key: "sold", align: "right", render: (_, l) => <span data-cell="sold">{qty(l, l.sold)}</span> },
           { title: t("loans.outstanding"), key: "outstanding", align: "right", render: (_, l) => <span data-cell="outstanding">{qty(l, l.outstanding)}</span> },
+          {
+            title: t("serials.loan.tracked"),
+            key: "tracked",
+            render: (_, l) =>
+              l.serialNumbers.length ? (
+                <Space size={[4, 4]} wrap data-cell="serials">
+                  {l.serialNumbers.map((sn) => (
+                    <Tag key={sn} style={{ marginInlineEnd: 0 }}>
+                      {sn}
+                    </Tag>
+                  ))}
+                </Space>
+              ) : l.lot ? (
+                <span data-cell="lot">{t("serials.loan.lot", { lot: l.lot })}</span>
+              ) : (
+                ""
+              ),
+          },
           { title: t("loans.outstandingValue"), key: "value", align: "right", render: (_, l) => <span style={{ whiteSpace: "nowrap" }}>{f.money(l.outstandingValue)}</span> },
           {
             title: t("loans.dueDate"),

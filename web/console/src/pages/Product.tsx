@@ -1,4 +1,4 @@
-// A product: its fields, an edit that sends only what changed (against the etag it read: a
+// A product: its fields (with how its units are told apart), an edit that sends only what changed (against the etag it read: a
 // change someone made meanwhile is said, and the product reloaded), discontinuing it or
 // offering it again, and its stock in each warehouse in the caller's scope.
 
@@ -17,7 +17,7 @@ import { useI18n } from "../i18n";
 import { formatTime } from "../i18n/locale";
 import { useCategories, useWarehouses } from "./catalog/data";
 import { formatDecimal } from "./catalog/format";
-import { isDiscontinued, isStale, productValues, statusRequest, trimDecimal, updateProductRequest, type ProductValues } from "./catalog/logic";
+import { isDiscontinued, isStale, productValues, statusRequest, trackingKey, trimDecimal, updateProductRequest, type ProductValues } from "./catalog/logic";
 import { ProductFields, showProductViolations } from "./catalog/ProductFields";
 import { ProductStatusTag, useMoney } from "./catalog/widgets";
 
@@ -245,6 +245,9 @@ export default function Product() {
         <Descriptions.Item label={t("catalog.product.taxRate")}>{product.taxRate ? `${formatDecimal(language, product.taxRate)}%` : ""}</Descriptions.Item>
         <Descriptions.Item label={t("catalog.product.standardCost")}>{money(product.standardCost)}</Descriptions.Item>
         <Descriptions.Item label={t("catalog.product.warrantyMonths")}>{product.warrantyMonths ? formatDecimal(language, String(product.warrantyMonths)) : ""}</Descriptions.Item>
+        <Descriptions.Item label={t("catalog.product.tracking")}>
+          <span data-testid="product-tracking">{t(trackingKey(product.tracking))}</span>
+        </Descriptions.Item>
         <Descriptions.Item label={t("catalog.product.remark")} span={2}>
           {product.remark}
         </Descriptions.Item>

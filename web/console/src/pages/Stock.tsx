@@ -1,8 +1,9 @@
 // Stock: what every warehouse in scope holds of each product (on hand, reserved, available, in
 // transit, its average cost and value, its safety stock), filtered by warehouse and to what is
 // under its safety minimum, more on demand; the safety stock set from a row by those who manage
-// warehouses; and the reservations, filtered by status, each active one releasable. The tab is
-// kept in the address (`?tab=reservations`).
+// warehouses; the reservations, filtered by status, each active one releasable; and what is on
+// hand per lot of lot-tracked products, filtered by warehouse and product (by default only lots
+// with something on hand). The tab is kept in the address (`?tab=reservations`).
 
 import { useState } from "react";
 import { Button, Form, Input, Modal, Popconfirm, Select, Space, Switch, Table, Tabs, Tag, Typography } from "antd";
@@ -12,10 +13,10 @@ import { warehouse } from "../api/client";
 import { problemFromError, type Problem } from "../api/problem";
 import { allows, session } from "../api/session";
 import { ErrorNotice } from "../ErrorNotice";
-import { ReservationStatus, type Reservation, type StockLevel } from "../gen/crm/warehouse/v1/warehouse_pb.js";
+import { ReservationStatus, type LotLevel, type Reservation, type StockLevel } from "../gen/crm/warehouse/v1/warehouse_pb.js";
 import { useI18n } from "../i18n";
-import { formCellOf, levelFilter, reservationFilter, reservationStatusKey, RESERVATION_STATUSES } from "./stock/logic";
-import { productLabel, useFormats, useProducts, useWarehouses } from "./stock/shared";
+import { formCellOf, levelFilter, lotFilter, reservationFilter, reservationStatusKey, RESERVATION_STATUSES } from "./stock/logic";
+import { ProductPicker, productLabel, useFormats, useProducts, useWarehouses } from "./stock/shared";
 
 const PAGE_SIZE = 50;
 
@@ -268,7 +269,72 @@ function Reservations() {
   );
 }
 
-const TABS = ["levels", "reservations"] as const;
+function Lots() {
+  const { t } = useI18n();
+  const f = useFormats();
+  const warehouses = useWarehouses();
+  const [warehouseId, setWarehouseId] = useState("");
+  const [productId, setProductId] = useState("");
+  const [onHandOnly, setOnHandOnly] = useState(true);
+  const filter = lotFilter({ warehouseId, productId, onHandOnly });
+  const list = useInfiniteQuery({
+    queryKey: ["lots", filter],
+    queryFn: ({ pageParam, signal }) => warehouse.listLots({ filter, pageSize: PAGE_SIZE, pageToken: pageParam }, { signal }),
+    initialPageParam: "",
+    getNextPageParam: (last) => last.nextPageToken || undefined,
+    placeholderData: keepPreviousData,
+  });
+  const rows = list.data?.pages.flatMap((p) => p.lots) ?? [];
+  const products = useProducts(rows.map((l) => l.productId));
+  return (
+    <>
+      <Space wrap style={{ marginBottom: 16 }}>
+        <Select
+          id="lots-warehouse"
+          aria-label={t("stock.warehouse")}
+          value={warehouseId}
+          onChange={setWarehouseId}
+          showSearch
+          optionFilterProp="label"
+          style={{ minWidth: 240 }}
+          options={[{ value: "", label: t("stock.anyWarehouse") }, ...warehouses.options]}
+        />
+        <ProductPicker id="lots-product" ariaLabel={t("stock.product")} value={productId} onChange={setProductId} allowClear />
+        <Space>
+          <Switch id="lots-on-hand" checked={onHandOnly} onChange={setOnHandOnly} />
+          <label htmlFor="lots-on-hand">{t("serials.lots.onHandOnly")}</label>
+        </Space>
+      </Space>
+      <ErrorNotice problem={list.error ? problemFromError(list.error) : null} />
+      <Table<LotLevel>
+        rowKey={(l) => `${l.warehouseId}/${l.productId}/${l.lot}`}
+        loading={list.isFetching && !list.isFetchingNextPage}
+        dataSource={rows}
+        pagination={false}
+        scroll={{ x: true }}
+        size="middle"
+        locale={{ emptyText: <Typography.Text type="secondary">{t("serials.lots.empty")}</Typography.Text> }}
+        columns={[
+          { title: t("stock.warehouse"), key: "warehouse", render: (_, l) => warehouses.nameOf(l.warehouseId) },
+          { title: t("stock.product"), key: "product", render: (_, l) => productLabel(products.get(l.productId), l.productId) },
+          { title: t("serials.lot"), dataIndex: "lot" },
+          { title: t("stock.onHand"), key: "onHand", align: "right", render: (_, l) => <span data-cell="lot-on-hand">{f.qty(l.onHand)}</span> },
+          { title: t("stock.unit"), key: "unit", render: (_, l) => products.get(l.productId)?.unit ?? "" },
+          { title: t("serials.updated"), key: "updated", render: (_, l) => f.time(l.updateTime) },
+        ]}
+      />
+      {list.hasNextPage && (
+        <div style={{ textAlign: "center", marginTop: 16 }}>
+          <Button onClick={() => void list.fetchNextPage()} loading={list.isFetchingNextPage}>
+            {t("common.more")}
+          </Button>
+        </div>
+      )}
+    </>
+  );
+}
+
+const TABS = ["levels", "reservations", "lots"] as const;
 
 export default function Stock() {
   const { t } = useI18n();
@@ -285,6 +351,7 @@ export default function Stock() {
         items={[
           { key: "levels", label: t("stock.tab.levels"), children: <Levels /> },
           { key: "reservations", label: t("stock.tab.reservations"), children: <Reservations /> },
+          { key: "lots", label: t("stock.tab.lots"), children: <Lots /> },
         ]}
       />
     </>

@@ -1,11 +1,12 @@
 // A stock document: its header (kind, status, warehouses, what it refers to, who posted it and
 // when) and its lines (the quantity as entered with its unit, the stock quantity, and once
-// posted the cost per stock unit and the value the line moved); by status, post a draft or
+// posted the cost per stock unit and the value the line moved, with the serial numbers or lot it
+// moves, each serial linking to its history); by status, post a draft or
 // cancel it with a reason, and receive a transfer in transit. Posting and receiving carry a
 // request id made once per attempt, so a double click posts once.
 
 import { useRef, useState } from "react";
-import { Alert, Button, Descriptions, Form, Input, Modal, Space, Spin, Table, Typography } from "antd";
+import { Alert, Button, Descriptions, Form, Input, Modal, Space, Spin, Table, Tag, Typography } from "antd";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
 import { warehouse } from "../api/client";
@@ -15,7 +16,7 @@ import { EmployeeName } from "../components/EmployeeName";
 import { ErrorNotice } from "../ErrorNotice";
 import { DocumentStatus, type StockDocument as Doc, type StockDocumentLine } from "../gen/crm/warehouse/v1/warehouse_pb.js";
 import { useI18n } from "../i18n";
-import { kindKey, statusKey, shortageLine, shortageOf, shortageSentence, takesCost, takesReservation } from "./stock/logic";
+import { kindKey, statusKey, shortageLine, shortageOf, shortageSentence, takesCost, takesReservation, trackingRefusalOf, trackingSentence } from "./stock/logic";
 import { DocumentStatusTag, productLabel, useFormats, useProducts, useWarehouses } from "./stock/shared";
 
 /** A mutation's request id: made at the first click of an attempt, kept until it settles. */
@@ -84,8 +85,16 @@ export default function StockDocument() {
         warehouse: warehouses.nameOf(shortage.warehouseId),
       })
     : "";
+  const tracked = shortage ? null : trackingRefusalOf(post.error);
+  const trackedLine = tracked ? shortageLine({ ...tracked, available: "" }) : -1;
+  const trackedText = tracked
+    ? trackingSentence(t, language, tracked, { warehouse: warehouses.nameOf(tracked.warehouseId), unit: products.get(d.lines[trackedLine]?.productId ?? "")?.unit })
+    : "";
   const posted = d.status === DocumentStatus.POSTED || d.status === DocumentStatus.IN_TRANSIT;
-  const lineError = (l: StockDocumentLine, i: number) => (shortage && (shortLine === i || (shortLine < 0 && l.productId === shortage.productId)) ? shortText : "");
+  const lineError = (l: StockDocumentLine, i: number) =>
+    shortage && (shortLine === i || (shortLine < 0 && l.productId === shortage.productId)) ? shortText : tracked && trackedLine === i ? trackedText : "";
+  const hasSerials = d.lines.some((l) => l.serialNumbers.length > 0);
+  const hasLots = d.lines.some((l) => l.lot);
 
   return (
     <>
@@ -110,6 +119,14 @@ export default function StockDocument() {
       </Space>
       {shortage ? (
         <Alert type="error" showIcon message={t("stock.shortage.title")} description={shortLine >= 0 ? t("stock.line.numbered", { n: String(shortLine + 1), text: shortText }) : shortText} style={{ marginBottom: 16 }} />
+      ) : tracked ? (
+        <Alert
+          type="error"
+          showIcon
+          message={t("serials.refused.title")}
+          description={trackedLine >= 0 ? t("stock.line.numbered", { n: String(trackedLine + 1), text: trackedText }) : `${trackedText} ${tracked.message}`}
+          style={{ marginBottom: 16 }}
+        />
       ) : (
         <ErrorNotice problem={post.error ? problemFromError(post.error) : null} />
       )}
@@ -170,6 +187,24 @@ export default function StockDocument() {
           },
           { title: t("stock.value"), key: "value", align: "right", render: (_, l) => (posted ? f.money(l.value) : "") },
           ...(takesReservation(d.kind) ? [{ title: t("stock.line.reservationId"), key: "reservation", render: (_: unknown, l: StockDocumentLine) => l.reservationId }] : []),
+          ...(hasSerials
+            ? [
+                {
+                  title: t("serials.serialNumbers"),
+                  key: "serials",
+                  render: (_: unknown, l: StockDocumentLine) => (
+                    <Space size={[4, 4]} wrap data-cell="serials">
+                      {l.serialNumbers.map((sn) => (
+                        <Tag key={sn} style={{ marginInlineEnd: 0 }}>
+                          <Link to={`/stock/serials?product=${encodeURIComponent(l.productId)}&serial=${encodeURIComponent(sn)}`}>{sn}</Link>
+                        </Tag>
+                      ))}
+                    </Space>
+                  ),
+                },
+              ]
+            : []),
+          ...(hasLots ? [{ title: t("serials.lot"), key: "lot", render: (_: unknown, l: StockDocumentLine) => <span data-cell="lot">{l.lot}</span> }] : []),
           { title: t("stock.document.remark"), dataIndex: "remark" },
         ]}
       />

@@ -1,10 +1,11 @@
 // The product form's fields, shared by the new product and its edit: code, name,
 // specification, the stock unit and alternative units (a name and how many stock units make
-// one, with the sentence it means), category, barcode, brand, prices, tax rate, warranty and
-// remark. A refusal's field violations land on the fields they name.
+// one, with the sentence it means), category, barcode, brand, prices, tax rate, warranty, how
+// units are told apart (none, serial numbers, lots: fixed once the product has moved) and remark. A refusal's field violations land on the fields they name.
 
-import { Button, Col, Form, Input, InputNumber, Row, Select, Space, Typography, type FormInstance } from "antd";
+import { Button, Col, Form, Input, InputNumber, Radio, Row, Select, Space, Typography, type FormInstance } from "antd";
 import { problemFromError } from "../../api/problem";
+import { Tracking } from "../../gen/crm/warehouse/v1/warehouse_pb.js";
 import { useI18n } from "../../i18n";
 import { useCategories } from "./data";
 import { categoryOptions, formFieldOf, isDecimal, isPercent, trimDecimal, type ProductValues } from "./logic";
@@ -22,6 +23,7 @@ const FIELDS = [
   "taxRate",
   "standardCost",
   "warrantyMonths",
+  "tracking",
   "remark",
 ] as const;
 
@@ -177,6 +179,16 @@ export function ProductFields() {
           </Form.Item>
         </Col>
       </Row>
+      <Form.Item name="tracking" label={t("catalog.product.tracking")} extra={t("catalog.product.trackingHint")} initialValue={Tracking.NONE}>
+        <Radio.Group
+          optionType="button"
+          options={[
+            { value: Tracking.NONE, label: t("catalog.tracking.none") },
+            { value: Tracking.SERIAL, label: t("catalog.tracking.serial") },
+            { value: Tracking.LOT, label: t("catalog.tracking.lot") },
+          ]}
+        />
+      </Form.Item>
       <Form.Item name="remark" label={t("catalog.product.remark")}>
         <Input.TextArea rows={2} maxLength={1000} />
       </Form.Item>

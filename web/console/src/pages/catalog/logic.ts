@@ -9,6 +9,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import {
   ProductStatus,
+  Tracking,
   type Category,
   type CreateProductRequestSchema,
   type Product,
@@ -112,6 +113,19 @@ export interface ProductValues {
   standardCost?: string;
   warrantyMonths?: number | null;
   remark?: string;
+  /** How units are told apart: none, serial numbers or lots. */
+  tracking?: Tracking;
+}
+
+/** A product's tracking, an unspecified one read as none. */
+export function trackingOf(tracking: Tracking | undefined): Tracking {
+  return tracking === Tracking.SERIAL || tracking === Tracking.LOT ? tracking : Tracking.NONE;
+}
+
+/** The text key of a tracking (`catalog.tracking.serial`). */
+export function trackingKey(tracking: Tracking | undefined): string {
+  const t = trackingOf(tracking);
+  return t === Tracking.SERIAL ? "catalog.tracking.serial" : t === Tracking.LOT ? "catalog.tracking.lot" : "catalog.tracking.none";
 }
 
 type ProductInit = Exclude<MessageInitShape<typeof ProductSchema>, Product>;
@@ -157,6 +171,7 @@ export function productValues(p: Product): ProductValues {
     standardCost: p.standardCost?.amount ?? "",
     warrantyMonths: p.warrantyMonths,
     remark: p.remark,
+    tracking: trackingOf(p.tracking),
   };
 }
 
@@ -180,6 +195,7 @@ export function productOf(values: ProductValues, currency = ""): ProductInit {
     standardCost: money(values.standardCost),
     warrantyMonths: values.warrantyMonths ?? 0,
     remark: text(values.remark),
+    tracking: trackingOf(values.tracking),
   };
 }
 
@@ -223,6 +239,7 @@ export function productMask(original: Product, next: ProductValues): string[] {
   if (!sameDecimal(before.taxRate ?? "", text(next.taxRate))) paths.push("tax_rate");
   if (!sameDecimal(before.standardCost ?? "", text(next.standardCost))) paths.push("standard_cost");
   if ((before.warrantyMonths ?? 0) !== (next.warrantyMonths ?? 0)) paths.push("warranty_months");
+  if (trackingOf(before.tracking) !== trackingOf(next.tracking)) paths.push("tracking");
   return paths;
 }
 

@@ -215,31 +215,48 @@ export function postedLineSentence(t: T, language: Language, line: Pick<Stocktak
 export interface ReturnValues {
   quantity?: string;
   remark?: string;
+  /** A serial-tracked loan: the units coming back. */
+  serialNumbers?: string[];
 }
 
 export interface SellValues {
   quantity?: string;
   reference?: string;
+  /** A serial-tracked loan: the units sold. */
+  serialNumbers?: string[];
 }
 
-/** A return's form as it opens: everything still out, no remark. */
-export function returnDefaults(loan: Pick<Loan, "outstanding">): ReturnValues {
-  return { quantity: loan.outstanding, remark: "" };
+type LoanOut = Pick<Loan, "outstanding"> & Partial<Pick<Loan, "serialNumbers">>;
+
+/** The serial numbers still out, as a form's default (absent for loans without them). */
+const serialsOut = (loan: LoanOut) => (loan.serialNumbers?.length ? { serialNumbers: [...loan.serialNumbers] } : {});
+
+/** The serial numbers picked and the quantity they make (absent when none were picked: the quantity as typed). */
+function picked(values: { quantity?: string; serialNumbers?: string[] }) {
+  const serials = (values.serialNumbers ?? []).map((s) => s.trim()).filter(Boolean);
+  return serials.length ? { quantity: String(serials.length), serialNumbers: serials } : { quantity: (values.quantity ?? "").trim() };
 }
 
-/** A sale's form as it opens: everything still out, no reference. */
-export function sellDefaults(loan: Pick<Loan, "outstanding">): SellValues {
-  return { quantity: loan.outstanding, reference: "" };
+/** A return's form as it opens: everything still out (every serial still out), no remark. */
+export function returnDefaults(loan: LoanOut): ReturnValues {
+  return { quantity: loan.outstanding, remark: "", ...serialsOut(loan) };
 }
 
-/** ReturnLoan's request (an empty quantity takes back everything still out). */
+/** A sale's form as it opens: everything still out (every serial still out), no reference. */
+export function sellDefaults(loan: LoanOut): SellValues {
+  return { quantity: loan.outstanding, reference: "", ...serialsOut(loan) };
+}
+
+/** ReturnLoan's request (an empty quantity takes back everything still out; serials picked, those). */
 export function returnRequest(loan: Pick<Loan, "id">, values: ReturnValues, requestId: string) {
-  return { id: loan.id, quantity: (values.quantity ?? "").trim(), remark: (values.remark ?? "").trim(), requestId };
+  const { quantity, ...serials } = picked(values);
+  return { id: loan.id, quantity, remark: (values.remark ?? "").trim(), requestId, ...serials };
 }
 
-/** SellLoan's request (an empty quantity sells everything still out). */
+/** SellLoan's request (an empty quantity sells everything still out; serials picked, those). */
 export function sellRequest(loan: Pick<Loan, "id">, values: SellValues, requestId: string) {
-  return { id: loan.id, quantity: (values.quantity ?? "").trim(), reference: (values.reference ?? "").trim(), requestId };
+  const { quantity, ...serials } = picked(values);
+  return { id: loan.id, quantity, reference: (values.reference ?? "").trim(), requestId, ...serials };
 }
 
 export type BorrowerKind = "customer" | "employee";
@@ -248,6 +265,10 @@ export interface LendLine {
   productId?: string;
   quantity?: string;
   unit?: string;
+  /** A serial-tracked product: one number per unit lent. */
+  serialNumbers?: string[];
+  /** A lot-tracked product: the lot lent. */
+  lot?: string;
 }
 
 export interface LendValues {
@@ -279,7 +300,17 @@ export function lendRequest(values: LendValues, requestId: string) {
     sample: !!values.sample,
     reference: (values.reference ?? "").trim(),
     remark: (values.remark ?? "").trim(),
-    lines: rows.map(({ l }) => ({ productId: (l.productId ?? "").trim(), quantity: (l.quantity ?? "").trim(), unit: (l.unit ?? "").trim() })),
+    lines: rows.map(({ l }) => {
+      const serialNumbers = (l.serialNumbers ?? []).map((s) => s.trim()).filter(Boolean);
+      const lot = (l.lot ?? "").trim();
+      return {
+        productId: (l.productId ?? "").trim(),
+        quantity: (l.quantity ?? "").trim(),
+        unit: (l.unit ?? "").trim(),
+        ...(serialNumbers.length ? { serialNumbers } : {}),
+        ...(lot ? { lot } : {}),
+      };
+    }),
   };
   return { request: { document, post: true, requestId }, lineIndex: rows.map(({ i }) => i) };
 }
@@ -295,7 +326,8 @@ export function lendFieldOf(path: string, lineIndex: number[], borrowerKind: Bor
   if (line) {
     const row = lineIndex[Number(line[1])];
     if (row === undefined) return null;
-    const field = parts[1] === "product_id" ? "productId" : parts[1] === "unit" ? "unit" : "quantity";
+    const name = (parts[1] ?? "").replace(/\[\d+\]$/, "");
+    const field = name === "product_id" ? "productId" : name === "unit" ? "unit" : name === "serial_numbers" ? "serialNumbers" : name === "lot" ? "lot" : "quantity";
     return ["lines", row, field];
   }
   switch (parts[0]) {

@@ -1,8 +1,11 @@
 // A new stock document: its kind (inbound, outbound or a transfer), warehouse, what it refers
 // to, and its lines (a product searched by code or name, a quantity in the product's stock unit
 // or one of its other units, a cost on inbound lines, a reservation on outbound lines); saved as
-// a draft or posted at once. A refusal is shown where it belongs: each field violation on the
-// field or line cell it names, a shortage of stock as a sentence on the line that asked too much.
+// a draft or posted at once. A serial-tracked product's line takes its serial numbers (typed,
+// scanned or pasted; the quantity is their count), a lot-tracked one's its lot. A refusal is
+// shown where it belongs: each field violation on the field or line cell it names, a shortage of
+// stock as a sentence on the line that asked too much, a serial or lot refused on that line's
+// serial numbers or lot.
 
 import { useRef, useState } from "react";
 import { Alert, Button, Col, Form, Input, Row, Space, Switch, Typography } from "antd";
@@ -27,10 +30,14 @@ import {
   takesDestination,
   takesReservation,
   takesShipping,
+  trackingRefusalOf,
+  trackingSentence,
+  tracksLots,
+  tracksSerials,
   unitsOf,
   type DocumentValues,
 } from "./logic";
-import { ProductPicker, productLabel, useWarehouses } from "./shared";
+import { ProductPicker, productLabel, SerialNumbersInput, useWarehouses } from "./shared";
 import { DocumentKind } from "../../gen/crm/warehouse/v1/warehouse_pb.js";
 
 type Fields = Parameters<ReturnType<typeof Form.useForm<DocumentValues>>[0]["setFields"]>[0];
@@ -42,7 +49,7 @@ export function DocumentForm({ onDone }: { onDone: () => void }) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [problem, setProblem] = useState<Problem | null>(null);
-  const [shortage, setShortage] = useState<string | null>(null);
+  const [shortage, setShortage] = useState<{ title: string; text: string } | null>(null);
   // Products chosen on the lines, by id (their units and names).
   const [chosen, setChosen] = useState<Map<string, Product>>(new Map());
   // One request id per attempt: a double click sends the same one, and the service posts once.
@@ -72,8 +79,19 @@ export function DocumentForm({ onDone }: { onDone: () => void }) {
       const e = wrapped.cause ?? wrapped;
       const lineIndex = wrapped.lineIndex ?? [];
       const short = shortageOf(e);
+      const tracked = short ? null : trackingRefusalOf(e);
       const fields: { name: (string | number)[]; errors: string[] }[] = [];
-      if (short) {
+      if (tracked) {
+        const cell = formCellOf(tracked.field, lineIndex);
+        const product = chosen.get(tracked.productId) ?? (cell ? chosen.get(form.getFieldValue(["lines", Number(cell[1]), "productId"]) as string) : undefined);
+        const sentence = trackingSentence(t, language, tracked, { warehouse: warehouses.nameOf(tracked.warehouseId), unit: product?.unit });
+        setProblem(null);
+        setShortage({
+          title: t("serials.refused.title"),
+          text: cell ? t("stock.line.numbered", { n: String(Number(cell[1]) + 1), text: sentence }) : `${sentence} ${tracked.message}`,
+        });
+        if (cell) fields.push({ name: cell, errors: [sentence] });
+      } else if (short) {
         const at = shortageLine(short);
         const row = at >= 0 ? lineIndex[at] : undefined;
         const product = chosen.get(short.productId);
@@ -83,7 +101,7 @@ export function DocumentForm({ onDone }: { onDone: () => void }) {
           warehouse: warehouses.nameOf(short.warehouseId),
         });
         setProblem(null);
-        setShortage(row !== undefined ? t("stock.line.numbered", { n: String(row + 1), text: sentence }) : sentence);
+        setShortage({ title: t("stock.shortage.title"), text: row !== undefined ? t("stock.line.numbered", { n: String(row + 1), text: sentence }) : sentence });
         if (row !== undefined) fields.push({ name: ["lines", row, "quantity"], errors: [sentence] });
       } else {
         const p = problemFromError(e);
@@ -196,6 +214,7 @@ export function DocumentForm({ onDone }: { onDone: () => void }) {
             {fields.map((field, i) => {
               const productId = lines[i]?.productId ?? "";
               const product = chosen.get(productId);
+              const serial = tracksSerials(product);
               const n = String(i + 1);
               return (
                 <Row key={field.key} gutter={8} align="top" data-line={i + 1}>
@@ -213,18 +232,31 @@ export function DocumentForm({ onDone }: { onDone: () => void }) {
                           if (!p) return;
                           setChosen((m) => new Map(m).set(p.id, p));
                           form.setFieldValue(["lines", field.name, "unit"], p.unit);
+                          if (tracksSerials(p)) {
+                            const count = ((form.getFieldValue(["lines", field.name, "serialNumbers"]) as string[] | undefined) ?? []).length;
+                            form.setFieldValue(["lines", field.name, "quantity"], count ? String(count) : "");
+                          }
                         }}
                       />
                     </Form.Item>
                   </Col>
                   <Col flex="0 0 150px">
-                    <Form.Item name={[field.name, "quantity"]} rules={[...required, { pattern: /^\s*\d+(\.\d{1,4})?\s*$/, message: t("stock.line.quantityFormat") }]}>
-                      <Input inputMode="decimal" aria-label={t("stock.line.quantity", { n })} placeholder={t("stock.line.quantityPlaceholder")} />
+                    <Form.Item
+                      name={[field.name, "quantity"]}
+                      rules={[...required, { pattern: /^\s*\d+(\.\d{1,4})?\s*$/, message: t("stock.line.quantityFormat") }]}
+                      extra={serial ? t("serials.quantityFollows") : undefined}
+                    >
+                      <Input inputMode="decimal" readOnly={serial} aria-label={t("stock.line.quantity", { n })} placeholder={t("stock.line.quantityPlaceholder")} />
                     </Form.Item>
                   </Col>
                   <Col flex="0 0 120px">
                     <Form.Item name={[field.name, "unit"]}>
-                      <FormSelect aria-label={t("stock.line.unit", { n })} options={unitsOf(product).map((u) => ({ value: u, label: u }))} placeholder={t("stock.unit")} />
+                      <FormSelect
+                        aria-label={t("stock.line.unit", { n })}
+                        disabled={serial}
+                        options={unitsOf(product).map((u) => ({ value: u, label: u }))}
+                        placeholder={t("stock.unit")}
+                      />
                     </Form.Item>
                   </Col>
                   {takesCost(kind) && (
@@ -246,6 +278,32 @@ export function DocumentForm({ onDone }: { onDone: () => void }) {
                       {t("common.delete")}
                     </Button>
                   </Col>
+                  {serial && (
+                    <Col flex="1 1 100%" style={{ paddingLeft: 48 }}>
+                      <Form.Item
+                        name={[field.name, "serialNumbers"]}
+                        rules={[{ required: true, type: "array", min: 1, message: t("serials.input.required") }]}
+                        extra={t("serials.input.hint")}
+                      >
+                        <SerialNumbersInput
+                          id={`stock-document_lines_${i}_serialNumbers`}
+                          ariaLabel={t("serials.input.line", { n })}
+                          onChange={(serials) => {
+                            form.setFieldValue(["lines", field.name, "serialNumbers"], serials);
+                            form.setFieldValue(["lines", field.name, "quantity"], serials.length ? String(serials.length) : "");
+                            form.setFieldValue(["lines", field.name, "unit"], product?.unit);
+                          }}
+                        />
+                      </Form.Item>
+                    </Col>
+                  )}
+                  {tracksLots(product) && (
+                    <Col flex="0 0 300px" style={{ marginLeft: 48 }}>
+                      <Form.Item name={[field.name, "lot"]} rules={[{ required: true, whitespace: true, message: t("serials.lot.required") }]}>
+                        <Input id={`stock-document_lines_${i}_lot`} aria-label={t("serials.lot.line", { n })} placeholder={t("serials.lot")} maxLength={64} />
+                      </Form.Item>
+                    </Col>
+                  )}
                 </Row>
               );
             })}
@@ -256,7 +314,7 @@ export function DocumentForm({ onDone }: { onDone: () => void }) {
         )}
       </Form.List>
       {takesCost(kind) && <Typography.Paragraph type="secondary">{t("stock.line.costHint")}</Typography.Paragraph>}
-      {shortage && <Alert type="error" showIcon message={t("stock.shortage.title")} description={shortage} style={{ marginBottom: 16 }} />}
+      {shortage && <Alert type="error" showIcon message={shortage.title} description={shortage.text} style={{ marginBottom: 16 }} />}
       <ErrorNotice problem={problem} />
       <Space style={{ marginTop: 16 }}>
         <Button onClick={() => submit(false)} loading={save.isPending && !save.variables?.post}>

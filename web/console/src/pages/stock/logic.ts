@@ -1,7 +1,8 @@
 // The stock screens' logic, kept apart from the screens so the tests check it: what each kind
 // of document takes (costs, a destination, reservations), the list filters as the service
 // reads them, a new document's form rows as CreateStockDocument's request, a refusal's field
-// path as the form cell it names, and an INSUFFICIENT_STOCK refusal as a sentence.
+// path as the form cell it names, an INSUFFICIENT_STOCK refusal as a sentence, and the refusals
+// of serial numbers and lots (SERIAL_IN_STOCK, SERIAL_NOT_IN_STOCK, INSUFFICIENT_LOT) as sentences.
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
@@ -11,6 +12,8 @@ import {
   DocumentKind,
   DocumentStatus,
   ReservationStatus,
+  SerialState,
+  Tracking,
   type Product,
   type StockDocumentSchema,
 } from "../../gen/crm/warehouse/v1/warehouse_pb.js";
@@ -131,6 +134,10 @@ export interface LineValues {
   unit?: string;
   unitCost?: string;
   reservationId?: string;
+  /** A serial-tracked product: one number per unit. */
+  serialNumbers?: string[];
+  /** A lot-tracked product: the lot. */
+  lot?: string;
 }
 
 export interface DocumentValues {
@@ -154,6 +161,27 @@ export function unitsOf(product: Pick<Product, "unit" | "units"> | undefined): s
 
 const text = (v: string | undefined) => (v ?? "").trim();
 
+/** Serial numbers as typed, scanned or pasted: trimmed, empty ones and repeats dropped, in order. */
+export function cleanSerials(serials: readonly string[] | undefined): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const raw of serials ?? []) {
+    for (const part of raw.split(/[\s,;]+/)) {
+      const s = part.trim();
+      if (s && !seen.has(s)) {
+        seen.add(s);
+        out.push(s);
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether a product's units each carry a serial number. */
+export const tracksSerials = (p: Pick<Product, "tracking"> | undefined): boolean => p?.tracking === Tracking.SERIAL;
+/** Whether a product's units come in lots. */
+export const tracksLots = (p: Pick<Product, "tracking"> | undefined): boolean => p?.tracking === Tracking.LOT;
+
 /**
  * CreateStockDocument's request for the form: only what the kind takes is sent (a cost on
  * inbound lines, a destination on transfers, a reservation on outbound lines, courier and
@@ -163,14 +191,22 @@ const text = (v: string | undefined) => (v ?? "").trim();
  */
 export function createRequest(values: DocumentValues, post: boolean, requestId: string) {
   const kind = values.kind ?? DocumentKind.UNSPECIFIED;
-  const rows = (values.lines ?? []).map((l, i) => ({ l, i })).filter(({ l }) => text(l.productId) || text(l.quantity) || text(l.unitCost) || text(l.reservationId));
-  const lines = rows.map(({ l }) => ({
-    productId: text(l.productId),
-    quantity: text(l.quantity),
-    unit: text(l.unit),
-    unitCost: takesCost(kind) && text(l.unitCost) ? { currencyCode: "", amount: text(l.unitCost) } : undefined,
-    reservationId: takesReservation(kind) ? text(l.reservationId) : "",
-  }));
+  const rows = (values.lines ?? [])
+    .map((l, i) => ({ l, i }))
+    .filter(({ l }) => text(l.productId) || text(l.quantity) || text(l.unitCost) || text(l.reservationId) || cleanSerials(l.serialNumbers).length > 0 || text(l.lot));
+  const lines = rows.map(({ l }) => {
+    const serialNumbers = cleanSerials(l.serialNumbers);
+    return {
+      productId: text(l.productId),
+      quantity: text(l.quantity),
+      unit: text(l.unit),
+      unitCost: takesCost(kind) && text(l.unitCost) ? { currencyCode: "", amount: text(l.unitCost) } : undefined,
+      reservationId: takesReservation(kind) ? text(l.reservationId) : "",
+      // Serial numbers and a lot only where typed: the service names a missing one on the line.
+      ...(serialNumbers.length ? { serialNumbers } : {}),
+      ...(text(l.lot) ? { lot: text(l.lot) } : {}),
+    };
+  });
   const transfer = takesDestination(kind);
   const shipping = takesShipping(kind);
   const document: MessageInitShape<typeof StockDocumentSchema> = {
@@ -207,8 +243,8 @@ export function formCellOf(path: string, lineIndex?: number[]): (string | number
     const at = Number(line[1]);
     const row = lineIndex ? lineIndex[at] : at;
     if (row === undefined) return null;
-    const field = parts[1] ? camel(parts[1]) : "";
-    const known = ["productId", "quantity", "unit", "unitCost", "reservationId"];
+    const field = parts[1] ? camel(parts[1].replace(/\[\d+\]$/, "")) : "";
+    const known = ["productId", "quantity", "unit", "unitCost", "reservationId", "serialNumbers", "lot"];
     return ["lines", row, known.includes(field) ? field : "quantity"];
   }
   if (parts[0] === "lines") return null;
@@ -275,6 +311,106 @@ export function shortageSentence(
     product: names.product || s.productId,
     warehouse: names.warehouse || s.warehouseId,
   });
+}
+
+// ---- Serial numbers and lots ----
+
+const SERIAL_STATE_NAMES: Record<number, string> = {
+  [SerialState.STOCK]: "stock",
+  [SerialState.TRANSIT]: "transit",
+  [SerialState.LOAN]: "loan",
+  [SerialState.GONE]: "gone",
+};
+export const SERIAL_STATES = [SerialState.STOCK, SerialState.TRANSIT, SerialState.LOAN, SerialState.GONE];
+export const serialStateName = (state: SerialState): string => SERIAL_STATE_NAMES[state] ?? "";
+export const serialStateKey = (state: SerialState | string): string =>
+  `serials.state.${(typeof state === "string" ? state : serialStateName(state)) || "unknown"}`;
+
+/** ListSerialNumbers' filter. */
+export function serialFilter(f: { productId?: string; warehouseId?: string; state?: SerialState }): string {
+  return joined([
+    f.productId && `product_id = ${quoted(f.productId)}`,
+    f.warehouseId && `warehouse_id = ${quoted(f.warehouseId)}`,
+    f.state && serialStateName(f.state) && `state = ${quoted(serialStateName(f.state))}`,
+  ]);
+}
+
+/** ListLots' filter: a warehouse, a product, and only the lots with something on hand. */
+export function lotFilter(f: { warehouseId?: string; productId?: string; onHandOnly?: boolean }): string {
+  return joined([
+    f.warehouseId && `warehouse_id = ${quoted(f.warehouseId)}`,
+    f.productId && `product_id = ${quoted(f.productId)}`,
+    f.onHandOnly && "on_hand > 0",
+  ]);
+}
+
+/** A refused post over serial numbers or lots, from its ErrorInfo. */
+export interface TrackingRefusal {
+  reason: "SERIAL_IN_STOCK" | "SERIAL_NOT_IN_STOCK" | "INSUFFICIENT_LOT";
+  /** The violation's path (`document.lines[0].serial_numbers[1]`, `document.lines[0].lot`). */
+  field: string;
+  productId: string;
+  serialNumber: string;
+  /** Where the serial is now (`stock`, `transit`, `loan`, `gone`), empty when it never came in. */
+  state: string;
+  warehouseId: string;
+  lot: string;
+  onHand: string;
+  requested: string;
+  /** The service's own words. */
+  message: string;
+}
+
+const TRACKING_REASONS = ["SERIAL_IN_STOCK", "SERIAL_NOT_IN_STOCK", "INSUFFICIENT_LOT"] as const;
+
+/** The refusal an ErrorInfo's reason and metadata describe, or null for another reason. */
+export function trackingRefusalOfInfo(reason: string, metadata: Record<string, string>, message = ""): TrackingRefusal | null {
+  const known = TRACKING_REASONS.find((r) => r === reason);
+  if (!known) return null;
+  return {
+    reason: known,
+    field: metadata["field"] ?? "",
+    productId: metadata["product_id"] ?? "",
+    serialNumber: metadata["serial_number"] ?? "",
+    state: metadata["state"] ?? "",
+    warehouseId: metadata["warehouse_id"] ?? "",
+    lot: metadata["lot"] ?? "",
+    onHand: metadata["on_hand"] ?? "",
+    requested: metadata["requested"] ?? "",
+    message,
+  };
+}
+
+/** The serial or lot refusal a refused post carries (FAILED_PRECONDITION), or null. */
+export function trackingRefusalOf(error: unknown): TrackingRefusal | null {
+  if (!(error instanceof ConnectError)) return null;
+  for (const info of error.findDetails(ErrorInfoSchema)) {
+    const r = trackingRefusalOfInfo(info.reason, info.metadata, error.rawMessage);
+    if (r) return r;
+  }
+  return null;
+}
+
+/**
+ * The refusal as a sentence: "Serial SN-1 is already in stock in Main warehouse.", "Serial SN-1
+ * is not on these shelves: it left Main warehouse.", "Only 3 of lot L7 on hand; 5 requested."
+ */
+export function trackingSentence(
+  t: (key: string, values?: Record<string, string>) => string,
+  language: Language,
+  r: TrackingRefusal,
+  names: { warehouse?: string; unit?: string },
+): string {
+  const unit = names.unit ? ` ${names.unit}` : "";
+  if (r.reason === "INSUFFICIENT_LOT") {
+    return t("serials.refused.lot", {
+      lot: r.lot,
+      onHand: `${formatQuantity(language, r.onHand || "0")}${unit}`,
+      requested: `${formatQuantity(language, r.requested)}${unit}`,
+    });
+  }
+  const where = r.state ? t(`serials.where.${r.state}`, { warehouse: names.warehouse || r.warehouseId }) : t("serials.where.never");
+  return t(r.reason === "SERIAL_IN_STOCK" ? "serials.refused.inStock" : "serials.refused.notInStock", { serial: r.serialNumber, where });
 }
 
 // ---- Formats ----

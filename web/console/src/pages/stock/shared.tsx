@@ -1,6 +1,7 @@
 // What the stock screens share: the warehouses in scope (one cached read), products by id (read
 // one by one, cached), the product picker (searched as one types over code, name, specification
-// or barcode), and the formats of quantities and money for the current language.
+// or barcode), the serial numbers input (typed, scanned or pasted), and the formats of
+// quantities and money for the current language.
 
 import { useMemo, useState } from "react";
 import { Select, Tag } from "antd";
@@ -11,7 +12,7 @@ import type { Money } from "../../gen/crm/common/v1/common_pb.js";
 import { DocumentStatus, type Product, type Warehouse } from "../../gen/crm/warehouse/v1/warehouse_pb.js";
 import { useI18n } from "../../i18n";
 import { formatMoney, formatTime } from "../../i18n/locale";
-import { formatQuantity, statusKey } from "./logic";
+import { cleanSerials, formatQuantity, statusKey } from "./logic";
 
 /** Every warehouse in the caller's scope, by code. */
 export function useWarehouses() {
@@ -112,6 +113,48 @@ export function ProductPicker({
       }}
       options={options}
       style={{ minWidth: 240, ...style }}
+    />
+  );
+}
+
+/**
+ * Serial numbers, one per unit: typed (Enter or a space ends one), scanned (a scanner types and
+ * presses Enter) or pasted as a list split by commas, spaces or new lines; repeats are dropped.
+ * With `choices`, only those may be picked (the units still out on a loan).
+ */
+export function SerialNumbersInput({
+  id,
+  value,
+  onChange,
+  ariaLabel,
+  placeholder,
+  choices,
+  status,
+}: {
+  id?: string;
+  value?: string[];
+  onChange?: (serials: string[]) => void;
+  ariaLabel: string;
+  placeholder?: string;
+  choices?: string[];
+  status?: "error" | "warning";
+}) {
+  const { t } = useI18n();
+  return (
+    <Select
+      id={id}
+      aria-label={ariaLabel}
+      mode={choices ? "multiple" : "tags"}
+      tokenSeparators={choices ? undefined : [",", " ", "\n", "\r", "\t", ";"]}
+      value={value ?? []}
+      onChange={(v: string[]) => onChange?.(cleanSerials(v))}
+      options={(choices ?? []).map((s) => ({ value: s, label: s }))}
+      open={choices ? undefined : false}
+      placeholder={placeholder ?? t("serials.input.placeholder")}
+      notFoundContent={null}
+      allowClear
+      status={status}
+      style={{ width: "100%" }}
     />
   );
 }
