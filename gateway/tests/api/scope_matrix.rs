@@ -71,6 +71,10 @@ const SHARED: &[(&str, &str)] = &[
         "the shared product catalog",
     ),
     (
+        "/crm.warehouse.v1.WarehouseService/ExportProducts",
+        "the shared product catalog",
+    ),
+    (
         "/crm.warehouse.v1.WarehouseService/GetPriceList",
         "the shared price lists",
     ),

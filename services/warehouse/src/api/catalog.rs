@@ -27,7 +27,7 @@ pub const CATEGORY: &str = "crm.warehouse.v1.Category";
 /// Most alternative units of one product.
 const MAX_UNITS: usize = 10;
 
-const PRODUCT_FILTER: &[FieldSpec] = &[
+pub(crate) const PRODUCT_FILTER: &[FieldSpec] = &[
     FieldSpec {
         name: "status",
         column: "p.status",
@@ -94,7 +94,7 @@ pub(crate) fn units_of(p: &ProductRow) -> Units {
     }
 }
 
-fn category_proto(c: &CategoryRow, all: &[CategoryRow]) -> pb::Category {
+pub(crate) fn category_proto(c: &CategoryRow, all: &[CategoryRow]) -> pb::Category {
     let ids: Vec<&str> = c.path.trim_matches('/').split('/').collect();
     let names: Vec<&str> = ids
         .iter()
@@ -252,18 +252,9 @@ impl WarehouseApi {
         })
     }
 
-    pub async fn create_product(
-        &self,
-        caller: &Principal,
-        mut req: pb::CreateProductRequest,
-    ) -> Result<pb::CreateProductResponse> {
-        let request_id = std::mem::take(&mut req.request_id);
-        let key = RequestKey::new("CreateProduct", &caller.employee_id, &request_id, &req)?;
-        let Some(src) = req.product.as_ref() else {
-            return Err(Error::required("product"));
-        };
-        let now = now_micros();
-        let mut row = ProductRow {
+    /// A product not yet written, created by `caller` at `now`, with every field at its default.
+    pub(crate) fn new_product_row(&self, caller: &Principal, now: i64) -> ProductRow {
+        ProductRow {
             id: crm_kit::new_id(),
             code: String::new(),
             code_key: String::new(),
@@ -293,7 +284,20 @@ impl WarehouseApi {
             updated_at: now,
             updated_by: caller.employee_id.clone(),
             version: 1,
+        }
+    }
+
+    pub async fn create_product(
+        &self,
+        caller: &Principal,
+        mut req: pb::CreateProductRequest,
+    ) -> Result<pb::CreateProductResponse> {
+        let request_id = std::mem::take(&mut req.request_id);
+        let key = RequestKey::new("CreateProduct", &caller.employee_id, &request_id, &req)?;
+        let Some(src) = req.product.as_ref() else {
+            return Err(Error::required("product"));
         };
+        let mut row = self.new_product_row(caller, now_micros());
         let mut v = Violations::new();
         let mut fields: Vec<&str> = EDITABLE.to_vec();
         if src.status == 0 {
@@ -388,32 +392,7 @@ impl WarehouseApi {
         let before = p.clone();
         let mut v = Violations::new();
         let category = self.apply(&mut p, src, &paths, &mut v);
-        if before.moved == 1 {
-            if p.tracking != before.tracking {
-                v.add(
-                    "product.tracking",
-                    "PRODUCT_HAS_MOVED",
-                    "the tracking cannot change once the product has stock movements",
-                );
-            }
-            if p.unit != before.unit {
-                v.add(
-                    "product.unit",
-                    "PRODUCT_HAS_MOVED",
-                    "the stock unit cannot change once the product has stock movements",
-                );
-            }
-            let (old, new) = (units_of(&before), units_of(&p));
-            for (name, factor) in &old.alternatives {
-                if new.factor(name).is_some_and(|f| f != *factor) {
-                    v.add(
-                        "product.units",
-                        "PRODUCT_HAS_MOVED",
-                        format!("the factor of {name} cannot change once the product has stock movements"),
-                    );
-                }
-            }
-        }
+        moved_changes(&before, &p, &mut v);
         v.finish()?;
         if let Some(category) = category {
             p.category_path = category_path(&mut tx, "product.category_id", &category).await?;
@@ -443,7 +422,13 @@ impl WarehouseApi {
     }
 
     /// Applies the `fields` of `src` to `row`, checking each; returns the category to look up.
-    fn apply(&self, row: &mut ProductRow, src: &pb::Product, fields: &[&str], v: &mut Violations) -> Option<String> {
+    pub(crate) fn apply(
+        &self,
+        row: &mut ProductRow,
+        src: &pb::Product,
+        fields: &[&str],
+        v: &mut Violations,
+    ) -> Option<String> {
         let mut category = None;
         for f in fields {
             let field = format!("product.{f}");
@@ -593,7 +578,7 @@ impl WarehouseApi {
     }
 
     /// The product `row` would collide with, as the ALREADY_EXISTS to answer.
-    async fn collision(&self, conn: &mut AnyConnection, row: &ProductRow) -> Result<Option<Error>> {
+    pub(crate) async fn collision(&self, conn: &mut AnyConnection, row: &ProductRow) -> Result<Option<Error>> {
         let identity = (row.status == "active").then_some(row.identity_key.as_str());
         let Some((existing, by)) = store::catalog::colliding(conn, &row.code_key, identity, &row.id).await? else {
             return Ok(None);
@@ -662,5 +647,36 @@ fn sibling_taken(name: &str) -> Error {
         message: format!("a category named {name} is already there"),
         metadata: vec![],
         resource: None,
+    }
+}
+
+/// What may not change once a product has stock movements (its stock unit, unit factors and
+/// tracking), as violations of `after` against `before`.
+pub(crate) fn moved_changes(before: &ProductRow, after: &ProductRow, v: &mut Violations) {
+    if before.moved == 1 {
+        if after.tracking != before.tracking {
+            v.add(
+                "product.tracking",
+                "PRODUCT_HAS_MOVED",
+                "the tracking cannot change once the product has stock movements",
+            );
+        }
+        if after.unit != before.unit {
+            v.add(
+                "product.unit",
+                "PRODUCT_HAS_MOVED",
+                "the stock unit cannot change once the product has stock movements",
+            );
+        }
+        let (old, new) = (units_of(before), units_of(after));
+        for (name, factor) in &old.alternatives {
+            if new.factor(name).is_some_and(|f| f != *factor) {
+                v.add(
+                    "product.units",
+                    "PRODUCT_HAS_MOVED",
+                    format!("the factor of {name} cannot change once the product has stock movements"),
+                );
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! runs the store calls in one transaction, and maps failures through `crm_kit::Error`.
 //!
 //! - [`catalog`]: categories and products.
+//! - [`catalog_csv`]: the catalog imported from and exported to CSV.
 //! - [`warehouses`]: warehouses, keepers, safety stock.
 //! - [`documents`]: stock documents: create, read, post, receive, cancel.
 //! - [`loans`]: loans and samples until returned or sold.
@@ -13,6 +14,7 @@
 //! - [`tracking`]: serial numbers and lots.
 
 pub mod catalog;
+pub mod catalog_csv;
 pub mod documents;
 pub mod loans;
 pub mod posting;
@@ -297,6 +299,9 @@ crm_kit::rpcs! {
     set_prices(pb::SetPricesRequest) -> pb::SetPricesResponse;
     list_prices(pb::ListPricesRequest) -> pb::ListPricesResponse;
     get_customer_prices(pb::GetCustomerPricesRequest) -> pb::GetCustomerPricesResponse;
+    import_products(tonic::Streaming<pb::ImportProductsRequest>) -> pb::ImportProductsResponse;
     ]
-    server_streaming: []
+    server_streaming: [
+        export_products(pb::ExportProductsRequest) -> pb::ExportProductsResponse as ExportProductsStream;
+    ]
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod catalog;
+mod catalog_csv;
 mod concurrency;
 mod documents;
 mod helpers;

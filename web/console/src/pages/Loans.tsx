@@ -322,7 +322,7 @@ function LendGoods({ onDone }: { onDone: () => void }) {
                   </Col>
                   <Col flex="0 0 120px">
                     <Form.Item name={[field.name, "unit"]}>
-                      <FormSelect aria-label={t("loans.lend.unit", { n })} disabled={serial} options={unitsOf(product).map((u) => ({ value: u, label: u }))} placeholder={t("loans.unit")} />
+                      <FormSelect aria-label={t("loans.lend.unit", { n })} options={(serial && product ? [product.unit] : unitsOf(product)).map((u) => ({ value: u, label: u }))} placeholder={t("loans.unit")} />
                     </Form.Item>
                   </Col>
                   <Col flex="0 0 auto">
@@ -332,7 +332,12 @@ function LendGoods({ onDone }: { onDone: () => void }) {
                   </Col>
                   {serial && (
                     <Col flex="1 1 100%" style={{ paddingLeft: 48 }}>
-                      <Form.Item name={[field.name, "serialNumbers"]} rules={[{ required: true, type: "array", min: 1, message: t("serials.input.required") }]} extra={t("serials.input.hint")}>
+                      <Form.Item
+                        name={[field.name, "serialNumbers"]}
+                        label={t("serials.serialNumbers")}
+                        rules={[{ required: true, type: "array", min: 1, message: t("serials.input.required") }]}
+                        extra={t("serials.input.hint")}
+                      >
                         <SerialNumbersInput
                           id={`lend_lines_${i}_serialNumbers`}
                           ariaLabel={t("serials.input.line", { n })}
@@ -346,7 +351,7 @@ function LendGoods({ onDone }: { onDone: () => void }) {
                   )}
                   {tracksLots(product) && (
                     <Col flex="0 0 300px" style={{ marginLeft: 48 }}>
-                      <Form.Item name={[field.name, "lot"]} rules={[{ required: true, whitespace: true, message: t("serials.lot.required") }]}>
+                      <Form.Item name={[field.name, "lot"]} label={t("serials.lot")} rules={[{ required: true, whitespace: true, message: t("serials.lot.required") }]}>
                         <Input id={`lend_lines_${i}_lot`} aria-label={t("serials.lot.line", { n })} placeholder={t("serials.lot")} maxLength={64} />
                       </Form.Item>
                     </Col>

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { CategorySchema, ProductSchema, ProductStatus, WarehouseSchema } from "../../gen/crm/warehouse/v1/warehouse_pb.js";
+import { CategorySchema, ProductSchema, ProductStatus, Tracking, WarehouseSchema } from "../../gen/crm/warehouse/v1/warehouse_pb.js";
 import { formatDecimal } from "./format";
 import {
   categoryMask,
@@ -105,6 +105,7 @@ describe("the product form", () => {
       "standard_cost",
       "warranty_months",
     ]);
+    expect(productMask(product, { ...same, tracking: Tracking.SERIAL })).toEqual(["tracking"]);
     expect(productMask(product, { ...same, units: [] })).toEqual(["units"]);
   });
 

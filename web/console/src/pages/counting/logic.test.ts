@@ -173,6 +173,14 @@ describe("loans", () => {
     expect(sellRequest(loan, { quantity: "", reference: "SO-9" }, "r")).toEqual({ id: "l1", quantity: "", reference: "SO-9", requestId: "r" });
   });
 
+  it("returns or sells the serial numbers picked, all still out by default", () => {
+    const tracked = create(LoanSchema, { id: "l2", outstanding: "2", quantity: "3", serialNumbers: ["A", "B"] });
+    expect(returnDefaults(tracked)).toEqual({ quantity: "2", remark: "", serialNumbers: ["A", "B"] });
+    expect(sellDefaults(tracked).serialNumbers).toEqual(["A", "B"]);
+    expect(returnRequest(tracked, { serialNumbers: ["B"] }, "r")).toEqual({ id: "l2", quantity: "1", remark: "", requestId: "r", serialNumbers: ["B"] });
+    expect(sellRequest(tracked, { serialNumbers: ["A", "B"], reference: "SO-1" }, "r")).toEqual({ id: "l2", quantity: "2", reference: "SO-1", requestId: "r", serialNumbers: ["A", "B"] });
+  });
+
   it("builds a loan document posted at once, to a customer or an employee", () => {
     const built = lendRequest(
       { warehouseId: "w", borrowerKind: "customer", customerId: " c1 ", employeeId: "e1", dueDate: "2026-12-31", sample: true, lines: [{}, { productId: "p", quantity: "3", unit: "pcs" }] },

@@ -253,8 +253,7 @@ export function DocumentForm({ onDone }: { onDone: () => void }) {
                     <Form.Item name={[field.name, "unit"]}>
                       <FormSelect
                         aria-label={t("stock.line.unit", { n })}
-                        disabled={serial}
-                        options={unitsOf(product).map((u) => ({ value: u, label: u }))}
+                        options={(serial && product ? [product.unit] : unitsOf(product)).map((u) => ({ value: u, label: u }))}
                         placeholder={t("stock.unit")}
                       />
                     </Form.Item>
@@ -282,6 +281,7 @@ export function DocumentForm({ onDone }: { onDone: () => void }) {
                     <Col flex="1 1 100%" style={{ paddingLeft: 48 }}>
                       <Form.Item
                         name={[field.name, "serialNumbers"]}
+                        label={t("serials.serialNumbers")}
                         rules={[{ required: true, type: "array", min: 1, message: t("serials.input.required") }]}
                         extra={t("serials.input.hint")}
                       >
@@ -299,7 +299,7 @@ export function DocumentForm({ onDone }: { onDone: () => void }) {
                   )}
                   {tracksLots(product) && (
                     <Col flex="0 0 300px" style={{ marginLeft: 48 }}>
-                      <Form.Item name={[field.name, "lot"]} rules={[{ required: true, whitespace: true, message: t("serials.lot.required") }]}>
+                      <Form.Item name={[field.name, "lot"]} label={t("serials.lot")} rules={[{ required: true, whitespace: true, message: t("serials.lot.required") }]}>
                         <Input id={`stock-document_lines_${i}_lot`} aria-label={t("serials.lot.line", { n })} placeholder={t("serials.lot")} maxLength={64} />
                       </Form.Item>
                     </Col>

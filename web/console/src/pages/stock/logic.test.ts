@@ -2,11 +2,20 @@ import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { DocumentKind, DocumentStatus, ProductSchema, ReservationStatus } from "../../gen/crm/warehouse/v1/warehouse_pb.js";
+import { DocumentKind, DocumentStatus, ProductSchema, ReservationStatus, SerialState, Tracking } from "../../gen/crm/warehouse/v1/warehouse_pb.js";
 import { loadAreas, translate } from "../../i18n/locale";
 import {
+  cleanSerials,
   createRequest,
   documentFilter,
+  lotFilter,
+  serialFilter,
+  serialStateKey,
+  trackingRefusalOf,
+  trackingRefusalOfInfo,
+  trackingSentence,
+  tracksLots,
+  tracksSerials,
   endOfMinute,
   formatQuantity,
   formCellOf,
@@ -162,6 +171,64 @@ describe("a shortage of stock", () => {
     expect(shortageSentence((k, v) => translate("en", k, v), "en", s, names)).toBe("Only 20 pcs of BOLT Bolt available in WH-A Main (1,234.5 pcs on hand); 30 pcs requested.");
     expect(shortageSentence((k, v) => translate("zh", k, v), "zh", s, names)).toContain("仅可用 20 pcs");
     expect(shortageSentence((k, v) => translate("en", k, v), "en", s, {})).toContain("of p1 available in w1");
+  });
+});
+
+describe("serial numbers and lots", () => {
+  it("cleans serial numbers typed, scanned or pasted", () => {
+    expect(cleanSerials([" SN1 ", "SN2,SN3", "SN1", "", "SN4\nSN5;SN6\tSN7"])).toEqual(["SN1", "SN2", "SN3", "SN4", "SN5", "SN6", "SN7"]);
+    expect(cleanSerials(undefined)).toEqual([]);
+  });
+
+  it("tells how a product is tracked", () => {
+    expect(tracksSerials(create(ProductSchema, { tracking: Tracking.SERIAL }))).toBe(true);
+    expect(tracksSerials(create(ProductSchema, { tracking: Tracking.LOT }))).toBe(false);
+    expect(tracksLots(create(ProductSchema, { tracking: Tracking.LOT }))).toBe(true);
+    expect(tracksLots(undefined)).toBe(false);
+  });
+
+  it("sends a line's serial numbers and lot only when typed", () => {
+    const { request } = createRequest(
+      { kind: DocumentKind.OPENING, warehouseId: "w", lines: [{ productId: "p", quantity: "2", serialNumbers: ["A", " B ", "A"] }, { productId: "q", quantity: "5", lot: " L7 " }, { productId: "r", quantity: "1" }] },
+      true,
+      "r",
+    );
+    expect(request.document.lines?.[0]).toMatchObject({ serialNumbers: ["A", "B"] });
+    expect(request.document.lines?.[1]).toMatchObject({ lot: "L7" });
+    expect(request.document.lines?.[2]).not.toHaveProperty("serialNumbers");
+    expect(request.document.lines?.[2]).not.toHaveProperty("lot");
+  });
+
+  it("names a serial's or lot's cell", () => {
+    expect(formCellOf("document.lines[1].serial_numbers[2]", [0, 3])).toEqual(["lines", 3, "serialNumbers"]);
+    expect(formCellOf("document.lines[0].lot")).toEqual(["lines", 0, "lot"]);
+  });
+
+  it("filters serial numbers and lots", () => {
+    expect(serialFilter({ productId: "p", warehouseId: "w", state: SerialState.GONE })).toBe('product_id = "p" AND warehouse_id = "w" AND state = "gone"');
+    expect(serialFilter({})).toBe("");
+    expect(serialStateKey(SerialState.LOAN)).toBe("serials.state.loan");
+    expect(lotFilter({ warehouseId: "w", onHandOnly: true })).toBe('warehouse_id = "w" AND on_hand > 0');
+    expect(lotFilter({ productId: "p" })).toBe('product_id = "p"');
+  });
+
+  it("reads a serial or lot refusal and says it in each language", async () => {
+    await loadAreas();
+    const notIn = trackingRefusalOfInfo("SERIAL_NOT_IN_STOCK", { field: "document.lines[0].serial_numbers[1]", serial_number: "SN2", product_id: "p", state: "gone", warehouse_id: "w" })!;
+    expect(notIn).toMatchObject({ reason: "SERIAL_NOT_IN_STOCK", serialNumber: "SN2", state: "gone", warehouseId: "w" });
+    const en = (k: string, v?: Record<string, string>) => translate("en", k, v);
+    expect(trackingSentence(en, "en", notIn, { warehouse: "WH-A Main" })).toBe("Serial SN2 is not on these shelves: it left WH-A Main.");
+    const inStock = trackingRefusalOfInfo("SERIAL_IN_STOCK", { field: "document.lines[0].serial_numbers[0]", serial_number: "SN1", state: "stock", warehouse_id: "w" })!;
+    expect(trackingSentence(en, "en", inStock, { warehouse: "WH-B" })).toBe("Serial SN1 cannot come in: it is in stock at WH-B.");
+    const never = trackingRefusalOfInfo("SERIAL_NOT_IN_STOCK", { serial_number: "X" })!;
+    expect(trackingSentence(en, "en", never, {})).toBe("Serial X is not on these shelves: it never came in.");
+    const lot = trackingRefusalOfInfo("INSUFFICIENT_LOT", { field: "document.lines[0].lot", lot: "L7", on_hand: "3", requested: "5" })!;
+    expect(trackingSentence(en, "en", lot, { unit: "kg" })).toBe("Only 3 kg of lot L7 on hand; 5 kg requested.");
+    expect(trackingSentence((k, v) => translate("zh", k, v), "zh", lot, {})).toContain("L7");
+    expect(trackingRefusalOfInfo("INSUFFICIENT_STOCK", {})).toBeNull();
+    const error = new ConnectError("line 1: no", Code.FailedPrecondition, undefined, [{ desc: ErrorInfoSchema, value: { reason: "SERIAL_IN_STOCK", metadata: { serial_number: "S" } } }]);
+    expect(trackingRefusalOf(error)?.serialNumber).toBe("S");
+    expect(trackingRefusalOf(new Error("x"))).toBeNull();
   });
 });
 
