@@ -35,6 +35,7 @@ const SECRETS: &[&str] = &[
     "Leaky Borrower",
     "LEAKY-SN-1",
     "Leaky Lot",
+    "777666.55",
 ];
 
 /// Read methods that are not scoped by owner, and why.
@@ -757,7 +758,7 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
         &keeper,
         json!({"document": {"kind": "DOCUMENT_KIND_OPENING", "warehouseId": kept_id, "lines": [
             {"productId": serial_product_id, "quantity": "1", "serialNumbers": ["LEAKY-SN-1"]},
-            {"productId": lot_product_id, "quantity": "2", "lot": "Leaky Lot"}]}, "post": true}),
+            {"productId": lot_product_id, "quantity": "777666.55", "lot": "Leaky Lot"}]}, "post": true}),
     )
     .await;
     let count = call(
@@ -810,6 +811,14 @@ async fn no_read_rpc_shows_another_departments_records_over_grpc_or_rest() {
         ),
         (format!("{ws}ListSerialNumbers"), json!({}), "keeper", Expect::Shows),
         (format!("{ws}ListLots"), json!({}), "keeper", Expect::Shows),
+        (format!("{ws}ListStockMovement"), json!({}), "keeper", Expect::Shows),
+        (format!("{ws}CompareWarehouses"), json!({}), "keeper", Expect::Shows),
+        (
+            format!("{ws}ExportStockReport"),
+            json!({"report": "STOCK_REPORT_MOVEMENT"}),
+            "keeper",
+            Expect::Shows,
+        ),
     ];
     matrix.extend(warehouse_rows);
 

@@ -3,8 +3,10 @@
 // numbers (pasted as one list: the quantity follows their count), ships one, is refused shipping
 // it again (told on the line's serial numbers), is refused changing the product's tracking now
 // that it has moved (told on the field), and looks the serial up: gone, with its two moves, each
-// linking to its document; the list of the product's serials filtered by state. Each screen in
-// each language (axe-checked and photographed).
+// linking to its document; the list of the product's serials filtered by state. Another keeper
+// receives a lot (refused without one), finds it on the stock screen's lots, and takes back two of
+// the three serials of a loan, picked in the return dialog. Each screen in each language
+// (axe-checked and photographed).
 //
 //   CRM_ADMIN_PASSWORD=... node --test e2e/serials.browser.mjs
 //
@@ -13,7 +15,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { accessible, adminToken, everyLanguage, newEmployee, newPage, rest, signIn, tokenFor, unique, useBrowser } from "./lib.mjs";
+import { accessible, adminToken, everyLanguage, newEmployee, newPage, rest, shots, signIn, tokenFor, unique, useBrowser } from "./lib.mjs";
 
 useBrowser();
 
@@ -156,4 +158,80 @@ test("a keeper receives, ships and traces serial numbers through the console", a
   await moves.nth(1).getByRole("link", { name: outNumber }).click();
   await page.getByRole("heading", { name: new RegExp(outNumber) }).waitFor();
   await page.locator("[data-cell=serials]").getByRole("link", { name: shipped, exact: true }).waitFor();
+});
+
+test("a keeper receives a lot, sees it on the stock screen, and takes back some serials of a loan", async () => {
+  const admin = await adminToken();
+  const suffix = unique();
+  const keeper = await newEmployee(admin, { roles: ["warehouse_keeper"], displayName: `Keeper ${suffix}` });
+  const { warehouse: house } = await rest(admin, "POST", "/v1/warehouses", { code: `E2E-LOT-${suffix}`, name: `Lots ${suffix}`, keeperIds: [keeper.id] });
+  const { product: flour } = await rest(admin, "POST", "/v1/products", { code: `E2E-FLOUR-${suffix}`, name: `Flour ${suffix}`, unit: "kg", tracking: "TRACKING_LOT" });
+  const { product: drill } = await rest(admin, "POST", "/v1/products", { code: `E2E-DRILL-${suffix}`, name: `Drill ${suffix}`, unit: "pcs", tracking: "TRACKING_SERIAL" });
+  const serials = [`D${suffix}1`, `D${suffix}2`, `D${suffix}3`];
+  const post = (document) => rest(admin, "POST", "/v1/stockDocuments", { document, post: true, requestId: crypto.randomUUID() });
+  await post({ kind: "DOCUMENT_KIND_OPENING", warehouseId: house.id, lines: [{ productId: drill.id, quantity: "3", serialNumbers: serials }] });
+  await post({
+    kind: "DOCUMENT_KIND_LOAN_OUT",
+    warehouseId: house.id,
+    counterpartyKind: "COUNTERPARTY_KIND_EMPLOYEE",
+    counterpartyId: keeper.id,
+    lines: [{ productId: drill.id, quantity: "3", serialNumbers: serials }],
+  });
+  const lot = `LOT-${suffix}`;
+
+  const page = await newPage("en-US");
+  await signIn(page, keeper.login, keeper.password);
+
+  // 5 kg of a lot come in through the form; the document shows the lot.
+  await open(page, "Stock documents");
+  await page.getByRole("button", { name: "New document" }).click();
+  const form = page.locator("[data-testid=new-document]");
+  await pick(page, "stock-document_kind", "Opening stock", "Opening stock");
+  await pick(page, "stock-document_warehouseId", house.code, `${house.code} ${house.name}`);
+  await pick(page, "stock-document_lines_0_productId", flour.code, `${flour.code} ${flour.name}`);
+  await page.locator("#stock-document_lines_0_quantity").fill("5");
+  // Without its lot the line is not sent.
+  await form.getByRole("button", { name: "Post now" }).click();
+  await form.locator(".ant-form-item-explain-error", { hasText: "Enter the lot" }).waitFor();
+  await page.locator("#stock-document_lines_0_lot").fill(lot);
+  await accessible(page, "a lot line");
+  await form.getByRole("button", { name: "Post now" }).click();
+  await page.getByRole("heading", { name: /WH-IN-/ }).waitFor();
+  await page.locator("[data-cell=lot]", { hasText: lot }).waitFor();
+
+  // The stock screen's lots: 5 kg of it in the warehouse.
+  await open(page, "Stock");
+  await page.getByRole("tab", { name: "Lots" }).click();
+  await pick(page, "lots-warehouse", house.code, `${house.code} ${house.name}`);
+  const lotRow = page.locator("tr", { hasText: lot });
+  await lotRow.locator("[data-cell=lot-on-hand]", { hasText: /^5$/ }).waitFor();
+  assert.match(page.url(), /tab=lots/);
+  await everyLanguage(page, "serials-lots", settled((p) => p.locator("tr", { hasText: lot }).waitFor()));
+
+  // The loan shows the serials still out; two of the three come back.
+  await open(page, "Loans and samples");
+  await pick(page, "loan-warehouse", house.code, `${house.code} ${house.name}`);
+  const loanRow = page.locator("tr", { hasText: drill.code });
+  for (const serial of serials) await loanRow.locator("[data-cell=serials]", { hasText: serial }).waitFor();
+  await loanRow.getByRole("button", { name: /^Return / }).click();
+  const dialog = page.getByRole("dialog");
+  const picked = dialog.locator(".ant-select-selection-item");
+  await picked.nth(2).waitFor();
+  assert.equal(await picked.count(), 3, "every serial still out is picked by default");
+  await dialog.locator(`.ant-select-selection-item[title="${serials[2]}"] .ant-select-selection-item-remove`).click();
+  await page.waitForFunction(() => document.querySelectorAll("[role=dialog] .ant-select-selection-item").length === 2);
+  await accessible(page, "a return of serials");
+  await page.screenshot({ path: `${shots}/serials-loan-return-en.png`, fullPage: true });
+  await dialog.getByRole("button", { name: "Return", exact: true }).click();
+  await dialog.waitFor({ state: "detached" });
+  await loanRow.locator("[data-cell=outstanding]", { hasText: /^1\spcs$/ }).waitFor();
+  await page.waitForFunction((kept) => {
+    const cell = [...document.querySelectorAll("tr")].find((r) => r.textContent.includes(kept))?.querySelector("[data-cell=serials]");
+    return cell && cell.querySelectorAll(".ant-tag").length === 1;
+  }, serials[2]);
+  const state = async (serial) => (await rest(admin, "GET", `/v1/products/${drill.id}/serialNumbers/${serial}`)).serialNumber.state;
+  assert.equal(await state(serials[0]), "SERIAL_STATE_STOCK");
+  assert.equal(await state(serials[1]), "SERIAL_STATE_STOCK");
+  assert.equal(await state(serials[2]), "SERIAL_STATE_LOAN");
+  await everyLanguage(page, "serials-loans", settled((p) => p.locator("tr", { hasText: drill.code }).waitFor()));
 });

@@ -9,6 +9,7 @@
 //! - [`loans`]: loans and samples until returned or sold.
 //! - [`posting`]: what posting a document writes: balances, ledger lines, events.
 //! - [`prices`]: price lists and what a customer pays on a day.
+//! - [`reports`]: slow-moving and dead stock, warehouses side by side, reports as CSV.
 //! - [`stock`]: reservations, stock levels, the journal, stock value, the audit.
 //! - [`stocktakes`]: count sheets, counts, posting their differences.
 //! - [`tracking`]: serial numbers and lots.
@@ -19,6 +20,7 @@ pub mod documents;
 pub mod loans;
 pub mod posting;
 pub mod prices;
+pub mod reports;
 pub mod stock;
 pub mod stocktakes;
 pub mod tracking;
@@ -300,8 +302,11 @@ crm_kit::rpcs! {
     list_prices(pb::ListPricesRequest) -> pb::ListPricesResponse;
     get_customer_prices(pb::GetCustomerPricesRequest) -> pb::GetCustomerPricesResponse;
     import_products(tonic::Streaming<pb::ImportProductsRequest>) -> pb::ImportProductsResponse;
+    list_stock_movement(pb::ListStockMovementRequest) -> pb::ListStockMovementResponse;
+    compare_warehouses(pb::CompareWarehousesRequest) -> pb::CompareWarehousesResponse;
     ]
     server_streaming: [
+        export_stock_report(pb::ExportStockReportRequest) -> pb::ExportStockReportResponse as ExportStockReportStream;
         export_products(pb::ExportProductsRequest) -> pb::ExportProductsResponse as ExportProductsStream;
     ]
 }

@@ -7,6 +7,7 @@
 //! - [`documents`]: stock documents and their lines.
 //! - [`loans`]: loans and samples, per line, until returned or sold.
 //! - [`prices`]: price lists, their customers and prices, the price a customer pays.
+//! - [`reports`]: how fast stock moves, products across warehouses.
 //! - [`stock`]: balances (changed by conditional updates only), the append-only ledger,
 //!   reservations, stock levels, values as of a time, the audit.
 //! - [`stocktakes`]: stocktakes and their count sheets.
@@ -19,6 +20,7 @@ pub mod catalog;
 pub mod documents;
 pub mod loans;
 pub mod prices;
+pub mod reports;
 pub mod stock;
 pub mod stocktakes;
 pub mod tracking;

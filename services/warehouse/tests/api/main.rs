@@ -13,6 +13,7 @@ mod helpers;
 mod hostile;
 mod loans;
 mod prices;
+mod reports;
 mod stocktakes;
 mod tracking;
 mod valuation;

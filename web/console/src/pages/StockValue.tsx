@@ -2,7 +2,8 @@
 // total, now or as of a chosen time (later postings never change an earlier time's figures);
 // and the audit, which recomputes every balance from the ledger: "every balance equals its
 // ledger" when nothing differs, else each mismatch, with the inbound, outbound, on-hand and
-// in-transit totals (stock units summed over products: a check of conservation).
+// in-transit totals (stock units summed over products: a check of conservation), and the shelves
+// whose serial numbers or lots do not add up to their on-hand.
 
 import { useState } from "react";
 import { Alert, Button, Card, DatePicker, Descriptions, Form, Space, Table, Typography } from "antd";
@@ -78,7 +79,7 @@ function Audit() {
   });
   const a = audit.data;
   const products = useProducts(a?.mismatches.map((m) => m.productId) ?? []);
-  const clean = a && a.mismatches.length === 0 && a.reservationMismatches.length === 0;
+  const clean = a && a.mismatches.length === 0 && a.reservationMismatches.length === 0 && a.trackingMismatches.length === 0;
   return (
     <Card
       title={t("stock.audit.title")}
@@ -105,7 +106,7 @@ function Audit() {
               type="error"
               showIcon
               data-testid="audit-result"
-              message={t("stock.audit.mismatches", { count: formatNumber(language, a.mismatches.length + a.reservationMismatches.length) })}
+              message={t("stock.audit.mismatches", { count: formatNumber(language, a.mismatches.length + a.reservationMismatches.length + a.trackingMismatches.length) })}
               description={t("stock.audit.compared", { balances: formatNumber(language, Number(a.balances)), lines: formatNumber(language, Number(a.ledgerLines)) })}
               style={{ marginBottom: 16 }}
             />
@@ -138,6 +139,16 @@ function Audit() {
           )}
           {a.reservationMismatches.length > 0 && (
             <Alert type="warning" showIcon message={t("stock.audit.reservationMismatches")} description={<ul>{a.reservationMismatches.map((r) => <li key={r}>{r}</li>)}</ul>} />
+          )}
+          {a.trackingMismatches.length > 0 && (
+            <Alert
+              type="warning"
+              showIcon
+              data-testid="tracking-mismatches"
+              message={t("stock.audit.trackingMismatches")}
+              description={<ul>{a.trackingMismatches.map((r) => <li key={r}>{r}</li>)}</ul>}
+              style={{ marginTop: 16 }}
+            />
           )}
         </>
       )}
