@@ -76,6 +76,14 @@ const SHARED: &[(&str, &str)] = &[
         "the shared product catalog",
     ),
     (
+        "/crm.warehouse.v1.WarehouseService/ListProductImages",
+        "the shared product catalog",
+    ),
+    (
+        "/crm.warehouse.v1.WarehouseService/DownloadProductImage",
+        "the shared product catalog",
+    ),
+    (
         "/crm.warehouse.v1.WarehouseService/GetPriceList",
         "the shared price lists",
     ),

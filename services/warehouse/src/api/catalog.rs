@@ -306,6 +306,15 @@ impl WarehouseApi {
         if src.tracking == 0 {
             fields.retain(|f| *f != "tracking");
         }
+        // Pictures are uploaded to the product once it exists (UploadProductImage).
+        fields.retain(|f| *f != "image_ids");
+        if !src.image_ids.is_empty() {
+            v.add(
+                "product.image_ids",
+                reason::NOT_ALLOWED,
+                "add pictures with UploadProductImage once the product exists",
+            );
+        }
         let category = self.apply(&mut row, src, &fields, &mut v);
         v.finish()?;
         let mut tx = match self.db.begin_command(key).await? {
@@ -393,6 +402,19 @@ impl WarehouseApi {
         let mut v = Violations::new();
         let category = self.apply(&mut p, src, &paths, &mut v);
         moved_changes(&before, &p, &mut v);
+        if paths.contains(&"image_ids") {
+            // Reordered or dropped, never another document.
+            let stored = self.stored_images(&mut tx, &p.id).await?;
+            for (i, id) in src.image_ids.iter().enumerate() {
+                if !id.trim().is_empty() && !stored.iter().any(|s| s == id.trim()) {
+                    v.add(
+                        format!("product.image_ids[{i}]"),
+                        "UNKNOWN_IMAGE",
+                        format!("{} is not a picture of this product", id.trim()),
+                    );
+                }
+            }
+        }
         v.finish()?;
         if let Some(category) = category {
             p.category_path = category_path(&mut tx, "product.category_id", &category).await?;

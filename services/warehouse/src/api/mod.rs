@@ -6,6 +6,7 @@
 //! - [`catalog_csv`]: the catalog imported from and exported to CSV.
 //! - [`warehouses`]: warehouses, keepers, safety stock.
 //! - [`documents`]: stock documents: create, read, post, receive, cancel.
+//! - [`images`]: product pictures in the kit's document store.
 //! - [`loans`]: loans and samples until returned or sold.
 //! - [`posting`]: what posting a document writes: balances, ledger lines, events.
 //! - [`prices`]: price lists and what a customer pays on a day.
@@ -17,6 +18,7 @@
 pub mod catalog;
 pub mod catalog_csv;
 pub mod documents;
+pub mod images;
 pub mod loans;
 pub mod posting;
 pub mod prices;
@@ -303,10 +305,14 @@ crm_kit::rpcs! {
     get_customer_prices(pb::GetCustomerPricesRequest) -> pb::GetCustomerPricesResponse;
     import_products(tonic::Streaming<pb::ImportProductsRequest>) -> pb::ImportProductsResponse;
     list_stock_movement(pb::ListStockMovementRequest) -> pb::ListStockMovementResponse;
+    upload_product_image(tonic::Streaming<pb::UploadProductImageRequest>) -> pb::UploadProductImageResponse;
+    list_product_images(pb::ListProductImagesRequest) -> pb::ListProductImagesResponse;
+    delete_product_image(pb::DeleteProductImageRequest) -> pb::DeleteProductImageResponse;
     compare_warehouses(pb::CompareWarehousesRequest) -> pb::CompareWarehousesResponse;
     ]
     server_streaming: [
         export_stock_report(pb::ExportStockReportRequest) -> pb::ExportStockReportResponse as ExportStockReportStream;
+        download_product_image(pb::DownloadProductImageRequest) -> pb::DownloadProductImageResponse as DownloadProductImageStream;
         export_products(pb::ExportProductsRequest) -> pb::ExportProductsResponse as ExportProductsStream;
     ]
 }

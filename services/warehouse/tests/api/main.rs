@@ -11,6 +11,7 @@ mod concurrency;
 mod documents;
 mod helpers;
 mod hostile;
+mod images;
 mod loans;
 mod prices;
 mod reports;
