@@ -311,6 +311,13 @@ function LendGoods({ onDone }: { onDone: () => void }) {
                           if (!p) return;
                           setChosen((m) => new Map(m).set(p.id, p));
                           form.setFieldValue(["lines", field.name, "unit"], p.unit);
+                          // What another product's tracking took goes with it.
+                          if (!tracksLots(p)) form.setFieldValue(["lines", field.name, "lot"], undefined);
+                          if (!tracksSerials(p)) form.setFieldValue(["lines", field.name, "serialNumbers"], undefined);
+                          else {
+                            const count = ((form.getFieldValue(["lines", field.name, "serialNumbers"]) as string[] | undefined) ?? []).length;
+                            form.setFieldValue(["lines", field.name, "quantity"], count ? String(count) : "");
+                          }
                         }}
                       />
                     </Form.Item>
