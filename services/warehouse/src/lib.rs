@@ -38,7 +38,8 @@ pub const MIGRATIONS: &[Migration] = crm_kit::migrations![
     (2, "stocktakes", "0002_stocktakes.sql"),
     (3, "loans", "0003_loans.sql"),
     (4, "tracking", "0004_tracking.sql"),
-    (5, "prices", "0005_prices.sql")
+    (5, "prices", "0005_prices.sql"),
+    (6, "value_days", "0006_value_days.sql")
 ];
 
 /// Settings of the warehouse service.

@@ -425,6 +425,15 @@ impl WarehouseApi {
             Some(t) => Some(crm_kit::time::from_proto("as_of", t)?),
             None => None,
         };
+        if let Some(at) = as_of {
+            // The closed days before it are summed once, for every later question.
+            let mut tx = self.db.begin_write().await?;
+            let days = store::stock::sum_closed_days(&mut tx, at, now_micros()).await?;
+            tx.commit().await?;
+            if days > 0 {
+                tracing::info!(days, "stock value: closed days summed");
+            }
+        }
         let mut conn = self.conn().await?;
         if !req.warehouse_id.trim().is_empty() {
             self.kept_warehouse(&mut conn, caller, "warehouse_id", &req.warehouse_id)

@@ -426,8 +426,12 @@ pub async fn levels(
     .await
 }
 
+/// Microseconds in a day.
+pub const DAY: i64 = 86_400_000_000;
+
 /// The value held per warehouse in `scope`: (warehouse, stock, in-transit and on-loan value), now
-/// (from the balances) or as of `as_of` (from each balance's last ledger line at that time).
+/// (from the balances) or as of `as_of`: the sums of the closed days before it (see
+/// [`sum_closed_days`]) and of the ledger lines from the first day not summed up to it.
 pub async fn values(
     conn: &mut AnyConnection,
     scope: &ReadScope,
@@ -438,23 +442,24 @@ pub async fn values(
         None => "SELECT b.warehouse_id, CAST(SUM(b.value) AS BIGINT) AS stock_value, CAST(SUM(b.transit_value) AS BIGINT) AS transit_value, \
                  CAST(SUM(b.loan_value) AS BIGINT) AS loan_value FROM balances b"
             .to_string(),
-        // Each balance's last line of each bucket at `at` (its index: warehouse, product,
-        // bucket, time, seq): one index probe per balance and bucket, however long the ledger.
         Some(at) => {
-            let last = |alias: &str, bucket: &str| {
-                format!(
-                    " LEFT JOIN ledger {alias} ON {alias}.id = (SELECT x.id FROM ledger x \
-                     WHERE x.warehouse_id = b.warehouse_id AND x.product_id = b.product_id AND x.bucket = '{bucket}' \
-                     AND x.posted_at <= {at} ORDER BY x.posted_at DESC, x.balance_seq DESC LIMIT 1)"
-                )
+            let summed: i64 = sqlx::query_scalar("SELECT next_day FROM value_days_summed WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await?;
+            // The days wholly before `at` that are summed; the lines after them, up to `at`.
+            let day = at.div_euclid(DAY).min(summed);
+            let bucket = |name: &str| {
+                format!("CAST(SUM(CASE WHEN b.bucket = '{name}' THEN b.value ELSE 0 END) AS BIGINT)")
             };
             format!(
-                "SELECT b.warehouse_id, CAST(SUM(COALESCE(s.value_after, 0)) AS BIGINT) AS stock_value, \
-                 CAST(SUM(COALESCE(t.value_after, 0)) AS BIGINT) AS transit_value, \
-                 CAST(SUM(COALESCE(n.value_after, 0)) AS BIGINT) AS loan_value FROM balances b{}{}{}",
-                last("s", "stock"),
-                last("t", "transit"),
-                last("n", "loan")
+                "SELECT b.warehouse_id, {} AS stock_value, {} AS transit_value, {} AS loan_value FROM \
+                 (SELECT d.warehouse_id, d.bucket, d.value FROM value_days d WHERE d.day < {day} \
+                 UNION ALL SELECT l.warehouse_id, l.bucket, l.value FROM ledger l \
+                 WHERE l.posted_at >= {} AND l.posted_at <= {at}) b",
+                bucket("stock"),
+                bucket("transit"),
+                bucket("loan"),
+                day * DAY
             )
         }
     };
@@ -464,6 +469,45 @@ pub async fn values(
     }
     q.push(" GROUP BY b.warehouse_id ORDER BY b.warehouse_id");
     Ok(q.query_as::<(String, i64, i64, i64)>().fetch_all(conn).await?)
+}
+
+/// How long after its end a day is closed: no posting still running can put a line into it
+/// (a line's time is its posting's clock, at most this much before it commits).
+pub const DAY_CLOSES_AFTER: i64 = 3_600_000_000;
+
+/// Sums the ledger lines of every closed day not summed yet into `value_days` (once: the
+/// summed-through mark moves by a conditional update, so of two callers one writes), up to the
+/// day of `until` at most. Returns the days summed. A day's sums never change afterwards: no
+/// line is posted into a closed day.
+pub async fn sum_closed_days(conn: &mut AnyConnection, until: i64, now: i64) -> Result<i64> {
+    let from: i64 = sqlx::query_scalar("SELECT next_day FROM value_days_summed WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    let closed = (now - DAY_CLOSES_AFTER).div_euclid(DAY);
+    let to = until.div_euclid(DAY).min(closed);
+    if to <= from {
+        return Ok(0);
+    }
+    let claimed = sqlx::query("UPDATE value_days_summed SET next_day = $1 WHERE id = 1 AND next_day = $2")
+        .bind(to)
+        .bind(from)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if claimed != 1 {
+        return Ok(0);
+    }
+    sqlx::query(
+        "INSERT INTO value_days (day, warehouse_id, bucket, value) \
+         SELECT l.posted_at / $1, l.warehouse_id, l.bucket, CAST(SUM(l.value) AS BIGINT) FROM ledger l \
+         WHERE l.posted_at >= $2 AND l.posted_at < $3 GROUP BY l.posted_at / $1, l.warehouse_id, l.bucket",
+    )
+    .bind(DAY)
+    .bind(from * DAY)
+    .bind(to * DAY)
+    .execute(&mut *conn)
+    .await?;
+    Ok(to - from)
 }
 
 /// A balance next to the sums of its ledger lines.

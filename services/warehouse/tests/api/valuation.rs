@@ -105,3 +105,47 @@ async fn moving_average_follows_the_hand_computed_fixture() {
     );
     audit_clean(&mut w).await;
 }
+
+#[tokio::test]
+async fn value_as_of_a_past_day_comes_from_the_closed_days_and_stays() {
+    const DAY: i64 = 86_400_000_000;
+    let app = spawn().await;
+    let mut w = app.manager().await;
+    let a = warehouse(&mut w, "A", &[]).await;
+    let b = warehouse(&mut w, "B", &[]).await;
+    let p = product(&mut w, "DAYS-1", "1").await;
+    post(&mut w, pb::DocumentKind::Opening, &a.id, vec![costed(&p.id, "10", "3")]).await;
+    post(&mut w, pb::DocumentKind::Opening, &b.id, vec![costed(&p.id, "4", "5")]).await;
+    post(&mut w, pb::DocumentKind::Delivery, &a.id, vec![line(&p.id, "2")]).await;
+    // Those lines were posted ten, six and three days ago.
+    let db = &app.warehouse.db.pool;
+    let lines: Vec<(String, i64)> = sqlx::query_as("SELECT id, posted_at FROM ledger ORDER BY posted_at, balance_seq")
+        .fetch_all(db)
+        .await
+        .expect("lines");
+    for ((id, _), days) in lines.iter().zip([10, 6, 3]) {
+        sqlx::query("UPDATE ledger SET posted_at = posted_at - $1 WHERE id = $2")
+            .bind(days * DAY)
+            .bind(id)
+            .execute(db)
+            .await
+            .expect("age");
+    }
+    let now = crm_kit::time::now_micros();
+    let at = |days_ago: i64| Some(crm_kit::time::to_proto(now - days_ago * DAY));
+    let expected = [(11, "0"), (8, "30"), (5, "50"), (2, "44"), (0, "44")];
+    for (days_ago, want) in expected {
+        assert_eq!(value_as_of(&mut w, at(days_ago)).await, want, "{days_ago} days ago");
+    }
+    let summed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM value_days")
+        .fetch_one(db)
+        .await
+        .expect("days");
+    assert_eq!(summed, 3, "the three days with lines are summed once");
+    // Postings now change neither the past days nor what they show.
+    post(&mut w, pb::DocumentKind::Delivery, &b.id, vec![line(&p.id, "4")]).await;
+    for (days_ago, want) in expected.iter().take(4) {
+        assert_eq!(value_as_of(&mut w, at(*days_ago)).await, *want, "{days_ago} days ago, after");
+    }
+    assert_eq!(value_as_of(&mut w, None).await, "24");
+}
