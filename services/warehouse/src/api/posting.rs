@@ -48,6 +48,10 @@ pub(crate) struct Posting<'a> {
     tracking: HashMap<String, String>,
     /// A loan's return or sale: the loan's document line, whose units come back.
     pub origin: Option<(String, i64)>,
+    /// An outbound document's new values and remembered costs per balance, written in one
+    /// statement after its lines instead of one per line (its balances are locked, or SQLite's
+    /// one writer holds them, so nothing else changes them meanwhile).
+    deferred: Option<HashMap<(String, String), (i64, i64)>>,
     ledger: Vec<LedgerRow>,
     below_safety: Vec<pb::StockBelowSafety>,
 }
@@ -72,6 +76,7 @@ impl<'a> Posting<'a> {
             standard_costs,
             tracking: HashMap::new(),
             origin: None,
+            deferred: None,
             ledger: Vec::with_capacity(lines.len() * 2),
             below_safety: Vec::new(),
         }
@@ -97,6 +102,9 @@ impl<'a> Posting<'a> {
         store::stock::lock(conn, &pairs).await?;
         self.load_tracking(conn).await?;
         let w = self.doc.warehouse_id.clone();
+        if kind.direction == Direction::Outbound {
+            self.deferred = Some(HashMap::new());
+        }
         for (i, l) in self.lines.iter().enumerate() {
             match kind.direction {
                 Direction::Inbound => {
@@ -148,6 +156,11 @@ impl<'a> Posting<'a> {
                     }
                 }
             }
+        }
+        if let Some(values) = self.deferred.take() {
+            let rows: Vec<(String, String, i64, i64)> =
+                values.into_iter().map(|((w, p), (v, c))| (w, p, v, c)).collect();
+            store::stock::set_values(conn, &rows).await?;
         }
         store::stock::append(conn, &self.ledger).await?;
         let products: Vec<&str> = self.lines.iter().map(|l| l.product_id.as_str()).collect();
@@ -292,18 +305,30 @@ impl<'a> Posting<'a> {
         } else {
             Take::Available
         };
-        let Some(after) = store::stock::take(conn, &warehouse_id, &l.product_id, q, how, self.now).await? else {
+        let Some(mut after) = store::stock::take(conn, &warehouse_id, &l.product_id, q, how, self.now).await? else {
             let now = store::stock::balance(conn, &warehouse_id, &l.product_id)
                 .await?
                 .unwrap_or_default();
             return Err(insufficient(index, l, &warehouse_id, &now));
         };
+        let key = (warehouse_id.clone(), l.product_id.clone());
+        if let Some((value, last)) = self.deferred.as_ref().and_then(|d| d.get(&key)) {
+            // An earlier line of this document took from this balance: its value is not
+            // written yet.
+            after.value = *value;
+            after.last_unit_cost = *last;
+        }
         let before_on_hand = after.on_hand + q;
         let cost =
             domain::outbound_cost(before_on_hand, after.value, after.last_unit_cost, q).ok_or_else(|| too_large(l))?;
         let value = after.value - cost;
         let last = domain::remembered_cost(after.on_hand, value, after.last_unit_cost);
-        store::stock::set_value(conn, &warehouse_id, &l.product_id, value, last).await?;
+        match self.deferred.as_mut() {
+            Some(d) => {
+                d.insert(key, (value, last));
+            }
+            None => store::stock::set_value(conn, &warehouse_id, &l.product_id, value, last).await?,
+        }
         self.record(l, leg, &warehouse_id, "stock", -q, -cost, &after, after.on_hand, value);
         // Falling below the safety minimum (once per crossing: available was at or above it).
         let available = after.on_hand - after.reserved;

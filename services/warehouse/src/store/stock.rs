@@ -169,6 +169,33 @@ pub async fn set_value(
     Ok(())
 }
 
+/// Sets the values and remembered costs of many balances at once: (warehouse, product, value,
+/// last unit cost), each balance once (an outbound document's, after its lines).
+pub async fn set_values(conn: &mut AnyConnection, rows: &[(String, String, i64, i64)]) -> Result<()> {
+    // Four values a row: 400 rows a statement.
+    for chunk in rows.chunks(400) {
+        // Rows as a UNION of SELECTs (SQLite names no columns of a VALUES list).
+        let mut q = SqlBuf::new("UPDATE balances SET value = v.value, last_unit_cost = v.last_unit_cost FROM (");
+        for (i, (w, p, value, last)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push("SELECT CAST(")
+                .text(w.clone())
+                .push(" AS TEXT) AS warehouse_id, CAST(")
+                .text(p.clone())
+                .push(" AS TEXT) AS product_id, CAST(")
+                .int(*value)
+                .push(" AS BIGINT) AS value, CAST(")
+                .int(*last)
+                .push(" AS BIGINT) AS last_unit_cost");
+        }
+        q.push(") AS v WHERE balances.warehouse_id = v.warehouse_id AND balances.product_id = v.product_id");
+        q.query().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Adds `quantity` worth `value` to what is on its way to a warehouse (negative: takes it, only
 /// while there is that much in transit), returning the row as it became.
 pub async fn move_transit(
