@@ -168,6 +168,35 @@ impl Upload {
         Ok(())
     }
 
+    /// Reads the rest of `stream` (the messages after the first) into the upload and finishes
+    /// it: `piece` says what each message carries, its bytes (`Some`), or nothing (`None`, an
+    /// empty message); a message that says again what the document is (`Err`) fails the upload
+    /// on `header_field`. A stream can end cleanly although its sender went away midway: only
+    /// what was declared tells a whole document from one cut off.
+    pub async fn read_rest<M>(
+        mut self,
+        stream: &mut tonic::Streaming<M>,
+        header_field: &str,
+        piece: impl Fn(M) -> std::result::Result<Option<Vec<u8>>, ()>,
+    ) -> Result<Received> {
+        use tokio_stream::StreamExt;
+        while let Some(message) = stream.next().await {
+            let message = message.map_err(|e| Error::invalid("content", "STREAM_ERROR", e.message().to_string()))?;
+            match piece(message) {
+                Ok(Some(bytes)) => self.receive(&bytes)?,
+                Ok(None) => {}
+                Err(()) => {
+                    return Err(Error::invalid(
+                        header_field,
+                        "REPEATED",
+                        format!("only the first message says what the {header_field} is"),
+                    ));
+                }
+            }
+        }
+        self.finish()
+    }
+
     /// At the stream's clean end: the bytes, when they are what was declared and not empty.
     pub fn finish(self) -> Result<Received> {
         self.declared.finish()?;

@@ -237,6 +237,49 @@ impl std::fmt::Display for Money {
     }
 }
 
+/// An amount in the base currency `base` from the wire, in storage units, 0 or more: `None`
+/// when it is unset or empty, or wrong (the violation recorded under `field`: another currency,
+/// negative, malformed, too large).
+pub fn base_amount(
+    field: &str,
+    m: Option<&crm_proto::common::Money>,
+    base: &str,
+    v: &mut crate::errors::Violations,
+) -> Option<i64> {
+    use crate::errors::reason;
+    let m = m.filter(|m| !m.amount.trim().is_empty() || !m.currency_code.trim().is_empty())?;
+    let currency = if m.currency_code.trim().is_empty() {
+        base
+    } else {
+        m.currency_code.trim()
+    };
+    match Money::parse(currency, &m.amount) {
+        Ok(money) if money.currency != base => {
+            v.add(
+                format!("{field}.currency_code"),
+                "UNSUPPORTED_CURRENCY",
+                format!("amounts are kept in the base currency {base}"),
+            );
+            None
+        }
+        Ok(money) if money.is_negative() => {
+            v.add(format!("{field}.amount"), reason::NEGATIVE, "must be 0 or more");
+            None
+        }
+        Ok(money) => match money.storage() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                v.add(format!("{field}.amount"), reason::OUT_OF_RANGE, e.to_string());
+                None
+            }
+        },
+        Err(e) => {
+            v.add(format!("{field}.amount"), reason::MALFORMED, e.to_string());
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

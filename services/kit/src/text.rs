@@ -279,6 +279,18 @@ pub fn custom_fields(
     map
 }
 
+/// Checks single-line text (a name, a code, a reference): required or not, at most `max`
+/// characters, no control characters; violations under `field`.
+pub fn check_text(field: &str, value: &str, required: bool, max: usize, v: &mut Violations) {
+    check(v, field, value, required, max, Lines::Single);
+}
+
+/// Checks a note (a remark, a description, a summary): as [`check_text`], with line breaks and
+/// tabs.
+pub fn check_notes(field: &str, value: &str, required: bool, max: usize, v: &mut Violations) {
+    check(v, field, value, required, max, Lines::Multi);
+}
+
 /// Folds a text for comparison and search: compatibility forms to their plain ones (NFKC:
 /// full-width letters, digits and punctuation, the ideographic space), lower case, and
 /// traditional Chinese characters to simplified ones (OpenCC's table, from `fast2s`). Customer

@@ -127,6 +127,22 @@ pub fn local_day_start(micros: i64, utc_offset_minutes: i32) -> i64 {
     (micros + offset).div_euclid(DAY_MICROS) * DAY_MICROS - offset
 }
 
+/// The audit block of a record on the wire: who created and last changed it, and when (a zero
+/// time is left unset).
+pub fn audit_info(
+    created_at: i64,
+    created_by: &str,
+    updated_at: i64,
+    updated_by: &str,
+) -> crm_proto::common::AuditInfo {
+    crm_proto::common::AuditInfo {
+        create_time: set_to_proto(created_at),
+        created_by: created_by.to_string(),
+        update_time: set_to_proto(updated_at),
+        updated_by: updated_by.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,12 +9,9 @@ use crate::domain::role::{role_permissions, role_scopes};
 use crate::store::{self, DepartmentRow, EmployeeRow, RoleRow};
 
 fn audit(created_at: i64, created_by: &str, updated_at: i64, updated_by: &str) -> Option<crm_proto::common::AuditInfo> {
-    Some(crm_proto::common::AuditInfo {
-        create_time: set_to_proto(created_at),
-        created_by: created_by.to_string(),
-        update_time: set_to_proto(updated_at),
-        updated_by: updated_by.to_string(),
-    })
+    Some(crm_kit::time::audit_info(
+        created_at, created_by, updated_at, updated_by,
+    ))
 }
 
 /// An employee on the wire, given the roles they hold; the lock shows while it lasts at `now`.

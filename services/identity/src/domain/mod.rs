@@ -15,15 +15,7 @@ pub mod department;
 pub mod employee;
 pub mod role;
 
-/// Single-line text: required or not, at most `max` characters, no control characters.
-pub fn check_text(field: &str, value: &str, required: bool, max: usize, v: &mut Violations) {
-    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Single);
-}
-
-/// A description: as [`check_text`], with line breaks and tabs.
-pub fn check_notes(field: &str, value: &str, required: bool, max: usize, v: &mut Violations) {
-    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Multi);
-}
+pub use crm_kit::text::{check_notes, check_text};
 
 /// The paths of an update mask, refused when one names a server-owned or unknown field.
 pub fn mask_paths<'a>(

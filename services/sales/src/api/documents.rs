@@ -12,7 +12,6 @@ use crm_kit::{Error, Result};
 use crm_proto::sales as pb;
 use sqlx::AnyConnection;
 use tokio::sync::mpsc;
-use tokio_stream::StreamExt;
 
 use super::{SalesApi, audit, check_notes};
 use crate::store::projects::ProjectRow;
@@ -77,7 +76,7 @@ impl SalesApi {
         documents::check_file_name("document.file_name", &src.file_name, &mut v);
         documents::check_content_type("document.content_type", &src.content_type, &mut v);
         check_notes("document.description", &src.description, false, 2000, &mut v);
-        let mut upload = Upload::begin("declared", first.declared.as_ref(), self.max_document_bytes, &mut v);
+        let upload = Upload::begin("declared", first.declared.as_ref(), self.max_document_bytes, &mut v);
         v.finish()?;
         // The project is checked before the bytes are read, so a wrong id fails fast.
         {
@@ -90,23 +89,15 @@ impl SalesApi {
             }
         }
 
-        while let Some(message) = stream.next().await {
-            let message = message.map_err(|e| Error::invalid("content", "STREAM_ERROR", e.message().to_string()))?;
-            match message.part {
-                Some(pb::upload_project_document_request::Part::Content(bytes)) => upload.receive(&bytes)?,
-                Some(pb::upload_project_document_request::Part::Document(_)) => {
-                    return Err(Error::invalid(
-                        "document",
-                        "REPEATED",
-                        "only the first message says what the document is",
-                    ));
+        let received = upload
+            .read_rest(&mut stream, "document", |m: pb::UploadProjectDocumentRequest| {
+                match m.part {
+                    Some(pb::upload_project_document_request::Part::Content(bytes)) => Ok(Some(bytes)),
+                    Some(pb::upload_project_document_request::Part::Document(_)) => Err(()),
+                    None => Ok(None),
                 }
-                None => {}
-            }
-        }
-        // A stream can end cleanly although its sender went away midway: only what was
-        // declared tells a whole document from one cut off.
-        let received = upload.finish()?;
+            })
+            .await?;
         let row = NewDocument {
             owner_kind: PROJECT,
             owner_id: &src.project_id,

@@ -128,31 +128,8 @@ impl SalesApi {
     }
 }
 
-/// The audit block of a record.
-pub(crate) fn audit(
-    created_at: i64,
-    created_by: &str,
-    updated_at: i64,
-    updated_by: &str,
-) -> crm_proto::common::AuditInfo {
-    crm_proto::common::AuditInfo {
-        create_time: crm_kit::time::set_to_proto(created_at),
-        created_by: created_by.to_string(),
-        update_time: crm_kit::time::set_to_proto(updated_at),
-        updated_by: updated_by.to_string(),
-    }
-}
-
-/// Checks single-line free text: required or not, at most `max` characters, no control
-/// characters.
-pub(crate) fn check_text(field: &str, value: &str, required: bool, max: usize, v: &mut crm_kit::errors::Violations) {
-    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Single);
-}
-
-/// Checks a note (remark, summary, description): as [`check_text`], with line breaks and tabs.
-pub(crate) fn check_notes(field: &str, value: &str, required: bool, max: usize, v: &mut crm_kit::errors::Violations) {
-    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Multi);
-}
+pub(crate) use crm_kit::text::{check_notes, check_text};
+pub(crate) use crm_kit::time::audit_info as audit;
 
 /// Checks a `YYYY-MM-DD` date (empty allowed unless `required`).
 pub(crate) fn check_date(field: &str, value: &str, required: bool, v: &mut crm_kit::errors::Violations) {

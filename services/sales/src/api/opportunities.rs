@@ -8,7 +8,6 @@ use crm_kit::errors::Violations;
 use crm_kit::filter::{FieldSpec, FieldType};
 use crm_kit::idempotency::{Begun, RequestKey};
 use crm_kit::listing::{Keyset, Position};
-use crm_kit::money::Money;
 use crm_kit::time::{DAY_MICROS, now_micros};
 use crm_kit::update::{check_etag, etag, mask_paths};
 use crm_kit::{Error, Result};
@@ -196,33 +195,7 @@ fn opportunity_changes(before: &OpportunityRow, after: &OpportunityRow) -> Chang
 impl SalesApi {
     /// An amount in the base currency, in storage units (`None` and an empty amount: zero).
     pub(crate) fn amount(&self, field: &str, m: Option<&crm_proto::common::Money>, v: &mut Violations) -> i64 {
-        let Some(m) = m.filter(|m| !m.amount.trim().is_empty() || !m.currency_code.trim().is_empty()) else {
-            return 0;
-        };
-        let currency = if m.currency_code.trim().is_empty() {
-            self.currency.as_str()
-        } else {
-            m.currency_code.trim()
-        };
-        match Money::parse(currency, &m.amount) {
-            Ok(money) if money.currency != self.currency => {
-                v.add(
-                    format!("{field}.currency_code"),
-                    "UNSUPPORTED_CURRENCY",
-                    format!("amounts are kept in {} for now", self.currency),
-                );
-                0
-            }
-            Ok(money) if money.amount.is_sign_negative() => {
-                v.add(format!("{field}.amount"), reason::NEGATIVE, "must be 0 or more");
-                0
-            }
-            Ok(money) => money.storage().unwrap_or(0),
-            Err(e) => {
-                v.add(format!("{field}.amount"), reason::MALFORMED, e.to_string());
-                0
-            }
-        }
+        crm_kit::money::base_amount(field, m, &self.currency, v).unwrap_or(0)
     }
 
     /// The stage `stage_id` of `pipeline_id` (the first stage when empty).

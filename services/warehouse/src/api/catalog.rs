@@ -566,7 +566,7 @@ impl WarehouseApi {
                     row.warranty_months = i64::from(src.warranty_months.clamp(0, 600));
                 }
                 "remark" => {
-                    check_notes(&field, &src.remark, 2000, v);
+                    check_notes(&field, &src.remark, false, 2000, v);
                     row.remark = src.remark.trim().to_string();
                 }
                 "custom_fields" => {

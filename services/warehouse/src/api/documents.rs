@@ -237,7 +237,7 @@ impl WarehouseApi {
         ] {
             check_text(field, value, false, max, &mut v);
         }
-        check_notes("document.remark", &src.remark, 2000, &mut v);
+        check_notes("document.remark", &src.remark, false, 2000, &mut v);
         if src.lines.is_empty() {
             v.add("document.lines", reason::REQUIRED, "a document moves at least one line");
         } else if src.lines.len() > self.max_document_lines {
@@ -301,7 +301,7 @@ impl WarehouseApi {
                 }
                 check_text(&format!("{at}.reservation_id"), &l.reservation_id, false, 64, &mut v);
                 check_text(&format!("{at}.source_line_id"), &l.source_line_id, false, 64, &mut v);
-                check_notes(&format!("{at}.remark"), &l.remark, 500, &mut v);
+                check_notes(&format!("{at}.remark"), &l.remark, false, 500, &mut v);
                 check_text(&format!("{at}.lot"), &l.lot, false, 100, &mut v);
                 if l.serial_numbers.len() > MAX_LINE_SERIALS {
                     v.add(

@@ -12,7 +12,6 @@ use crm_kit::{Error, Result};
 use crm_proto::warehouse as pb;
 use sqlx::AnyConnection;
 use tokio::sync::mpsc;
-use tokio_stream::StreamExt;
 
 use super::catalog::{PRODUCT, product};
 use super::{WarehouseApi, audit, check_notes};
@@ -106,29 +105,21 @@ impl WarehouseApi {
                 "image/jpeg, image/png, image/webp or image/gif",
             );
         }
-        check_notes("image.description", &src.description, 500, &mut v);
-        let mut upload = Upload::begin("declared", first.declared.as_ref(), MAX_IMAGE_BYTES, &mut v);
+        check_notes("image.description", &src.description, false, 500, &mut v);
+        let upload = Upload::begin("declared", first.declared.as_ref(), MAX_IMAGE_BYTES, &mut v);
         v.finish()?;
         // The product is checked before the bytes are read, so a wrong id fails fast.
         {
             let mut conn = self.conn().await?;
             product(&mut conn, "image.product_id", &src.product_id).await?;
         }
-        while let Some(message) = stream.next().await {
-            let message = message.map_err(|e| Error::invalid("content", "STREAM_ERROR", e.message().to_string()))?;
-            match message.part {
-                Some(pb::upload_product_image_request::Part::Content(bytes)) => upload.receive(&bytes)?,
-                Some(pb::upload_product_image_request::Part::Image(_)) => {
-                    return Err(Error::invalid(
-                        "image",
-                        "REPEATED",
-                        "only the first message says what the image is",
-                    ));
-                }
-                None => {}
-            }
-        }
-        let received = upload.finish()?;
+        let received = upload
+            .read_rest(&mut stream, "image", |m: pb::UploadProductImageRequest| match m.part {
+                Some(pb::upload_product_image_request::Part::Content(bytes)) => Ok(Some(bytes)),
+                Some(pb::upload_product_image_request::Part::Image(_)) => Err(()),
+                None => Ok(None),
+            })
+            .await?;
         if !looks_like(&content_type, &received.content) {
             return Err(Error::invalid(
                 "content",

@@ -146,7 +146,7 @@ impl WarehouseApi {
         let request_id = std::mem::take(&mut req.request_id);
         let key = RequestKey::new("ReturnLoan", &caller.employee_id, &request_id, &req)?;
         let mut v = Violations::new();
-        check_notes("remark", &req.remark, 500, &mut v);
+        check_notes("remark", &req.remark, false, 500, &mut v);
         let quantity = self.settled_quantity(&req.quantity, &req.serial_numbers, &mut v);
         v.finish()?;
         let mut tx = match self.db.begin_command(key).await? {

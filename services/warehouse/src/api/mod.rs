@@ -133,40 +133,9 @@ impl WarehouseApi {
 
     /// An amount in the base currency from the wire (unset or empty: `None`), 0 or more.
     pub(crate) fn amount(&self, field: &str, m: Option<&crm_proto::common::Money>, v: &mut Violations) -> Option<i64> {
-        let m = m.filter(|m| !m.amount.trim().is_empty() || !m.currency_code.trim().is_empty())?;
-        let currency = if m.currency_code.trim().is_empty() {
-            self.currency.as_str()
-        } else {
-            m.currency_code.trim()
-        };
-        match Money::parse(currency, &m.amount) {
-            Ok(money) if money.currency != self.currency => {
-                v.add(
-                    format!("{field}.currency_code"),
-                    "UNSUPPORTED_CURRENCY",
-                    format!("costs and prices are kept in the base currency {}", self.currency),
-                );
-                None
-            }
-            Ok(money) if money.is_negative() => {
-                v.add(format!("{field}.amount"), reason::NEGATIVE, "must be 0 or more");
-                None
-            }
-            Ok(money) => match money.storage() {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    v.add(format!("{field}.amount"), reason::OUT_OF_RANGE, e.to_string());
-                    None
-                }
-            },
-            Err(e) => {
-                v.add(format!("{field}.amount"), reason::MALFORMED, e.to_string());
-                None
-            }
-        }
+        crm_kit::money::base_amount(field, m, &self.currency, v)
     }
 
-    /// A stored amount on the wire.
     pub(crate) fn money(&self, storage: i64) -> crm_proto::common::Money {
         Money::from_storage(&self.currency, storage).to_proto()
     }
@@ -229,30 +198,8 @@ pub(crate) fn qty(storage: i64) -> String {
     Quantity::from_storage(storage).to_wire()
 }
 
-/// The audit block of a record.
-pub(crate) fn audit(
-    created_at: i64,
-    created_by: &str,
-    updated_at: i64,
-    updated_by: &str,
-) -> crm_proto::common::AuditInfo {
-    crm_proto::common::AuditInfo {
-        create_time: crm_kit::time::set_to_proto(created_at),
-        created_by: created_by.to_string(),
-        update_time: crm_kit::time::set_to_proto(updated_at),
-        updated_by: updated_by.to_string(),
-    }
-}
-
-/// Checks single-line text: required or not, at most `max` characters, no control characters.
-pub(crate) fn check_text(field: &str, value: &str, required: bool, max: usize, v: &mut Violations) {
-    crm_kit::text::check(v, field, value, required, max, crm_kit::text::Lines::Single);
-}
-
-/// Checks a remark: as [`check_text`], with line breaks and tabs.
-pub(crate) fn check_notes(field: &str, value: &str, max: usize, v: &mut Violations) {
-    crm_kit::text::check(v, field, value, false, max, crm_kit::text::Lines::Multi);
-}
+pub(crate) use crm_kit::text::{check_notes, check_text};
+pub(crate) use crm_kit::time::audit_info as audit;
 
 crm_kit::rpcs! {
     impl WarehouseService for WarehouseApi;

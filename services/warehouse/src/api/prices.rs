@@ -160,7 +160,7 @@ impl WarehouseApi {
                     _ => v.add(&field, reason::UNKNOWN_ENUM_VALUE, "ACTIVE or INACTIVE"),
                 },
                 "remark" => {
-                    check_notes(&field, &src.remark, 2000, v);
+                    check_notes(&field, &src.remark, false, 2000, v);
                     l.remark = src.remark.trim().to_string();
                 }
                 _ => {}

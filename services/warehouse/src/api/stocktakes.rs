@@ -131,7 +131,7 @@ impl WarehouseApi {
                 skip_empty: true,
             },
         );
-        check_notes("remark", &req.remark, 2000, &mut v);
+        check_notes("remark", &req.remark, false, 2000, &mut v);
         if !named.is_empty() && !req.category_id.trim().is_empty() {
             v.add(
                 "category_id",

@@ -90,7 +90,7 @@ impl WarehouseApi {
                     _ => v.add(&field, crm_kit::errors::reason::UNKNOWN_ENUM_VALUE, "ACTIVE or CLOSED"),
                 },
                 "remark" => {
-                    check_notes(&field, &src.remark, 2000, v);
+                    check_notes(&field, &src.remark, false, 2000, v);
                     w.remark = src.remark.trim().to_string();
                 }
                 _ => {}

@@ -145,7 +145,11 @@ async fn value_as_of_a_past_day_comes_from_the_closed_days_and_stays() {
     // Postings now change neither the past days nor what they show.
     post(&mut w, pb::DocumentKind::Delivery, &b.id, vec![line(&p.id, "4")]).await;
     for (days_ago, want) in expected.iter().take(4) {
-        assert_eq!(value_as_of(&mut w, at(*days_ago)).await, *want, "{days_ago} days ago, after");
+        assert_eq!(
+            value_as_of(&mut w, at(*days_ago)).await,
+            *want,
+            "{days_ago} days ago, after"
+        );
     }
     assert_eq!(value_as_of(&mut w, None).await, "24");
 }
