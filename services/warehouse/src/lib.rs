@@ -39,7 +39,13 @@ pub const MIGRATIONS: &[Migration] = crm_kit::migrations![
     (3, "loans", "0003_loans.sql"),
     (4, "tracking", "0004_tracking.sql"),
     (5, "prices", "0005_prices.sql"),
-    (6, "value_days", "0006_value_days.sql")
+    (6, "value_days", "0006_value_days.sql"),
+    (
+        7,
+        "product_search_trgm",
+        "0007_product_search_trgm.postgres.sql",
+        Postgres
+    )
 ];
 
 /// Settings of the warehouse service.

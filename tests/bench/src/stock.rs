@@ -8,7 +8,9 @@
 //! - one large document: an inbound and then an outbound of 5,000 lines posted over gRPC vs
 //!   the same conditional updates and ledger inserts as raw SQL in one transaction;
 //! - reads over a long ledger: GetStockLevel of one product (p50, p95) vs selecting its balance
-//!   row, and GetStockValue now and as of a past time vs the bare sums.
+//!   row, and GetStockValue now and as of a past time vs the bare sums;
+//! - product search over a large catalog: ListProducts with rare and common pieces (a code, a
+//!   word of many names, a CJK word, two digits) vs the bare `LIKE` of the same piece.
 
 use std::time::{Duration, Instant};
 
@@ -141,6 +143,124 @@ pub async fn bench_stock(args: &Args, backend: &str, admin: Option<&str>) {
     bench_posting(args, backend, admin).await;
     bench_large_document(args, backend, admin).await;
     bench_long_ledger(args, backend, admin).await;
+    bench_product_search(args, backend, admin).await;
+}
+
+/// ListProducts p50/p95 per kind of piece over a catalog of realistic names, vs the bare
+/// `LIKE` of the folded piece over the same table (first page of 50 either way).
+async fn bench_product_search(args: &Args, backend: &str, admin: Option<&str>) {
+    let n = if args.smoke { 2_000 } else { 200_000 };
+    let (service, mut client) = start(admin, "bench_stock_search").await;
+    let db = &service.db;
+    let brands = [
+        "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne",
+    ];
+    let kinds = [
+        "LED desk lamp",
+        "ceiling light",
+        "USB cable",
+        "power adapter",
+        "office chair",
+        "台灯",
+        "吸顶灯",
+        "数据线",
+        "steel shelf",
+        "label printer",
+    ];
+    let started = Instant::now();
+    let per = crm_kit::db::rows_per_statement_on(db.backend, 13);
+    let now = crm_kit::time::now_micros();
+    let mut tx = db.pool.begin().await.expect("begin");
+    for start in (0..n).step_by(per) {
+        let mut q = SqlBuf::new(
+            "INSERT INTO products (id, code, code_key, name, specification, identity_key, unit, currency, search_text, \
+             created_at, created_by, updated_at, updated_by) VALUES ",
+        );
+        for i in start..(start + per).min(n) {
+            let code = format!("SKU-{i:07}");
+            let name = format!(
+                "{} {}",
+                brands[i % brands.len()],
+                kinds[(i / brands.len()) % kinds.len()]
+            );
+            let spec = format!("{}W model {}", 5 + i % 60, i / 80);
+            let key = |t: &str| crm_kit::text::fold_key(t);
+            q.push(if i == start { "(" } else { ", (" });
+            for v in [
+                format!("s{i}"),
+                code.clone(),
+                key(&code),
+                name.clone(),
+                spec.clone(),
+                format!("{}|{}", key(&name), key(&spec)),
+                "pcs".into(),
+                "CNY".into(),
+                format!("{}|{}|{}", key(&code), key(&name), key(&spec)),
+            ] {
+                q.text(v).push(", ");
+            }
+            q.int(now)
+                .push(", ")
+                .text("bench")
+                .push(", ")
+                .int(now)
+                .push(", ")
+                .text("bench")
+                .push(")");
+        }
+        q.query().execute(&mut *tx).await.expect("products");
+    }
+    tx.commit().await.expect("commit");
+    db.refresh_statistics(&["products"]).await.expect("statistics");
+    println!(
+        "stock [{backend}] seeded a catalog of {n} products in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let rounds = if args.smoke { 5 } else { 50 };
+    for (what, piece) in [
+        ("a code", format!("SKU-{:07}", n / 3)),
+        ("a word of many names", "lamp".to_string()),
+        ("a brand (1 in 8)", "globex".to_string()),
+        ("a CJK word", "台灯".to_string()),
+        ("two digits", "42".to_string()),
+    ] {
+        let key = crm_kit::text::fold_key(&piece);
+        let (mut service_times, mut raw_times) = (Vec::new(), Vec::new());
+        let mut found = 0;
+        for _ in 0..rounds {
+            let t = Instant::now();
+            let page = client
+                .list_products(pb::ListProductsRequest {
+                    query: piece.clone(),
+                    page_size: 50,
+                    ..Default::default()
+                })
+                .await
+                .expect("search")
+                .into_inner();
+            service_times.push(t.elapsed());
+            found = page.products.len();
+            let t = Instant::now();
+            let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM products WHERE search_text LIKE $1 LIMIT 50")
+                .bind(format!("%{key}%"))
+                .fetch_all(&db.pool)
+                .await
+                .expect("raw search");
+            raw_times.push(t.elapsed());
+            assert_eq!(rows.len(), found, "{what}: the service finds what the bare LIKE finds");
+        }
+        service_times.sort();
+        raw_times.sort();
+        println!(
+            "stock [{backend}] product search for {what} over {n} products ({found} on the first page): ListProducts p50 {} \
+             p95 {}, the bare LIKE p50 {} p95 {}, p95 ratio {:.2}",
+            ms(percentile(&service_times, 0.5)),
+            ms(percentile(&service_times, 0.95)),
+            ms(percentile(&raw_times, 0.5)),
+            ms(percentile(&raw_times, 0.95)),
+            percentile(&service_times, 0.95).as_secs_f64() / percentile(&raw_times, 0.95).as_secs_f64()
+        );
+    }
 }
 
 /// Ledger lines per second from concurrent 5-line outbound postings vs raw inserts.
