@@ -102,8 +102,10 @@ impl<'a> Posting<'a> {
         store::stock::lock(conn, &pairs).await?;
         self.load_tracking(conn).await?;
         let w = self.doc.warehouse_id.clone();
+        let mut taken = HashMap::new();
         if kind.direction == Direction::Outbound {
             self.deferred = Some(HashMap::new());
+            taken = self.take_all(conn).await?;
         }
         for (i, l) in self.lines.iter().enumerate() {
             match kind.direction {
@@ -113,7 +115,19 @@ impl<'a> Posting<'a> {
                     self.track(conn, i, l, None, at(STOCK, &w), None, LEG_IN).await?;
                 }
                 Direction::Outbound => {
-                    self.take(conn, i, l, LEG_OUT).await?;
+                    match taken.remove(&l.product_id) {
+                        Some(after) => {
+                            let how = if self.allow_negative {
+                                Take::Negative
+                            } else {
+                                Take::Available
+                            };
+                            self.took(conn, l, LEG_OUT, how, after).await?;
+                        }
+                        None => {
+                            self.take(conn, i, l, LEG_OUT).await?;
+                        }
+                    }
                     self.track(conn, i, l, Some(at(STOCK, &w)), at(GONE, &w), None, LEG_OUT)
                         .await?;
                 }
@@ -305,12 +319,55 @@ impl<'a> Posting<'a> {
         } else {
             Take::Available
         };
-        let Some(mut after) = store::stock::take(conn, &warehouse_id, &l.product_id, q, how, self.now).await? else {
+        let Some(after) = store::stock::take(conn, &warehouse_id, &l.product_id, q, how, self.now).await? else {
             let now = store::stock::balance(conn, &warehouse_id, &l.product_id)
                 .await?
                 .unwrap_or_default();
             return Err(insufficient(index, l, &warehouse_id, &now));
         };
+        self.took(conn, l, leg, how, after).await
+    }
+
+    /// An outbound document's lines taken in one statement, by product, when each names a
+    /// different product and none ships from a reservation (else none: each line takes its
+    /// own). A line that finds too little refuses the posting as its own take would.
+    async fn take_all(&self, conn: &mut AnyConnection) -> Result<HashMap<String, BalanceRow>> {
+        let mut quantities = Vec::with_capacity(self.lines.len());
+        let mut seen = std::collections::HashSet::with_capacity(self.lines.len());
+        for l in self.lines {
+            if !l.reservation_id.is_empty() || !seen.insert(l.product_id.as_str()) {
+                return Ok(HashMap::new());
+            }
+            quantities.push((l.product_id.as_str(), l.stock_quantity));
+        }
+        let w = &self.doc.warehouse_id;
+        let rows = store::stock::take_many(conn, w, &quantities, self.allow_negative, self.now).await?;
+        let mut taken: HashMap<String, BalanceRow> = rows.into_iter().map(|b| (b.product_id.clone(), b)).collect();
+        if let Some((index, l)) = self
+            .lines
+            .iter()
+            .enumerate()
+            .find(|(_, l)| !taken.contains_key(&l.product_id))
+        {
+            let now = store::stock::balance(conn, w, &l.product_id).await?.unwrap_or_default();
+            return Err(insufficient(index, l, w, &now));
+        }
+        taken.shrink_to_fit();
+        Ok(taken)
+    }
+
+    /// What a take of a line's quantity leads to, given the balance as the take left it: the
+    /// cost it carries (returned), the balance's new value, its ledger line, the alert.
+    async fn took(
+        &mut self,
+        conn: &mut AnyConnection,
+        l: &LineRow,
+        leg: &str,
+        how: Take,
+        mut after: BalanceRow,
+    ) -> Result<i64> {
+        let warehouse_id = self.doc.warehouse_id.clone();
+        let q = l.stock_quantity;
         let key = (warehouse_id.clone(), l.product_id.clone());
         if let Some((value, last)) = self.deferred.as_ref().and_then(|d| d.get(&key)) {
             // An earlier line of this document took from this balance: its value is not

@@ -174,11 +174,16 @@ impl WarehouseApi {
         let scope = ReadScope::of(caller, &WAREHOUSE_SCOPE);
         let mut conn = self.conn().await?;
         let page = store::warehouses::page(&mut conn, &scope, &keyset).await?;
-        let mut warehouses = Vec::with_capacity(page.rows.len());
-        for w in &page.rows {
-            let keepers = store::warehouses::keepers(&mut conn, &w.id).await?;
-            warehouses.push(warehouse_proto(w, keepers));
+        let ids: Vec<&str> = page.rows.iter().map(|w| w.id.as_str()).collect();
+        let mut keepers: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        for (w, k) in store::warehouses::keepers_of(&mut conn, &ids).await? {
+            keepers.entry(w).or_default().push(k);
         }
+        let warehouses = page
+            .rows
+            .iter()
+            .map(|w| warehouse_proto(w, keepers.remove(&w.id).unwrap_or_default()))
+            .collect();
         Ok(pb::ListWarehousesResponse {
             warehouses,
             next_page_token: page.next_page_token,

@@ -128,6 +128,47 @@ pub async fn take(
     .await?)
 }
 
+/// Takes many products' quantities off the shelves of one warehouse in one statement, each
+/// only while `on_hand - reserved` holds it (or into negative stock when `negative`): the rows
+/// as they became, one per product that had enough (a product missing from them had not, and
+/// the caller's transaction rolls back). Each product at most once.
+pub async fn take_many(
+    conn: &mut AnyConnection,
+    warehouse_id: &str,
+    quantities: &[(&str, i64)],
+    negative: bool,
+    now: i64,
+) -> Result<Vec<BalanceRow>> {
+    let mut rows = Vec::with_capacity(quantities.len());
+    // Two values a row as a UNION of SELECTs (SQLite names no columns of a VALUES list and
+    // allows 500 terms).
+    for chunk in quantities.chunks(400) {
+        let mut q = SqlBuf::new(
+            "UPDATE balances SET on_hand = on_hand - v.take_quantity, seq = seq + 1, updated_at = CASE WHEN updated_at > ",
+        );
+        q.int(now).push(" THEN updated_at ELSE ").int(now).push(" END FROM (");
+        for (i, (product_id, quantity)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push("SELECT CAST(")
+                .text(*product_id)
+                .push(" AS TEXT) AS take_product, CAST(")
+                .int(*quantity)
+                .push(" AS BIGINT) AS take_quantity");
+        }
+        q.push(") AS v WHERE balances.warehouse_id = ")
+            .text(warehouse_id)
+            .push(" AND balances.product_id = v.take_product");
+        if !negative {
+            q.push(" AND balances.on_hand - balances.reserved >= v.take_quantity");
+        }
+        q.push(&format!(" RETURNING {BALANCE_COLUMNS}"));
+        rows.extend(q.query_as::<BalanceRow>().fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}
+
 /// Puts `quantity` worth `value` on the shelves, returning the row as it became.
 pub async fn put(
     conn: &mut AnyConnection,

@@ -53,6 +53,22 @@ pub async fn keepers(conn: &mut AnyConnection, warehouse_id: &str) -> Result<Vec
     )
 }
 
+/// The keepers of the warehouses `ids`, as (warehouse, employee) sorted, for a page at once.
+pub async fn keepers_of(conn: &mut AnyConnection, ids: &[&str]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(400) {
+        let mut q = SqlBuf::read(
+            "SELECT k.warehouse_id, k.employee_id FROM warehouse_keepers k",
+            &ReadScope::everything("the keepers of warehouses the caller already reached"),
+        );
+        q.push(" AND ")
+            .in_texts("k.warehouse_id", chunk.iter().copied())
+            .push(" ORDER BY k.warehouse_id, k.employee_id");
+        out.extend(q.query_as::<(String, String)>().fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
 /// Replaces the keepers of a warehouse.
 pub async fn set_keepers(conn: &mut AnyConnection, warehouse_id: &str, keepers: &[String]) -> Result<()> {
     sqlx::query("DELETE FROM warehouse_keepers WHERE warehouse_id = $1")
