@@ -130,8 +130,9 @@ export async function chooseLanguage(page, language) {
   await page.locator("header .ant-select").first().click();
   await page.locator(".ant-select-dropdown:visible .ant-select-item-option", { hasText: language.name }).click();
   await page.waitForFunction((code) => document.documentElement.lang === code, language.code);
-  // The closed list stays in the page; wait until it is hidden (axe reads what is shown).
-  await page.locator(".ant-select-dropdown").first().waitFor({ state: "hidden" });
+  // The closed list stays in the page; wait until it is hidden (axe reads what is shown). Other
+  // selects' closed lists may come before it in the page: wait until no list is shown.
+  await page.waitForFunction(() => ![...document.querySelectorAll(".ant-select-dropdown")].some((d) => d.checkVisibility()));
 }
 
 /**

@@ -43,6 +43,29 @@ export function saveFile(blob: Blob, fileName: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** The file name a response's Content-Disposition gives, else `fallback`. */
+export function fileNameOf(disposition: string | null, fallback: string): string {
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition ?? "");
+  return m ? decodeURIComponent(m[1]) : fallback;
+}
+
+/** `path` with the non-empty `params` as its query string. */
+export function withQuery(path: string, params: Record<string, string | number | string[] | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (Array.isArray(value)) for (const v of value) q.append(key, v);
+    else if (value !== undefined && value !== "" && value !== 0) q.set(key, String(value));
+  }
+  const qs = q.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+/** Fetches a download (a CSV export) and saves it under the name the gateway gives, else `fallback`. */
+export async function download(path: string, fallback: string): Promise<void> {
+  const response = await restFetch(path);
+  saveFile(await response.blob(), fileNameOf(response.headers.get("content-disposition"), fallback));
+}
+
 /**
  * SHA-256 of the bytes, lower-case hex: declared with an upload, so the service checks the file
  * arrived whole. Empty where the page has no SubtleCrypto (not a secure context): the size alone

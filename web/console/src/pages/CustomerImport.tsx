@@ -22,23 +22,9 @@ import { useI18n } from "../i18n";
 import { parseCsv } from "./pool/csv";
 import { guessField, importUrl, mappingIsIdentity, newRequestId, rebuildCsv, repeatedFields, type Mapping } from "./pool/importing";
 import { ImportRun, type Run } from "./pool/ImportRun";
-import { FilePicker, MappingForm, OptionsForm, Preview, PREVIEW_ROWS, type Chosen, type Options } from "./pool/ImportSetup";
+import { FilePicker, MappingForm, OptionsForm, Preview, readChosen, type Chosen, type Options } from "./pool/ImportSetup";
 
 const POLL_MS = 500;
-
-async function readFile(file: File): Promise<Chosen> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  let notUtf8 = false;
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    notUtf8 = true;
-    text = new TextDecoder("utf-8").decode(bytes);
-  }
-  const { records } = parseCsv(text, PREVIEW_ROWS + 1);
-  return { name: file.name, size: file.size, text, bytes, headers: records[0] ?? [], preview: records.slice(1), notUtf8 };
-}
 
 export default function CustomerImport() {
   const { t } = useI18n();
@@ -51,7 +37,7 @@ export default function CustomerImport() {
   useEffect(() => () => clearInterval(poll.current), []);
 
   const choose = (f: File) => {
-    void readFile(f).then((chosen) => {
+    void readChosen(f).then((chosen) => {
       setFile(chosen);
       setMapping(chosen.headers.map(guessField));
       setRun(null);

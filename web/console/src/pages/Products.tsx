@@ -3,7 +3,7 @@
 // below it (the tree beside the list) and to a status; more on demand. A new product is created
 // here by those who may change the catalog: its alternative units as rows, a refusal's field
 // violations on the fields, a duplicate code (or name and specification) naming the product
-// that has it.
+// that has it. The search's products download as CSV, and a CSV file imports products.
 
 import { useDeferredValue, useState } from "react";
 import { Button, Drawer, Form, Input, Select, Space, Table, Typography } from "antd";
@@ -20,6 +20,7 @@ import { useCategories } from "./catalog/data";
 import { createProductRequest, existingProductOf, productFilter, type ExistingProduct, type ProductStatusFilter, type ProductValues } from "./catalog/logic";
 import { ProductFields, showProductViolations } from "./catalog/ProductFields";
 import { DuplicateProduct, ProductStatusTag, useMoney } from "./catalog/widgets";
+import { downloadProducts } from "./products/csv";
 
 const PAGE_SIZE = 50;
 
@@ -79,6 +80,7 @@ function NewProduct({ open, onClose }: { open: boolean; onClose: () => void }) {
 
 export default function Products() {
   const { t } = useI18n();
+  const navigate = useNavigate();
   const [typed, setTyped] = useState("");
   const query = useDeferredValue(typed.trim());
   const [status, setStatus] = useState<ProductStatusFilter>("active");
@@ -94,6 +96,7 @@ export default function Products() {
     getNextPageParam: (last) => last.nextPageToken || undefined,
     placeholderData: keepPreviousData,
   });
+  const exporting = useMutation({ mutationFn: () => downloadProducts({ query, filter, categoryId }) });
   const rows = list.data?.pages.flatMap((p) => p.products) ?? [];
   const categoryPath = new Map((categories.data?.categories ?? []).map((c) => [c.id, c.pathName || c.name]));
   return (
@@ -126,12 +129,23 @@ export default function Products() {
                 ]}
               />
             </Space>
-            {allows(session(), "warehouse.catalog.write") && (
-              <Button type="primary" onClick={() => setCreating(true)}>
-                {t("catalog.products.new")}
+            <Space wrap>
+              <Button id="product-export" loading={exporting.isPending} onClick={() => exporting.mutate()}>
+                {t("productcsv.export")}
               </Button>
-            )}
+              {allows(session(), "warehouse.catalog.write") && (
+                <Button id="product-import" onClick={() => navigate("/products/import")}>
+                  {t("productcsv.import")}
+                </Button>
+              )}
+              {allows(session(), "warehouse.catalog.write") && (
+                <Button type="primary" onClick={() => setCreating(true)}>
+                  {t("catalog.products.new")}
+                </Button>
+              )}
+            </Space>
           </Space>
+          <ErrorNotice problem={exporting.error ? problemFromError(exporting.error) : null} />
           <ErrorNotice problem={list.error ? problemFromError(list.error) : null} />
           <Table<ProductMessage>
             rowKey="id"

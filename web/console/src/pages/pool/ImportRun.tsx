@@ -1,7 +1,8 @@
 // An import while it runs and after it ends: the progress (GetImportJob, polled every ~500 ms)
 // with rows read, written and refused, the time left and a Cancel (CancelImport); then the
 // counts and the refused rows (row number, field, reason), downloadable as CSV, with the
-// file's refused rows themselves to correct and import again.
+// file's refused rows themselves to correct and import again. The end (ImportOutcome) is shared
+// with the other CSV imports (products), whose answers carry the same counts and errors.
 
 import { Alert, Button, Descriptions, Progress, Space, Table, Typography } from "antd";
 import type { ImportCustomersResponse, ImportJob } from "../../gen/crm/customers/v1/customers_pb";
@@ -67,9 +68,6 @@ export function ImportRun({ run, onCancel, onAgain }: { run: Run; onCancel: () =
     run.rows > 0
       ? percentDone(Number(job?.rowsRead ?? 0), run.rows, ended && !failedState)
       : percentDone(Number(job?.bytesReceived ?? 0), Number(job?.bytesDeclared ?? 0), ended && !failedState);
-  const errors: RowError[] = (result?.errors ?? []).map((e) => ({ row: Number(e.row), field: e.field, reason: e.reason }));
-  const headings: [string, string, string] = [t("import.row"), t("import.field"), t("import.reason")];
-  const base = run.fileName.replace(/\.csv$/i, "");
 
   return (
     <Space direction="vertical" size="middle" style={{ width: "100%" }} id="import-run">
@@ -105,68 +103,112 @@ export function ImportRun({ run, onCancel, onAgain }: { run: Run; onCancel: () =
         <Alert type="error" showIcon message={job.errorMessage} />
       )}
       {result && (
-        <>
-          <Alert
-            id="import-result"
-            type={cancelled ? "warning" : result.failed > 0n ? "warning" : "success"}
-            showIcon
-            message={cancelled ? t("import.cancelled") : t("import.finished")}
-            description={
-              <span id="import-counts">
-                {t("import.counts", {
-                  created: n(result.created),
-                  updated: n(result.updated),
-                  skipped: n(result.skipped),
-                  failed: n(result.failed),
-                })}
-              </span>
-            }
-          />
-          {result.ignoredColumns.length > 0 && (
-            <Alert
-              id="import-ignored"
-              type="warning"
-              showIcon
-              message={t("import.ignored", { columns: result.ignoredColumns.join(", ") })}
-            />
-          )}
-          {errors.length > 0 && (
-            <>
-              <Space wrap>
-                <Typography.Title level={2} style={{ fontSize: 16, margin: 0 }}>
-                  {t("import.errors")}
-                </Typography.Title>
-                <Button onClick={() => download(`${base}-errors.csv`, errorsCsv(errors, headings))}>
-                  {t("import.downloadErrors")}
-                </Button>
-                <Button onClick={() => download(`${base}-refused.csv`, refusedRowsCsv(run.text, errors, t("import.reason")))}>
-                  {t("import.downloadRefused")}
-                </Button>
-              </Space>
-              <Table<RowError & { key: string }>
-                id="import-errors"
-                size="small"
-                dataSource={errors.map((e, i) => ({ ...e, key: `${e.row}:${e.field}:${i}` }))}
-                pagination={{ pageSize: 20, hideOnSinglePage: true }}
-                columns={[
-                  { title: t("import.row"), dataIndex: "row", width: 100 },
-                  {
-                    title: t("import.field"),
-                    key: "field",
-                    width: 220,
-                    render: (_, e) => (isImportField(e.field) ? `${t(`import.f.${e.field}`)} (${e.field})` : e.field),
-                  },
-                  { title: t("import.reason"), dataIndex: "reason" },
-                ]}
-              />
-            </>
-          )}
-        </>
+        <ImportOutcome
+          result={result}
+          cancelled={!!cancelled}
+          fileName={run.fileName}
+          text={run.text}
+          fieldLabel={(field) => (isImportField(field) ? `${t(`import.f.${field}`)} (${field})` : field)}
+        />
       )}
       {ended && (
         <Button type="primary" onClick={onAgain}>
           {t("import.again")}
         </Button>
+      )}
+    </Space>
+  );
+}
+
+/** What an import's answer carries, whichever service imported (customers, products). */
+export interface ImportAnswer {
+  created: bigint;
+  updated: bigint;
+  skipped: bigint;
+  failed: bigint;
+  errors: { row: bigint; field: string; reason: string }[];
+  ignoredColumns: string[];
+}
+
+/**
+ * The end of an import: the counts, the file's columns nothing read, and the refused rows (row
+ * number, column, reason), downloadable as CSV with the file's refused rows themselves.
+ */
+export function ImportOutcome({
+  result,
+  cancelled = false,
+  fileName,
+  text,
+  fieldLabel = (field) => field,
+}: {
+  result: ImportAnswer;
+  cancelled?: boolean;
+  fileName: string;
+  /** The text that was uploaded (for the refused rows). */
+  text: string;
+  fieldLabel?: (field: string) => string;
+}) {
+  const { t, language } = useI18n();
+  const n = (v: bigint | number | undefined) => formatNumber(language, Number(v ?? 0));
+  const errors: RowError[] = result.errors.map((e) => ({ row: Number(e.row), field: e.field, reason: e.reason }));
+  const headings: [string, string, string] = [t("import.row"), t("import.field"), t("import.reason")];
+  const base = fileName.replace(/\.csv$/i, "");
+  return (
+    <Space direction="vertical" size="middle" style={{ width: "100%" }}>
+      <Alert
+        id="import-result"
+        type={cancelled ? "warning" : result.failed > 0n ? "warning" : "success"}
+        showIcon
+        message={cancelled ? t("import.cancelled") : t("import.finished")}
+        description={
+          <span id="import-counts">
+            {t("import.counts", {
+              created: n(result.created),
+              updated: n(result.updated),
+              skipped: n(result.skipped),
+              failed: n(result.failed),
+            })}
+          </span>
+        }
+      />
+      {result.ignoredColumns.length > 0 && (
+        <Alert
+          id="import-ignored"
+          type="warning"
+          showIcon
+          message={t("import.ignored", { columns: result.ignoredColumns.join(", ") })}
+        />
+      )}
+      {errors.length > 0 && (
+        <>
+          <Space wrap>
+            <Typography.Title level={2} style={{ fontSize: 16, margin: 0 }}>
+              {t("import.errors")}
+            </Typography.Title>
+            <Button onClick={() => download(`${base}-errors.csv`, errorsCsv(errors, headings))}>
+              {t("import.downloadErrors")}
+            </Button>
+            <Button onClick={() => download(`${base}-refused.csv`, refusedRowsCsv(text, errors, t("import.reason")))}>
+              {t("import.downloadRefused")}
+            </Button>
+          </Space>
+          <Table<RowError & { key: string }>
+            id="import-errors"
+            size="small"
+            dataSource={errors.map((e, i) => ({ ...e, key: `${e.row}:${e.field}:${i}` }))}
+            pagination={{ pageSize: 20, hideOnSinglePage: true }}
+            columns={[
+              { title: t("import.row"), dataIndex: "row", width: 100 },
+              {
+                title: t("import.field"),
+                key: "field",
+                width: 220,
+                render: (_, e) => fieldLabel(e.field),
+              },
+              { title: t("import.reason"), dataIndex: "reason" },
+            ]}
+          />
+        </>
       )}
     </Space>
   );

@@ -6,6 +6,7 @@ import { Alert, Form, Radio, Select, Space, Table, Typography, Upload } from "an
 import { CustomerKind, ImportMode } from "../../gen/crm/customers/v1/customers_pb";
 import { useI18n } from "../../i18n";
 import { formatNumber } from "../../i18n/locale";
+import { parseCsv } from "./csv";
 import { IMPORT_FIELDS, repeatedFields, type Mapping } from "./importing";
 
 export const PREVIEW_ROWS = 5;
@@ -21,7 +22,29 @@ export interface Chosen {
   notUtf8: boolean;
 }
 
-export function FilePicker({ onFile }: { onFile: (file: File) => void }) {
+/** Reads a chosen CSV file: its text (UTF-8 or not), bytes, header row and first rows. */
+export async function readChosen(file: File): Promise<Chosen> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let notUtf8 = false;
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    notUtf8 = true;
+    text = new TextDecoder("utf-8").decode(bytes);
+  }
+  const { records } = parseCsv(text, PREVIEW_ROWS + 1);
+  return { name: file.name, size: file.size, text, bytes, headers: records[0] ?? [], preview: records.slice(1), notUtf8 };
+}
+
+export function FilePicker({
+  onFile,
+  hint,
+}: {
+  onFile: (file: File) => void;
+  /** The hint under the prompt (the customers' by default). */
+  hint?: string;
+}) {
   const { t } = useI18n();
   return (
     <Upload.Dragger
@@ -35,7 +58,7 @@ export function FilePicker({ onFile }: { onFile: (file: File) => void }) {
       }}
     >
       <p style={{ fontSize: 16, margin: 0 }}>{t("import.choose")}</p>
-      <p style={{ margin: 0 }}>{t("import.chooseHint")}</p>
+      <p style={{ margin: 0 }}>{hint ?? t("import.chooseHint")}</p>
     </Upload.Dragger>
   );
 }

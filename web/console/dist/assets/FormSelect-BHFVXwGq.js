@@ -1,1 +1,0 @@
-import{Q as i,bM as t}from"./index-DqL9IZxE.js";function o(r){const{"aria-required":a,"aria-invalid":s,...e}=r;return i.jsx(t,{...e})}export{o as F};

@@ -1,1 +1,0 @@
-import{r as t,y as u}from"./index-DqL9IZxE.js";function s(){}const c=t.createContext({add:s,remove:s});function l(n){const r=t.useContext(c),o=t.useRef(null);return u(e=>{if(e){const a=n?e.querySelector(n):e;r.add(a),o.current=a}else r.remove(o.current)})}export{l as u};

@@ -1,0 +1,1 @@
+import{d as r,w as t}from"./rest-CS7KF1fU.js";function u(o){return t("/v1/products:import",{"options.requestId":o.requestId,"options.mode":o.mode,"options.declared.sha256":o.sha256})}function d(o){return t("/v1/products:export",{query:o.query,filter:o.filter,categoryId:o.categoryId})}async function p(o){await r(d(o),"products.csv")}export{p as d,u as p};

@@ -1,1 +1,0 @@
-import{aw as e,bj as a,bk as o}from"./index-DqL9IZxE.js";function c(t){return s(t.getTime())}function u(t){return new Date(r(t))}function s(t){const n=Math.floor(t/1e3);return e(o,{seconds:a.parse(n),nanos:(t-n*1e3)*1e6})}function r(t){return Number(t.seconds)*1e3+Math.round(t.nanos/1e6)}export{r as a,c as b,u as t};

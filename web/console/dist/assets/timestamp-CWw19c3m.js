@@ -1,0 +1,1 @@
+import{be as n,bj as a,bk as o}from"./index-D3MO6vRY.js";function c(t){return s(t.getTime())}function u(t){return new Date(r(t))}function s(t){const e=Math.floor(t/1e3);return n(o,{seconds:a.parse(e),nanos:(t-e*1e3)*1e6})}function r(t){return Number(t.seconds)*1e3+Math.round(t.nanos/1e6)}export{r as a,c as b,u as t};
