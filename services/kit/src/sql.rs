@@ -66,6 +66,28 @@ impl SqlBuf {
         q
     }
 
+    /// A read over the rows of several reads, each started from [`SqlBuf::read`] (so each
+    /// carries its scope) and each may have its own `ORDER BY` and `LIMIT`:
+    /// `SELECT * FROM (SELECT * FROM (read) r0 UNION ALL ...) alias`, to be followed by the
+    /// whole's `ORDER BY` and `LIMIT`.
+    pub fn union_all(reads: &[SqlBuf], alias: &str) -> SqlBuf {
+        let mut q = SqlBuf {
+            sql: String::from("SELECT * FROM ("),
+            params: Vec::new(),
+            one_off: reads.iter().any(|r| r.one_off),
+        };
+        for (i, r) in reads.iter().enumerate() {
+            if i > 0 {
+                q.sql.push_str(" UNION ALL ");
+            }
+            q.sql.push_str("SELECT * FROM (");
+            q.push_renumbered(&r.sql, &r.params);
+            q.sql.push_str(&format!(") r{i}"));
+        }
+        q.sql.push_str(&format!(") {alias}"));
+        q
+    }
+
     /// Appends text.
     pub fn push(&mut self, s: &str) -> &mut Self {
         self.sql.push_str(s);

@@ -91,6 +91,21 @@ pub async fn run(
     let mut service = Service::connect("warehouse", &config.service, MIGRATIONS).await?;
     service.verify_with_identity().await?;
     service.publish_events();
+    // The stock value's closed days are summed as they close, so no question pays for them.
+    service.every(
+        "summing the closed days of stock value",
+        Some(std::time::Duration::from_secs(600)),
+        |db| async move {
+            let now = crm_kit::time::now_micros();
+            let mut tx = db.begin_write().await?;
+            let days = store::stock::sum_closed_days(&mut tx, now, now).await?;
+            tx.commit().await?;
+            if days > 0 {
+                tracing::info!(days, "stock value: closed days summed");
+            }
+            Ok(())
+        },
+    );
     let api = api::WarehouseApi::new(service.db().clone(), &config)?;
     service.add(
         WarehouseServiceServer::new(api)

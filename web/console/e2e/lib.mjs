@@ -114,8 +114,12 @@ export async function signIn(page, login, password) {
   await page.locator("nav [role=menu]").waitFor();
 }
 
-/** No serious or critical axe violations on the page as it stands. */
+/** No serious or critical axe violations on the page as it stands, once its animations (a help
+ * text fading out, a dialog zooming in) have finished: half-faded text is not what users read. */
 export async function accessible(page, what) {
+  await page.waitForFunction(() =>
+    document.getAnimations().every((a) => a.playState !== "running" || a.effect?.getComputedTiming().iterations === Infinity),
+  );
   const results = await new AxeBuilder({ page }).analyze();
   const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   assert.deepEqual(

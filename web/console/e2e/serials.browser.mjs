@@ -220,6 +220,11 @@ test("a keeper receives a lot, sees it on the stock screen, and takes back some 
   assert.equal(await picked.count(), 3, "every serial still out is picked by default");
   await dialog.locator(`.ant-select-selection-item[title="${serials[2]}"] .ant-select-selection-item-remove`).click();
   await page.waitForFunction(() => document.querySelectorAll("[role=dialog] .ant-select-selection-item").length === 2);
+  // The picker's list closed (it lies over the hint below it while open).
+  await dialog.locator(".ant-modal-title").click();
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll(".ant-select-dropdown")].every((d) => d.classList.contains("ant-select-dropdown-hidden") || d.offsetParent === null),
+  );
   await accessible(page, "a return of serials");
   await page.screenshot({ path: `${shots}/serials-loan-return-en.png`, fullPage: true });
   await dialog.getByRole("button", { name: "Return", exact: true }).click();

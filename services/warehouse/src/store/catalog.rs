@@ -313,39 +313,87 @@ pub async fn page(
             .fetch(conn, q, |p: &ProductRow| Position::at(p.code_key.clone(), &p.id))
             .await;
     }
+    // Three tiers, each read in code order and cut at the page's size, so a piece many
+    // products hold reads a page's worth of them, not all: the exact code or barcode (0), a
+    // code or another field starting with the piece (1), the rest holding it (2). The keyset
+    // position is `tier:code_key` and the row id.
     let escaped = crm_kit::filter::like_escape(&search.key);
-    let mut q = SqlBuf::read(
-        &format!("SELECT {PRODUCT_COLUMNS}, {SEARCH_ORDER} AS search_rank FROM products p"),
-        &ReadScope::everything("the catalog is shared"),
-    );
-    // The rank's placeholders, bound first so they are $1 to $4.
-    for (n, value) in [
-        search.key.clone(),
-        search.typed.clone(),
-        format!("{escaped}%"),
-        format!("%|{escaped}%"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let placeholder = q.param(crm_kit::filter::SqlValue::Text(value));
-        debug_assert_eq!(placeholder, format!("${}", n + 1));
+    let exact = |q: &mut SqlBuf| {
+        q.push("(p.code_key = ")
+            .text(search.key.clone())
+            .push(" OR p.barcode = ")
+            .text(search.typed.clone())
+            .push(")");
+    };
+    let starts = |q: &mut SqlBuf| {
+        q.push("(p.code_key LIKE ")
+            .text(format!("{escaped}%"))
+            .push(" ESCAPE '\\' OR p.search_text LIKE ")
+            .text(format!("%|{escaped}%"))
+            .push(" ESCAPE '\\')");
+    };
+    let after = keyset.after().map(|p| {
+        let key = match p.key() {
+            Some(crm_kit::listing::SortValue::Text(t)) => t.clone(),
+            _ => String::new(),
+        };
+        let (tier, code) = key.split_once(':').unwrap_or(("2", ""));
+        (tier.parse::<u8>().unwrap_or(2), code.to_string(), p.id().to_string())
+    });
+    let limit = keyset.fetch_limit();
+    let shared = ReadScope::everything("the catalog is shared");
+    let mut branches: Vec<SqlBuf> = Vec::new();
+    for tier in 0u8..3 {
+        if after.as_ref().is_some_and(|(t, _, _)| *t > tier) {
+            continue;
+        }
+        let mut q = SqlBuf::read(
+            &format!("SELECT {PRODUCT_COLUMNS}, '{tier}:' || p.code_key AS search_rank FROM products p"),
+            &shared,
+        );
+        q.push(" AND ");
+        match tier {
+            0 => exact(&mut q),
+            1 => {
+                starts(&mut q);
+                q.push(" AND NOT ");
+                exact(&mut q);
+            }
+            _ => {
+                q.push("p.search_text LIKE ")
+                    .text(format!("%{escaped}%"))
+                    .push(" ESCAPE '\\' AND NOT ");
+                starts(&mut q);
+                q.push(" AND NOT ");
+                exact(&mut q);
+            }
+        }
+        conditions(&mut q);
+        if let Some((_, code, id)) = after.as_ref().filter(|(t, _, _)| *t == tier) {
+            q.push(" AND (p.code_key > ")
+                .text(code.clone())
+                .push(" OR (p.code_key = ")
+                .text(code.clone())
+                .push(" AND p.id > ")
+                .text(id.clone())
+                .push("))");
+        }
+        q.push(&format!(" ORDER BY p.code_key, p.id LIMIT {limit}"));
+        branches.push(q);
     }
-    q.push(" AND p.search_text LIKE ")
-        .text(format!("%{escaped}%"))
-        .push(" ESCAPE '\\'");
-    conditions(&mut q);
-    let page = keyset
-        .fetch(conn, q, |r: &Ranked| Position::at(r.search_rank.clone(), &r.product.id))
-        .await?;
+    let mut q = SqlBuf::union_all(&branches, "ranked");
+    q.push(&format!(" ORDER BY ranked.search_rank, ranked.id LIMIT {limit}"));
+    let rows = q.query_as::<Ranked>().fetch_all(&mut *conn).await?;
+    let page = keyset.page(rows, |r: &Ranked| Position::at(r.search_rank.clone(), &r.product.id));
     Ok(Page {
         rows: page.rows.into_iter().map(|r| r.product).collect(),
         next_page_token: page.next_page_token,
     })
 }
 
-/// How a search orders products: `rank:code_key`, the rank 0 for the exact code or barcode, 1
-/// for a code or another field starting with the query, 2 for the rest. Its placeholders are the
+/// How a search orders products (as the order its page tokens are bound to; [`page`] reads it
+/// tier by tier): `rank:code_key`, the rank 0 for the exact code or barcode, 1 for a code or
+/// another field starting with the query, 2 for the rest. Its placeholders are the
 /// folded query ($1), the query as typed ($2), and the LIKE patterns of a prefix of the code
 /// ($3) and of another field ($4).
 pub const SEARCH_ORDER: &str = "(CAST(CASE WHEN p.code_key = $1 OR p.barcode = $2 THEN 0 \

@@ -239,3 +239,64 @@ async fn search_ranks_the_exact_code_first_and_categories_hold_their_subtrees() 
         .into_inner();
     assert_eq!(codes(rest), ["Q-9", "X-LMP"]);
 }
+
+#[tokio::test]
+async fn search_pages_go_through_every_tier_once_in_order() {
+    let app = spawn().await;
+    let mut w = app.manager().await;
+    // The exact code, codes and names starting with "lamp", and names holding it elsewhere,
+    // and products without it.
+    let mut want: Vec<String> = Vec::new();
+    w.create_product(new_product("LAMP", "Plain lamp", ""))
+        .await
+        .expect("exact");
+    want.push("LAMP".into());
+    let mut starting = Vec::new();
+    let mut holding = Vec::new();
+    for i in 0..9 {
+        let code = format!("LAMP-{i}");
+        w.create_product(new_product(&code, &format!("Item {i}"), ""))
+            .await
+            .expect("prefix");
+        starting.push(code);
+        let code = format!("B-{i}");
+        w.create_product(new_product(&code, &format!("Lamp shade {i}"), ""))
+            .await
+            .expect("name prefix");
+        starting.push(code);
+        let code = format!("A-{i}");
+        w.create_product(new_product(&code, &format!("Desk lamp {i}"), ""))
+            .await
+            .expect("holding");
+        holding.push(code);
+        let code = format!("C-{i}");
+        w.create_product(new_product(&code, &format!("Chair {i}"), ""))
+            .await
+            .expect("other");
+    }
+    let key = |c: &String| c.to_lowercase().replace('-', "");
+    starting.sort_by_key(key);
+    holding.sort_by_key(key);
+    want.extend(starting);
+    want.extend(holding);
+    let mut got = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = w
+            .list_products(pb::ListProductsRequest {
+                query: "lamp".into(),
+                page_size: 4,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("page")
+            .into_inner();
+        got.extend(page.products.into_iter().map(|p| p.code));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(got, want);
+}
